@@ -1,0 +1,1 @@
+"""Recordkeeping: ledger accounts and entries, fund prices, balances, vesting."""

@@ -1,0 +1,114 @@
+"""The app factory: database, flask-smorest Api, blueprints, error handlers, request transactions, CLI."""
+import logging
+
+from flask import Flask, g
+from flask_smorest import Api
+from sqlalchemy.exc import IntegrityError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from backend.clock import Clock
+from backend.config import Config
+from backend.db import Database
+from backend.errors import DomainError
+from backend.web import problems
+from backend.web.context import Plumb
+
+log = logging.getLogger(__name__)
+
+
+class PlumbApi(Api):
+    """flask-smorest's Api with every HTTP error answered as RFC 9457 problem details."""
+
+    def handle_http_exception(self, error):
+        return problems.from_http_exception(error)
+
+
+def create_app(config: Config | None = None, clock: Clock | None = None) -> Flask:
+    config = config or Config.from_env()
+    app = Flask(__name__)
+    app.config.update(
+        API_TITLE="Plumb",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        API_SPEC_OPTIONS={
+            "info": {"description": "Plumb: one platform for a 401(k) plan's recordkeeping, payroll sync, "
+                                    "enrollment and compliance. Errors are RFC 9457 problem details."},
+            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+            "security": [{"bearerAuth": []}],
+        },
+        TESTING=config.testing,
+        MAX_CONTENT_LENGTH=20 * 1024 * 1024,
+    )
+    db = Database(config.database_url)
+    app.extensions["plumb"] = Plumb(config=config, db=db, clock=clock or Clock())
+
+    api = PlumbApi(app)
+    _register_blueprints(api)
+    _register_error_handlers(app)
+    _register_request_transaction(app)
+
+    from backend.cli import register_commands
+    register_commands(app)
+    return app
+
+
+def _register_blueprints(api: Api) -> None:
+    from backend.enrollment.api import blp as enrollment_blp
+    from backend.identity.api import blp as identity_blp
+    from backend.plans.api import blp as plans_blp
+    from mobile_api.api import blp as mobile_blp
+
+    for blueprint in (identity_blp, plans_blp, enrollment_blp, mobile_blp):
+        api.register_blueprint(blueprint)
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def domain_error(error: DomainError):
+        g.keep_changes = error.keep_changes
+        return problems.from_domain_error(error)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        return problems.from_http_exception(error)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        return problems.from_unexpected(error)
+
+
+def _register_request_transaction(app: Flask) -> None:
+    @app.after_request
+    def commit_or_roll_back(response):
+        session = g.pop("db_session", None)
+        if session is None:
+            return response
+        try:
+            if response.status_code < 400 or g.get("keep_changes"):
+                session.commit()
+            else:
+                session.rollback()
+        except IntegrityError:
+            session.rollback()
+            log.info("commit refused by a constraint", exc_info=True)
+            response = problems.problem(409, "Conflict", "This request conflicts with a change made at the same "
+                                        "time; nothing was stored. Retry it.", "conflict")
+        except OperationalError:
+            session.rollback()
+            log.exception("commit failed")
+            response = problems.problem(503, "Service unavailable", "The database is busy; nothing was stored. "
+                                        "Retry shortly.", "unavailable", headers={"Retry-After": "1"})
+        finally:
+            session.close()
+        return response
+
+    @app.teardown_request
+    def close_session(_exc):
+        session = g.pop("db_session", None)
+        if session is not None:
+            session.rollback()
+            session.close()

@@ -1,0 +1,1 @@
+"""Stripe customers, subscriptions and webhooks."""

@@ -1,0 +1,82 @@
+"""The `plumb` command: `plumb run`, `plumb db upgrade`, `plumb user create`, `plumb demo`."""
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from backend.db import migrate
+
+
+def _create_app():
+    from backend.app import create_app
+
+    return create_app()
+
+
+def main():
+    FlaskGroup(create_app=_create_app, add_version_option=False,
+               help="Plumb, the 401(k) platform. Set DATABASE_URL for PostgreSQL; SQLite under instance/ by default.")()
+
+
+def register_commands(app) -> None:
+    app.cli.add_command(db_group)
+    app.cli.add_command(user_group)
+    app.cli.add_command(demo_command)
+
+
+@click.group("db", help="Database schema.")
+def db_group():
+    pass
+
+
+@db_group.command("upgrade", help="Apply every migration to DATABASE_URL.")
+@with_appcontext
+def db_upgrade():
+    migrate(current_app.extensions["plumb"].db.url)
+    click.echo("database is at the newest revision")
+
+
+@click.group("user", help="Users.")
+def user_group():
+    pass
+
+
+@user_group.command("create", help="Create a user (bootstraps the first advisor).")
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+@click.option("--role", required=True, type=click.Choice(["participant", "sponsor_admin", "advisor", "platform_admin"]))
+@with_appcontext
+def user_create(email, password, role):
+    from backend.errors import DomainError
+    from backend.events import Actor, record_audit
+    from backend.identity.service import create_user
+
+    plumb = current_app.extensions["plumb"]
+    try:
+        with plumb.db.transaction() as session:
+            user = create_user(session, plumb.config, email=email, password=password, role=role)
+            record_audit(session, Actor.system("cli"), "user.created", "user", user.id, {"email": user.email, "role": role})
+    except DomainError as error:
+        raise click.ClickException("; ".join([error.detail] + [f"{f}: {m}" for f, m in error.errors]))
+    click.echo(f"created {role} {user.email} ({user.id})")
+
+
+@click.command("demo", help="Migrate, seed a demo employer, plan and employees, and serve the API.")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+@click.option("--seed-only", is_flag=True, help="Seed and exit without serving.")
+@with_appcontext
+def demo_command(host, port, seed_only):
+    from backend.demo import seed_demo
+
+    plumb = current_app.extensions["plumb"]
+    migrate(plumb.db.url)
+    logins = seed_demo(plumb)
+    base = f"http://{host}:{port}"
+    click.echo(f"\nPlumb demo on {plumb.db.url}\n")
+    click.echo(f"  API docs:     {base}/docs   (OpenAPI at {base}/openapi.json)")
+    click.echo(f"  Log in:       POST {base}/v1/auth/login  {{\"email\": ..., \"password\": ...}}\n")
+    for role, email, password, note in logins:
+        click.echo(f"  {role:<14} {email:<28} {password:<16} {note}")
+    click.echo("")
+    if not seed_only:
+        current_app.run(host=host, port=port, use_reloader=False)

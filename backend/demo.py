@@ -1,0 +1,68 @@
+"""The demo data behind `make demo`: an advisor, a sponsor, a plan, a census, and a participant who signed up."""
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from backend.enrollment import service as enrollment
+from backend.events import Actor
+from backend.identity import service as identity
+from backend.identity.models import User
+from backend.plans import service as plans
+
+ADVISOR = ("advisor@plumb.demo", "demo-advisor-pass")
+SPONSOR = ("sponsor@acme.demo", "demo-sponsor-pass")
+PARTICIPANT = ("maria@acme.demo", "demo-participant-pass")
+
+
+def _census(today: date) -> list[dict]:
+    def row(external_id, first, last, born, hired, pay, ssn, **extra):
+        return {"external_id": external_id, "first_name": first, "last_name": last, "date_of_birth": born,
+                "ssn": ssn, "hire_date": hired, "annual_compensation": pay, "email": f"{first.lower()}@acme.demo",
+                "phone": None, "rehire_date": None, "termination_date": None, "hours": 1500,
+                "prior_period_hours": None, "ownership_percent": "0", "officer": False, **extra}
+
+    return [
+        row("E001", "Dana", "Owner", date(1968, 3, 4), date(2015, 1, 5), "240000.00", "123-45-0001",
+            ownership_percent="60", officer=True),
+        row("E002", "Maria", "Lopez", date(1985, 7, 19), date(2019, 6, 3), "72000.00", "123-45-0002"),
+        row("E003", "Sam", "Chen", date(1990, 11, 2), date(2021, 2, 15), "58000.00", "123-45-0003"),
+        row("E004", "Priya", "Patel", date(1972, 5, 30), date(2018, 9, 10), "96000.00", "123-45-0004"),
+        row("E005", "Jordan", "Young", today.replace(year=today.year - 19), today - timedelta(days=90), "31000.00",
+            "123-45-0005", hours=400),
+        row("E006", "Lee", "Park", date(1995, 1, 22), today - timedelta(days=20), "51000.00", "123-45-0006", hours=120),
+    ]
+
+
+def seed_demo(plumb) -> list[tuple[str, str, str, str]]:
+    """Create the demo once; later runs find it and only print the logins."""
+    config, today = plumb.config, plumb.clock.today()
+    with plumb.db.transaction() as session:
+        if session.scalar(select(User.id).where(User.email == ADVISOR[0])) is None:
+            actor = Actor.system("demo")
+            advisor = identity.create_user(session, config, email=ADVISOR[0], password=ADVISOR[1], role="advisor")
+            principal = identity.Principal(advisor.id, "advisor", None, None)
+            setup = plans.setup_plan(session, actor, principal, {
+                "template": "safe_harbor_match",
+                "employer": {"name": "Acme Bakery LLC", "ein": "12-3456789",
+                             "address": {"line1": "1 Main St", "line2": None, "city": "Provo", "state": "UT",
+                                         "postal_code": "84601"},
+                             "payroll": {"frequency": "biweekly", "anchor_pay_date": date(2026, 1, 2)}},
+                "sponsor_admin": {"email": SPONSOR[0]},
+                "plan": {"effective_date": date(today.year, 1, 1), "requires_approval": True},
+            })
+            identity.accept_invitation(session, config, setup.sponsor_invitation["token"], SPONSOR[1])
+            vault = enrollment.vault_for(config)
+            result = plans.load_census(session, vault, actor, setup.employer, _census(today), today)
+            maria = next(e for e in result.employees if e.external_id == "E002")
+            enrollment.sign_up(session, config, vault, actor, invite_code=maria.invite_code,
+                               date_of_birth=date(1985, 7, 19), ssn_last4="0002", email=PARTICIPANT[0],
+                               password=PARTICIPANT[1])
+    with plumb.db.transaction() as session:
+        from backend.plans.models import Employee
+        codes = {e.external_id: e.invite_code for e in session.scalars(select(Employee))}
+    return [
+        ("advisor", *ADVISOR, "sets up plans: POST /v1/plans/setup"),
+        ("sponsor_admin", *SPONSOR, "Acme Bakery: census, approvals"),
+        ("participant", *PARTICIPANT, "Maria: GET /mobile/v1/me"),
+        ("invite code", f"{codes.get('E003', '-')}", "Sam Chen", "sign up: POST /mobile/v1/signup (born 1990-11-02, SSN 0003)"),
+    ]

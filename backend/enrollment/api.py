@@ -1,0 +1,129 @@
+"""Sponsors' approval queue and election history (/v1)."""
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from backend.enrollment import service
+from backend.enrollment.models import DeferralElection
+from backend.enrollment.schemas import BulkDecisionIn, BulkDecisionResultOut, DecisionIn, ElectionOut
+from backend.errors import DomainError
+from backend.plans import service as plans
+from backend.plans.models import Employee, Employer, Plan
+from backend.web import context
+from backend.web.context import requires
+from backend.web.etags import if_match_header
+from backend.web.pagination import PageArgs, page_schema, paginate
+
+blp = Blueprint("enrollment", __name__, url_prefix="/v1", description="Election approvals and history (sponsors).")
+SPONSOR = ("sponsor_admin", "platform_admin")
+
+
+def election_view(session, election: DeferralElection, today, with_match: bool = False) -> dict:
+    in_effect = service.election_in_effect(session, election.employee_id, today)
+    view = {
+        "id": election.id, "employee_id": election.employee_id, "version": election.version, "kind": election.kind,
+        "status": election.status, "in_effect": in_effect is not None and in_effect.id == election.id,
+        "effective_date": election.effective_date, "submitted_at": election.submitted_at,
+        "decided_at": election.decided_at, "rejection_reason": election.rejection_reason,
+        "etag": service.election_etag(election),
+        "lines": [{"money_type": l.money_type, "percent": None if l.percent is None else str(l.percent),
+                   "amount_cents": l.amount_cents} for l in election.lines],
+        "match": None,
+    }
+    if with_match:
+        employee = session.get(Employee, election.employee_id)
+        employer = session.get(Employer, employee.employer_id)
+        plan = session.get(Plan, election.plan_id)
+        preview = service.preview_match(plan, employee, employer.pay_frequency,
+                                        [{"percent": l.percent, "amount_cents": l.amount_cents} for l in election.lines])
+        view["match"] = {**preview.__dict__, **{k: str(getattr(preview, k)) for k in
+                                                ("deferral_percent", "match_percent", "full_match_deferral_percent",
+                                                 "max_match_percent")}}
+    return view
+
+
+def etag_response(view: dict):
+    return view, 200, {"ETag": f'"{view["etag"]}"'}
+
+
+@blp.route("/plans/<plan_id>/approvals")
+class ApprovalQueue(MethodView):
+    @requires(*SPONSOR)
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, page_schema(ElectionOut, "ElectionPage"))
+    def get(self, args, plan_id):
+        """Elections waiting for approval, oldest first, each with the ETag to send when deciding."""
+        session = context.session()
+        plan = plans.plan_for(session, context.principal(), plan_id)
+        rows, cursor = paginate(session, service.approval_queue_query(plan.id),
+                                [DeferralElection.submitted_at, DeferralElection.id], args["limit"], args["cursor"],
+                                lambda e: [e.submitted_at.isoformat(), e.id])
+        return {"data": [election_view(session, e, context.today(), with_match=True) for e in rows],
+                "next_cursor": cursor}
+
+
+def _decide(election_id: str, approve: bool, reason: str | None):
+    session = context.session()
+    election = service.decide(session, context.actor(), context.principal(), election_id, if_match_header(),
+                              approve, context.today(), reason)
+    return etag_response(election_view(session, election, context.today()))
+
+
+@blp.route("/elections/<election_id>/approve")
+class Approve(MethodView):
+    @requires(*SPONSOR)
+    @blp.arguments(DecisionIn)
+    @blp.response(200, ElectionOut)
+    @blp.doc(parameters=[{"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"}}])
+    def post(self, _body, election_id):
+        """Approve one election. Send its ETag in If-Match: if the participant has made a newer election since,
+        the approval is refused (412) and the newer one waits in the queue instead."""
+        return _decide(election_id, True, None)
+
+
+@blp.route("/elections/<election_id>/reject")
+class Reject(MethodView):
+    @requires(*SPONSOR)
+    @blp.arguments(DecisionIn)
+    @blp.response(200, ElectionOut)
+    @blp.doc(parameters=[{"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"}}])
+    def post(self, body, election_id):
+        """Reject one election with a reason the participant will see."""
+        return _decide(election_id, False, body["reason"])
+
+
+@blp.route("/plans/<plan_id>/approvals/bulk")
+class BulkDecision(MethodView):
+    @requires(*SPONSOR)
+    @blp.arguments(BulkDecisionIn)
+    @blp.response(200, BulkDecisionResultOut)
+    def post(self, body, plan_id):
+        """Decide many elections at once. Each is decided on its own: one that changed since it was read is
+        refused and reported, the others go through."""
+        session = context.session()
+        plan = plans.plan_for(session, context.principal(), plan_id)
+        results = []
+        for item in body["elections"]:
+            savepoint = session.begin_nested()
+            try:
+                election = service.decide(session, context.actor(), context.principal(), item["election_id"],
+                                          item["etag"], body["decision"] == "approve", context.today(), body["reason"])
+                if election.plan_id != plan.id:
+                    raise DomainError("This election belongs to another plan.")
+                savepoint.commit()
+                results.append({"election_id": election.id, "outcome": election.status})
+            except DomainError as error:
+                savepoint.rollback()
+                results.append({"election_id": item["election_id"], "outcome": "refused", "status": error.status,
+                                "problem": error.detail})
+        return {"results": results}
+
+
+@blp.route("/employees/<employee_id>/elections")
+class EmployeeElections(MethodView):
+    @requires("sponsor_admin", "advisor", "platform_admin")
+    @blp.response(200, ElectionOut(many=True))
+    def get(self, employee_id):
+        """Every version of an employee's deferral election, newest first."""
+        session = context.session()
+        employee = plans.employee_for(session, context.principal(), employee_id)
+        return [election_view(session, e, context.today()) for e in service.elections_of(session, employee.id)]

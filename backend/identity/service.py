@@ -1,0 +1,211 @@
+"""Identity operations: users, passwords (argon2id), access tokens (JWT) and rotating refresh tokens."""
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from backend.config import Config
+from backend.db import utcnow
+from backend.errors import Conflict, NotFound, TooManyAttempts, Unauthenticated, ValidationFailed
+from backend.identity.models import ROLES, Invitation, LoginAttempt, RefreshToken, User
+
+MIN_PASSWORD_LENGTH = 10
+INVITATION_DAYS = 14
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller, as every authorization check sees it."""
+
+    user_id: str
+    role: str
+    employer_id: str | None
+    employee_id: str | None
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    user: User
+
+
+def _hasher(config: Config) -> PasswordHasher:
+    return PasswordHasher(time_cost=config.password_time_cost, memory_cost=config.password_memory_kib)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def password_problems(password: str, field: str = "password") -> list[tuple[str, str]]:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return [(field, f"must be at least {MIN_PASSWORD_LENGTH} characters")]
+    return []
+
+
+def create_user(session: Session, config: Config, *, email: str, password: str, role: str,
+                employer_id: str | None = None, employee_id: str | None = None) -> User:
+    problems = password_problems(password)
+    if role not in ROLES:
+        problems.append(("role", f"must be one of {', '.join(ROLES)}"))
+    if "@" not in email:
+        problems.append(("email", "is not an email address"))
+    if problems:
+        raise ValidationFailed(problems)
+    email = normalize_email(email)
+    if session.scalar(select(User.id).where(User.email == email)):
+        raise Conflict("A user with this email already exists.", [("email", "is already registered")])
+    user = User(email=email, password_hash=_hasher(config).hash(password), role=role,
+                employer_id=employer_id, employee_id=employee_id)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def _issue_pair(session: Session, config: Config, user: User, family_id: str | None = None) -> TokenPair:
+    now = utcnow()
+    family_id = family_id or secrets.token_hex(8)
+    refresh = secrets.token_urlsafe(32)
+    session.add(RefreshToken(user_id=user.id, family_id=family_id, token_hash=_digest(refresh),
+                             expires_at=now + timedelta(days=config.refresh_token_days)))
+    claims = {"sub": user.id, "role": user.role, "sid": family_id, "typ": "access",
+              "iat": int(now.timestamp()), "exp": int(now.timestamp()) + config.access_token_seconds,
+              "jti": secrets.token_hex(8)}
+    access = jwt.encode(claims, config.jwt_secret, algorithm="HS256")
+    return TokenPair(access_token=access, refresh_token=refresh, expires_in=config.access_token_seconds, user=user)
+
+
+def check_login_throttle(session: Session, config: Config, email: str) -> None:
+    """Refuse a login while the address has too many recent failures (counted since its last success)."""
+    email = normalize_email(email)
+    since = utcnow() - timedelta(seconds=config.login_window_seconds)
+    last_success = session.scalar(select(func.max(LoginAttempt.at)).where(
+        LoginAttempt.email == email, LoginAttempt.succeeded.is_(True)))
+    if last_success and last_success > since:
+        since = last_success
+    failures = session.scalars(select(LoginAttempt.at).where(
+        LoginAttempt.email == email, LoginAttempt.succeeded.is_(False), LoginAttempt.at > since)
+        .order_by(LoginAttempt.at)).all()
+    if len(failures) >= config.login_max_failures:
+        retry = failures[-config.login_max_failures] + timedelta(seconds=config.login_window_seconds) - utcnow()
+        raise TooManyAttempts("Too many failed logins for this account; try again later.",
+                              retry_after_seconds=int(retry.total_seconds()) + 1)
+
+
+def login(session: Session, config: Config, email: str, password: str, ip: str | None = None) -> TokenPair:
+    """Tokens for a good email and password. Every attempt is recorded, failures too, for throttling."""
+    email = normalize_email(email)
+    check_login_throttle(session, config, email)
+    user = session.scalar(select(User).where(User.email == email))
+    ok = False
+    if user is not None and not user.disabled:
+        try:
+            ok = _hasher(config).verify(user.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            ok = False
+    else:
+        # Spend the same time as a real check so response times do not reveal which emails exist.
+        try:
+            _hasher(config).verify(_dummy_hash(config), password)
+        except (VerificationError, InvalidHashError):
+            pass
+    session.add(LoginAttempt(email=email, succeeded=ok, ip=ip))
+    if not ok:
+        raise Unauthenticated("The email or password is wrong.", keep_changes=True)
+    if _hasher(config).check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher(config).hash(password)
+    return _issue_pair(session, config, user)
+
+
+_DUMMY: dict[tuple, str] = {}
+
+
+def _dummy_hash(config: Config) -> str:
+    key = (config.password_time_cost, config.password_memory_kib)
+    if key not in _DUMMY:
+        _DUMMY[key] = _hasher(config).hash(secrets.token_hex(8))
+    return _DUMMY[key]
+
+
+def issue_tokens(session: Session, config: Config, user: User) -> TokenPair:
+    """Tokens for a user who has just proved who they are another way (sign-up, accepted invitation)."""
+    return _issue_pair(session, config, user)
+
+
+def refresh(session: Session, config: Config, refresh_token: str) -> TokenPair:
+    """Rotate: spend this refresh token and issue the next in its family. Presenting a spent token means it was
+    stolen or replayed, so the whole family is revoked."""
+    token = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == _digest(refresh_token)))
+    now = utcnow()
+    if token is None or token.revoked_at is not None or token.expires_at <= now:
+        raise Unauthenticated("The refresh token is not valid.")
+    if token.used_at is not None:
+        revoke_family(session, token.family_id)
+        raise Unauthenticated("This refresh token was already used; the session has been ended.", keep_changes=True)
+    user = session.get(User, token.user_id)
+    if user is None or user.disabled:
+        raise Unauthenticated("The refresh token is not valid.")
+    token.used_at = now
+    return _issue_pair(session, config, user, family_id=token.family_id)
+
+
+def revoke_family(session: Session, family_id: str) -> None:
+    session.execute(update(RefreshToken).where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+                    .values(revoked_at=utcnow()))
+
+
+def logout(session: Session, principal_session_id: str) -> None:
+    revoke_family(session, principal_session_id)
+
+
+def authenticate_access_token(session: Session, config: Config, token: str) -> tuple[Principal, str]:
+    """The principal and session family for a bearer token; refused if expired, forged or logged out."""
+    try:
+        claims = jwt.decode(token, config.jwt_secret, algorithms=["HS256"], options={"require": ["exp", "sub", "sid"]})
+    except jwt.ExpiredSignatureError:
+        raise Unauthenticated("The access token has expired; refresh it.") from None
+    except jwt.PyJWTError:
+        raise Unauthenticated("The access token is not valid.") from None
+    if claims.get("typ") != "access":
+        raise Unauthenticated("The access token is not valid.")
+    revoked = session.scalar(select(RefreshToken.id).where(RefreshToken.family_id == claims["sid"],
+                                                           RefreshToken.revoked_at.is_not(None)).limit(1))
+    user = session.get(User, claims["sub"])
+    if revoked or user is None or user.disabled:
+        raise Unauthenticated("This session has ended; log in again.")
+    return Principal(user.id, user.role, user.employer_id, user.employee_id), claims["sid"]
+
+
+def create_invitation(session: Session, *, email: str, role: str, employer_id: str | None,
+                      created_by: str | None) -> tuple[Invitation, str]:
+    """An invitation and its one-time token (returned once; only its digest is stored)."""
+    token = secrets.token_urlsafe(24)
+    invitation = Invitation(email=normalize_email(email), role=role, employer_id=employer_id,
+                            token_hash=_digest(token), created_by=created_by,
+                            expires_at=utcnow() + timedelta(days=INVITATION_DAYS))
+    session.add(invitation)
+    session.flush()
+    return invitation, token
+
+
+def accept_invitation(session: Session, config: Config, token: str, password: str) -> TokenPair:
+    invitation = session.scalar(select(Invitation).where(Invitation.token_hash == _digest(token)))
+    if invitation is None or invitation.accepted_at is not None or invitation.expires_at <= utcnow():
+        raise NotFound("This invitation does not exist, has expired or was already used.")
+    user = create_user(session, config, email=invitation.email, password=password, role=invitation.role,
+                       employer_id=invitation.employer_id)
+    invitation.accepted_at = utcnow()
+    return issue_tokens(session, config, user)
+

@@ -1,0 +1,1 @@
+"""Payroll provider connections, inbound pay runs, validation, outbound deferral sync."""

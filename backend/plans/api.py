@@ -1,0 +1,212 @@
+"""Advisors set up plans; sponsors load and read the census (/v1)."""
+import csv
+import io
+
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from backend.enrollment import service as enrollment
+from backend.errors import ValidationFailed
+from backend.events import AuditEvent
+from backend.identity.models import User
+from backend.money import cents_to_dollars, percent_str
+from backend.plans import service
+from backend.plans.models import Employee
+from backend.plans.schemas import (AuditEventOut, CensusIn, CensusResultOut, EmployeeIn, EmployeeOut, EmployerOut,
+                                   PlanOut, PlanSetupIn, PlanSetupOut)
+from backend.web import context
+from backend.web.context import requires
+from backend.web.idempotency import idempotent
+from backend.web.pagination import PageArgs, page_schema, paginate
+from backend.web.problems import flatten_messages
+
+# Blueprints compose answers from several services (census rows with their eligibility); the import-direction rule
+# binds domain modules (models, service), not HTTP.
+blp = Blueprint("plans", __name__, url_prefix="/v1", description="Plan setup (advisors) and the census (sponsors).")
+STAFF = ("sponsor_admin", "advisor", "platform_admin")
+
+
+@blp.route("/plans/setup")
+class PlanSetup(MethodView):
+    @requires("advisor", "platform_admin")
+    @idempotent
+    @blp.arguments(PlanSetupIn)
+    @blp.response(201, PlanSetupOut)
+    def post(self, body):
+        """Open a plan in one call: employer, plan rules (a template fills what is left out), fund menu, and an
+        invitation for the sponsor admin. Every problem with the rules is listed at once."""
+        result = service.setup_plan(context.session(), context.actor(), context.principal(), body)
+        return result
+
+
+@blp.route("/employers")
+class Employers(MethodView):
+    @requires(*STAFF)
+    @blp.response(200, EmployerOut(many=True))
+    def get(self):
+        """The employers the caller may see: an advisor's own, a sponsor admin's one."""
+        return service.employers_visible_to(context.session(), context.principal())
+
+
+@blp.route("/employers/<employer_id>")
+class EmployerResource(MethodView):
+    @requires(*STAFF)
+    @blp.response(200, EmployerOut)
+    def get(self, employer_id):
+        """One employer with its plans."""
+        return service.employer_for(context.session(), context.principal(), employer_id)
+
+
+@blp.route("/plans/<plan_id>")
+class PlanResource(MethodView):
+    @requires(*STAFF)
+    @blp.response(200, PlanOut)
+    def get(self, plan_id):
+        """A plan and its rules."""
+        return service.plan_for(context.session(), context.principal(), plan_id)
+
+
+def employee_view(session, employee: Employee, today) -> dict:
+    vault = enrollment.vault_for(context.config())
+    determination = enrollment.eligibility_of(session, employee.id)
+    signed_up = session.scalar(select(User.id).where(User.employee_id == employee.id)) is not None
+    return {
+        "id": employee.id, "external_id": employee.external_id, "first_name": employee.first_name,
+        "last_name": employee.last_name, "date_of_birth": vault.open_date(employee.date_of_birth_enc),
+        "ssn_last4": employee.ssn_last4, "email": employee.email, "phone": employee.phone,
+        "hire_date": employee.hire_date, "rehire_date": employee.rehire_date,
+        "termination_date": employee.termination_date,
+        "annual_compensation": str(cents_to_dollars(employee.annual_compensation_cents)),
+        "ownership_percent": percent_str(employee.ownership_percent), "officer": employee.officer,
+        "hours_by_period": employee.hours_by_period or {}, "invite_code": employee.invite_code,
+        "signed_up": signed_up,
+        "eligibility": None if determination is None else {
+            "status": enrollment.status_on(determination, today), "conditions_met_date": determination.conditions_met_date,
+            "entry_date": determination.entry_date, "basis": determination.basis,
+            "explanation": determination.explanation},
+    }
+
+
+def _census_result(session, result) -> dict:
+    return {"created": result.created, "updated": result.updated, "unchanged": result.unchanged,
+            "employees": [{"id": e.id, "external_id": e.external_id, "invite_code": e.invite_code}
+                          for e in result.employees]}
+
+
+@blp.route("/employers/<employer_id>/employees")
+class Census(MethodView):
+    @requires(*STAFF)
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, page_schema(EmployeeOut, "EmployeePage"))
+    def get(self, args, employer_id):
+        """The census, with each employee's eligibility and entry date (paginated)."""
+        session = context.session()
+        employer = service.employer_for(session, context.principal(), employer_id)
+        rows, cursor = paginate(session, service.employees_page_query(employer.id), [Employee.external_id, Employee.id],
+                                args["limit"], args["cursor"], lambda e: [e.external_id, e.id])
+        return {"data": [employee_view(session, e, context.today()) for e in rows], "next_cursor": cursor}
+
+    @requires(*STAFF)
+    @idempotent
+    @blp.arguments(CensusIn)
+    @blp.response(200, CensusResultOut)
+    def post(self, body, employer_id):
+        """Load the census as JSON. Rows update in place by external id; uploading the same file again changes
+        nothing; a file with any bad row is rejected whole with every problem listed."""
+        session = context.session()
+        employer = service.employer_for(session, context.principal(), employer_id, write=True)
+        result = service.load_census(session, enrollment.vault_for(context.config()), context.actor(), employer,
+                                     body["employees"], context.today())
+        return _census_result(session, result)
+
+
+CSV_DOC = {"requestBody": {"required": True, "description": "A CSV file with a header row naming the census "
+                           "fields (external_id, first_name, last_name, date_of_birth, ssn, hire_date, "
+                           "annual_compensation, …)", "content": {"text/csv": {"schema": {"type": "string"}},
+                                                                "multipart/form-data": {"schema": {"type": "object",
+                                                                 "properties": {"file": {"type": "string", "format": "binary"}}}}}}}
+
+
+@blp.route("/employers/<employer_id>/employees/csv")
+class CensusCsv(MethodView):
+    @requires(*STAFF)
+    @idempotent
+    @blp.doc(**CSV_DOC)
+    @blp.response(200, CensusResultOut)
+    def post(self, employer_id):
+        """Load the census as a CSV file (as the body with Content-Type text/csv, or as the form field `file`).
+        Errors name the file's line numbers ("line 3.ssn")."""
+        session = context.session()
+        employer = service.employer_for(session, context.principal(), employer_id, write=True)
+        rows = parse_census_csv(_uploaded_text())
+        result = service.load_census(session, enrollment.vault_for(context.config()), context.actor(), employer, rows,
+                                     context.today(), row_label=lambda i: f"line {i + 2}")
+        return _census_result(session, result)
+
+
+def _uploaded_text() -> str:
+    upload = request.files.get("file")
+    raw = upload.read() if upload else request.get_data()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValidationFailed([("file", "is not UTF-8 text")]) from None
+
+
+def parse_census_csv(text: str) -> list[dict]:
+    """CSV rows through the same schema as JSON rows; every bad row and field is listed by line number."""
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames:
+        raise ValidationFailed([("file", "is empty; it needs a header row and at least one employee")])
+    header = [h.strip() for h in reader.fieldnames]
+    known = set(EmployeeIn().fields)
+    problems = [("header", f"unknown column {h!r}") for h in header if h not in known]
+    problems += [("header", f"missing column {name!r}") for name, f in EmployeeIn().fields.items()
+                 if f.required and name not in header]
+    if problems:
+        raise ValidationFailed(problems)
+    schema = EmployeeIn()
+    rows, problems = [], []
+    for i, raw in enumerate(reader):
+        line = i + 2
+        if None in raw:
+            problems.append((f"line {line}", "has more fields than the header"))
+            continue
+        cleaned = {k.strip(): (v.strip() if v is not None else None) for k, v in raw.items()}
+        cleaned = {k: v for k, v in cleaned.items() if v not in ("", None)}
+        try:
+            rows.append(schema.load(cleaned))
+        except ValidationError as error:
+            problems.extend(flatten_messages(error.messages, f"line {line}"))
+    if not rows and not problems:
+        problems.append(("file", "has no employee rows"))
+    if problems:
+        raise ValidationFailed(problems)
+    return rows
+
+
+@blp.route("/employees/<employee_id>")
+class EmployeeResource(MethodView):
+    @requires(*STAFF)
+    @blp.response(200, EmployeeOut)
+    def get(self, employee_id):
+        """One employee on the census."""
+        session = context.session()
+        return employee_view(session, service.employee_for(session, context.principal(), employee_id), context.today())
+
+
+@blp.route("/employers/<employer_id>/audit-events")
+class AuditTrail(MethodView):
+    @requires(*STAFF)
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, page_schema(AuditEventOut, "AuditEventPage"))
+    def get(self, args, employer_id):
+        """Every recorded change for this employer, oldest first: who, when, from where, what changed."""
+        session = context.session()
+        employer = service.employer_for(session, context.principal(), employer_id)
+        rows, cursor = paginate(session, select(AuditEvent).where(AuditEvent.employer_id == employer.id),
+                                [AuditEvent.seq], args["limit"], args["cursor"], lambda e: [e.seq])
+        return {"data": rows, "next_cursor": cursor}

@@ -1,0 +1,142 @@
+"""Employer matching formulas expressed as tiers of the employee's deferral percent.
+
+"100% of the first 3% of pay plus 50% of the next 2%" is
+[MatchTier(0, 3, 100), MatchTier(3, 5, 50)]: each tier matches `match_rate_percent` of the part of
+the deferral percent that falls between `deferral_from_percent` and `deferral_to_percent`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal, Inexact, localcontext
+
+_ZERO = Decimal(0)
+_HUNDRED = Decimal(100)
+# A 400% match is already far beyond anything sponsors offer; a bigger rate is almost certainly a
+# typo (e.g. 5000 meaning 50.00%), so it is rejected rather than silently funded.
+_MAX_RATE = Decimal(400)
+# Enough digits that tier arithmetic on any realistic percent is exact; Inexact is trapped so an
+# input that somehow needs more fails loudly instead of rounding someone's match.
+_EXACT_PRECISION = 100
+
+
+@dataclass(frozen=True)
+class MatchTier:
+    deferral_from_percent: Decimal
+    deferral_to_percent: Decimal
+    match_rate_percent: Decimal
+
+
+def _tier(deferral_from: int, deferral_to: int, rate: int) -> MatchTier:
+    return MatchTier(Decimal(deferral_from), Decimal(deferral_to), Decimal(rate))
+
+
+# IRC 401(k)(12)(B)(i)(I)-(II): 100% of the first 3% plus 50% of the next 2% of compensation.
+SAFE_HARBOR_BASIC = (_tier(0, 3, 100), _tier(3, 5, 50))
+# IRC 401(k)(12)(B)(ii): any formula at least as generous as the basic one at every deferral rate;
+# 100% of the first 4% is the common choice, and stays under the 6%-of-pay cap of IRC 401(m)(11)(B).
+SAFE_HARBOR_ENHANCED = (_tier(0, 4, 100),)
+# IRC 401(k)(13)(D)(i)(I): QACA match, 100% of the first 1% plus 50% of the next 5%.
+QACA_BASIC = (_tier(0, 1, 100), _tier(1, 6, 50))
+
+_FIELDS = ("deferral_from_percent", "deferral_to_percent", "match_rate_percent")
+
+
+def validate_tiers(tiers: Sequence[MatchTier]) -> list[tuple[str, str]]:
+    """Problems as (field, message), field like "match_tiers[1].deferral_from_percent"; [] = valid."""
+    problems: list[tuple[str, str]] = []
+    ranges: list[tuple[Decimal, Decimal, int]] = []
+    for index, tier in enumerate(tiers):
+        prefix = f"match_tiers[{index}]"
+        if not isinstance(tier, MatchTier):
+            problems.append((prefix, f"must be a MatchTier, not {type(tier).__name__}"))
+            continue
+        well_typed = True
+        for name in _FIELDS:
+            value = getattr(tier, name)
+            if not _is_exact_number(value):
+                # Floats are refused: 0.1 as a float is not 0.1, and matches must be exact.
+                problems.append((f"{prefix}.{name}", f"must be a Decimal, not {type(value).__name__}"))
+                well_typed = False
+            elif not Decimal(value).is_finite():
+                problems.append((f"{prefix}.{name}", f"must be a finite number, got {value}"))
+                well_typed = False
+        if not well_typed:
+            continue
+        low, high, rate = (Decimal(getattr(tier, name)) for name in _FIELDS)
+        if low < _ZERO:
+            problems.append((f"{prefix}.deferral_from_percent", f"must be at least 0%, got {_fmt(low)}%"))
+        if high > _HUNDRED:
+            problems.append((f"{prefix}.deferral_to_percent", f"cannot exceed 100% of pay, got {_fmt(high)}%"))
+        if low >= high:
+            problems.append(
+                (
+                    f"{prefix}.deferral_to_percent",
+                    f"must be greater than deferral_from_percent ({_fmt(low)}%), got {_fmt(high)}%",
+                )
+            )
+        if not _ZERO < rate <= _MAX_RATE:
+            problems.append(
+                (f"{prefix}.match_rate_percent", f"must be more than 0% and at most {_fmt(_MAX_RATE)}%, got {_fmt(rate)}%")
+            )
+        if _ZERO <= low < high:
+            ranges.append((low, high, index))
+
+    # Overlapping tiers would match the same slice of deferral twice. Every pair is compared, not
+    # just neighbours, because one wide tier can overlap several narrow ones after it.
+    ranges.sort()
+    for position, (low_a, high_a, index_a) in enumerate(ranges):
+        for low_b, high_b, index_b in ranges[position + 1 :]:
+            if low_b < high_a:
+                problems.append(
+                    (
+                        f"match_tiers[{index_b}].deferral_from_percent",
+                        f"match tier {index_b} ({_fmt(low_b)}%-{_fmt(high_b)}%) overlaps match tier "
+                        f"{index_a} ({_fmt(low_a)}%-{_fmt(high_a)}%)",
+                    )
+                )
+    return problems
+
+
+def match_percent_of_pay(tiers: Sequence[MatchTier], deferral_percent: Decimal) -> Decimal:
+    _require_valid(tiers)
+    if not _is_exact_number(deferral_percent):
+        raise TypeError(f"deferral_percent must be a Decimal, not {type(deferral_percent).__name__}")
+    deferral = Decimal(deferral_percent)
+    if not deferral.is_finite() or not _ZERO <= deferral <= _HUNDRED:
+        raise ValueError(f"deferral_percent must be between 0 and 100, got {deferral_percent}")
+    with localcontext() as context:
+        context.prec = _EXACT_PRECISION
+        context.traps[Inexact] = True
+        total = _ZERO
+        for tier in tiers:
+            low, high, rate = (Decimal(getattr(tier, name)) for name in _FIELDS)
+            matched_slice = min(deferral, high) - low
+            if matched_slice > _ZERO:
+                total += rate * matched_slice
+        return total / _HUNDRED
+
+
+def full_match_deferral_percent(tiers: Sequence[MatchTier]) -> Decimal:
+    """The deferral percent beyond which the match stops growing; 0 for a plan with no match."""
+    _require_valid(tiers)
+    return max((Decimal(tier.deferral_to_percent) for tier in tiers), default=_ZERO)
+
+
+def max_match_percent_of_pay(tiers: Sequence[MatchTier]) -> Decimal:
+    return match_percent_of_pay(tiers, full_match_deferral_percent(tiers))
+
+
+def _require_valid(tiers: Sequence[MatchTier]) -> None:
+    problems = validate_tiers(tiers)
+    if problems:
+        raise ValueError("invalid match tiers: " + "; ".join(f"{field}: {message}" for field, message in problems))
+
+
+def _is_exact_number(value: object) -> bool:
+    return isinstance(value, Decimal) or (isinstance(value, int) and not isinstance(value, bool))
+
+
+def _fmt(percent: Decimal) -> str:
+    return format(Decimal(percent).normalize(), "f")

@@ -1,0 +1,84 @@
+"""Per-request state: the database session, the authenticated caller, the actor for the audit trail, the clock."""
+from dataclasses import dataclass
+from functools import wraps
+
+from flask import current_app, g, request
+from sqlalchemy.orm import Session
+
+from backend.clock import Clock
+from backend.config import Config
+from backend.db import Database
+from backend.errors import Forbidden, Unauthenticated
+from backend.events import Actor
+from backend.identity.service import Principal, authenticate_access_token
+
+
+@dataclass
+class Plumb:
+    """What create_app wires into `app.extensions["plumb"]`."""
+
+    config: Config
+    db: Database
+    clock: Clock
+
+
+def plumb() -> Plumb:
+    return current_app.extensions["plumb"]
+
+
+def config() -> Config:
+    return plumb().config
+
+
+def session() -> Session:
+    """The request's session. The app commits it when the response is a success and rolls it back otherwise, so a
+    view never commits and a failed request leaves stored state unchanged."""
+    if "db_session" not in g:
+        g.db_session = plumb().db.session()
+    return g.db_session
+
+
+def today():
+    return plumb().clock.today()
+
+
+def client_ip() -> str | None:
+    return request.remote_addr
+
+
+def principal() -> Principal:
+    if "principal" not in g:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("Send an access token: 'Authorization: Bearer <token>'.")
+        g.principal, g.session_id = authenticate_access_token(session(), config(), token.strip())
+    return g.principal
+
+
+def session_id() -> str:
+    principal()
+    return g.session_id
+
+
+def actor() -> Actor:
+    p = g.get("principal")
+    return Actor(user_id=p.user_id if p else None, role=p.role if p else "anonymous", ip=client_ip(),
+                 user_agent=request.headers.get("User-Agent"))
+
+
+def requires(*roles: str):
+    """Authenticate the caller and require one of `roles`. Which objects they may touch is checked by the
+    service that loads them (object-level authorization), not here."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            caller = principal()
+            if roles and caller.role not in roles:
+                raise Forbidden(f"This needs one of these roles: {', '.join(roles)}.")
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator

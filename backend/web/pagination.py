@@ -1,0 +1,50 @@
+"""Cursor pagination for growing lists: `?limit=&cursor=` → `{"data": [...], "next_cursor": ...}`.
+
+The cursor is the opaque, url-safe encoding of the last row's sort key; pages stay stable while rows are added."""
+import base64
+import json
+
+from marshmallow import Schema, fields, validate
+
+from backend.errors import ValidationFailed
+
+
+class PageArgs(Schema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500),
+                           metadata={"description": "How many items to return (1-500)."})
+    cursor = fields.String(load_default=None, metadata={"description": "The `next_cursor` of the previous page."})
+
+
+def encode_cursor(key) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None):
+    if not cursor:
+        return None
+    try:
+        return json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except ValueError:
+        raise ValidationFailed([("cursor", "is not a cursor this API issued")]) from None
+
+
+def page_schema(item_schema, name: str):
+    """A `{"data": [...], "next_cursor"}` schema around `item_schema`."""
+    return Schema.from_dict({
+        "data": fields.List(fields.Nested(item_schema), metadata={"description": "This page's items."}),
+        "next_cursor": fields.String(allow_none=True, metadata={"description": "Pass as `cursor` for the next page; null at the end."}),
+    }, name=name)
+
+
+def paginate(session, query, key_columns, limit: int, cursor: str | None, key_of):
+    """Rows of `query` ordered by `key_columns` ascending, after `cursor`; returns (rows, next_cursor)."""
+    from sqlalchemy import tuple_
+
+    after = decode_cursor(cursor)
+    if after is not None:
+        if not isinstance(after, list) or len(after) != len(key_columns):
+            raise ValidationFailed([("cursor", "is not a cursor this API issued")])
+        query = query.where(tuple_(*key_columns) > tuple_(*after))
+    rows = session.scalars(query.order_by(*key_columns).limit(limit + 1)).all()
+    next_cursor = encode_cursor(key_of(rows[limit - 1])) if len(rows) > limit else None
+    return rows[:limit], next_cursor

@@ -1,0 +1,1 @@
+"""Participant-facing blueprints under /mobile/v1."""

@@ -1,0 +1,202 @@
+"""The participant's API (/mobile/v1): sign up, see eligibility, elect, invest, name beneficiaries."""
+from decimal import Decimal
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from backend.enrollment import service
+from backend.enrollment.api import election_view, etag_response
+from backend.enrollment.schemas import (BeneficiariesIn, BeneficiariesOut, ElectionIn, ElectionOut, InvestmentsIn,
+                                        InvestmentsOut, MatchPreviewOut, OptOutOut, OutsideDeferralIn,
+                                        OutsideDeferralOut, SignUpIn)
+from backend.errors import ValidationFailed
+from backend.identity.schemas import TokenResponse
+from backend.plans import service as plans
+from backend.plans.models import Employer, Fund
+from backend.plans.schedules import next_pay_date
+from backend.web import context
+from backend.web.context import requires
+from backend.web.idempotency import idempotent
+from mobile_api.schemas import MeOut
+
+blp = Blueprint("mobile", __name__, url_prefix="/mobile/v1", description="The participant's phone.")
+
+
+def _me():
+    session = context.session()
+    return session, service.participant_employee(session, context.principal())
+
+
+@blp.route("/signup")
+class SignUp(MethodView):
+    @blp.doc(security=[])
+    @idempotent
+    @blp.arguments(SignUpIn)
+    @blp.response(201, TokenResponse)
+    def post(self, body):
+        """Create your account with the invite code from your employer; prove it is you with your date of birth
+        and the last four digits of your SSN (a few attempts only)."""
+        return service.sign_up(context.session(), context.config(), service.vault_for(context.config()),
+                               context.actor(), invite_code=body["invite_code"], date_of_birth=body["date_of_birth"],
+                               ssn_last4=body["ssn_last4"], email=body["email"], password=body["password"])
+
+
+@blp.route("/me")
+class Me(MethodView):
+    @requires("participant")
+    @blp.response(200, MeOut)
+    def get(self):
+        """Your record: eligibility and entry date, the election in effect, the next pay date, the fund menu."""
+        session, employee = _me()
+        today = context.today()
+        employer = session.get(Employer, employee.employer_id)
+        plan = plans.current_plan(session, employer.id)
+        determination = service.eligibility_of(session, employee.id)
+        vault = service.vault_for(context.config())
+        in_effect = service.election_in_effect(session, employee.id, today)
+        scheduled = service.scheduled_election(session, employee.id, today)
+        pending = next((e for e in service.elections_of(session, employee.id) if e.status == "pending_approval"), None)
+        return {
+            "employee_id": employee.id, "first_name": employee.first_name, "last_name": employee.last_name,
+            "employer_name": employer.name, "plan_id": plan.id, "plan_name": plan.name,
+            "roth_allowed": plan.roth_allowed,
+            "catch_up_eligible": service.age_at_year_end(vault, employee, today.year) >= service.CATCH_UP_AGE,
+            "pay_frequency": employer.pay_frequency,
+            "next_pay_date": next_pay_date(employer.pay_frequency, employer.anchor_pay_date, today),
+            "eligibility": {"status": service.status_on(determination, today),
+                            "conditions_met_date": determination.conditions_met_date,
+                            "entry_date": determination.entry_date, "basis": determination.basis,
+                            "explanation": determination.explanation},
+            "election_in_effect": in_effect and election_view(session, in_effect, today, with_match=True),
+            "election_scheduled": scheduled and election_view(session, scheduled, today, with_match=True),
+            "election_pending": pending and election_view(session, pending, today, with_match=True),
+            "funds": plan.funds,
+        }
+
+
+@blp.route("/elections")
+class Elections(MethodView):
+    @requires("participant")
+    @blp.response(200, ElectionOut(many=True))
+    def get(self):
+        """Every version of your deferral election, newest first."""
+        session, employee = _me()
+        return [election_view(session, e, context.today()) for e in service.elections_of(session, employee.id)]
+
+    @requires("participant")
+    @idempotent
+    @blp.arguments(ElectionIn)
+    @blp.response(201, ElectionOut)
+    def post(self, body):
+        """Make a new election (a new version; history is kept). It takes effect on the next pay date or your
+        entry date, whichever is later, once the sponsor approves it if the plan asks for approval. The answer
+        says what your employer will match and what you would miss."""
+        session, employee = _me()
+        election = service.submit_election(session, service.vault_for(context.config()), context.actor(), employee,
+                                           body["lines"], context.today())
+        return etag_response(election_view(session, election, context.today(), with_match=True))
+
+
+@blp.route("/elections/preview")
+class ElectionPreview(MethodView):
+    @requires("participant")
+    @blp.arguments(ElectionIn)
+    @blp.response(200, MatchPreviewOut)
+    def post(self, body):
+        """What the employer would match at these lines, without storing anything."""
+        session, employee = _me()
+        employer = session.get(Employer, employee.employer_id)
+        plan = plans.current_plan(session, employer.id)
+        problems = service.validate_lines(plan, body["lines"], service.age_at_year_end(
+            service.vault_for(context.config()), employee, context.today().year) >= service.CATCH_UP_AGE)
+        if problems:
+            raise ValidationFailed(problems)
+        preview = service.preview_match(plan, employee, employer.pay_frequency, body["lines"])
+        return {**preview.__dict__, **{k: str(getattr(preview, k)) for k in
+                                       ("deferral_percent", "match_percent", "full_match_deferral_percent",
+                                        "max_match_percent")}}
+
+
+@blp.route("/elections/opt-out")
+class OptOut(MethodView):
+    @requires("participant")
+    @idempotent
+    @blp.response(201, OptOutOut)
+    def post(self):
+        """Opt out of automatic enrollment: deferrals stop from the next pay date. Inside the plan's window the
+        automatic contributions can also be withdrawn."""
+        session, employee = _me()
+        election, withdrawal = service.opt_out(session, service.vault_for(context.config()), context.actor(), employee,
+                                               context.today())
+        return {"election": election_view(session, election, context.today()),
+                "permissible_withdrawal_available": withdrawal}
+
+
+def _investments_view(session, election) -> dict:
+    if election is None:
+        return {"version": 0, "created_at": None, "uses_default_fund": True, "allocations": []}
+    funds = {a.fund_id: session.get(Fund, a.fund_id) for a in election.allocations}
+    allocations = [{"fund_id": a.fund_id, "ticker": funds[a.fund_id].ticker, "name": funds[a.fund_id].name,
+                    "percent": str(a.percent)} for a in election.allocations]
+    uses_default = len(election.allocations) == 1 and funds[election.allocations[0].fund_id].is_default
+    return {"version": election.version, "created_at": election.created_at, "uses_default_fund": uses_default,
+            "allocations": allocations}
+
+
+@blp.route("/investments")
+class Investments(MethodView):
+    @requires("participant")
+    @blp.response(200, InvestmentsOut)
+    def get(self):
+        """How your new contributions are invested (the plan's default fund until you choose)."""
+        session, employee = _me()
+        return _investments_view(session, service.current_investments(session, employee.id))
+
+    @requires("participant")
+    @blp.arguments(InvestmentsIn)
+    @blp.response(200, InvestmentsOut)
+    def put(self, body):
+        """Choose funds for new contributions: percentages that add up to 100, or the default fund."""
+        session, employee = _me()
+        if body["use_default"] == (body["allocations"] is not None):
+            raise ValidationFailed([("allocations", "give allocations, or use_default: true, not both")])
+        election = service.set_investments(session, context.actor(), employee,
+                                           None if body["use_default"] else body["allocations"])
+        return _investments_view(session, election)
+
+
+@blp.route("/beneficiaries")
+class Beneficiaries(MethodView):
+    @requires("participant")
+    @blp.response(200, BeneficiariesOut)
+    def get(self):
+        """Your beneficiaries."""
+        session, employee = _me()
+        return service.current_beneficiaries(session, employee.id) or {"version": 0, "beneficiaries": []}
+
+    @requires("participant")
+    @blp.arguments(BeneficiariesIn)
+    @blp.response(200, BeneficiariesOut)
+    def put(self, body):
+        """Replace your beneficiaries: primary shares add up to 100, contingent shares to 100 (or name none)."""
+        session, employee = _me()
+        return service.set_beneficiaries(session, context.actor(), employee, body["beneficiaries"])
+
+
+@blp.route("/outside-deferrals")
+class OutsideDeferrals(MethodView):
+    @requires("participant")
+    @blp.response(200, OutsideDeferralOut(many=True))
+    def get(self):
+        """Deferrals you declared at other employers, by calendar year."""
+        session, employee = _me()
+        return service.outside_deferrals_of(session, employee.id)
+
+    @requires("participant")
+    @blp.arguments(OutsideDeferralIn)
+    @blp.response(200, OutsideDeferralOut)
+    def put(self, body):
+        """Declare what you deferred at another employer this calendar year; it counts toward your 402(g) limit."""
+        session, employee = _me()
+        return service.declare_outside_deferrals(session, context.actor(), employee, body["calendar_year"],
+                                                 body["amount_cents"], body["other_employer"], context.today())

@@ -1,0 +1,1 @@
+"""Push (FCM), in-app feed, templates, preferences and delivery."""
