@@ -94,7 +94,7 @@ class Elections(MethodView):
         session, employee = _me()
         election = service.submit_election(session, service.vault_for(context.config()), context.actor(), employee,
                                            body["lines"], context.today())
-        return etag_response(election_view(session, election, context.today(), with_match=True))
+        return etag_response(election_view(session, election, context.today(), with_match=True), 201)
 
 
 @blp.route("/elections/preview")

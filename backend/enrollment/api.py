@@ -41,8 +41,8 @@ def election_view(session, election: DeferralElection, today, with_match: bool =
     return view
 
 
-def etag_response(view: dict):
-    return view, 200, {"ETag": f'"{view["etag"]}"'}
+def etag_response(view: dict, status: int = 200):
+    return view, status, {"ETag": f'"{view["etag"]}"'}
 
 
 @blp.route("/plans/<plan_id>/approvals")

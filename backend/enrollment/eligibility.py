@@ -141,6 +141,7 @@ def compute_eligibility(
         outcome = _new_participant(
             rules,
             date_of_birth=date_of_birth,
+            hire_date=hire_date,
             service_start=service_start,
             rehired=rehire_date is not None,
             as_of=as_of,
@@ -184,13 +185,14 @@ def _new_participant(
     rules: EligibilityRules,
     *,
     date_of_birth: date,
+    hire_date: date,
     service_start: date,
     rehired: bool,
     as_of: date,
     hours_by_period: Mapping[date, int],
 ) -> EligibilityResult:
     age_event = _age_event(rules.min_age, date_of_birth)
-    hours = _hours_by_period_index(hours_by_period, service_start) if rules.service_months == 12 else {}
+    hours = _hours_by_period_index(hours_by_period, hire_date, service_start) if rules.service_months == 12 else {}
     current = _current_period_index(service_start, as_of)
 
     candidates: list[_Candidate] = []
@@ -421,12 +423,16 @@ def _plan_year_start_after(rules: EligibilityRules, day: date) -> date:
     return _plan_year_start_on_or_after(rules, day + timedelta(days=1))
 
 
-def _hours_by_period_index(hours_by_period: Mapping[date, int], service_start: date) -> dict[int, int]:
+def _hours_by_period_index(
+    hours_by_period: Mapping[date, int], hire_date: date, service_start: date
+) -> dict[int, int]:
     by_index: dict[int, int] = {}
     for start, credited in hours_by_period.items():
         _check_date("hours_by_period key", start)
         if not _is_int(credited) or credited < 0:
             raise ValueError(f"hours for the period starting {start} must be a non-negative int, got {credited!r}")
+        if start < hire_date:
+            raise ValueError(f"hours_by_period key {start} is before the hire date {hire_date}")
         if start < service_start:
             continue  # an earlier employment; see the rehire comment in compute_eligibility
         index = start.year - service_start.year

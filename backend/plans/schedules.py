@@ -100,3 +100,10 @@ def _check_date(name: str, value: object) -> None:
     # datetime subclasses date but can't be compared with one, so it would fail later and obscurely.
     if not isinstance(value, date) or isinstance(value, datetime):
         raise TypeError(f"{name} must be a datetime.date, got {type(value).__name__}")
+
+
+def add_months(start: date, months: int) -> date:
+    """The same day `months` later (or earlier), clamped to the month's last day (Jan 31 + 1 month = Feb 28/29)."""
+    index = start.year * 12 + start.month - 1 + months
+    year, month = divmod(index, 12)
+    return date(year, month + 1, min(start.day, calendar.monthrange(year, month + 1)[1]))

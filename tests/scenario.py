@@ -1,0 +1,112 @@
+"""Builders that drive the API the way users do, shared by the flow, authorization and domain tests."""
+import csv
+import io
+import itertools
+
+ADVISOR_PASSWORD = "advisor-password-1"
+SPONSOR_PASSWORD = "sponsor-password-1"
+PARTICIPANT_PASSWORD = "participant-password-1"
+_eins = itertools.count(1000001)
+
+CENSUS_FIELDS = ["external_id", "first_name", "last_name", "date_of_birth", "ssn", "email", "hire_date",
+                 "annual_compensation", "hours", "ownership_percent", "officer"]
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def create_advisor(app, email: str = "advisor@example.com") -> None:
+    result = app.test_cli_runner().invoke(args=["user", "create", "--email", email, "--password", ADVISOR_PASSWORD,
+                                                "--role", "advisor"])
+    assert result.exit_code == 0, result.output
+
+
+def login(client, email: str, password: str) -> dict:
+    response = client.post("/v1/auth/login", json={"email": email, "password": password})
+    assert response.status_code == 200, response.json
+    return bearer(response.json["access_token"])
+
+
+def advisor(app, client, email: str = "advisor@example.com") -> dict:
+    create_advisor(app, email)
+    return login(client, email, ADVISOR_PASSWORD)
+
+
+def plan_request(name: str = "Acme Bakery LLC", sponsor_email: str = "sponsor@example.com", **plan) -> dict:
+    return {
+        "template": plan.pop("template", "safe_harbor_match"),
+        "employer": {"name": name, "ein": f"12-{next(_eins)}",
+                     "address": {"line1": "1 Main St", "city": "Provo", "state": "UT", "postal_code": "84601"},
+                     "payroll": {"frequency": "biweekly", "anchor_pay_date": "2026-01-02"}},
+        "sponsor_admin": {"email": sponsor_email},
+        "plan": {"effective_date": "2026-01-01", **plan},
+    }
+
+
+def setup_plan(client, advisor_headers: dict, **kwargs) -> dict:
+    response = client.post("/v1/plans/setup", json=plan_request(**kwargs), headers=advisor_headers)
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def accept_sponsor(client, setup: dict) -> dict:
+    response = client.post("/v1/auth/invitations/accept",
+                           json={"token": setup["sponsor_invitation"]["token"], "password": SPONSOR_PASSWORD})
+    assert response.status_code == 201, response.json
+    return bearer(response.json["access_token"])
+
+
+def census_row(external_id: str, born: str, hired: str, ssn: str, pay: str = "60000.00", **extra) -> dict:
+    return {"external_id": external_id, "first_name": extra.pop("first_name", f"First{external_id}"),
+            "last_name": extra.pop("last_name", "Worker"), "date_of_birth": born, "ssn": ssn,
+            "email": f"{external_id.lower()}@example.com", "hire_date": hired, "annual_compensation": pay,
+            "hours": extra.pop("hours", "1500"), "ownership_percent": extra.pop("ownership_percent", "0"),
+            "officer": extra.pop("officer", "false"), **extra}
+
+
+def census_csv(rows: list[dict]) -> bytes:
+    fields = list(CENSUS_FIELDS) + sorted({k for row in rows for k in row} - set(CENSUS_FIELDS))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue().encode()
+
+
+def upload_csv(client, headers: dict, employer_id: str, rows: list[dict], **kw):
+    return client.post(f"/v1/employers/{employer_id}/employees/csv", data=census_csv(rows),
+                       content_type="text/csv", headers=headers, **kw)
+
+
+def employees_by_external_id(client, headers: dict, employer_id: str) -> dict:
+    response = client.get(f"/v1/employers/{employer_id}/employees?limit=500", headers=headers)
+    assert response.status_code == 200, response.json
+    return {e["external_id"]: e for e in response.json["data"]}
+
+
+def sign_up(client, employee: dict, born: str, ssn_last4: str) -> dict:
+    response = client.post("/mobile/v1/signup", json={
+        "invite_code": employee["invite_code"], "date_of_birth": born, "ssn_last4": ssn_last4,
+        "email": f"{employee['external_id'].lower()}@phone.example.com", "password": PARTICIPANT_PASSWORD})
+    assert response.status_code == 201, response.json
+    return bearer(response.json["access_token"])
+
+
+class World:
+    """An advisor, a plan, its sponsor, a census of two and one signed-up participant: the usual cast."""
+
+    def __init__(self, app, client, name="Acme Bakery LLC", advisor_email="advisor@example.com",
+                 sponsor_email="sponsor@example.com", ein_prefix="E", **plan):
+        self.advisor = advisor(app, client, advisor_email)
+        self.setup = setup_plan(client, self.advisor, name=name, sponsor_email=sponsor_email, **plan)
+        self.employer_id = self.setup["employer"]["id"]
+        self.plan_id = self.setup["plan"]["id"]
+        self.sponsor = accept_sponsor(client, self.setup)
+        rows = [census_row(f"{ein_prefix}1", "1985-07-19", "2024-03-15", "123-45-6789", pay="72000.00"),
+                census_row(f"{ein_prefix}2", "2006-03-10", "2026-06-01", "987-65-4321", pay="31000.00")]
+        response = upload_csv(client, self.sponsor, self.employer_id, rows)
+        assert response.status_code == 200, response.json
+        self.employees = employees_by_external_id(client, self.sponsor, self.employer_id)
+        self.employee = self.employees[f"{ein_prefix}1"]
+        self.participant = sign_up(client, self.employee, "1985-07-19", "6789")
