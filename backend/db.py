@@ -60,7 +60,8 @@ class Dec(TypeDecorator):
     def process_result_value(self, value, dialect):
         if value is None:
             return None
-        return Decimal(value)
+        # Canonical form (6.000000 → 6, 1E+2 → 100) so both databases hand back identical values.
+        return Decimal(format(Decimal(value).normalize(), "f"))
 
 
 Cents = BigInteger
