@@ -1,16 +1,15 @@
 """The participant's API (/mobile/v1): sign up, see eligibility, elect, invest, name beneficiaries."""
-from decimal import Decimal
-
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from backend.enrollment import service
-from backend.enrollment.api import election_view, etag_response
+from backend.enrollment.api import election_view, etag_response, preview_view
 from backend.enrollment.schemas import (BeneficiariesIn, BeneficiariesOut, ElectionIn, ElectionOut, InvestmentsIn,
                                         InvestmentsOut, MatchPreviewOut, OptOutOut, OutsideDeferralIn,
                                         OutsideDeferralOut, SignUpIn)
 from backend.errors import ValidationFailed
 from backend.identity.schemas import TokenResponse
+from backend.money import percent_str
 from backend.plans import service as plans
 from backend.plans.models import Employer, Fund
 from backend.plans.schedules import next_pay_date
@@ -112,9 +111,7 @@ class ElectionPreview(MethodView):
         if problems:
             raise ValidationFailed(problems)
         preview = service.preview_match(plan, employee, employer.pay_frequency, body["lines"])
-        return {**preview.__dict__, **{k: str(getattr(preview, k)) for k in
-                                       ("deferral_percent", "match_percent", "full_match_deferral_percent",
-                                        "max_match_percent")}}
+        return preview_view(preview)
 
 
 @blp.route("/elections/opt-out")
@@ -137,7 +134,7 @@ def _investments_view(session, election) -> dict:
         return {"version": 0, "created_at": None, "uses_default_fund": True, "allocations": []}
     funds = {a.fund_id: session.get(Fund, a.fund_id) for a in election.allocations}
     allocations = [{"fund_id": a.fund_id, "ticker": funds[a.fund_id].ticker, "name": funds[a.fund_id].name,
-                    "percent": str(a.percent)} for a in election.allocations]
+                    "percent": percent_str(a.percent)} for a in election.allocations]
     uses_default = len(election.allocations) == 1 and funds[election.allocations[0].fund_id].is_default
     return {"version": election.version, "created_at": election.created_at, "uses_default_fund": uses_default,
             "allocations": allocations}

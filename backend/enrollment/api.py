@@ -1,4 +1,6 @@
 """Sponsors' approval queue and election history (/v1)."""
+from decimal import Decimal
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -6,6 +8,7 @@ from backend.enrollment import service
 from backend.enrollment.models import DeferralElection
 from backend.enrollment.schemas import BulkDecisionIn, BulkDecisionResultOut, DecisionIn, ElectionOut
 from backend.errors import DomainError
+from backend.money import percent_str
 from backend.plans import service as plans
 from backend.plans.models import Employee, Employer, Plan
 from backend.web import context
@@ -25,7 +28,7 @@ def election_view(session, election: DeferralElection, today, with_match: bool =
         "effective_date": election.effective_date, "submitted_at": election.submitted_at,
         "decided_at": election.decided_at, "rejection_reason": election.rejection_reason,
         "etag": service.election_etag(election),
-        "lines": [{"money_type": l.money_type, "percent": None if l.percent is None else str(l.percent),
+        "lines": [{"money_type": l.money_type, "percent": None if l.percent is None else percent_str(l.percent),
                    "amount_cents": l.amount_cents} for l in election.lines],
         "match": None,
     }
@@ -35,10 +38,12 @@ def election_view(session, election: DeferralElection, today, with_match: bool =
         plan = session.get(Plan, election.plan_id)
         preview = service.preview_match(plan, employee, employer.pay_frequency,
                                         [{"percent": l.percent, "amount_cents": l.amount_cents} for l in election.lines])
-        view["match"] = {**preview.__dict__, **{k: str(getattr(preview, k)) for k in
-                                                ("deferral_percent", "match_percent", "full_match_deferral_percent",
-                                                 "max_match_percent")}}
+        view["match"] = preview_view(preview)
     return view
+
+
+def preview_view(preview) -> dict:
+    return {key: percent_str(value) if isinstance(value, Decimal) else value for key, value in preview.__dict__.items()}
 
 
 def etag_response(view: dict, status: int = 200):

@@ -8,18 +8,20 @@ SECURE 2.0 section 125). Whichever basis yields the earlier entry date wins.
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from types import MappingProxyType
+
+from backend.plans.schedules import add_months
 
 ENTRY_FREQUENCIES = ("immediate", "monthly", "quarterly", "semi_annual")
 STATUSES = ("eligible", "waiting", "pending_hours", "terminated")
 BASES = ("standard", "long_term_part_time")
 
 MAX_MIN_AGE = 21  # IRC 410(a)(1)(A)(i)
-MAX_SERVICE_MONTHS = 12  # IRC 410(a)(1)(A)(ii); the 2-year option of 410(a)(1)(B)(i) is barred for 401(k) by 401(k)(2)(D)
+# IRC 410(a)(1)(A)(ii); the 2-year option of 410(a)(1)(B)(i) is closed to 401(k) deferrals by 401(k)(2)(D).
+MAX_SERVICE_MONTHS = 12
 YEAR_OF_SERVICE_HOURS = 1000  # IRC 410(a)(3)(A)
 LTPT_HOURS = 500  # IRC 401(k)(2)(D)(ii)
 LTPT_CONSECUTIVE_PERIODS = 2  # SECURE 2.0 section 125 cut the SECURE Act's 3 periods to 2
@@ -45,7 +47,9 @@ class EligibilityRules:
 
     def __post_init__(self) -> None:
         if not _is_int(self.min_age) or not 0 <= self.min_age <= MAX_MIN_AGE:
-            raise ValueError(f"min_age must be an int from 0 to {MAX_MIN_AGE} (IRC 410(a)(1)(A)(i)), got {self.min_age!r}")
+            raise ValueError(
+                f"min_age must be an int from 0 to {MAX_MIN_AGE} (IRC 410(a)(1)(A)(i)), got {self.min_age!r}"
+            )
         if not _is_int(self.service_months) or not 0 <= self.service_months <= MAX_SERVICE_MONTHS:
             raise ValueError(
                 f"service_months must be an int from 0 to {MAX_SERVICE_MONTHS} (IRC 410(a)(1)(A)(ii)), "
@@ -89,10 +93,11 @@ def entry_date_on_or_after(rules: EligibilityRules, conditions_met: date) -> dat
     # IRC 410(a)(4): entry no later than the earlier of the first day of the next plan year or six
     # months after the conditions are met. All four frequencies satisfy it by construction; this
     # check keeps it that way if a frequency is ever added.
-    latest = min(_plan_year_start_after(rules, conditions_met), _add_months(conditions_met, 6))
+    latest = min(_plan_year_start_after(rules, conditions_met), add_months(conditions_met, 6))
     if entry > latest:
         raise AssertionError(
-            f"{rules.entry_frequency} entry {entry} for conditions met {conditions_met} breaks IRC 410(a)(4) (latest {latest})"
+            f"{rules.entry_frequency} entry {entry} for conditions met {conditions_met} breaks IRC 410(a)(4) "
+            f"(latest allowed {latest})"
         )
     return entry
 
@@ -207,9 +212,8 @@ def _new_participant(
             met = ltpt_event.on
             # Entry can't precede the first plan year the LTPT rule governs (SECURE 2.0 section 125).
             entry_from = max(met, _plan_year_start_on_or_after(rules, LTPT_FIRST_PLAN_YEAR_ON_OR_AFTER))
-            candidates.append(
-                _Candidate("long_term_part_time", met, entry_from, entry_date_on_or_after(rules, entry_from), (ltpt_event,))
-            )
+            entry = entry_date_on_or_after(rules, entry_from)
+            candidates.append(_Candidate("long_term_part_time", met, entry_from, entry, (ltpt_event,)))
 
     if not candidates:
         return EligibilityResult(
@@ -279,8 +283,12 @@ def _service_event(
         # Treas. Reg. 1.410(a)-7: elapsed time, so no hours count. A start on the 31st completes
         # its months on the last day of a shorter month (Jan 31 + 3 months = Apr 30).
         months = "month" if service_months == 1 else "months"
-        completed = _add_months(service_start, service_months)
-        return _Event(completed, f"complete {service_months} {months} of service", f"completed {service_months} {months} of service")
+        completed = add_months(service_start, service_months)
+        return _Event(
+            completed,
+            f"complete {service_months} {months} of service",
+            f"completed {service_months} {months} of service",
+        )
     # IRC 410(a)(3)(A): a year of service is a 12-month computation period (from the service start
     # and then each anniversary, 29 CFR 2530.202-2(a)) with at least 1,000 hours. It is credited when
     # the period ends, so 1,000 hours reached mid-period give a known future date, not eligibility now.
@@ -395,13 +403,13 @@ def _next_entry_date(rules: EligibilityRules, on_or_after: date) -> date:
         return on_or_after
     plan_year = _plan_year_start_on_or_before(rules, on_or_after)
     if frequency == "monthly":
-        first_of_month = on_or_after if on_or_after.day == 1 else _add_months(on_or_after.replace(day=1), 1)
+        first_of_month = on_or_after if on_or_after.day == 1 else add_months(on_or_after.replace(day=1), 1)
         # A plan year beginning mid-month is an entry date too; otherwise someone qualifying just
         # before it would enter after the next plan year began, breaking IRC 410(a)(4).
         return min(first_of_month, _plan_year_start_on_or_after(rules, on_or_after))
     step = _ENTRY_STEP_MONTHS[frequency]
     for months in range(0, 12 + 1, step):
-        candidate = _add_months(plan_year, months)
+        candidate = add_months(plan_year, months)
         if candidate >= on_or_after:
             return candidate
     raise AssertionError("unreachable: the next plan year start is always an entry date")
@@ -436,7 +444,11 @@ def _hours_by_period_index(
         if start < service_start:
             continue  # an earlier employment; see the rehire comment in compute_eligibility
         index = start.year - service_start.year
-        if _anniversary(service_start, index) != start:
+        # For a February 29 start, February 28 is accepted as that year's period start too: it is
+        # what month-clamped arithmetic (schedules.add_months) produces, and no other period could
+        # be meant by it.
+        leap_day_alias = (service_start.month, service_start.day, start.month, start.day) == (2, 29, 2, 28)
+        if _anniversary(service_start, index) != start and not leap_day_alias:
             # Silently ignoring misaligned hours (say, calendar-year totals) would leave the employee
             # pending forever, so refuse them.
             raise ValueError(
@@ -467,13 +479,6 @@ def _anniversary(start: date, years: int) -> date:
         # February 29 in a non-leap year: March 1, the first day a full year has passed (the same
         # reading used for leap-day birthdays).
         return date(start.year + years, 3, 1)
-
-
-def _add_months(start: date, months: int) -> date:
-    year, month_index = divmod(start.month - 1 + months, 12)
-    year += start.year
-    month = month_index + 1
-    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
 
 
 def _is_valid_every_year(month: int, day: int) -> bool:

@@ -78,7 +78,10 @@ def validate_tiers(tiers: Sequence[MatchTier]) -> list[tuple[str, str]]:
             )
         if not _ZERO < rate <= _MAX_RATE:
             problems.append(
-                (f"{prefix}.match_rate_percent", f"must be more than 0% and at most {_fmt(_MAX_RATE)}%, got {_fmt(rate)}%")
+                (
+                    f"{prefix}.match_rate_percent",
+                    f"must be more than 0% and at most {_fmt(_MAX_RATE)}%, got {_fmt(rate)}%",
+                )
             )
         if _ZERO <= low < high:
             ranges.append((low, high, index))

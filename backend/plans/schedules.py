@@ -1,8 +1,9 @@
 """Payroll schedules: the dates an employer runs payroll on.
 
 Deferrals are withheld per paycheck (a deferral election may only cover pay not yet currently
-available, Treas. Reg. 1.401(k)-1(a)(3)(iii)), so enrollment, deferral changes and match true-ups all need one shared answer to
-"which pay dates fall in this window?" and "when is the next payroll?".
+available, Treas. Reg. 1.401(k)-1(a)(3)(iii)), so enrollment, deferral changes and match true-ups
+all need one shared answer to "which pay dates fall in this window?" and "when is the next
+payroll?".
 """
 
 from __future__ import annotations

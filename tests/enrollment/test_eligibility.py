@@ -192,6 +192,13 @@ def test_leap_day_hire_anniversaries_fall_on_march_first():
     assert (result.status, result.conditions_met_date) == ("eligible", date(2026, 3, 1))
 
 
+def test_leap_day_hire_accepts_month_clamped_period_keys():
+    hire = date(2024, 2, 29)
+    hours = {hire: 10, date(2025, 2, 28): 10, date(2026, 2, 28): 1000}
+    result = check(YEAR, hire_date=hire, as_of=date(2027, 3, 1), hours_by_period=hours)
+    assert (result.status, result.conditions_met_date) == ("eligible", date(2027, 3, 1))
+
+
 def test_hours_keyed_off_the_computation_period_are_rejected():
     with pytest.raises(ValueError, match="not the start of a computation period"):
         check(YEAR, hire_date=HIRE, as_of=date(2025, 6, 1), hours_by_period={date(2025, 1, 1): 1200})

@@ -161,11 +161,10 @@ def test_match_is_exact_monotone_and_capped(tiers, a, b):
     low, high = min(a, b), max(a, b)
     at_low, at_high = match_percent_of_pay(tiers, low), match_percent_of_pay(tiers, high)
     assert Decimal(0) <= at_low <= at_high <= max_match_percent_of_pay(tiers)
-    expected = sum(
-        (Fraction(t.match_rate_percent) * max(Fraction(0), min(Fraction(high), Fraction(t.deferral_to_percent)) - Fraction(t.deferral_from_percent)) / 100
-         for t in tiers),
-        Fraction(0),
-    )
+    expected = Fraction(0)
+    for t in tiers:
+        matched = min(Fraction(high), Fraction(t.deferral_to_percent)) - Fraction(t.deferral_from_percent)
+        expected += Fraction(t.match_rate_percent) * max(Fraction(0), matched) / 100
     assert Fraction(at_high) == expected
     if high >= full_match_deferral_percent(tiers):
         assert at_high == max_match_percent_of_pay(tiers)

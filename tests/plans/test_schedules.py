@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backend.plans.schedules import PAY_FREQUENCIES, next_pay_date, pay_dates_between, periods_per_year
+from backend.plans.schedules import PAY_FREQUENCIES, add_months, next_pay_date, pay_dates_between, periods_per_year
 
 
 def test_periods_per_year():
@@ -24,6 +24,19 @@ def test_unknown_frequency_is_rejected(call):
 def test_datetime_is_rejected():
     with pytest.raises(TypeError):
         next_pay_date("weekly", datetime(2025, 1, 3, 9, 0), date(2025, 1, 1))
+
+
+@pytest.mark.parametrize("start, months, expected", [
+    (date(2025, 1, 31), 1, date(2025, 2, 28)),
+    (date(2024, 1, 31), 1, date(2024, 2, 29)),
+    (date(2025, 1, 31), 3, date(2025, 4, 30)),
+    (date(2025, 11, 15), 2, date(2026, 1, 15)),
+    (date(2025, 3, 31), -1, date(2025, 2, 28)),
+    (date(2024, 2, 29), 12, date(2025, 2, 28)),
+    (date(2025, 5, 5), 0, date(2025, 5, 5)),
+])
+def test_add_months_clamps_to_month_end(start, months, expected):
+    assert add_months(start, months) == expected
 
 
 def test_weekly_inclusive_both_ends_and_before_anchor():
