@@ -79,4 +79,6 @@ def demo_command(host, port, seed_only):
         click.echo(f"  {role:<14} {email:<28} {password:<16} {note}")
     click.echo("")
     if not seed_only:
-        current_app.run(host=host, port=port, use_reloader=False)
+        from werkzeug.serving import run_simple
+
+        run_simple(host, port, current_app._get_current_object(), threaded=True)

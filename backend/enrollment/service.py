@@ -45,7 +45,7 @@ def determine_eligibility(session: Session, vault: PiiVault, employee: Employee,
         hire_date=employee.hire_date, as_of=today,
         hours_by_period={date.fromisoformat(k): v for k, v in (employee.hours_by_period or {}).items()},
         rehire_date=employee.rehire_date, termination_date=employee.termination_date,
-        previously_met_date=previous.conditions_met_date if previous and employee.rehire_date else None)
+        previously_met_date=_met_before_rehire(previous, employee))
     values = dict(plan_id=plan.id, status=result.status, conditions_met_date=result.conditions_met_date,
                   entry_date=result.entry_date, basis=result.basis, explanation=result.explanation)
     if previous is None:
@@ -55,6 +55,13 @@ def determine_eligibility(session: Session, vault: PiiVault, employee: Employee,
         for key, value in values.items():
             setattr(previous, key, value)
     return previous
+
+
+def _met_before_rehire(previous: EligibilityDetermination | None, employee: Employee) -> date | None:
+    """Conditions met in an earlier period of employment carry over to a rehire (IRC 410(a)(5))."""
+    if previous is None or employee.rehire_date is None or previous.conditions_met_date is None:
+        return None
+    return previous.conditions_met_date if previous.conditions_met_date < employee.rehire_date else None
 
 
 _VAULTS: dict[str, PiiVault] = {}
