@@ -11,6 +11,7 @@ from backend.config import Config
 from backend.db import Database
 from backend.errors import DomainError
 from backend.web import problems
+from backend.web.schema import Problem
 from backend.web.context import Plumb
 
 log = logging.getLogger(__name__)
@@ -18,6 +19,8 @@ log = logging.getLogger(__name__)
 
 class PlumbApi(Api):
     """flask-smorest's Api with every HTTP error answered as RFC 9457 problem details."""
+
+    ERROR_SCHEMA = Problem
 
     def handle_http_exception(self, error):
         return problems.from_http_exception(error)
@@ -47,6 +50,9 @@ def create_app(config: Config | None = None, clock: Clock | None = None) -> Flas
     app.extensions["plumb"] = Plumb(config=config, db=db, clock=clock or Clock())
 
     api = PlumbApi(app)
+    # flask-smorest's own pagination schema is unused here (cursor pages are plain schemas) but still documented.
+    api.spec.components.schemas.get("PaginationMetadata", {}).setdefault(
+        "description", "Unused: lists here page by cursor (`limit`, `cursor` → `next_cursor`).")
     _register_blueprints(api)
     _register_error_handlers(app)
     _register_request_transaction(app)

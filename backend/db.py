@@ -46,6 +46,9 @@ class Dec(TypeDecorator):
         super().__init__()
         self.precision, self.scale = precision, scale
 
+    def __repr__(self) -> str:  # so Alembic's autogenerate writes the precision into migrations
+        return f"Dec({self.precision}, {self.scale})"
+
     def load_dialect_impl(self, dialect):
         if dialect.name == "sqlite":
             return dialect.type_descriptor(String(40))

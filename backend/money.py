@@ -39,3 +39,24 @@ def percent_str(value: Decimal) -> str:
     """A Decimal as plain text without exponent or trailing zeros: 6.000000 → '6', 0.50 → '0.5'."""
     text = format(value.normalize(), "f")
     return text
+
+
+def units_for(amount_cents: int, price: Decimal) -> Decimal:
+    """Fund units bought (or sold, if negative) for an amount at a price, to 6 places, halves up."""
+    return round_half_up(Decimal(amount_cents) / HUNDRED / price, 6)
+
+
+def value_cents(units: Decimal, price: Decimal) -> int:
+    """Market value of units at a price, to the nearest cent, halves up."""
+    return int(round_half_up(units * price * HUNDRED, 0))
+
+
+def split_cents(amount_cents: int, percents: list[Decimal]) -> list[int]:
+    """Split an amount by percents that sum to 100, to whole cents that sum exactly to the amount (the cents lost
+    to rounding go to the largest remainders, so no cent is created or lost)."""
+    raw = [Decimal(amount_cents) * p / HUNDRED for p in percents]
+    parts = [int(r.to_integral_value(rounding="ROUND_FLOOR")) for r in raw]
+    short = amount_cents - sum(parts)
+    for index in sorted(range(len(raw)), key=lambda i: raw[i] - parts[i], reverse=True)[:abs(short)]:
+        parts[index] += 1 if short > 0 else -1
+    return parts

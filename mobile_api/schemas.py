@@ -1,5 +1,7 @@
 """Shapes only the phone uses."""
-from marshmallow import Schema, fields
+from marshmallow import fields
+
+from backend.web.schema import Schema
 
 from backend.enrollment.schemas import ElectionOut
 from backend.plans.schemas import EligibilityOut, FundOut

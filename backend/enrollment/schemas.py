@@ -1,5 +1,7 @@
 """Shapes for elections, investments, beneficiaries, outside deferrals, sign-up and approvals."""
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
+
+from backend.web.schema import Schema
 
 from backend.enrollment.models import MONEY_TYPES
 

@@ -1,5 +1,7 @@
 """Request and response shapes for logging in, refreshing, logging out and accepting invitations."""
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
+
+from backend.web.schema import Schema
 
 
 class LoginRequest(Schema):

@@ -141,9 +141,9 @@ class CensusCsv(MethodView):
         Errors name the file's line numbers ("line 3.ssn")."""
         session = context.session()
         employer = service.employer_for(session, context.principal(), employer_id, write=True)
-        rows = parse_census_csv(_uploaded_text())
+        rows, labels = parse_census_csv(_uploaded_text())
         result = service.load_census(session, enrollment.vault_for(context.config()), context.actor(), employer, rows,
-                                     context.today(), row_label=lambda i: f"line {i + 2}")
+                                     context.today(), row_label=labels.__getitem__)
         return _census_result(session, result)
 
 
@@ -156,8 +156,9 @@ def _uploaded_text() -> str:
         raise ValidationFailed([("file", "is not UTF-8 text")]) from None
 
 
-def parse_census_csv(text: str) -> list[dict]:
-    """CSV rows through the same schema as JSON rows; every bad row and field is listed by line number."""
+def parse_census_csv(text: str) -> tuple[list[dict], list[str]]:
+    """CSV rows through the same schema as JSON rows, with each row's label ("line 7", the file's own line
+    number). Every bad row and field is listed, the date-order and duplicate checks included."""
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames:
         raise ValidationFailed([("file", "is empty; it needs a header row and at least one employee")])
@@ -169,23 +170,24 @@ def parse_census_csv(text: str) -> list[dict]:
     if problems:
         raise ValidationFailed(problems)
     schema = EmployeeIn()
-    rows, problems = [], []
-    for i, raw in enumerate(reader):
-        line = i + 2
+    rows, labels, problems = [], [], []
+    for raw in reader:
+        label = f"line {reader.line_num}"
         if None in raw:
-            problems.append((f"line {line}", "has more fields than the header"))
+            problems.append((label, "has more fields than the header"))
             continue
-        cleaned = {k.strip(): (v.strip() if v is not None else None) for k, v in raw.items()}
-        cleaned = {k: v for k, v in cleaned.items() if v not in ("", None)}
+        cleaned = {k.strip(): v.strip() for k, v in raw.items() if v is not None and v.strip() != ""}
         try:
             rows.append(schema.load(cleaned))
+            labels.append(label)
         except ValidationError as error:
-            problems.extend(flatten_messages(error.messages, f"line {line}"))
+            problems.extend(flatten_messages(error.messages, label))
     if not rows and not problems:
         problems.append(("file", "has no employee rows"))
     if problems:
-        raise ValidationFailed(problems)
-    return rows
+        # The rows that did parse are still checked, so one upload reports everything wrong with the file.
+        raise ValidationFailed(problems + service.validate_census(rows, labels.__getitem__))
+    return rows, labels
 
 
 @blp.route("/employees/<employee_id>")

@@ -1,5 +1,7 @@
 """Shapes for plan setup (advisors) and the census (sponsors)."""
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
+
+from backend.web.schema import Schema
 
 from backend.plans.schedules import PAY_FREQUENCIES
 
@@ -44,8 +46,9 @@ class SponsorAdminIn(Schema):
 class EligibilityIn(Schema):
     """Who may join and when (IRC 410(a)): at most age 21 and one year of service."""
 
-    min_age = fields.Integer(validate=validate.Range(min=0, max=21, error="must be between 0 and 21 (IRC 410(a)(1))"))
-    service_months = fields.Integer(validate=validate.Range(min=0, max=12, error="must be between 0 and 12 months (IRC 410(a)(1))"))
+    # Ranges are checked with the other rules (plans.service.validate_rules) so every problem is listed at once.
+    min_age = fields.Integer(metadata={"description": "0 to 21"})
+    service_months = fields.Integer(metadata={"description": "0 to 12; 12 means a year with 1,000 hours"})
     entry_frequency = fields.String(validate=validate.OneOf(ENTRY_FREQUENCIES))
     long_term_part_time = fields.Boolean(metadata={"description": "SECURE 2.0: 2 years of 500+ hours make an employee eligible to defer"})
 
@@ -57,7 +60,7 @@ class AutoEnrollmentIn(Schema):
     default_percent = Percent(metadata={"description": "Initial deferral percent, 3 to 15"})
     escalation_step_percent = Percent(metadata={"description": "Raised by this much each plan year; 0 for none"})
     escalation_cap_percent = Percent(metadata={"description": "Escalation stops here, at most 15"})
-    opt_out_window_days = fields.Integer(validate=validate.Range(min=0, max=90),
+    opt_out_window_days = fields.Integer(
                                          metadata={"description": "Permissible-withdrawal window, at most 90 days"})
 
 

@@ -155,9 +155,13 @@ def _tiers(raw: list[dict]) -> list[match_rules.MatchTier]:
 
 
 def _schedule(value) -> dict[int, Decimal] | None:
+    """A named or custom schedule as {years: percent}; None when it is neither."""
     if isinstance(value, str):
         return vesting_rules.named_schedule(value) if value in vesting_rules.NAMED_SCHEDULES else None
-    return {int(k): Decimal(str(v)) for k, v in value.items()}
+    try:
+        return {int(k): Decimal(str(v)) for k, v in value.items()}
+    except (ValueError, ArithmeticError):
+        return None
 
 
 def validate_rules(rules: dict) -> tuple[list[tuple[str, str]], list[str]]:
@@ -173,6 +177,10 @@ def validate_rules(rules: dict) -> tuple[list[tuple[str, str]], list[str]]:
     for field in ("min_age", "service_months", "entry_frequency"):
         if eligibility.get(field) is None:
             problems.append((f"plan.eligibility.{field}", "is required"))
+    if eligibility.get("min_age") is not None and not 0 <= eligibility["min_age"] <= 21:
+        problems.append(("plan.eligibility.min_age", "must be between 0 and 21 (IRC 410(a)(1)(A)(i))"))
+    if eligibility.get("service_months") is not None and not 0 <= eligibility["service_months"] <= 12:
+        problems.append(("plan.eligibility.service_months", "must be between 0 and 12 months (IRC 410(a)(1)(A)(ii))"))
 
     auto = rules["auto_enrollment"]
     if auto.get("enabled"):
@@ -189,8 +197,12 @@ def validate_rules(rules: dict) -> tuple[list[tuple[str, str]], list[str]]:
                              "must be at most 15 and at least the default percent (IRC 414A(b)(3)(B))"))
         if step > 0 and cap is None:
             problems.append(("plan.auto_enrollment.escalation_cap_percent", "is required when escalation is on"))
-        if auto.get("opt_out_window_days") is None:
+        window = auto.get("opt_out_window_days")
+        if window is None:
             problems.append(("plan.auto_enrollment.opt_out_window_days", "is required when automatic enrollment is on"))
+        elif not 0 <= window <= 90:
+            problems.append(("plan.auto_enrollment.opt_out_window_days",
+                             "must be between 0 and 90 days (IRC 414(w)(2)(B))"))
         if rate is not None and rate > 10 or (cap is not None and cap < 10) or step < 1:
             notices.append("IRC 414A: a 401(k) plan established after 2022-12-29 must enroll at 3-10% and escalate "
                            "by 1 point a year to at least 10% (at most 15%), unless the employer has 10 or fewer "
@@ -223,7 +235,8 @@ def validate_rules(rules: dict) -> tuple[list[tuple[str, str]], list[str]]:
             continue
         schedule = _schedule(value)
         if schedule is None:
-            problems.append((field, f"must be one of {', '.join(vesting_rules.NAMED_SCHEDULES)} or an object"))
+            problems.append((field, f"must be one of {', '.join(vesting_rules.NAMED_SCHEDULES)} or an object of "
+                                    "whole years of service to percents"))
             continue
         effective_source = "safe_harbor" if (source == "employer_match" and safe_harbor.endswith("match")) or (
             source == "nonelective" and safe_harbor.endswith("nonelective")) else source

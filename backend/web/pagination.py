@@ -4,7 +4,9 @@ The cursor is the opaque, url-safe encoding of the last row's sort key; pages st
 import base64
 import json
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
+
+from backend.web.schema import Schema
 
 from backend.errors import ValidationFailed
 
@@ -30,10 +32,12 @@ def decode_cursor(cursor: str | None):
 
 def page_schema(item_schema, name: str):
     """A `{"data": [...], "next_cursor"}` schema around `item_schema`."""
-    return Schema.from_dict({
+    schema = Schema.from_dict({
         "data": fields.List(fields.Nested(item_schema), metadata={"description": "This page's items."}),
         "next_cursor": fields.String(allow_none=True, metadata={"description": "Pass as `cursor` for the next page; null at the end."}),
     }, name=name)
+    schema.Meta.description = f"One page of a list; follow next_cursor for the rest."
+    return schema
 
 
 def paginate(session, query, key_columns, limit: int, cursor: str | None, key_of):

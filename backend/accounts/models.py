@@ -1,0 +1,75 @@
+"""The ledger: accounts, append-only entries and their lines; fund prices.
+
+Invariants (checked by `check_ledger` and by property tests):
+- every entry's lines sum to zero cents;
+- entries and lines are never updated or deleted (database triggers refuse it): corrections are reversing entries;
+- every entry carries a unique idempotency key derived from its cause, so posting the same cause twice is a no-op;
+- balances are sums of lines; nothing else stores a balance.
+"""
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.db import Base, Cents, Dec, UTCDateTime, utcnow
+
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+# Where money sits. payroll_clearing is the outside world's side (money received from payroll); trust_cash is the
+# plan's trust account; a participant account holds one participant's money of one source in one fund, and its
+# participant_pending twin holds cash bound for that fund until the fund's price for the trade date is known.
+ACCOUNT_KINDS = ("payroll_clearing", "trust_cash", "participant", "participant_pending")
+SOURCES = ("pretax", "roth", "pretax_catchup", "roth_catchup", "after_tax", "employer_match", "nonelective",
+           "safe_harbor", "profit_sharing", "rollover")
+EMPLOYEE_SOURCES = ("pretax", "roth", "pretax_catchup", "roth_catchup", "after_tax", "rollover")
+
+
+class FundPrice(Base):
+    __tablename__ = "fund_prices"
+    __table_args__ = (UniqueConstraint("fund_id", "price_date", name="uq_fund_prices_day"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    fund_id: Mapped[str] = mapped_column(ForeignKey("funds.id"), index=True)
+    price_date: Mapped[date] = mapped_column(Date)
+    price: Mapped[Decimal] = mapped_column(Dec(18, 6))
+
+
+class LedgerAccount(Base):
+    __tablename__ = "ledger_accounts"
+    __table_args__ = (UniqueConstraint("plan_id", "key", name="uq_ledger_accounts_key"),
+                      Index("ix_ledger_accounts_employee", "employee_id"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id"))
+    key: Mapped[str] = mapped_column(String(120))  # kind[:employee:source:fund|cash], unique within the plan
+    kind: Mapped[str] = mapped_column(String(20))
+    employee_id: Mapped[str | None] = mapped_column(ForeignKey("employees.id"))
+    source: Mapped[str | None] = mapped_column(String(20))
+    fund_id: Mapped[str | None] = mapped_column(ForeignKey("funds.id"))
+
+
+class LedgerEntry(Base):
+    __tablename__ = "ledger_entries"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id"), index=True)
+    idempotency_key: Mapped[str] = mapped_column(String(160), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # deposit | contribution | investment | reversal
+    effective_date: Mapped[date] = mapped_column(Date)  # the pay date the money belongs to
+    trade_date: Mapped[date | None] = mapped_column(Date)  # when it bought units (null: not invested yet)
+    employee_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    pay_run_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    reverses_entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class LedgerLine(Base):
+    __tablename__ = "ledger_lines"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entries.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.id"), index=True)
+    amount_cents: Mapped[int] = mapped_column(Cents)
+    units: Mapped[Decimal | None] = mapped_column(Dec(20, 6))
+    price: Mapped[Decimal | None] = mapped_column(Dec(18, 6))

@@ -1,0 +1,268 @@
+"""Recordkeeping: posting balanced entries, reversing them, fund prices, balances, vesting.
+
+Posting is built for whole pay runs: accounts are created and entries and lines inserted in a few bulk statements,
+never one row at a time, and a cause already posted (same idempotency key) is skipped by the database itself."""
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import and_, func, insert, select
+from sqlalchemy.orm import Session
+
+from backend.accounts.models import (EMPLOYEE_SOURCES, FundPrice, LedgerAccount, LedgerEntry, LedgerLine)
+from backend.errors import ValidationFailed
+from backend.money import value_cents
+
+CHUNK = 2000
+
+
+class LedgerImbalance(ValueError):
+    """An entry whose lines do not sum to zero: a bug, never a user error."""
+
+
+@dataclass(frozen=True)
+class AccountRef:
+    kind: str
+    employee_id: str | None = None
+    source: str | None = None
+    fund_id: str | None = None
+
+    @property
+    def key(self) -> str:
+        if self.kind in ("payroll_clearing", "trust_cash"):
+            return self.kind
+        return f"{self.kind}:{self.employee_id}:{self.source}:{self.fund_id}"
+
+
+PAYROLL_CLEARING = AccountRef("payroll_clearing")
+TRUST_CASH = AccountRef("trust_cash")
+
+
+@dataclass
+class LineSpec:
+    account: AccountRef
+    amount_cents: int
+    units: Decimal | None = None
+    price: Decimal | None = None
+
+
+@dataclass
+class EntrySpec:
+    key: str
+    kind: str
+    effective_date: date
+    lines: list[LineSpec]
+    employee_id: str | None = None
+    pay_run_id: str | None = None
+    trade_date: date | None = None
+    reverses_entry_id: int | None = None
+
+
+def _chunks(items, size=CHUNK):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def ensure_accounts(session: Session, plan_id: str, refs) -> dict[str, int]:
+    """Account ids by key, creating the missing ones in bulk."""
+    wanted = {ref.key: ref for ref in refs}
+    ids: dict[str, int] = {}
+    for keys in _chunks(list(wanted)):
+        ids.update(session.execute(select(LedgerAccount.key, LedgerAccount.id).where(
+            LedgerAccount.plan_id == plan_id, LedgerAccount.key.in_(keys))).tuples())
+    missing = [wanted[k] for k in wanted if k not in ids]
+    for batch in _chunks(missing):
+        rows = session.execute(insert(LedgerAccount).returning(LedgerAccount.key, LedgerAccount.id),
+                               [{"plan_id": plan_id, "key": r.key, "kind": r.kind, "employee_id": r.employee_id,
+                                 "source": r.source, "fund_id": r.fund_id} for r in batch]).tuples()
+        ids.update(rows)
+    return ids
+
+
+def post_entries(session: Session, plan_id: str, specs: list[EntrySpec]) -> dict[str, int]:
+    """Post balanced entries; returns {idempotency key: entry id} for the ones posted now. Entries whose key is
+    already in the ledger are left alone, so posting the same cause again changes nothing."""
+    for spec in specs:
+        if sum(line.amount_cents for line in spec.lines) != 0:
+            raise LedgerImbalance(f"entry {spec.key} does not balance")
+    existing: set[str] = set()
+    keys = [s.key for s in specs]
+    for batch in _chunks(keys):
+        existing.update(session.scalars(select(LedgerEntry.idempotency_key).where(LedgerEntry.idempotency_key.in_(batch))))
+    fresh = [s for s in specs if s.key not in existing]
+    if not fresh:
+        return {}
+    accounts = ensure_accounts(session, plan_id, [line.account for s in fresh for line in s.lines])
+    posted: dict[str, int] = {}
+    for batch in _chunks(fresh):
+        posted.update(session.execute(insert(LedgerEntry).returning(LedgerEntry.idempotency_key, LedgerEntry.id), [
+            {"plan_id": plan_id, "idempotency_key": s.key, "kind": s.kind, "effective_date": s.effective_date,
+             "trade_date": s.trade_date, "employee_id": s.employee_id, "pay_run_id": s.pay_run_id,
+             "reverses_entry_id": s.reverses_entry_id} for s in batch]).tuples())
+    lines = [{"entry_id": posted[s.key], "account_id": accounts[line.account.key], "amount_cents": line.amount_cents,
+              "units": line.units, "price": line.price} for s in fresh for line in s.lines]
+    for batch in _chunks(lines, 5000):
+        session.execute(insert(LedgerLine), batch)
+    return posted
+
+
+def reversal_specs(session: Session, entry_ids: list[int], effective_date: date) -> list[EntrySpec]:
+    """Entries that undo `entry_ids` exactly (amounts and units), each keyed by the entry it reverses."""
+    specs: dict[int, EntrySpec] = {}
+    rows = []
+    for batch in _chunks(entry_ids):
+        rows.extend(session.execute(
+            select(LedgerEntry.id, LedgerEntry.employee_id, LedgerEntry.pay_run_id, LedgerEntry.trade_date,
+                   LedgerAccount.kind, LedgerAccount.employee_id, LedgerAccount.source, LedgerAccount.fund_id,
+                   LedgerLine.amount_cents, LedgerLine.units, LedgerLine.price)
+            .join(LedgerLine, LedgerLine.entry_id == LedgerEntry.id)
+            .join(LedgerAccount, LedgerAccount.id == LedgerLine.account_id)
+            .where(LedgerEntry.id.in_(batch)).order_by(LedgerEntry.id, LedgerLine.id)).tuples())
+    for entry_id, employee_id, pay_run_id, trade_date, kind, account_employee, source, fund_id, amount, units, price in rows:
+        spec = specs.get(entry_id)
+        if spec is None:
+            spec = specs[entry_id] = EntrySpec(key=f"reversal:{entry_id}", kind="reversal", effective_date=effective_date,
+                                               lines=[], employee_id=employee_id, pay_run_id=pay_run_id,
+                                               trade_date=trade_date, reverses_entry_id=entry_id)
+        spec.lines.append(LineSpec(AccountRef(kind, account_employee, source, fund_id), -amount,
+                                   None if units is None else -units, price))
+    return list(specs.values())
+
+
+# ---- prices ----------------------------------------------------------------------------------------------------
+
+def load_prices(session: Session, plan_funds: dict[str, str], rows: list[dict], row_label) -> int:
+    """Store daily prices ({ticker, price_date, price}); a price already stored for that day must match."""
+    problems = []
+    seen = {}
+    for i, row in enumerate(rows):
+        label = row_label(i)
+        if row["ticker"] not in plan_funds:
+            problems.append((f"{label}.ticker", "is not a fund on this plan's menu"))
+        if row["price"] <= 0:
+            problems.append((f"{label}.price", "must be above zero"))
+        key = (row["ticker"], row["price_date"])
+        if key in seen:
+            problems.append((label, f"repeats {row_label(seen[key])}"))
+        seen.setdefault(key, i)
+    if problems:
+        raise ValidationFailed(problems)
+    stored = {(p.fund_id, p.price_date): p.price for p in session.scalars(select(FundPrice).where(
+        FundPrice.fund_id.in_(list(plan_funds.values())),
+        FundPrice.price_date.in_(list({r["price_date"] for r in rows}))))}
+    new = []
+    for i, row in enumerate(rows):
+        fund_id = plan_funds[row["ticker"]]
+        old = stored.get((fund_id, row["price_date"]))
+        if old is not None and old != row["price"]:
+            problems.append((f"{row_label(i)}.price", f"{row['ticker']} on {row['price_date']} is already priced at "
+                                                      f"{old}; prices that units were bought at cannot change"))
+        elif old is None:
+            new.append({"fund_id": fund_id, "price_date": row["price_date"], "price": row["price"]})
+    if problems:
+        raise ValidationFailed(problems)
+    if new:
+        session.execute(insert(FundPrice), new)
+    return len(new)
+
+
+def trade_prices(session: Session, fund_ids, on_or_after: date) -> dict[str, tuple[date, Decimal]]:
+    """For each fund, the first priced day on or after a date and its price (funds not yet priced are absent)."""
+    first = (select(FundPrice.fund_id, func.min(FundPrice.price_date).label("day"))
+             .where(FundPrice.fund_id.in_(list(fund_ids)), FundPrice.price_date >= on_or_after)
+             .group_by(FundPrice.fund_id).subquery())
+    rows = session.execute(select(FundPrice.fund_id, FundPrice.price_date, FundPrice.price).join(
+        first, and_(first.c.fund_id == FundPrice.fund_id, first.c.day == FundPrice.price_date))).tuples()
+    return {fund_id: (day, price) for fund_id, day, price in rows}
+
+
+def price_history(session: Session, fund_ids, until: date) -> dict[str, list[tuple[date, Decimal]]]:
+    history: dict[str, list] = defaultdict(list)
+    for fund_id, day, price in session.execute(select(FundPrice.fund_id, FundPrice.price_date, FundPrice.price).where(
+            FundPrice.fund_id.in_(list(fund_ids)), FundPrice.price_date <= until).order_by(FundPrice.price_date)).tuples():
+        history[fund_id].append((day, price))
+    return history
+
+
+def price_on(history: list[tuple[date, Decimal]], day: date) -> Decimal | None:
+    """The last price on or before `day` (history ascending)."""
+    found = None
+    for price_day, price in history:
+        if price_day > day:
+            break
+        found = price
+    return found
+
+
+# ---- balances --------------------------------------------------------------------------------------------------
+
+@dataclass
+class Position:
+    source: str
+    fund_id: str
+    cost_cents: int
+    units: Decimal
+    value_cents: int
+    pending: bool = False  # cash waiting for the fund's first price on or after its pay date
+
+
+@dataclass
+class Balance:
+    as_of: date
+    positions: list[Position] = field(default_factory=list)
+
+    @property
+    def total_cents(self) -> int:
+        return sum(p.value_cents for p in self.positions)
+
+    @property
+    def cost_cents(self) -> int:
+        return sum(p.cost_cents for p in self.positions)
+
+
+def participant_lines(session: Session, employee_id: str, until: date | None = None):
+    """(effective date, source, fund, cents, units) of every line in the participant's accounts, oldest first."""
+    query = (select(LedgerEntry.effective_date, LedgerAccount.source, LedgerAccount.fund_id, LedgerLine.amount_cents,
+                    LedgerLine.units, LedgerAccount.kind, LedgerEntry.kind, LedgerEntry.pay_run_id, LedgerEntry.id)
+             .join(LedgerLine, LedgerLine.entry_id == LedgerEntry.id)
+             .join(LedgerAccount, LedgerAccount.id == LedgerLine.account_id)
+             .where(LedgerAccount.employee_id == employee_id,
+                    LedgerAccount.kind.in_(("participant", "participant_pending"))))
+    if until is not None:
+        query = query.where(LedgerEntry.effective_date <= until)
+    return session.execute(query.order_by(LedgerEntry.effective_date, LedgerEntry.id)).tuples().all()
+
+
+def balance_from_lines(lines, history: dict, as_of: date) -> Balance:
+    totals: dict[tuple, list] = {}
+    for effective, source, fund_id, cents, units, account_kind, *_ in lines:
+        if effective > as_of:
+            continue
+        slot = totals.setdefault((source, fund_id, account_kind == "participant_pending"), [0, Decimal(0)])
+        slot[0] += cents
+        slot[1] += units or 0
+    balance = Balance(as_of)
+    for (source, fund_id, pending), (cost, units) in sorted(totals.items()):
+        if pending:
+            value = cost
+        else:
+            price = price_on(history.get(fund_id, []), as_of)
+            value = value_cents(units, price) if price is not None else cost
+        if cost or units:
+            balance.positions.append(Position(source, fund_id, cost, units, value, pending))
+    return balance
+
+
+def participant_balance(session: Session, employee_id: str, fund_ids, as_of: date) -> Balance:
+    return balance_from_lines(participant_lines(session, employee_id, as_of), price_history(session, fund_ids, as_of), as_of)
+
+
+def is_employee_source(source: str) -> bool:
+    return source in EMPLOYEE_SOURCES
+
+
+def years_of_service(hire_date: date, as_of: date) -> int:
+    """Completed years since hire (elapsed time, 29 CFR 2530.200b / 26 CFR 1.410(a)-7)."""
+    years = as_of.year - hire_date.year - ((as_of.month, as_of.day) < (hire_date.month, hire_date.day))
+    return max(0, years)

@@ -1,0 +1,523 @@
+"""Inbound pay runs: validate each statement against the live record as it arrives, post the clean ones to the
+ledger, hold the doubtful ones as exceptions for the sponsor, and never post the same cause twice."""
+import hashlib
+import json
+import secrets
+from base64 import b64encode
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from backend.accounts import service as ledger
+from backend.accounts.models import LedgerAccount, LedgerEntry, LedgerLine
+from backend.accounts.service import PAYROLL_CLEARING, TRUST_CASH, AccountRef, EntrySpec, LineSpec
+from backend.compliance import limits as irs
+from backend.db import utcnow
+from backend.enrollment import service as enrollment
+from backend.enrollment.models import DeferralElection, EligibilityDetermination, InvestmentElection, OutsideDeferral
+from backend.errors import Conflict, NotFound, ValidationFailed
+from backend.events import Actor, publish, record_audit
+from backend.identity.service import Principal
+from backend.money import HUNDRED, percent_of_cents, round_half_up, split_cents, units_for
+from backend.plans import match as match_rules
+from backend.plans import service as plans
+from backend.plans.models import Employee, Employer, Plan
+from backend.plans.pii import PiiVault
+from backend.plans.schedules import add_months
+from backend.payroll.models import PayRun, PayrollException, PayStatement, ProviderConnection
+
+DEFERRAL_TYPES = ("pretax", "roth", "pretax_catchup", "roth_catchup")
+# A percent election withheld within a cent of the exact figure per line is payroll's rounding, not a mismatch.
+MISMATCH_TOLERANCE_CENTS = 1
+PROVIDERS = ("plumb_webhook", "finch", "gusto", "pull", "csv")
+
+
+# ---- connections -----------------------------------------------------------------------------------------------
+
+def create_connection(session: Session, vault: PiiVault, actor: Actor, employer: Employer,
+                      provider: str) -> tuple[ProviderConnection, str]:
+    """A connection and its signing secret (Standard Webhooks `whsec_` form), returned once, stored encrypted."""
+    secret = "whsec_" + b64encode(secrets.token_bytes(32)).decode()
+    connection = ProviderConnection(employer_id=employer.id, provider=provider, secret_enc=vault.seal(secret))
+    session.add(connection)
+    session.flush()
+    record_audit(session, actor, "payroll_connection.created", "provider_connection", connection.id,
+                 {"provider": provider}, employer_id=employer.id)
+    return connection, secret
+
+
+def connection_secret(vault: PiiVault, connection: ProviderConnection) -> str:
+    return vault.open(connection.secret_enc)
+
+
+# ---- ingestion -------------------------------------------------------------------------------------------------
+
+@dataclass
+class Finding:
+    code: str
+    severity: str  # hold | warning
+    message: str
+    details: dict = field(default_factory=dict)
+
+
+@dataclass
+class PayRunResult:
+    pay_run: PayRun
+    replayed: bool
+    posted: int
+    held: int
+    findings: dict[str, list[Finding]]
+
+
+def request_digest(payload: dict) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _structural_problems(payload: dict, known: dict[str, Employee]) -> list[tuple[str, str]]:
+    """Problems that make the run malformed: it is refused whole, with every one listed."""
+    problems = []
+    if payload["period_end"] < payload["period_start"]:
+        problems.append(("period_end", "is before period_start"))
+    seen: dict[str, int] = {}
+    for i, st in enumerate(payload["statements"]):
+        label = f"statements[{i}]"
+        if st["external_id"] in seen:
+            problems.append((f"{label}.external_id", f"repeats statements[{seen[st['external_id']]}]"))
+        seen.setdefault(st["external_id"], i)
+        if st["plan_compensation_cents"] > st["gross_pay_cents"]:
+            problems.append((f"{label}.plan_compensation_cents", "is more than gross pay"))
+        types = [w["money_type"] for w in st["withholdings"]]
+        if len(types) != len(set(types)):
+            problems.append((f"{label}.withholdings", "names a money type twice"))
+        withheld = sum(w["amount_cents"] for w in st["withholdings"])
+        if withheld > st["gross_pay_cents"]:
+            problems.append((f"{label}.withholdings", "add up to more than gross pay"))
+        if st["external_id"] not in known and not st.get("employee"):
+            problems.append((f"{label}.external_id", "is not on the census; send the new hire's `employee` record"))
+    return problems
+
+
+def ingest_pay_run(session: Session, vault: PiiVault, actor: Actor, employer: Employer, payload: dict, *,
+                   via: str, connection_id: str | None, today: date) -> PayRunResult:
+    digest = request_digest(payload)
+    version = payload.get("version") or 1
+    existing = session.scalar(select(PayRun).where(PayRun.employer_id == employer.id,
+                                                   PayRun.provider_run_id == payload["provider_run_id"],
+                                                   PayRun.version == version))
+    if existing is not None:
+        if existing.request_hash != digest:
+            raise Conflict(f"Pay run {payload['provider_run_id']} version {version} was already received with "
+                           f"different contents; send a correction as version {version + 1}.")
+        return PayRunResult(existing, True, _count(existing, "posted"), _count(existing, "held"), {})
+    latest = session.scalar(select(PayRun).where(PayRun.employer_id == employer.id,
+                                                 PayRun.provider_run_id == payload["provider_run_id"])
+                            .order_by(PayRun.version.desc()).limit(1))
+    if latest is not None and version <= latest.version:
+        raise Conflict(f"Version {version} is older than version {latest.version} already received.")
+
+    plan = plans.current_plan(session, employer.id)
+    external_ids = [s["external_id"] for s in payload["statements"]]
+    known: dict[str, Employee] = {}
+    for batch in ledger._chunks(external_ids):
+        known.update((e.external_id, e) for e in session.scalars(select(Employee).where(
+            Employee.employer_id == employer.id, Employee.external_id.in_(batch))))
+    problems = _structural_problems(payload, known)
+    if problems:
+        raise ValidationFailed(problems)
+
+    new_hires = [dict(s["employee"], external_id=s["external_id"]) for s in payload["statements"]
+                 if s["external_id"] not in known]
+    if new_hires:
+        result = plans.load_census(session, vault, actor, employer, new_hires, today,
+                                   row_label=lambda i: f"new hire {new_hires[i]['external_id']}")
+        known.update((e.external_id, e) for e in result.employees)
+
+    run = PayRun(employer_id=employer.id, plan_id=plan.id, connection_id=connection_id,
+                 provider_run_id=payload["provider_run_id"], version=version, request_hash=digest,
+                 pay_date=payload["pay_date"], period_start=payload["period_start"], period_end=payload["period_end"],
+                 run_type=payload["run_type"], status="posted", received_via=via)
+    session.add(run)
+    session.flush()
+    if latest is not None:
+        _supersede(session, latest, run)
+
+    context = _RunContext.load(session, vault, plan, employer, [known[x] for x in external_ids], run.pay_date)
+    statements: list[PayStatement] = []
+    findings_by_employee: dict[str, list[Finding]] = {}
+    for position, st in enumerate(payload["statements"]):
+        employee = known[st["external_id"]]
+        withholdings = {w["money_type"]: w["amount_cents"] for w in st["withholdings"] if w["amount_cents"]}
+        findings = context.findings(employee, st, withholdings, new_hire=st["external_id"] in {h["external_id"] for h in new_hires})
+        match_cents, match_source = (st["employer_match_cents"], "provider") if st.get("employer_match_cents") is not None \
+            else (context.computed_match(employee, st["plan_compensation_cents"], withholdings), "computed")
+        held = any(f.severity == "hold" for f in findings)
+        statement = PayStatement(pay_run_id=run.id, position=position, employee_id=employee.id,
+                                 gross_cents=st["gross_pay_cents"], plan_compensation_cents=st["plan_compensation_cents"],
+                                 hours=st.get("hours"), withholdings=withholdings, employer_match_cents=match_cents,
+                                 match_source=match_source, ytd=st.get("ytd"), status="held" if held else "posted",
+                                 posted_at=None if held else utcnow())
+        statements.append(statement)
+        if findings:
+            findings_by_employee[employee.external_id] = findings
+        context.after_statement(employee, statement)
+    session.add_all(statements)
+    session.flush()
+    exceptions = [PayrollException(employer_id=employer.id, pay_run_id=run.id, statement_id=st.id,
+                                   employee_id=st.employee_id, code=f.code, severity=f.severity, message=f.message,
+                                   details=f.details)
+                  for st in statements for f in findings_by_employee.get(context.external_id(st.employee_id), [])]
+    session.add_all(exceptions)
+
+    specs = [_deposit_spec(run, statements)]
+    specs += [context.contribution_spec(run, st) for st in statements if st.status == "posted"]
+    ledger.post_entries(session, plan.id, [s for s in specs if s.lines])
+    run.totals = _totals(statements)
+    run.status = "posted_with_holds" if any(st.status == "held" for st in statements) else "posted"
+    context.credit_hours_and_status(session, vault, plan, payload, known, today)
+    record_audit(session, actor, "pay_run.received", "pay_run", run.id, employer_id=employer.id,
+                 changes={"provider_run_id": run.provider_run_id, "version": version, "statements": len(statements),
+                          "held": sum(st.status == "held" for st in statements), "via": via})
+    publish(session, "payroll.posted", plan=plan, pay_run=run)
+    return PayRunResult(run, False, sum(st.status == "posted" for st in statements),
+                        sum(st.status == "held" for st in statements), findings_by_employee)
+
+
+def _count(run: PayRun, status: str) -> int:
+    return sum(1 for st in run.statements if st.status == status)
+
+
+def _totals(statements: list[PayStatement]) -> dict:
+    totals: dict[str, int] = defaultdict(int)
+    for st in statements:
+        if st.status != "posted":
+            continue
+        for money_type, cents in st.withholdings.items():
+            totals[money_type] += cents
+        totals["employer_match"] += st.employer_match_cents
+    return dict(totals)
+
+
+def _deposit_spec(run: PayRun, statements: list[PayStatement]) -> EntrySpec:
+    """Payroll sends everything it withheld and the employer's match to the trust, held statements included: the
+    money is in the trust either way, and waits in trust cash until the sponsor resolves the hold."""
+    total = sum(sum(st.withholdings.values()) + st.employer_match_cents for st in statements)
+    lines = [LineSpec(PAYROLL_CLEARING, -total), LineSpec(TRUST_CASH, total)] if total else []
+    return EntrySpec(key=f"deposit:{run.id}", kind="deposit", effective_date=run.pay_date, lines=lines,
+                     pay_run_id=run.id)
+
+
+def _supersede(session: Session, old: PayRun, new: PayRun) -> None:
+    """A correction replaces a run: every entry of the old version is reversed (never edited) and its open
+    exceptions are closed; the new version then posts as if it were the first."""
+    old.status = "superseded"
+    entry_ids = list(session.scalars(select(LedgerEntry.id).where(LedgerEntry.pay_run_id == old.id,
+                                                                  LedgerEntry.kind != "reversal")))
+    ledger.post_entries(session, old.plan_id, ledger.reversal_specs(session, entry_ids, new.pay_date))
+    for exception in session.scalars(select(PayrollException).where(PayrollException.pay_run_id == old.id,
+                                                                     PayrollException.status == "open")):
+        exception.status, exception.resolution_note = "rejected", f"superseded by version {new.version}"
+        exception.resolved_at = utcnow()
+
+
+class _RunContext:
+    """Everything a run's validation and posting needs, loaded in a few queries up front, then kept current as
+    statements are processed (a person paid twice in one run has their year-to-date figures carried forward)."""
+
+    def __init__(self):
+        self.by_id: dict[str, Employee] = {}
+
+    @classmethod
+    def load(cls, session: Session, vault: PiiVault, plan: Plan, employer: Employer, employees: list[Employee],
+             pay_date: date) -> "_RunContext":
+        self = cls()
+        self.plan, self.employer, self.pay_date = plan, employer, pay_date
+        self.by_id = {e.id: e for e in employees}
+        ids = list(self.by_id)
+        self.limits = irs.limits_for(pay_date.year)
+        self.tiers = plans.match_tiers(plan)
+        self.funds = {f.id: f for f in plan.funds}
+        self.default_fund = plans.default_fund(plan).id
+        self.determinations = {}
+        self.elections: dict[str, DeferralElection] = {}
+        self.allocations: dict[str, list[tuple[str, Decimal]]] = {}
+        self.ytd_deferrals: dict[str, int] = defaultdict(int)
+        self.ytd_comp: dict[str, int] = defaultdict(int)
+        self.age: dict[str, int] = {}
+        year_start, year_end = date(pay_date.year, 1, 1), date(pay_date.year, 12, 31)
+        for batch in ledger._chunks(ids):
+            self.determinations.update((d.employee_id, d) for d in session.scalars(
+                select(EligibilityDetermination).where(EligibilityDetermination.employee_id.in_(batch))))
+            for election in session.scalars(
+                    select(DeferralElection).options(selectinload(DeferralElection.lines))
+                    .where(DeferralElection.employee_id.in_(batch), DeferralElection.status == "approved",
+                           DeferralElection.effective_date <= pay_date)
+                    .order_by(DeferralElection.effective_date, DeferralElection.version)):
+                self.elections[election.employee_id] = election  # the last one wins: the one in effect
+            for investment in session.scalars(
+                    select(InvestmentElection).options(selectinload(InvestmentElection.allocations))
+                    .where(InvestmentElection.employee_id.in_(batch)).order_by(InvestmentElection.version)):
+                self.allocations[investment.employee_id] = [(a.fund_id, a.percent) for a in investment.allocations]
+            for employee_id, cents in session.execute(
+                    select(LedgerAccount.employee_id, func.sum(LedgerLine.amount_cents))
+                    .join(LedgerLine, LedgerLine.account_id == LedgerAccount.id)
+                    .join(LedgerEntry, LedgerEntry.id == LedgerLine.entry_id)
+                    .where(LedgerAccount.employee_id.in_(batch), LedgerAccount.source.in_(DEFERRAL_TYPES),
+                           LedgerEntry.effective_date.between(year_start, year_end))
+                    .group_by(LedgerAccount.employee_id)).tuples():
+                self.ytd_deferrals[employee_id] += int(cents)
+            for employee_id, cents in session.execute(
+                    select(OutsideDeferral.employee_id, OutsideDeferral.amount_cents)
+                    .where(OutsideDeferral.employee_id.in_(batch), OutsideDeferral.calendar_year == pay_date.year)).tuples():
+                self.ytd_deferrals[employee_id] += cents
+            for employee_id, cents in session.execute(
+                    select(PayStatement.employee_id, func.sum(PayStatement.plan_compensation_cents))
+                    .join(PayRun, PayRun.id == PayStatement.pay_run_id)
+                    .where(PayStatement.employee_id.in_(batch), PayStatement.status == "posted",
+                           PayRun.status != "superseded", PayRun.pay_date.between(year_start, year_end))
+                    .group_by(PayStatement.employee_id)).tuples():
+                self.ytd_comp[employee_id] = int(cents)
+        for employee in employees:
+            self.age[employee.id] = pay_date.year - vault.open_date(employee.date_of_birth_enc).year
+        self.prices = ledger.trade_prices(session, list(self.funds), pay_date)
+        return self
+
+    def external_id(self, employee_id: str) -> str:
+        return self.by_id[employee_id].external_id
+
+    def deferral_room_cents(self, employee: Employee) -> int:
+        """402(g) plus the catch-up the person's age allows this calendar year (IRC 402(g)(1), 414(v))."""
+        return self.limits.elective_deferral_cents + irs.catch_up_limit_cents(self.pay_date.year, self.age[employee.id])
+
+    def findings(self, employee: Employee, st: dict, withholdings: dict[str, int], new_hire: bool) -> list[Finding]:
+        found: list[Finding] = []
+        deferred = sum(withholdings.get(t, 0) for t in DEFERRAL_TYPES)
+        determination = self.determinations.get(employee.id)
+        election = self.elections.get(employee.id)
+        if new_hire:
+            found.append(Finding("new_hire_added", "warning", f"{employee.first_name} {employee.last_name} was not on "
+                                 "the census and has been added from this pay run; check their details."))
+        if deferred:
+            entry = determination.entry_date if determination else None
+            if entry is None or entry > self.pay_date:
+                found.append(Finding("not_eligible", "hold", f"Deferrals of ${deferred / 100:,.2f} were withheld "
+                                     f"before the employee's entry date ({entry or 'not yet known'}).",
+                                     {"entry_date": entry.isoformat() if entry else None, "deferred_cents": deferred}))
+            elif election is not None and election.kind == "opt_out":
+                found.append(Finding("opted_out", "hold", f"Deferrals of ${deferred / 100:,.2f} were withheld "
+                                     f"although the employee opted out from {election.effective_date}.",
+                                     {"deferred_cents": deferred}))
+            room = self.deferral_room_cents(employee) - self.ytd_deferrals[employee.id]
+            if deferred > room:
+                found.append(Finding("over_402g", "hold", f"This paycheck's deferrals (${deferred / 100:,.2f}) pass "
+                                     f"the {self.pay_date.year} limit of 402(g) plus catch-up by "
+                                     f"${(deferred - max(room, 0)) / 100:,.2f}.",
+                                     {"room_cents": max(room, 0), "deferred_cents": deferred}))
+        found.extend(self._mismatches(employee, st["plan_compensation_cents"], withholdings, election))
+        if employee.termination_date and self.pay_date > employee.termination_date and st.get("termination_date") is None:
+            found.append(Finding("paid_after_termination", "warning", f"Paid on {self.pay_date} after termination on "
+                                 f"{employee.termination_date}.", {"termination_date": employee.termination_date.isoformat()}))
+        if st.get("hours") is None:
+            found.append(Finding("missing_hours", "warning", "No hours were sent; eligibility and long-term part-time "
+                                 "status count hours."))
+        return found
+
+    def _mismatches(self, employee: Employee, comp: int, withholdings: dict[str, int],
+                    election: DeferralElection | None) -> list[Finding]:
+        expected: dict[str, int] = {}
+        if election is not None:
+            for line in election.lines:
+                expected[line.money_type] = (line.amount_cents if line.amount_cents is not None
+                                             else percent_of_cents(comp, line.percent))
+        found = []
+        for money_type in DEFERRAL_TYPES:
+            want, got = expected.get(money_type, 0), withholdings.get(money_type, 0)
+            if abs(want - got) > MISMATCH_TOLERANCE_CENTS:
+                found.append(Finding("deferral_mismatch", "warning",
+                                     f"{money_type} withheld ${got / 100:,.2f}, the election in effect asks for "
+                                     f"${want / 100:,.2f} ({'over' if got > want else 'under'}-withheld by "
+                                     f"${abs(got - want) / 100:,.2f}).",
+                                     {"money_type": money_type, "expected_cents": want, "withheld_cents": got,
+                                      "election_id": election.id if election else None}))
+        return found
+
+    def computed_match(self, employee: Employee, comp: int, withholdings: dict[str, int]) -> int:
+        """The plan formula applied to this pay period, on pay up to the 401(a)(17) limit for the year."""
+        counted = max(0, min(comp, self.limits.compensation_cents - self.ytd_comp[employee.id]))
+        deferred = sum(withholdings.get(t, 0) for t in DEFERRAL_TYPES)
+        if not self.tiers or counted <= 0 or deferred <= 0:
+            return 0
+        percent = Decimal(deferred) * HUNDRED / Decimal(counted)
+        return percent_of_cents(counted, match_rules.match_percent_of_pay(self.tiers, percent))
+
+    def after_statement(self, employee: Employee, statement: PayStatement) -> None:
+        if statement.status == "posted":
+            self.ytd_deferrals[employee.id] += sum(statement.withholdings.get(t, 0) for t in DEFERRAL_TYPES)
+            self.ytd_comp[employee.id] += statement.plan_compensation_cents
+
+    def contribution_spec(self, run: PayRun, statement: PayStatement) -> EntrySpec:
+        """Trust cash → the participant's accounts, by source, split over their funds, bought at the first price on
+        or after the pay date (or held as pending cash for the fund until that price arrives)."""
+        allocation = self.allocations.get(statement.employee_id) or [(self.default_fund, HUNDRED)]
+        amounts = dict(statement.withholdings)
+        if statement.employer_match_cents:
+            amounts["employer_match"] = statement.employer_match_cents
+        lines, total = [], 0
+        trade_dates = set()
+        for source, cents in amounts.items():
+            for (fund_id, _), part in zip(allocation, split_cents(cents, [p for _, p in allocation])):
+                if not part:
+                    continue
+                priced = self.prices.get(fund_id)
+                if priced is None:
+                    lines.append(LineSpec(AccountRef("participant_pending", statement.employee_id, source, fund_id), part))
+                else:
+                    trade_dates.add(priced[0])
+                    lines.append(LineSpec(AccountRef("participant", statement.employee_id, source, fund_id), part,
+                                          units_for(part, priced[1]), priced[1]))
+                total += part
+        lines.append(LineSpec(TRUST_CASH, -total))
+        return EntrySpec(key=f"contribution:{run.id}:{statement.employee_id}", kind="contribution",
+                         effective_date=run.pay_date, lines=lines, employee_id=statement.employee_id,
+                         pay_run_id=run.id, trade_date=max(trade_dates) if trade_dates else None)
+
+    def credit_hours_and_status(self, session: Session, vault: PiiVault, plan: Plan, payload: dict,
+                                known: dict[str, Employee], today: date) -> None:
+        """Hours count toward eligibility, so they are credited to people not yet in the plan (for those already
+        in, nothing in this slice reads them), and a final-pay termination date updates the census."""
+        changed = []
+        for st in payload["statements"]:
+            employee = known[st["external_id"]]
+            determination = self.determinations.get(employee.id)
+            touched = False
+            if st.get("hours") is not None and (determination is None or determination.status != "eligible"):
+                start = employee.rehire_date or employee.hire_date
+                period = start
+                while add_months(period, 12) <= self.pay_date:
+                    period = add_months(period, 12)
+                key = period.isoformat()
+                hours = dict(employee.hours_by_period or {})
+                hours[key] = int(hours.get(key, 0) + Decimal(str(st["hours"])))
+                employee.hours_by_period = hours
+                touched = True
+            if st.get("termination_date") and employee.termination_date != st["termination_date"]:
+                employee.termination_date = st["termination_date"]
+                touched = True
+            if touched:
+                changed.append(employee)
+        if changed:
+            publish(session, "census.changed", employees=changed, today=today, vault=vault)
+
+
+# ---- prices arriving later -------------------------------------------------------------------------------------
+
+def invest_pending(session: Session, plan: Plan) -> int:
+    """Buy units for cash waiting in pending accounts, at each fund's first price on or after the money's pay
+    date. Returns how many entries were posted. Safe to run any number of times."""
+    rows = session.execute(
+        select(LedgerEntry.id, LedgerEntry.effective_date, LedgerAccount.employee_id, LedgerAccount.source,
+               LedgerAccount.fund_id, LedgerLine.amount_cents)
+        .join(LedgerLine, LedgerLine.entry_id == LedgerEntry.id)
+        .join(LedgerAccount, LedgerAccount.id == LedgerLine.account_id)
+        .where(LedgerAccount.plan_id == plan.id, LedgerAccount.kind == "participant_pending",
+               LedgerEntry.kind == "contribution")).tuples().all()
+    done = set(session.scalars(select(LedgerEntry.idempotency_key).where(
+        LedgerEntry.plan_id == plan.id, LedgerEntry.idempotency_key.like("invest:%"))))
+    reversed_ids = set(session.scalars(select(LedgerEntry.reverses_entry_id).where(
+        LedgerEntry.plan_id == plan.id, LedgerEntry.kind == "reversal")))
+    by_entry: dict[tuple, list] = defaultdict(list)
+    for entry_id, effective, employee_id, source, fund_id, cents in rows:
+        if entry_id not in reversed_ids:
+            by_entry[(entry_id, effective, employee_id)].append((source, fund_id, cents))
+    specs = []
+    prices_by_day: dict[date, dict] = {}
+    for (entry_id, effective, employee_id), parts in by_entry.items():
+        key = f"invest:{entry_id}"
+        if key in done:
+            continue
+        prices = prices_by_day.setdefault(effective, ledger.trade_prices(session, list({f for _, f, _ in parts}), effective))
+        if any(fund_id not in prices for _, fund_id, _ in parts):
+            continue  # some fund is still unpriced: invest the whole contribution together later
+        lines = []
+        for source, fund_id, cents in parts:
+            price = prices[fund_id][1]
+            lines.append(LineSpec(AccountRef("participant_pending", employee_id, source, fund_id), -cents))
+            lines.append(LineSpec(AccountRef("participant", employee_id, source, fund_id), cents,
+                                  units_for(cents, price), price))
+        specs.append(EntrySpec(key=key, kind="investment", effective_date=effective, lines=lines,
+                               employee_id=employee_id, trade_date=max(prices[f][0] for _, f, _ in parts)))
+    ledger.post_entries(session, plan.id, specs)
+    return len(specs)
+
+
+# ---- the sponsor's exceptions queue ----------------------------------------------------------------------------
+
+def exception_for(session: Session, principal: Principal, exception_id: str) -> PayrollException:
+    exception = session.get(PayrollException, exception_id)
+    if exception is None:
+        raise NotFound("No such payroll exception.")
+    plans.employer_for(session, principal, exception.employer_id)
+    return exception
+
+
+def resolve_exception(session: Session, actor: Actor, principal: Principal, exception_id: str, action: str,
+                      note: str | None, corrected: dict[str, int] | None, today: date) -> PayrollException:
+    """accept: the statement stands (a held one is posted); correct: the statement is posted with the corrected
+    withholdings (a posted one is reversed first); reject: a held statement is not posted and its money goes back
+    to payroll, a posted one is reversed."""
+    if principal.role not in ("sponsor_admin", "platform_admin"):
+        raise plans.Forbidden("Only the sponsor resolves payroll exceptions.")
+    exception = exception_for(session, principal, exception_id)
+    if exception.status != "open":
+        raise Conflict(f"This exception is already {exception.status}.")
+    if action == "correct" and not corrected:
+        raise ValidationFailed([("withholdings", "are required to correct a statement")])
+    statement = session.get(PayStatement, exception.statement_id)
+    run = session.get(PayRun, statement.pay_run_id)
+    if run.status == "superseded":
+        raise Conflict("This pay run was corrected by a later version; resolve that version's exceptions.")
+    employer = session.get(Employer, run.employer_id)
+    plan = session.get(Plan, run.plan_id)
+    siblings = list(session.scalars(select(PayrollException).where(PayrollException.statement_id == statement.id,
+                                                                   PayrollException.status == "open")))
+    revision = 1 + sum(1 for _ in session.scalars(select(PayrollException.id).where(
+        PayrollException.statement_id == statement.id, PayrollException.status == "corrected")))
+    if action in ("correct", "reject") and statement.status == "posted":
+        entry_ids = list(session.scalars(select(LedgerEntry.id).where(
+            LedgerEntry.pay_run_id == run.id, LedgerEntry.employee_id == statement.employee_id,
+            LedgerEntry.kind == "contribution")))
+        reversed_ids = set(session.scalars(select(LedgerEntry.reverses_entry_id).where(
+            LedgerEntry.reverses_entry_id.in_(entry_ids))))
+        ledger.post_entries(session, plan.id, ledger.reversal_specs(
+            session, [e for e in entry_ids if e not in reversed_ids], today))
+    if action == "correct":
+        statement.withholdings = {k: v for k, v in corrected.items() if v}
+    if action in ("accept", "correct") and (statement.status == "held" or action == "correct"):
+        context = _RunContext.load(session, enrollment.vault_for_key(None) if False else _vault(session), plan,
+                                   employer, [session.get(Employee, statement.employee_id)], run.pay_date)
+        spec = context.contribution_spec(run, statement)
+        spec.key = f"{spec.key}:r{revision}" if action == "correct" else spec.key
+        ledger.post_entries(session, plan.id, [spec])
+        statement.status, statement.posted_at = "posted", utcnow()
+    elif action == "reject" and statement.status == "held":
+        statement.status = "rejected"
+        cents = sum(statement.withholdings.values()) + statement.employer_match_cents
+        ledger.post_entries(session, plan.id, [EntrySpec(
+            key=f"refund:{statement.id}", kind="refund", effective_date=today, pay_run_id=run.id,
+            employee_id=statement.employee_id, lines=[LineSpec(TRUST_CASH, -cents), LineSpec(PAYROLL_CLEARING, cents)])])
+    elif action == "reject":
+        statement.status = "rejected"
+    outcome = {"accept": "accepted", "correct": "corrected", "reject": "rejected"}[action]
+    for item in siblings:
+        if item.id == exception.id or item.severity == "hold" or action != "accept":
+            item.status, item.resolved_by, item.resolved_at = outcome, actor.user_id, utcnow()
+            item.resolution_note = note
+    run.totals = _totals(run.statements)
+    run.status = "posted_with_holds" if any(st.status == "held" for st in run.statements) else "posted"
+    record_audit(session, actor, f"payroll_exception.{outcome}", "payroll_exception", exception.id,
+                 {"code": exception.code, "note": note, "corrected": corrected}, employer_id=employer.id)
+    publish(session, "payroll.posted", plan=plan, pay_run=run)
+    return exception

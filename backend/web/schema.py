@@ -1,0 +1,28 @@
+"""The base of every API schema: its docstring becomes its description in the OpenAPI document."""
+import marshmallow
+
+
+class Schema(marshmallow.Schema):
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # Runs before marshmallow's metaclass reads Meta, so apispec sees Meta.description.
+        description = " ".join((cls.__doc__ or "").split())
+        if description:
+            cls.Meta = type("Meta", (getattr(cls, "Meta", object),), {"description": description})
+
+
+class ProblemField(Schema):
+    """One problem: the field it concerns (a dotted path, or a line of an uploaded file) and what is wrong."""
+
+    field = marshmallow.fields.String()
+    message = marshmallow.fields.String()
+
+
+class Problem(Schema):
+    """RFC 9457 problem details: the one shape of every error, with every problem listed in `errors`."""
+
+    type = marshmallow.fields.String(metadata={"description": "A URI naming the kind of problem"})
+    title = marshmallow.fields.String()
+    status = marshmallow.fields.Integer()
+    detail = marshmallow.fields.String()
+    errors = marshmallow.fields.List(marshmallow.fields.Nested(ProblemField))
