@@ -21,6 +21,7 @@ def register_commands(app) -> None:
     app.cli.add_command(db_group)
     app.cli.add_command(user_group)
     app.cli.add_command(demo_command)
+    app.cli.add_command(ledger_group)
 
 
 @click.group("db", help="Database schema.")
@@ -82,3 +83,22 @@ def demo_command(host, port, seed_only):
         from werkzeug.serving import run_simple
 
         run_simple(host, port, current_app._get_current_object(), threaded=True)
+
+
+@click.group("ledger", help="The recordkeeping ledger.")
+def ledger_group():
+    pass
+
+
+@ledger_group.command("check", help="Check every ledger invariant; exits 1 and lists the problems if any fails.")
+@with_appcontext
+def ledger_check():
+    from backend.accounts.service import check_ledger
+
+    with current_app.extensions["plumb"].db.transaction() as session:
+        problems = check_ledger(session)
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        raise SystemExit(1)
+    click.echo("ledger ok: every entry balances, no entry is reversed twice, every plan sums to zero")

@@ -1,8 +1,10 @@
 """Every table, imported in one place so Alembic and the tests see the whole schema."""
+from backend.accounts import models as _accounts  # noqa: F401
 from backend.db import Base
 from backend.enrollment import models as _enrollment  # noqa: F401
 from backend.events import AuditEvent, OutboxMessage  # noqa: F401
 from backend.identity import models as _identity  # noqa: F401
+from backend.payroll import models as _payroll  # noqa: F401
 from backend.plans import models as _plans  # noqa: F401
 from backend.web.models import IdempotencyRecord  # noqa: F401
 

@@ -2,8 +2,11 @@
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from backend.accounts import service as ledger
+from backend.compliance import limits as irs
 from backend.enrollment import service
 from backend.enrollment.api import election_view, etag_response, preview_view
+from backend.enrollment.models import MONEY_TYPES as DEFERRAL_TYPES
 from backend.enrollment.schemas import (BeneficiariesIn, BeneficiariesOut, ElectionIn, ElectionOut, InvestmentsIn,
                                         InvestmentsOut, MatchPreviewOut, OptOutOut, OutsideDeferralIn,
                                         OutsideDeferralOut, SignUpIn)
@@ -16,7 +19,8 @@ from backend.plans.schedules import next_pay_date
 from backend.web import context
 from backend.web.context import requires
 from backend.web.idempotency import idempotent
-from mobile_api.schemas import MeOut
+from backend.web.pagination import PageArgs, decode_cursor, encode_cursor, page_schema
+from mobile_api.schemas import BalanceOut, BalancePointOut, ContributionOut, LimitsOut, MeOut
 
 blp = Blueprint("mobile", __name__, url_prefix="/mobile/v1", description="The participant's phone.")
 
@@ -197,3 +201,60 @@ class OutsideDeferrals(MethodView):
         session, employee = _me()
         return service.declare_outside_deferrals(session, context.actor(), employee, body["calendar_year"],
                                                  body["amount_cents"], body["other_employer"], context.today())
+
+
+@blp.route("/balance")
+class Balance(MethodView):
+    @requires("participant")
+    @blp.response(200, BalanceOut)
+    def get(self):
+        """Your balance today: total, vested, by source and fund, gain or loss, at the latest fund prices."""
+        session, employee = _me()
+        return ledger.participant_summary(session, employee, plans.current_plan(session, employee.employer_id),
+                                          context.today())
+
+
+@blp.route("/contributions")
+class Contributions(MethodView):
+    @requires("participant")
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, page_schema(ContributionOut, "ContributionPage"))
+    def get(self, args):
+        """Money in per pay date, newest first (paginated)."""
+        session, employee = _me()
+        rows = ledger.contribution_history(session, employee.id)
+        after = decode_cursor(args["cursor"])
+        if after is not None:
+            rows = [r for r in rows if r["pay_date"].isoformat() < str(after)]
+        page = rows[:args["limit"]]
+        more = len(rows) > args["limit"]
+        return {"data": page, "next_cursor": encode_cursor(page[-1]["pay_date"].isoformat()) if more else None}
+
+
+@blp.route("/balance-history")
+class BalanceHistory(MethodView):
+    @requires("participant")
+    @blp.response(200, BalancePointOut(many=True))
+    def get(self):
+        """Your balance and what went in, on each day either changed: the chart."""
+        session, employee = _me()
+        plan = plans.current_plan(session, employee.employer_id)
+        return ledger.balance_history(session, employee.id, [f.id for f in plan.funds], context.today())
+
+
+@blp.route("/limits")
+class Limits(MethodView):
+    @requires("participant")
+    @blp.response(200, LimitsOut)
+    def get(self):
+        """This year's deferrals here and elsewhere against the 402(g) limit and your catch-up room."""
+        session, employee = _me()
+        year = context.today().year
+        vault = service.vault_for(context.config())
+        here = sum(ledger.deferrals_in_year(session, employee.id, year, DEFERRAL_TYPES).values())
+        elsewhere = sum(d.amount_cents for d in service.outside_deferrals_of(session, employee.id) if d.calendar_year == year)
+        base = irs.limits_for(year).elective_deferral_cents
+        catch_up = irs.catch_up_limit(year, service.age_at_year_end(vault, employee, year))
+        return {"calendar_year": year, "deferred_here_cents": here, "deferred_elsewhere_cents": elsewhere,
+                "deferred_total_cents": here + elsewhere, "limit_402g_cents": base, "catch_up_limit_cents": catch_up,
+                "total_limit_cents": base + catch_up, "remaining_cents": max(0, base + catch_up - here - elsewhere)}

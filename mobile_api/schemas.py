@@ -25,3 +25,70 @@ class MeOut(Schema):
     election_scheduled = fields.Nested(ElectionOut, allow_none=True, metadata={"description": "Approved, starts later"})
     election_pending = fields.Nested(ElectionOut, allow_none=True, metadata={"description": "Waiting for the sponsor"})
     funds = fields.List(fields.Nested(FundOut))
+
+
+class SourceBalanceOut(Schema):
+    """Money of one source (pre-tax, Roth, employer match, …)."""
+
+    source = fields.String()
+    value_cents = fields.Integer()
+    cost_cents = fields.Integer(metadata={"description": "Money that went in"})
+    gain_cents = fields.Integer()
+    vested_percent = fields.Decimal(as_string=True)
+    vested_cents = fields.Integer()
+
+
+class FundBalanceOut(Schema):
+    """Holdings in one fund."""
+
+    fund_id = fields.String()
+    ticker = fields.String()
+    name = fields.String()
+    units = fields.Decimal(as_string=True)
+    price = fields.Decimal(as_string=True, allow_none=True)
+    value_cents = fields.Integer()
+    cost_cents = fields.Integer()
+    gain_cents = fields.Integer()
+    pending_cents = fields.Integer(metadata={"description": "Cash waiting for the fund's price on its trade date"})
+
+
+class BalanceOut(Schema):
+    """Your balance today: total, vested, by source and by fund, with gain or loss."""
+
+    as_of = fields.Date()
+    total_cents = fields.Integer()
+    vested_cents = fields.Integer()
+    cost_cents = fields.Integer()
+    gain_cents = fields.Integer()
+    by_source = fields.List(fields.Nested(SourceBalanceOut))
+    by_fund = fields.List(fields.Nested(FundBalanceOut))
+
+
+class ContributionOut(Schema):
+    """Money in on one pay date, by source."""
+
+    pay_date = fields.Date()
+    total_cents = fields.Integer()
+    by_source = fields.Dict(keys=fields.String(), values=fields.Integer())
+    pay_run_ids = fields.List(fields.String())
+
+
+class BalancePointOut(Schema):
+    """One point of the balance chart."""
+
+    date = fields.Date()
+    value_cents = fields.Integer()
+    contributed_cents = fields.Integer()
+
+
+class LimitsOut(Schema):
+    """This calendar year's deferrals against the 402(g) and catch-up limits."""
+
+    calendar_year = fields.Integer()
+    deferred_here_cents = fields.Integer()
+    deferred_elsewhere_cents = fields.Integer(metadata={"description": "Declared for other employers"})
+    deferred_total_cents = fields.Integer()
+    limit_402g_cents = fields.Integer()
+    catch_up_limit_cents = fields.Integer()
+    total_limit_cents = fields.Integer()
+    remaining_cents = fields.Integer()

@@ -1,8 +1,10 @@
 """Fixtures: a migrated database (SQLite by default, PostgreSQL when DATABASE_URL says so), the app, a client.
 
-Every test starts from empty tables; the schema is built once per run through the Alembic migrations, so the
-migrations themselves are under test."""
+The schema is built once per run through the Alembic migrations, so the migrations themselves are under test.
+Every test starts from empty tables: on SQLite each test gets its own copy of the migrated file; on PostgreSQL the
+tables are truncated (TRUNCATE, because the ledger's triggers refuse row deletes, by design)."""
 import os
+import shutil
 from datetime import date
 
 import pytest
@@ -19,39 +21,46 @@ TODAY = date(2026, 11, 24)
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory):
+def _migrated(tmp_path_factory):
+    """The migrated database: a template file for SQLite, or the PostgreSQL database in DATABASE_URL."""
     url = os.environ.get("DATABASE_URL")
     if not url:
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'plumb-test.db'}"
-    else:
-        engine = create_engine(url)
-        with engine.begin() as connection:
-            # A clean schema each run: drop what an earlier run left behind, then migrate from nothing.
-            metadata.drop_all(connection)
-            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
-        engine.dispose()
+        template = tmp_path_factory.mktemp("db") / "template.db"
+        migrate(f"sqlite:///{template}")
+        return template
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        # A clean schema each run: whatever an earlier run left behind goes, then migrate from nothing.
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
     migrate(url)
     return url
 
 
-@pytest.fixture(scope="session")
-def _engine(database_url):
-    engine = create_engine(database_url)
-    yield engine
-    engine.dispose()
+@pytest.fixture
+def database_url(_migrated, tmp_path):
+    if isinstance(_migrated, str):
+        yield _migrated
+        engine = create_engine(_migrated)
+        with engine.begin() as connection:
+            names = ", ".join(t.name for t in metadata.sorted_tables)
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        engine.dispose()
+    else:
+        copy = tmp_path / "plumb.db"
+        shutil.copyfile(_migrated, copy)
+        yield f"sqlite:///{copy}"
 
 
 @pytest.fixture
-def app(database_url, _engine):
+def app(database_url):
     config = Config(database_url=database_url, jwt_secret="test-secret-" + "x" * 32,
                     pii_key=Fernet.generate_key().decode(), password_time_cost=1, password_memory_kib=8192,
                     testing=True)
     application = create_app(config, clock=Clock(fixed_today=TODAY))
     yield application
     application.extensions["plumb"].db.engine.dispose()
-    with _engine.begin() as connection:
-        for table in reversed(metadata.sorted_tables):
-            connection.execute(table.delete())
 
 
 @pytest.fixture

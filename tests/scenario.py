@@ -110,3 +110,47 @@ class World:
         self.employees = employees_by_external_id(client, self.sponsor, self.employer_id)
         self.employee = self.employees[f"{ein_prefix}1"]
         self.participant = sign_up(client, self.employee, "1985-07-19", "6789")
+
+
+def connect_payroll(client, headers: dict, employer_id: str) -> dict:
+    response = client.post(f"/v1/employers/{employer_id}/payroll-connections", json={"provider": "plumb_webhook"},
+                           headers=headers)
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def signed_post(client, connection: dict, payload: dict, *, secret: str | None = None, at=None, msg_id=None):
+    """POST a pay run signed the way a provider signs it: Standard Webhooks over id.timestamp.body."""
+    import json as _json
+    from datetime import datetime, timezone
+
+    from standardwebhooks.webhooks import Webhook
+
+    body = _json.dumps(payload)
+    at = at or datetime.now(timezone.utc)
+    msg_id = msg_id or f"msg_{payload['provider_run_id']}_{payload.get('version', 1)}"
+    signature = Webhook(secret or connection["secret"]).sign(msg_id, at, body)
+    return client.post(connection["pay_runs_url"], data=body, content_type="application/json", headers={
+        "webhook-id": msg_id, "webhook-timestamp": str(int(at.timestamp())), "webhook-signature": signature})
+
+
+def statement(external_id: str, gross: int, *, pretax: int = 0, roth: int = 0, hours="80", **extra) -> dict:
+    withholdings = [{"money_type": t, "amount_cents": c} for t, c in (("pretax", pretax), ("roth", roth)) if c]
+    return {"external_id": external_id, "gross_pay_cents": gross, "plan_compensation_cents": gross, "hours": hours,
+            "withholdings": withholdings + extra.pop("withholdings", []), **extra}
+
+
+def pay_run(run_id: str, pay_date: str, statements: list[dict], version: int = 1, **extra) -> dict:
+    from datetime import date, timedelta
+
+    end = date.fromisoformat(pay_date) - timedelta(days=5)
+    return {"provider_run_id": run_id, "version": version, "pay_date": pay_date,
+            "period_start": (end - timedelta(days=13)).isoformat(), "period_end": end.isoformat(),
+            "run_type": extra.pop("run_type", "regular"), "statements": statements, **extra}
+
+
+def load_prices(client, headers: dict, plan_id: str, prices: list[tuple[str, str, str]]):
+    response = client.post(f"/v1/plans/{plan_id}/fund-prices", headers=headers, json={"prices": [
+        {"ticker": t, "price_date": d, "price": p} for t, d, p in prices]})
+    assert response.status_code == 200, response.json
+    return response.json

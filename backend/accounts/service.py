@@ -70,12 +70,12 @@ def ensure_accounts(session: Session, plan_id: str, refs) -> dict[str, int]:
     ids: dict[str, int] = {}
     for keys in _chunks(list(wanted)):
         ids.update(session.execute(select(LedgerAccount.key, LedgerAccount.id).where(
-            LedgerAccount.plan_id == plan_id, LedgerAccount.key.in_(keys))).tuples())
+            LedgerAccount.plan_id == plan_id, LedgerAccount.key.in_(keys))).all())
     missing = [wanted[k] for k in wanted if k not in ids]
     for batch in _chunks(missing):
         rows = session.execute(insert(LedgerAccount).returning(LedgerAccount.key, LedgerAccount.id),
                                [{"plan_id": plan_id, "key": r.key, "kind": r.kind, "employee_id": r.employee_id,
-                                 "source": r.source, "fund_id": r.fund_id} for r in batch]).tuples()
+                                 "source": r.source, "fund_id": r.fund_id} for r in batch]).all()
         ids.update(rows)
     return ids
 
@@ -99,7 +99,7 @@ def post_entries(session: Session, plan_id: str, specs: list[EntrySpec]) -> dict
         posted.update(session.execute(insert(LedgerEntry).returning(LedgerEntry.idempotency_key, LedgerEntry.id), [
             {"plan_id": plan_id, "idempotency_key": s.key, "kind": s.kind, "effective_date": s.effective_date,
              "trade_date": s.trade_date, "employee_id": s.employee_id, "pay_run_id": s.pay_run_id,
-             "reverses_entry_id": s.reverses_entry_id} for s in batch]).tuples())
+             "reverses_entry_id": s.reverses_entry_id} for s in batch]).all())
     lines = [{"entry_id": posted[s.key], "account_id": accounts[line.account.key], "amount_cents": line.amount_cents,
               "units": line.units, "price": line.price} for s in fresh for line in s.lines]
     for batch in _chunks(lines, 5000):
@@ -118,7 +118,7 @@ def reversal_specs(session: Session, entry_ids: list[int], effective_date: date)
                    LedgerLine.amount_cents, LedgerLine.units, LedgerLine.price)
             .join(LedgerLine, LedgerLine.entry_id == LedgerEntry.id)
             .join(LedgerAccount, LedgerAccount.id == LedgerLine.account_id)
-            .where(LedgerEntry.id.in_(batch)).order_by(LedgerEntry.id, LedgerLine.id)).tuples())
+            .where(LedgerEntry.id.in_(batch)).order_by(LedgerEntry.id, LedgerLine.id)))
     for entry_id, employee_id, pay_run_id, trade_date, kind, account_employee, source, fund_id, amount, units, price in rows:
         spec = specs.get(entry_id)
         if spec is None:
@@ -173,14 +173,14 @@ def trade_prices(session: Session, fund_ids, on_or_after: date) -> dict[str, tup
              .where(FundPrice.fund_id.in_(list(fund_ids)), FundPrice.price_date >= on_or_after)
              .group_by(FundPrice.fund_id).subquery())
     rows = session.execute(select(FundPrice.fund_id, FundPrice.price_date, FundPrice.price).join(
-        first, and_(first.c.fund_id == FundPrice.fund_id, first.c.day == FundPrice.price_date))).tuples()
+        first, and_(first.c.fund_id == FundPrice.fund_id, first.c.day == FundPrice.price_date)))
     return {fund_id: (day, price) for fund_id, day, price in rows}
 
 
 def price_history(session: Session, fund_ids, until: date) -> dict[str, list[tuple[date, Decimal]]]:
     history: dict[str, list] = defaultdict(list)
     for fund_id, day, price in session.execute(select(FundPrice.fund_id, FundPrice.price_date, FundPrice.price).where(
-            FundPrice.fund_id.in_(list(fund_ids)), FundPrice.price_date <= until).order_by(FundPrice.price_date)).tuples():
+            FundPrice.fund_id.in_(list(fund_ids)), FundPrice.price_date <= until).order_by(FundPrice.price_date)):
         history[fund_id].append((day, price))
     return history
 
@@ -231,7 +231,7 @@ def participant_lines(session: Session, employee_id: str, until: date | None = N
                     LedgerAccount.kind.in_(("participant", "participant_pending"))))
     if until is not None:
         query = query.where(LedgerEntry.effective_date <= until)
-    return session.execute(query.order_by(LedgerEntry.effective_date, LedgerEntry.id)).tuples().all()
+    return session.execute(query.order_by(LedgerEntry.effective_date, LedgerEntry.id)).all()
 
 
 def balance_from_lines(lines, history: dict, as_of: date) -> Balance:
@@ -266,3 +266,113 @@ def years_of_service(hire_date: date, as_of: date) -> int:
     """Completed years since hire (elapsed time, 29 CFR 2530.200b / 26 CFR 1.410(a)-7)."""
     years = as_of.year - hire_date.year - ((as_of.month, as_of.day) < (hire_date.month, hire_date.day))
     return max(0, years)
+
+
+# ---- what the participant sees ---------------------------------------------------------------------------------
+
+def participant_summary(session: Session, employee, plan, as_of: date) -> dict:
+    """Balance today: total, vested, by source, by fund, with gain or loss against what went in."""
+    from backend.money import percent_of_cents
+    from backend.plans.service import vested_percent
+
+    funds = {f.id: f for f in plan.funds}
+    lines = participant_lines(session, employee.id, as_of)
+    history = price_history(session, list(funds), as_of)
+    balance = balance_from_lines(lines, history, as_of)
+    years = years_of_service(employee.hire_date, as_of)
+    by_source: dict[str, dict] = {}
+    by_fund: dict[str, dict] = {}
+    for position in balance.positions:
+        source = by_source.setdefault(position.source, {"source": position.source, "value_cents": 0, "cost_cents": 0,
+                                                        "vested_percent": vested_percent(plan, position.source, years)})
+        source["value_cents"] += position.value_cents
+        source["cost_cents"] += position.cost_cents
+        fund = funds[position.fund_id]
+        row = by_fund.setdefault(fund.id, {"fund_id": fund.id, "ticker": fund.ticker, "name": fund.name,
+                                           "units": Decimal(0), "value_cents": 0, "cost_cents": 0, "pending_cents": 0,
+                                           "price": price_on(history.get(fund.id, []), as_of)})
+        row["units"] += position.units
+        row["value_cents"] += position.value_cents
+        row["cost_cents"] += position.cost_cents
+        if position.pending:
+            row["pending_cents"] += position.value_cents
+    for source in by_source.values():
+        source["vested_cents"] = percent_of_cents(source["value_cents"], source["vested_percent"])
+        source["gain_cents"] = source["value_cents"] - source["cost_cents"]
+    for fund in by_fund.values():
+        fund["gain_cents"] = fund["value_cents"] - fund["cost_cents"]
+    total = balance.total_cents
+    return {"as_of": as_of, "total_cents": total, "cost_cents": balance.cost_cents,
+            "gain_cents": total - balance.cost_cents,
+            "vested_cents": sum(s["vested_cents"] for s in by_source.values()),
+            "by_source": sorted(by_source.values(), key=lambda s: s["source"]),
+            "by_fund": sorted(by_fund.values(), key=lambda f: f["ticker"])}
+
+
+def contribution_history(session: Session, employee_id: str) -> list[dict]:
+    """Money in per pay date and source, newest first; corrections net against the pay date they correct."""
+    by_date: dict[date, dict] = {}
+    pending_moves = ("investment",)
+    for effective, source, _fund, cents, _units, _account_kind, entry_kind, pay_run_id, _entry in participant_lines(session, employee_id):
+        if entry_kind in pending_moves:
+            continue  # buying units moves money between the participant's own accounts: not money in
+        row = by_date.setdefault(effective, {"pay_date": effective, "by_source": defaultdict(int), "total_cents": 0,
+                                             "pay_run_ids": set()})
+        row["by_source"][source] += cents
+        row["total_cents"] += cents
+        if pay_run_id:
+            row["pay_run_ids"].add(pay_run_id)
+    rows = []
+    for day in sorted(by_date, reverse=True):
+        row = by_date[day]
+        rows.append({"pay_date": day, "total_cents": row["total_cents"],
+                     "by_source": {k: v for k, v in sorted(row["by_source"].items()) if v},
+                     "pay_run_ids": sorted(row["pay_run_ids"])})
+    return rows
+
+
+def balance_history(session: Session, employee_id: str, fund_ids, until: date) -> list[dict]:
+    """Value and money in at each day something changed (a contribution or a price), for the phone's chart."""
+    lines = participant_lines(session, employee_id, until)
+    if not lines:
+        return []
+    history = price_history(session, fund_ids, until)
+    first = lines[0][0]
+    days = sorted({l[0] for l in lines} | {d for points in history.values() for d, _ in points if d >= first})
+    series = []
+    for day in days:
+        balance = balance_from_lines(lines, history, day)
+        series.append({"date": day, "value_cents": balance.total_cents, "contributed_cents": balance.cost_cents})
+    return series
+
+
+def deferrals_in_year(session: Session, employee_id: str, year: int, sources) -> dict[str, int]:
+    """Cents deferred to this plan in a calendar year by source (by pay date), corrections netted."""
+    rows = session.execute(
+        select(LedgerAccount.source, func.sum(LedgerLine.amount_cents))
+        .join(LedgerLine, LedgerLine.account_id == LedgerAccount.id)
+        .join(LedgerEntry, LedgerEntry.id == LedgerLine.entry_id)
+        .where(LedgerAccount.employee_id == employee_id, LedgerAccount.source.in_(list(sources)),
+               LedgerEntry.kind != "investment",
+               LedgerEntry.effective_date.between(date(year, 1, 1), date(year, 12, 31)))
+        .group_by(LedgerAccount.source))
+    return {source: int(cents) for source, cents in rows}
+
+
+def check_ledger(session: Session) -> list[str]:
+    """Every invariant the ledger promises, checked against the stored rows; returns the problems found."""
+    problems = []
+    unbalanced = session.execute(select(LedgerLine.entry_id, func.sum(LedgerLine.amount_cents))
+                                 .group_by(LedgerLine.entry_id).having(func.sum(LedgerLine.amount_cents) != 0)).all()
+    problems += [f"entry {entry_id} does not balance: off by {total} cents" for entry_id, total in unbalanced]
+    empty = session.scalars(select(LedgerEntry.id).where(~LedgerEntry.id.in_(select(LedgerLine.entry_id)))).all()
+    problems += [f"entry {entry_id} has no lines" for entry_id in empty]
+    twice = session.execute(select(LedgerEntry.reverses_entry_id, func.count()).where(LedgerEntry.reverses_entry_id.is_not(None))
+                            .group_by(LedgerEntry.reverses_entry_id).having(func.count() > 1)).all()
+    problems += [f"entry {entry_id} is reversed {count} times" for entry_id, count in twice]
+    for plan_id, total in session.execute(select(LedgerAccount.plan_id, func.sum(LedgerLine.amount_cents))
+                                          .join(LedgerLine, LedgerLine.account_id == LedgerAccount.id)
+                                          .group_by(LedgerAccount.plan_id)).all():
+        if total != 0:
+            problems.append(f"plan {plan_id}: accounts sum to {total} cents, not zero")
+    return problems

@@ -17,9 +17,9 @@ from backend.accounts.models import LedgerAccount, LedgerEntry, LedgerLine
 from backend.accounts.service import PAYROLL_CLEARING, TRUST_CASH, AccountRef, EntrySpec, LineSpec
 from backend.compliance import limits as irs
 from backend.db import utcnow
-from backend.enrollment import service as enrollment
+from backend.enrollment.models import MONEY_TYPES as DEFERRAL_TYPES
 from backend.enrollment.models import DeferralElection, EligibilityDetermination, InvestmentElection, OutsideDeferral
-from backend.errors import Conflict, NotFound, ValidationFailed
+from backend.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from backend.events import Actor, publish, record_audit
 from backend.identity.service import Principal
 from backend.money import HUNDRED, percent_of_cents, round_half_up, split_cents, units_for
@@ -30,7 +30,6 @@ from backend.plans.pii import PiiVault
 from backend.plans.schedules import add_months
 from backend.payroll.models import PayRun, PayrollException, PayStatement, ProviderConnection
 
-DEFERRAL_TYPES = ("pretax", "roth", "pretax_catchup", "roth_catchup")
 # A percent election withheld within a cent of the exact figure per line is payroll's rounding, not a mismatch.
 MISMATCH_TOLERANCE_CENTS = 1
 PROVIDERS = ("plumb_webhook", "finch", "gusto", "pull", "csv")
@@ -120,6 +119,11 @@ def ingest_pay_run(session: Session, vault: PiiVault, actor: Actor, employer: Em
         raise Conflict(f"Version {version} is older than version {latest.version} already received.")
 
     plan = plans.current_plan(session, employer.id)
+    try:
+        irs.limits_for(payload["pay_date"].year)
+    except irs.MissingLimits:
+        raise ValidationFailed([("pay_date", f"the IRS limits for {payload['pay_date'].year} are not in Plumb yet, so "
+                                             "deferrals cannot be checked against 402(g); the run was not stored")])
     external_ids = [s["external_id"] for s in payload["statements"]]
     known: dict[str, Employee] = {}
     for batch in ledger._chunks(external_ids):
@@ -267,18 +271,18 @@ class _RunContext:
                     .join(LedgerEntry, LedgerEntry.id == LedgerLine.entry_id)
                     .where(LedgerAccount.employee_id.in_(batch), LedgerAccount.source.in_(DEFERRAL_TYPES),
                            LedgerEntry.effective_date.between(year_start, year_end))
-                    .group_by(LedgerAccount.employee_id)).tuples():
+                    .group_by(LedgerAccount.employee_id)):
                 self.ytd_deferrals[employee_id] += int(cents)
             for employee_id, cents in session.execute(
                     select(OutsideDeferral.employee_id, OutsideDeferral.amount_cents)
-                    .where(OutsideDeferral.employee_id.in_(batch), OutsideDeferral.calendar_year == pay_date.year)).tuples():
+                    .where(OutsideDeferral.employee_id.in_(batch), OutsideDeferral.calendar_year == pay_date.year)):
                 self.ytd_deferrals[employee_id] += cents
             for employee_id, cents in session.execute(
                     select(PayStatement.employee_id, func.sum(PayStatement.plan_compensation_cents))
                     .join(PayRun, PayRun.id == PayStatement.pay_run_id)
                     .where(PayStatement.employee_id.in_(batch), PayStatement.status == "posted",
                            PayRun.status != "superseded", PayRun.pay_date.between(year_start, year_end))
-                    .group_by(PayStatement.employee_id)).tuples():
+                    .group_by(PayStatement.employee_id)):
                 self.ytd_comp[employee_id] = int(cents)
         for employee in employees:
             self.age[employee.id] = pay_date.year - vault.open_date(employee.date_of_birth_enc).year
@@ -290,7 +294,7 @@ class _RunContext:
 
     def deferral_room_cents(self, employee: Employee) -> int:
         """402(g) plus the catch-up the person's age allows this calendar year (IRC 402(g)(1), 414(v))."""
-        return self.limits.elective_deferral_cents + irs.catch_up_limit_cents(self.pay_date.year, self.age[employee.id])
+        return self.limits.elective_deferral_cents + irs.catch_up_limit(self.pay_date.year, self.age[employee.id])
 
     def findings(self, employee: Employee, st: dict, withholdings: dict[str, int], new_hire: bool) -> list[Finding]:
         found: list[Finding] = []
@@ -316,7 +320,9 @@ class _RunContext:
                                      f"the {self.pay_date.year} limit of 402(g) plus catch-up by "
                                      f"${(deferred - max(room, 0)) / 100:,.2f}.",
                                      {"room_cents": max(room, 0), "deferred_cents": deferred}))
-        found.extend(self._mismatches(employee, st["plan_compensation_cents"], withholdings, election))
+        if not any(f.code in ("not_eligible", "opted_out") for f in found):
+            # Deferring at all is the problem there; comparing amounts with an election would say it twice.
+            found.extend(self._mismatches(employee, st["plan_compensation_cents"], withholdings, election))
         if employee.termination_date and self.pay_date > employee.termination_date and st.get("termination_date") is None:
             found.append(Finding("paid_after_termination", "warning", f"Paid on {self.pay_date} after termination on "
                                  f"{employee.termination_date}.", {"termination_date": employee.termination_date.isoformat()}))
@@ -346,7 +352,7 @@ class _RunContext:
 
     def computed_match(self, employee: Employee, comp: int, withholdings: dict[str, int]) -> int:
         """The plan formula applied to this pay period, on pay up to the 401(a)(17) limit for the year."""
-        counted = max(0, min(comp, self.limits.compensation_cents - self.ytd_comp[employee.id]))
+        counted = max(0, min(comp, self.limits.compensation_limit_cents - self.ytd_comp[employee.id]))
         deferred = sum(withholdings.get(t, 0) for t in DEFERRAL_TYPES)
         if not self.tiers or counted <= 0 or deferred <= 0:
             return 0
@@ -423,7 +429,7 @@ def invest_pending(session: Session, plan: Plan) -> int:
         .join(LedgerLine, LedgerLine.entry_id == LedgerEntry.id)
         .join(LedgerAccount, LedgerAccount.id == LedgerLine.account_id)
         .where(LedgerAccount.plan_id == plan.id, LedgerAccount.kind == "participant_pending",
-               LedgerEntry.kind == "contribution")).tuples().all()
+               LedgerEntry.kind == "contribution")).all()
     done = set(session.scalars(select(LedgerEntry.idempotency_key).where(
         LedgerEntry.plan_id == plan.id, LedgerEntry.idempotency_key.like("invest:%"))))
     reversed_ids = set(session.scalars(select(LedgerEntry.reverses_entry_id).where(
@@ -463,13 +469,13 @@ def exception_for(session: Session, principal: Principal, exception_id: str) -> 
     return exception
 
 
-def resolve_exception(session: Session, actor: Actor, principal: Principal, exception_id: str, action: str,
+def resolve_exception(session: Session, vault: PiiVault, actor: Actor, principal: Principal, exception_id: str, action: str,
                       note: str | None, corrected: dict[str, int] | None, today: date) -> PayrollException:
     """accept: the statement stands (a held one is posted); correct: the statement is posted with the corrected
     withholdings (a posted one is reversed first); reject: a held statement is not posted and its money goes back
     to payroll, a posted one is reversed."""
     if principal.role not in ("sponsor_admin", "platform_admin"):
-        raise plans.Forbidden("Only the sponsor resolves payroll exceptions.")
+        raise Forbidden("Only the sponsor resolves payroll exceptions.")
     exception = exception_for(session, principal, exception_id)
     if exception.status != "open":
         raise Conflict(f"This exception is already {exception.status}.")
@@ -496,8 +502,8 @@ def resolve_exception(session: Session, actor: Actor, principal: Principal, exce
     if action == "correct":
         statement.withholdings = {k: v for k, v in corrected.items() if v}
     if action in ("accept", "correct") and (statement.status == "held" or action == "correct"):
-        context = _RunContext.load(session, enrollment.vault_for_key(None) if False else _vault(session), plan,
-                                   employer, [session.get(Employee, statement.employee_id)], run.pay_date)
+        context = _RunContext.load(session, vault, plan, employer, [session.get(Employee, statement.employee_id)],
+                                   run.pay_date)
         spec = context.contribution_spec(run, statement)
         spec.key = f"{spec.key}:r{revision}" if action == "correct" else spec.key
         ledger.post_entries(session, plan.id, [spec])

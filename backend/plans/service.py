@@ -489,3 +489,16 @@ def date_of_birth(vault: PiiVault, employee: Employee) -> date:
 
 def count_employees(session: Session, employer_id: str) -> int:
     return session.scalar(select(func.count()).select_from(Employee).where(Employee.employer_id == employer_id))
+
+
+def vested_percent(plan: Plan, source: str, years_of_service: int) -> Decimal:
+    """How much of a source's money the participant owns. Employee money and safe-harbor money are always fully
+    vested (IRC 411(a)(1), 401(k)(12)(E)); a QACA's safe-harbor money may vest on its 2-year schedule."""
+    if source not in EMPLOYER_SOURCES:
+        return Decimal(100)
+    match_is_safe_harbor = plan.safe_harbor in ("basic_match", "enhanced_match")
+    nonelective_is_safe_harbor = plan.safe_harbor == "nonelective"
+    if (source == "employer_match" and match_is_safe_harbor) or (source == "nonelective" and nonelective_is_safe_harbor):
+        return Decimal(100)
+    schedule = _schedule((plan.vesting or {}).get(source, "immediate"))
+    return vesting_rules.vested_percent(schedule or vesting_rules.named_schedule("immediate"), years_of_service)

@@ -40,15 +40,39 @@ def page_schema(item_schema, name: str):
     return schema
 
 
-def paginate(session, query, key_columns, limit: int, cursor: str | None, key_of):
-    """Rows of `query` ordered by `key_columns` ascending, after `cursor`; returns (rows, next_cursor)."""
-    from sqlalchemy import tuple_
+def paginate(session, query, key_columns, limit: int, cursor: str | None, key_of, descending: bool = False):
+    """Rows of `query` ordered by `key_columns` (ascending, or newest first), after `cursor`; returns
+    (rows, next_cursor). Cursor values go back through the columns' own types (dates, instants)."""
+    from sqlalchemy import literal, tuple_
 
     after = decode_cursor(cursor)
     if after is not None:
         if not isinstance(after, list) or len(after) != len(key_columns):
             raise ValidationFailed([("cursor", "is not a cursor this API issued")])
-        query = query.where(tuple_(*key_columns) > tuple_(*after))
-    rows = session.scalars(query.order_by(*key_columns).limit(limit + 1)).all()
+        try:
+            values = [literal(_typed(column, value), column.type) for column, value in zip(key_columns, after)]
+        except (TypeError, ValueError):
+            raise ValidationFailed([("cursor", "is not a cursor this API issued")]) from None
+        bound = tuple_(*values)
+        query = query.where(tuple_(*key_columns) < bound if descending else tuple_(*key_columns) > bound)
+    order = [c.desc() for c in key_columns] if descending else list(key_columns)
+    rows = session.scalars(query.order_by(*order).limit(limit + 1)).all()
     next_cursor = encode_cursor(key_of(rows[limit - 1])) if len(rows) > limit else None
     return rows[:limit], next_cursor
+
+
+def _typed(column, value):
+    """A cursor value (JSON) as the Python value its column expects."""
+    from datetime import date, datetime
+
+    try:
+        python_type = column.type.python_type
+    except NotImplementedError:
+        return value
+    if python_type is datetime:
+        return datetime.fromisoformat(value)
+    if python_type is date:
+        return date.fromisoformat(value)
+    if python_type is int and not isinstance(value, int):
+        raise ValueError("not an integer")
+    return value

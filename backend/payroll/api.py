@@ -1,0 +1,284 @@
+"""Payroll: provider connections, signed pay runs from providers, CSV pay runs and prices from sponsors, and the
+exceptions queue (/v1)."""
+import csv
+import io
+import json
+
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import ValidationError
+from sqlalchemy import select
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from backend.enrollment import service as enrollment
+from backend.errors import NotFound, Unauthenticated, ValidationFailed
+from backend.money import dollars_to_cents
+from backend.payroll import service
+from backend.payroll.models import PayRun, PayrollException, ProviderConnection
+from backend.payroll.schemas import (ConnectionIn, ConnectionOut, ExceptionArgs, ExceptionOut, PayRunCsvArgs, PayRunIn,
+                                     PayRunOut, PayRunResultOut, PriceIn, PricesIn, PricesOut, ResolveIn, StatementIn)
+from backend.plans import service as plans
+from backend.plans.models import Employee, Employer
+from backend.accounts import service as ledger
+from backend.events import Actor
+from backend.web import context
+from backend.web.context import requires
+from backend.web.idempotency import idempotent
+from backend.web.pagination import PageArgs, page_schema, paginate
+from backend.web.problems import flatten_messages
+
+blp = Blueprint("payroll", __name__, url_prefix="/v1", description="Pay runs, payroll connections, fund prices, "
+                "and the payroll exceptions queue.")
+STAFF = ("sponsor_admin", "advisor", "platform_admin")
+SPONSOR = ("sponsor_admin", "platform_admin")
+
+
+def _vault():
+    return enrollment.vault_for(context.config())
+
+
+def result_view(session, result: service.PayRunResult) -> dict:
+    findings: dict[str, list] = {}
+    rows = session.execute(select(Employee.external_id, PayrollException.code, PayrollException.severity,
+                                  PayrollException.message)
+                           .join(Employee, Employee.id == PayrollException.employee_id)
+                           .where(PayrollException.pay_run_id == result.pay_run.id)
+                           .order_by(PayrollException.created_at, PayrollException.id))
+    for external_id, code, severity, message in rows:
+        findings.setdefault(external_id, []).append({"code": code, "severity": severity, "message": message})
+    return {"pay_run": result.pay_run, "replayed": result.replayed, "posted": result.posted, "held": result.held,
+            "findings": findings}
+
+
+@blp.route("/employers/<employer_id>/payroll-connections")
+class Connections(MethodView):
+    @requires(*STAFF)
+    @blp.response(200, ConnectionOut(many=True))
+    def get(self, employer_id):
+        """The employer's payroll connections (secrets are never shown again)."""
+        session = context.session()
+        employer = plans.employer_for(session, context.principal(), employer_id)
+        return list(session.scalars(select(ProviderConnection).where(ProviderConnection.employer_id == employer.id)))
+
+    @requires(*STAFF)
+    @idempotent
+    @blp.arguments(ConnectionIn)
+    @blp.response(201, ConnectionOut)
+    def post(self, body, employer_id):
+        """Connect a payroll provider. The answer carries the signing secret, once, and where to send pay runs."""
+        session = context.session()
+        employer = plans.employer_for(session, context.principal(), employer_id, write=True)
+        connection, secret = service.create_connection(session, _vault(), context.actor(), employer, body["provider"])
+        return {"id": connection.id, "provider": connection.provider, "active": connection.active,
+                "created_at": connection.created_at, "secret": secret,
+                "pay_runs_url": f"/v1/payroll/connections/{connection.id}/pay-runs"}
+
+
+def _verify_signature(connection: ProviderConnection, raw: bytes) -> None:
+    """Standard Webhooks: HMAC-SHA256 over id.timestamp.body with the connection's secret, five-minute window."""
+    try:
+        Webhook(service.connection_secret(_vault(), connection)).verify(raw, {
+            "webhook-id": request.headers.get("webhook-id", ""),
+            "webhook-timestamp": request.headers.get("webhook-timestamp", ""),
+            "webhook-signature": request.headers.get("webhook-signature", "")})
+    except WebhookVerificationError as error:
+        raise Unauthenticated(f"The pay run's signature was refused: {error}.",
+                              [("webhook-signature", str(error))]) from None
+
+
+@blp.route("/payroll/connections/<connection_id>/pay-runs")
+class ProviderPayRuns(MethodView):
+    @blp.doc(security=[], requestBody={"required": True, "content": {"application/json": {"schema": PayRunIn}}},
+             parameters=[{"in": "header", "name": h, "required": True, "schema": {"type": "string"}}
+                         for h in ("webhook-id", "webhook-timestamp", "webhook-signature")])
+    @blp.response(200, PayRunResultOut)
+    def post(self, connection_id):
+        """A pay run from a provider, signed per the Standard Webhooks specification with the connection's secret
+        (stale or bad signatures are refused, nothing stored). Replays return the first result."""
+        session = context.session()
+        connection = session.get(ProviderConnection, connection_id)
+        if connection is None or not connection.active:
+            raise NotFound("No such payroll connection.")
+        raw = request.get_data()
+        _verify_signature(connection, raw)
+        try:
+            payload = PayRunIn().load(json.loads(raw))
+        except ValueError:
+            raise ValidationFailed([("body", "is not JSON")]) from None
+        except ValidationError as error:
+            raise ValidationFailed(flatten_messages(error.messages)) from None
+        employer = session.get(Employer, connection.employer_id)
+        actor = Actor(user_id=None, role=f"payroll:{connection.id}", ip=context.client_ip(),
+                      user_agent=request.headers.get("User-Agent"))
+        result = service.ingest_pay_run(session, _vault(), actor, employer, payload, via="api",
+                                        connection_id=connection.id, today=context.today())
+        return result_view(session, result)
+
+
+CSV_COLUMNS = ("external_id", "gross_pay", "plan_compensation", "hours", "pretax", "roth", "pretax_catchup",
+               "roth_catchup", "after_tax", "employer_match")
+
+
+def parse_pay_run_csv(text: str, run: dict) -> dict:
+    """A sponsor's CSV (dollars and cents) as a pay run payload; every bad line and field is listed."""
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in reader.fieldnames or []]
+    problems = [("header", f"unknown column {h!r}") for h in header if h not in CSV_COLUMNS]
+    problems += [("header", f"missing column {c!r}") for c in ("external_id", "gross_pay", "plan_compensation")
+                 if c not in header]
+    if problems:
+        raise ValidationFailed(problems)
+    statements = []
+    for raw in reader:
+        label = f"line {reader.line_num}"
+        row = {k.strip(): (v or "").strip() for k, v in raw.items() if k is not None}
+        statement = {"external_id": row.get("external_id"), "withholdings": []}
+        for column, target in (("gross_pay", "gross_pay_cents"), ("plan_compensation", "plan_compensation_cents"),
+                               ("employer_match", "employer_match_cents")):
+            if row.get(column):
+                try:
+                    statement[target] = dollars_to_cents(row[column])
+                except ValueError as error:
+                    problems.append((f"{label}.{column}", str(error)))
+        for money_type in ("pretax", "roth", "pretax_catchup", "roth_catchup", "after_tax"):
+            if row.get(money_type):
+                try:
+                    statement["withholdings"].append({"money_type": money_type,
+                                                      "amount_cents": dollars_to_cents(row[money_type])})
+                except ValueError as error:
+                    problems.append((f"{label}.{money_type}", str(error)))
+        if row.get("hours"):
+            statement["hours"] = row["hours"]
+        try:
+            statements.append(StatementIn().load(statement))
+        except ValidationError as error:
+            problems.extend(flatten_messages(error.messages, label))
+    if not statements and not problems:
+        problems.append(("file", "has no statements"))
+    if problems:
+        raise ValidationFailed(problems)
+    return {**run, "statements": statements}
+
+
+@blp.route("/employers/<employer_id>/pay-runs")
+class PayRuns(MethodView):
+    @requires(*STAFF)
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, page_schema(PayRunOut, "PayRunPage"))
+    def get(self, args, employer_id):
+        """Pay runs received, newest first, with status and totals by source."""
+        session = context.session()
+        employer = plans.employer_for(session, context.principal(), employer_id)
+        query = select(PayRun).where(PayRun.employer_id == employer.id)
+        rows, cursor = paginate(session, query, [PayRun.received_at, PayRun.id], args["limit"], args["cursor"],
+                                lambda r: [r.received_at.isoformat(), r.id], descending=True)
+        return {"data": rows, "next_cursor": cursor}
+
+
+@blp.route("/employers/<employer_id>/pay-runs/csv")
+class CsvPayRuns(MethodView):
+    @requires(*SPONSOR)
+    @blp.arguments(PayRunCsvArgs, location="query")
+    @blp.doc(requestBody={"required": True, "content": {"text/csv": {"schema": {"type": "string"}}},
+                          "description": "Columns: " + ", ".join(CSV_COLUMNS) + " (dollars and cents)"})
+    @blp.response(200, PayRunResultOut)
+    def post(self, args, employer_id):
+        """A pay run uploaded by a sponsor without an integrated provider; same validation and replay rules."""
+        session = context.session()
+        employer = plans.employer_for(session, context.principal(), employer_id, write=True)
+        upload = request.files.get("file")
+        raw = upload.read() if upload else request.get_data()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ValidationFailed([("file", "is not UTF-8 text")]) from None
+        payload = parse_pay_run_csv(text, args)
+        result = service.ingest_pay_run(session, _vault(), context.actor(), employer, payload, via="csv",
+                                        connection_id=None, today=context.today())
+        return result_view(session, result)
+
+
+@blp.route("/pay-runs/<pay_run_id>")
+class PayRunResource(MethodView):
+    @requires(*STAFF)
+    @blp.response(200, PayRunOut)
+    def get(self, pay_run_id):
+        """One pay run version."""
+        session = context.session()
+        run = session.get(PayRun, pay_run_id)
+        if run is None:
+            raise NotFound("No such pay run.")
+        plans.employer_for(session, context.principal(), run.employer_id)
+        return run
+
+
+@blp.route("/employers/<employer_id>/payroll-exceptions")
+class Exceptions(MethodView):
+    @requires(*STAFF)
+    @blp.arguments(ExceptionArgs, location="query")
+    @blp.response(200, page_schema(ExceptionOut, "PayrollExceptionPage"))
+    def get(self, args, employer_id):
+        """The exceptions queue: what payroll sent that needs the sponsor's eye (open ones by default)."""
+        session = context.session()
+        employer = plans.employer_for(session, context.principal(), employer_id)
+        query = select(PayrollException).where(PayrollException.employer_id == employer.id)
+        if args["status"] != "all":
+            query = query.where(PayrollException.status == args["status"])
+        rows, cursor = paginate(session, query, [PayrollException.created_at, PayrollException.id], args["limit"],
+                                args["cursor"], lambda e: [e.created_at.isoformat(), e.id])
+        return {"data": rows, "next_cursor": cursor}
+
+
+@blp.route("/payroll-exceptions/<exception_id>/resolve")
+class Resolve(MethodView):
+    @requires(*SPONSOR)
+    @blp.arguments(ResolveIn)
+    @blp.response(200, ExceptionOut)
+    def post(self, body, exception_id):
+        """Accept, correct or reject. Held money is posted or returned; posted money is reversed, never edited."""
+        corrected = None
+        if body["withholdings"] is not None:
+            corrected = {w["money_type"]: w["amount_cents"] for w in body["withholdings"]}
+        return service.resolve_exception(context.session(), _vault(), context.actor(), context.principal(),
+                                         exception_id, body["action"], body["note"], corrected, context.today())
+
+
+def _store_prices(plan_id: str, rows: list[dict], row_label) -> dict:
+    session = context.session()
+    plan = plans.plan_for(session, context.principal(), plan_id)
+    stored = ledger.load_prices(session, {f.ticker: f.id for f in plan.funds}, rows, row_label)
+    return {"stored": stored, "invested": service.invest_pending(session, plan)}
+
+
+@blp.route("/plans/<plan_id>/fund-prices")
+class FundPrices(MethodView):
+    @requires(*STAFF)
+    @blp.arguments(PricesIn)
+    @blp.response(200, PricesOut)
+    def post(self, body, plan_id):
+        """Load daily prices; contributions waiting for a price buy their units now."""
+        return _store_prices(plan_id, body["prices"], lambda i: f"prices[{i}]")
+
+
+@blp.route("/plans/<plan_id>/fund-prices/csv")
+class FundPricesCsv(MethodView):
+    @requires(*STAFF)
+    @blp.doc(requestBody={"required": True, "content": {"text/csv": {"schema": {"type": "string"}}},
+                          "description": "Columns: ticker, price_date, price"})
+    @blp.response(200, PricesOut)
+    def post(self, plan_id):
+        """Load daily prices from a CSV file (ticker, price_date, price)."""
+        raw = request.get_data().decode("utf-8-sig", errors="replace")
+        reader = csv.DictReader(io.StringIO(raw))
+        rows, labels, problems = [], [], []
+        for raw_row in reader:
+            label = f"line {reader.line_num}"
+            try:
+                rows.append(PriceIn().load({k.strip(): (v or "").strip() for k, v in raw_row.items() if k}))
+                labels.append(label)
+            except ValidationError as error:
+                problems.extend(flatten_messages(error.messages, label))
+        if problems or not rows:
+            raise ValidationFailed(problems or [("file", "has no prices")])
+        return _store_prices(plan_id, rows, labels.__getitem__)

@@ -1,0 +1,182 @@
+"""Shapes for pay runs (from providers and sponsors), connections, fund prices and the exceptions queue."""
+from marshmallow import fields, validate
+
+from backend.payroll.models import RUN_TYPES, WITHHOLDING_TYPES
+from backend.plans.schemas import EmployeeIn
+from backend.web.schema import Schema
+
+Cents = lambda **kw: fields.Integer(validate=validate.Range(min=0, max=10**11, error="must be 0 or more cents"), **kw)  # noqa: E731
+
+
+class WithholdingIn(Schema):
+    """One deduction taken from the paycheck, in cents."""
+
+    money_type = fields.String(required=True, validate=validate.OneOf(WITHHOLDING_TYPES))
+    amount_cents = Cents(required=True)
+
+
+class NewHireIn(EmployeeIn):
+    """Census details of a new hire that payroll knows and Plumb does not yet (the statement gives the id)."""
+
+    class Meta:
+        exclude = ("external_id",)
+
+
+class StatementIn(Schema):
+    """One employee's pay in this run."""
+
+    external_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    gross_pay_cents = Cents(required=True)
+    plan_compensation_cents = Cents(required=True, metadata={"description": "Gross pay less the earning types the plan excludes"})
+    hours = fields.Decimal(as_string=True, load_default=None, allow_none=True,
+                           validate=validate.Range(min=0, max=744, error="must be between 0 and 744 hours"))
+    withholdings = fields.List(fields.Nested(WithholdingIn), load_default=list, validate=validate.Length(max=5))
+    employer_match_cents = Cents(load_default=None, allow_none=True,
+                                 metadata={"description": "Leave out for Plumb to compute the match from the plan formula"})
+    ytd = fields.Dict(load_default=None, allow_none=True, metadata={"description": "Year-to-date figures, if the provider keeps them"})
+    termination_date = fields.Date(load_default=None, allow_none=True, metadata={"description": "On final pay"})
+    employee = fields.Nested(NewHireIn, load_default=None, allow_none=True)
+
+
+class PayRunIn(Schema):
+    """A pay run. Replaying the same run and version changes nothing; a correction is the next version."""
+
+    provider_run_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    version = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1000))
+    pay_date = fields.Date(required=True)
+    period_start = fields.Date(required=True)
+    period_end = fields.Date(required=True)
+    run_type = fields.String(load_default="regular", validate=validate.OneOf(RUN_TYPES))
+    statements = fields.List(fields.Nested(StatementIn), required=True, validate=validate.Length(min=1, max=100000))
+
+
+class PayRunCsvArgs(Schema):
+    """The run-level fields of a CSV pay run, as query parameters."""
+
+    provider_run_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    version = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1000))
+    pay_date = fields.Date(required=True)
+    period_start = fields.Date(required=True)
+    period_end = fields.Date(required=True)
+    run_type = fields.String(load_default="regular", validate=validate.OneOf(RUN_TYPES))
+
+
+class FindingOut(Schema):
+    """Something doubtful about a statement."""
+
+    code = fields.String()
+    severity = fields.String(metadata={"description": "hold (not posted until resolved) or warning (posted)"})
+    message = fields.String()
+
+
+class StatementOut(Schema):
+    """One employee's statement in a run."""
+
+    id = fields.String()
+    employee_id = fields.String()
+    gross_cents = fields.Integer()
+    plan_compensation_cents = fields.Integer()
+    withholdings = fields.Dict()
+    employer_match_cents = fields.Integer()
+    match_source = fields.String()
+    status = fields.String(metadata={"description": "posted, held or rejected"})
+
+
+class PayRunOut(Schema):
+    """A pay run version with its status and totals by source."""
+
+    id = fields.String()
+    provider_run_id = fields.String()
+    version = fields.Integer()
+    pay_date = fields.Date()
+    period_start = fields.Date()
+    period_end = fields.Date()
+    run_type = fields.String()
+    status = fields.String(metadata={"description": "posted, posted_with_holds or superseded"})
+    received_via = fields.String()
+    received_at = fields.DateTime()
+    totals = fields.Dict(metadata={"description": "Cents posted by source"})
+    statement_count = fields.Function(lambda run: len(run.statements))
+
+
+class PayRunResultOut(Schema):
+    """What happened to a pay run: posted and held counts, and each doubtful statement's findings."""
+
+    pay_run = fields.Nested(PayRunOut)
+    replayed = fields.Boolean()
+    posted = fields.Integer()
+    held = fields.Integer()
+    findings = fields.Dict(keys=fields.String(), values=fields.List(fields.Nested(FindingOut)),
+                           metadata={"description": "By employee external id"})
+
+
+class ConnectionIn(Schema):
+    """A payroll provider connection for the employer."""
+
+    provider = fields.String(load_default="plumb_webhook",
+                             validate=validate.OneOf(("plumb_webhook", "finch", "gusto", "pull")))
+
+
+class ConnectionOut(Schema):
+    """A connection; `secret` is shown once, when it is created."""
+
+    id = fields.String()
+    provider = fields.String()
+    active = fields.Boolean()
+    created_at = fields.DateTime()
+    secret = fields.String(metadata={"description": "Standard Webhooks signing secret (whsec_…); shown once"})
+    pay_runs_url = fields.String()
+
+
+class ExceptionOut(Schema):
+    """A payroll exception in the sponsor's queue."""
+
+    id = fields.String()
+    pay_run_id = fields.String()
+    statement_id = fields.String()
+    employee_id = fields.String()
+    code = fields.String()
+    severity = fields.String()
+    message = fields.String()
+    details = fields.Dict()
+    status = fields.String()
+    resolution_note = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class ExceptionArgs(Schema):
+    """Filter the queue."""
+
+    status = fields.String(load_default="open", validate=validate.OneOf(("open", "accepted", "corrected", "rejected", "all")))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    cursor = fields.String(load_default=None)
+
+
+class ResolveIn(Schema):
+    """The sponsor's decision on an exception."""
+
+    action = fields.String(required=True, validate=validate.OneOf(("accept", "correct", "reject")))
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+    withholdings = fields.List(fields.Nested(WithholdingIn), load_default=None,
+                               metadata={"description": "The corrected deductions, for action=correct"})
+
+
+class PriceIn(Schema):
+    """A fund's price on a day."""
+
+    ticker = fields.String(required=True)
+    price_date = fields.Date(required=True)
+    price = fields.Decimal(required=True, as_string=True, places=None)
+
+
+class PricesIn(Schema):
+    """Daily fund prices."""
+
+    prices = fields.List(fields.Nested(PriceIn), required=True, validate=validate.Length(min=1, max=100000))
+
+
+class PricesOut(Schema):
+    """What a price load stored, and contributions it let buy units."""
+
+    stored = fields.Integer()
+    invested = fields.Integer(metadata={"description": "Pending contributions that now bought units"})
