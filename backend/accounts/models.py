@@ -12,7 +12,7 @@ from decimal import Decimal
 from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.db import Base, Cents, Dec, UTCDateTime, utcnow
+from backend.db import Base, Cents, Dec, UTCDateTime, new_id, utcnow
 
 BigId = BigInteger().with_variant(Integer, "sqlite")
 
@@ -40,7 +40,8 @@ class LedgerAccount(Base):
     __table_args__ = (UniqueConstraint("plan_id", "key", name="uq_ledger_accounts_key"),
                       Index("ix_ledger_accounts_employee", "employee_id"))
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    # Ids are made here, not by the database, so a pay run's accounts and entries go in as plain bulk inserts.
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("lac"))
     plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id"))
     key: Mapped[str] = mapped_column(String(120))  # kind[:employee:source:fund|cash], unique within the plan
     kind: Mapped[str] = mapped_column(String(20))
@@ -52,7 +53,7 @@ class LedgerAccount(Base):
 class LedgerEntry(Base):
     __tablename__ = "ledger_entries"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("len"))
     plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id"), index=True)
     idempotency_key: Mapped[str] = mapped_column(String(160), unique=True)
     kind: Mapped[str] = mapped_column(String(20))  # deposit | contribution | investment | reversal
@@ -60,7 +61,7 @@ class LedgerEntry(Base):
     trade_date: Mapped[date | None] = mapped_column(Date)  # when it bought units (null: not invested yet)
     employee_id: Mapped[str | None] = mapped_column(String(32), index=True)
     pay_run_id: Mapped[str | None] = mapped_column(String(32), index=True)
-    reverses_entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
+    reverses_entry_id: Mapped[str | None] = mapped_column(ForeignKey("ledger_entries.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -68,8 +69,8 @@ class LedgerLine(Base):
     __tablename__ = "ledger_lines"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entries.id"), index=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.id"), index=True)
+    entry_id: Mapped[str] = mapped_column(ForeignKey("ledger_entries.id"), index=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("ledger_accounts.id"), index=True)
     amount_cents: Mapped[int] = mapped_column(Cents)
     units: Mapped[Decimal | None] = mapped_column(Dec(20, 6))
     price: Mapped[Decimal | None] = mapped_column(Dec(18, 6))

@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import and_, func, insert, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import (EMPLOYEE_SOURCES, FundPrice, LedgerAccount, LedgerEntry, LedgerLine)
+from backend.db import bulk_insert, new_id, utcnow
 from backend.errors import ValidationFailed
 from backend.money import value_cents
 
@@ -56,7 +57,7 @@ class EntrySpec:
     employee_id: str | None = None
     pay_run_id: str | None = None
     trade_date: date | None = None
-    reverses_entry_id: int | None = None
+    reverses_entry_id: str | None = None
 
 
 def _chunks(items, size=CHUNK):
@@ -64,52 +65,62 @@ def _chunks(items, size=CHUNK):
         yield items[start:start + size]
 
 
-def ensure_accounts(session: Session, plan_id: str, refs) -> dict[str, int]:
+def ensure_accounts(session: Session, plan_id: str, refs) -> dict[str, str]:
     """Account ids by key, creating the missing ones in bulk."""
     wanted = {ref.key: ref for ref in refs}
-    ids: dict[str, int] = {}
-    for keys in _chunks(list(wanted)):
+    ids: dict[str, str] = {}
+    if len(wanted) > CHUNK:
+        # A whole pay run's worth: reading the plan's accounts beats sending thousands of keys to look up.
+        ids.update(session.execute(select(LedgerAccount.key, LedgerAccount.id)
+                                   .where(LedgerAccount.plan_id == plan_id)).all())
+    else:
         ids.update(session.execute(select(LedgerAccount.key, LedgerAccount.id).where(
-            LedgerAccount.plan_id == plan_id, LedgerAccount.key.in_(keys))).all())
-    missing = [wanted[k] for k in wanted if k not in ids]
-    for batch in _chunks(missing):
-        rows = session.execute(insert(LedgerAccount).returning(LedgerAccount.key, LedgerAccount.id),
-                               [{"plan_id": plan_id, "key": r.key, "kind": r.kind, "employee_id": r.employee_id,
-                                 "source": r.source, "fund_id": r.fund_id} for r in batch]).all()
-        ids.update(rows)
+            LedgerAccount.plan_id == plan_id, LedgerAccount.key.in_(list(wanted)))).all())
+    rows = []
+    for key, ref in wanted.items():
+        if key not in ids:
+            ids[key] = new_id("lac")
+            rows.append({"id": ids[key], "plan_id": plan_id, "key": key, "kind": ref.kind,
+                         "employee_id": ref.employee_id, "source": ref.source, "fund_id": ref.fund_id})
+    bulk_insert(session, LedgerAccount.__table__, rows)
     return ids
 
 
-def post_entries(session: Session, plan_id: str, specs: list[EntrySpec]) -> dict[str, int]:
+def post_entries(session: Session, plan_id: str, specs: list[EntrySpec]) -> dict[str, str]:
     """Post balanced entries; returns {idempotency key: entry id} for the ones posted now. Entries whose key is
     already in the ledger are left alone, so posting the same cause again changes nothing."""
     for spec in specs:
         if sum(line.amount_cents for line in spec.lines) != 0:
             raise LedgerImbalance(f"entry {spec.key} does not balance")
     existing: set[str] = set()
-    keys = [s.key for s in specs]
-    for batch in _chunks(keys):
-        existing.update(session.scalars(select(LedgerEntry.idempotency_key).where(LedgerEntry.idempotency_key.in_(batch))))
+    run_ids = {s.pay_run_id for s in specs}
+    if None not in run_ids and len(specs) > CHUNK:
+        # Keys carry their pay run: look the run's entries up rather than send every key.
+        existing.update(session.scalars(select(LedgerEntry.idempotency_key)
+                                        .where(LedgerEntry.pay_run_id.in_(list(run_ids)))))
+    else:
+        for batch in _chunks([s.key for s in specs]):
+            existing.update(session.scalars(select(LedgerEntry.idempotency_key)
+                                            .where(LedgerEntry.idempotency_key.in_(batch))))
     fresh = [s for s in specs if s.key not in existing]
     if not fresh:
         return {}
     accounts = ensure_accounts(session, plan_id, [line.account for s in fresh for line in s.lines])
-    posted: dict[str, int] = {}
-    for batch in _chunks(fresh):
-        posted.update(session.execute(insert(LedgerEntry).returning(LedgerEntry.idempotency_key, LedgerEntry.id), [
-            {"plan_id": plan_id, "idempotency_key": s.key, "kind": s.kind, "effective_date": s.effective_date,
-             "trade_date": s.trade_date, "employee_id": s.employee_id, "pay_run_id": s.pay_run_id,
-             "reverses_entry_id": s.reverses_entry_id} for s in batch]).all())
-    lines = [{"entry_id": posted[s.key], "account_id": accounts[line.account.key], "amount_cents": line.amount_cents,
-              "units": line.units, "price": line.price} for s in fresh for line in s.lines]
-    for batch in _chunks(lines, 5000):
-        session.execute(insert(LedgerLine), batch)
+    posted = {s.key: new_id("len") for s in fresh}
+    now = utcnow()
+    bulk_insert(session, LedgerEntry.__table__, [
+        {"id": posted[s.key], "plan_id": plan_id, "idempotency_key": s.key, "kind": s.kind,
+         "effective_date": s.effective_date, "trade_date": s.trade_date, "employee_id": s.employee_id,
+         "pay_run_id": s.pay_run_id, "reverses_entry_id": s.reverses_entry_id, "created_at": now} for s in fresh])
+    bulk_insert(session, LedgerLine.__table__, [
+        {"entry_id": posted[s.key], "account_id": accounts[line.account.key], "amount_cents": line.amount_cents,
+         "units": line.units, "price": line.price} for s in fresh for line in s.lines])
     return posted
 
 
-def reversal_specs(session: Session, entry_ids: list[int], effective_date: date) -> list[EntrySpec]:
+def reversal_specs(session: Session, entry_ids: list[str], effective_date: date) -> list[EntrySpec]:
     """Entries that undo `entry_ids` exactly (amounts and units), each keyed by the entry it reverses."""
-    specs: dict[int, EntrySpec] = {}
+    specs: dict[str, EntrySpec] = {}
     rows = []
     for batch in _chunks(entry_ids):
         rows.extend(session.execute(
@@ -162,8 +173,7 @@ def load_prices(session: Session, plan_funds: dict[str, str], rows: list[dict], 
             new.append({"fund_id": fund_id, "price_date": row["price_date"], "price": row["price"]})
     if problems:
         raise ValidationFailed(problems)
-    if new:
-        session.execute(insert(FundPrice), new)
+    bulk_insert(session, FundPrice.__table__, new)
     return len(new)
 
 

@@ -16,9 +16,10 @@ from backend.accounts import service as ledger
 from backend.accounts.models import LedgerAccount, LedgerEntry, LedgerLine
 from backend.accounts.service import PAYROLL_CLEARING, TRUST_CASH, AccountRef, EntrySpec, LineSpec
 from backend.compliance import limits as irs
-from backend.db import utcnow
+from backend.db import bulk_insert, new_id, utcnow
 from backend.enrollment.models import MONEY_TYPES as DEFERRAL_TYPES
-from backend.enrollment.models import DeferralElection, EligibilityDetermination, InvestmentElection, OutsideDeferral
+from backend.enrollment.models import (DeferralElection, ElectionLine, EligibilityDetermination, InvestmentAllocation,
+                                       InvestmentElection, OutsideDeferral)
 from backend.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from backend.events import Actor, publish, record_audit
 from backend.identity.service import Principal
@@ -125,10 +126,7 @@ def ingest_pay_run(session: Session, vault: PiiVault, actor: Actor, employer: Em
         raise ValidationFailed([("pay_date", f"the IRS limits for {payload['pay_date'].year} are not in Plumb yet, so "
                                              "deferrals cannot be checked against 402(g); the run was not stored")])
     external_ids = [s["external_id"] for s in payload["statements"]]
-    known: dict[str, Employee] = {}
-    for batch in ledger._chunks(external_ids):
-        known.update((e.external_id, e) for e in session.scalars(select(Employee).where(
-            Employee.employer_id == employer.id, Employee.external_id.in_(batch))))
+    known = {e.external_id: e for e in session.scalars(select(Employee).where(Employee.employer_id == employer.id))}
     problems = _structural_problems(payload, known)
     if problems:
         raise ValidationFailed(problems)
@@ -152,14 +150,15 @@ def ingest_pay_run(session: Session, vault: PiiVault, actor: Actor, employer: Em
     context = _RunContext.load(session, vault, plan, employer, [known[x] for x in external_ids], run.pay_date)
     statements: list[PayStatement] = []
     findings_by_employee: dict[str, list[Finding]] = {}
+    hired_now = {h["external_id"] for h in new_hires}
     for position, st in enumerate(payload["statements"]):
         employee = known[st["external_id"]]
         withholdings = {w["money_type"]: w["amount_cents"] for w in st["withholdings"] if w["amount_cents"]}
-        findings = context.findings(employee, st, withholdings, new_hire=st["external_id"] in {h["external_id"] for h in new_hires})
+        findings = context.findings(employee, st, withholdings, new_hire=st["external_id"] in hired_now)
         match_cents, match_source = (st["employer_match_cents"], "provider") if st.get("employer_match_cents") is not None \
             else (context.computed_match(employee, st["plan_compensation_cents"], withholdings), "computed")
         held = any(f.severity == "hold" for f in findings)
-        statement = PayStatement(pay_run_id=run.id, position=position, employee_id=employee.id,
+        statement = PayStatement(id=new_id("pst"), pay_run_id=run.id, position=position, employee_id=employee.id,
                                  gross_cents=st["gross_pay_cents"], plan_compensation_cents=st["plan_compensation_cents"],
                                  hours=st.get("hours"), withholdings=withholdings, employer_match_cents=match_cents,
                                  match_source=match_source, ytd=st.get("ytd"), status="held" if held else "posted",
@@ -168,13 +167,14 @@ def ingest_pay_run(session: Session, vault: PiiVault, actor: Actor, employer: Em
         if findings:
             findings_by_employee[employee.external_id] = findings
         context.after_statement(employee, statement)
-    session.add_all(statements)
-    session.flush()
-    exceptions = [PayrollException(employer_id=employer.id, pay_run_id=run.id, statement_id=st.id,
-                                   employee_id=st.employee_id, code=f.code, severity=f.severity, message=f.message,
-                                   details=f.details)
-                  for st in statements for f in findings_by_employee.get(context.external_id(st.employee_id), [])]
-    session.add_all(exceptions)
+    # Statements and exceptions go in as bulk inserts: a run can carry tens of thousands of them.
+    bulk_insert(session, PayStatement.__table__, [_row(PayStatement, st) for st in statements])
+    now = utcnow()
+    bulk_insert(session, PayrollException.__table__, [
+        {"id": new_id("pex"), "employer_id": employer.id, "pay_run_id": run.id, "statement_id": st.id,
+         "employee_id": st.employee_id, "code": f.code, "severity": f.severity, "message": f.message,
+         "details": f.details, "status": "open", "created_at": now}
+        for st in statements for f in findings_by_employee.get(context.external_id(st.employee_id), [])])
 
     specs = [_deposit_spec(run, statements)]
     specs += [context.contribution_spec(run, st) for st in statements if st.status == "posted"]
@@ -188,6 +188,10 @@ def ingest_pay_run(session: Session, vault: PiiVault, actor: Actor, employer: Em
     publish(session, "payroll.posted", plan=plan, pay_run=run)
     return PayRunResult(run, False, sum(st.status == "posted" for st in statements),
                         sum(st.status == "held" for st in statements), findings_by_employee)
+
+
+def _row(model, obj) -> dict:
+    return {c.key: getattr(obj, c.key) for c in model.__table__.columns}
 
 
 def _count(run: PayRun, status: str) -> int:
@@ -227,6 +231,21 @@ def _supersede(session: Session, old: PayRun, new: PayRun) -> None:
         exception.resolved_at = utcnow()
 
 
+@dataclass(frozen=True)
+class _Line:
+    money_type: str
+    percent: Decimal | None
+    amount_cents: int | None
+
+
+@dataclass(frozen=True)
+class _Election:
+    id: str
+    kind: str
+    effective_date: date
+    lines: list[_Line]
+
+
 class _RunContext:
     """Everything a run's validation and posting needs, loaded in a few queries up front, then kept current as
     statements are processed (a person paid twice in one run has their year-to-date figures carried forward)."""
@@ -237,75 +256,94 @@ class _RunContext:
     @classmethod
     def load(cls, session: Session, vault: PiiVault, plan: Plan, employer: Employer, employees: list[Employee],
              pay_date: date) -> "_RunContext":
+        """Queries are scoped by employer or plan rather than by long lists of ids, and read plain rows, not ORM
+        objects: a 10,000-person run needs a handful of round trips, not thousands."""
         self = cls()
-        self.plan, self.employer, self.pay_date = plan, employer, pay_date
+        self.plan, self.employer, self.pay_date, self.vault = plan, employer, pay_date, vault
         self.by_id = {e.id: e for e in employees}
-        ids = list(self.by_id)
         self.limits = irs.limits_for(pay_date.year)
         self.tiers = plans.match_tiers(plan)
         self.funds = {f.id: f for f in plan.funds}
         self.default_fund = plans.default_fund(plan).id
-        self.determinations = {}
-        self.elections: dict[str, DeferralElection] = {}
+        in_employer = Employee.employer_id == employer.id
+        self.entry_dates = dict(session.execute(
+            select(EligibilityDetermination.employee_id, EligibilityDetermination.entry_date)
+            .join(Employee, Employee.id == EligibilityDetermination.employee_id).where(in_employer)).all())
+        self.statuses = dict(session.execute(
+            select(EligibilityDetermination.employee_id, EligibilityDetermination.status)
+            .join(Employee, Employee.id == EligibilityDetermination.employee_id).where(in_employer)).all())
+        self.elections: dict[str, _Election] = {}
+        lines: dict[str, list] = defaultdict(list)
+        in_effect = (DeferralElection.plan_id == plan.id, DeferralElection.status == "approved",
+                     DeferralElection.effective_date <= pay_date)
+        for election_id, money_type, percent, amount in session.execute(
+                select(ElectionLine.election_id, ElectionLine.money_type, ElectionLine.percent, ElectionLine.amount_cents)
+                .join(DeferralElection, DeferralElection.id == ElectionLine.election_id).where(*in_effect)).all():
+            lines[election_id].append(_Line(money_type, percent, amount))
+        for election_id, employee_id, kind, effective in session.execute(
+                select(DeferralElection.id, DeferralElection.employee_id, DeferralElection.kind,
+                       DeferralElection.effective_date).where(*in_effect)
+                .order_by(DeferralElection.effective_date, DeferralElection.version)).all():
+            self.elections[employee_id] = _Election(election_id, kind, effective, lines[election_id])  # last wins
         self.allocations: dict[str, list[tuple[str, Decimal]]] = {}
-        self.ytd_deferrals: dict[str, int] = defaultdict(int)
-        self.ytd_comp: dict[str, int] = defaultdict(int)
-        self.age: dict[str, int] = {}
+        latest: dict[str, int] = {}
+        for employee_id, version, fund_id, percent in session.execute(
+                select(InvestmentElection.employee_id, InvestmentElection.version, InvestmentAllocation.fund_id,
+                       InvestmentAllocation.percent)
+                .join(InvestmentAllocation, InvestmentAllocation.investment_election_id == InvestmentElection.id)
+                .join(Employee, Employee.id == InvestmentElection.employee_id).where(in_employer)
+                .order_by(InvestmentElection.version, InvestmentAllocation.position)).all():
+            if latest.get(employee_id) != version:
+                latest[employee_id] = version
+                self.allocations[employee_id] = []
+            self.allocations[employee_id].append((fund_id, percent))
         year_start, year_end = date(pay_date.year, 1, 1), date(pay_date.year, 12, 31)
-        for batch in ledger._chunks(ids):
-            self.determinations.update((d.employee_id, d) for d in session.scalars(
-                select(EligibilityDetermination).where(EligibilityDetermination.employee_id.in_(batch))))
-            for election in session.scalars(
-                    select(DeferralElection).options(selectinload(DeferralElection.lines))
-                    .where(DeferralElection.employee_id.in_(batch), DeferralElection.status == "approved",
-                           DeferralElection.effective_date <= pay_date)
-                    .order_by(DeferralElection.effective_date, DeferralElection.version)):
-                self.elections[election.employee_id] = election  # the last one wins: the one in effect
-            for investment in session.scalars(
-                    select(InvestmentElection).options(selectinload(InvestmentElection.allocations))
-                    .where(InvestmentElection.employee_id.in_(batch)).order_by(InvestmentElection.version)):
-                self.allocations[investment.employee_id] = [(a.fund_id, a.percent) for a in investment.allocations]
-            for employee_id, cents in session.execute(
-                    select(LedgerAccount.employee_id, func.sum(LedgerLine.amount_cents))
-                    .join(LedgerLine, LedgerLine.account_id == LedgerAccount.id)
-                    .join(LedgerEntry, LedgerEntry.id == LedgerLine.entry_id)
-                    .where(LedgerAccount.employee_id.in_(batch), LedgerAccount.source.in_(DEFERRAL_TYPES),
-                           LedgerEntry.effective_date.between(year_start, year_end))
-                    .group_by(LedgerAccount.employee_id)):
-                self.ytd_deferrals[employee_id] += int(cents)
-            for employee_id, cents in session.execute(
-                    select(OutsideDeferral.employee_id, OutsideDeferral.amount_cents)
-                    .where(OutsideDeferral.employee_id.in_(batch), OutsideDeferral.calendar_year == pay_date.year)):
-                self.ytd_deferrals[employee_id] += cents
-            for employee_id, cents in session.execute(
-                    select(PayStatement.employee_id, func.sum(PayStatement.plan_compensation_cents))
-                    .join(PayRun, PayRun.id == PayStatement.pay_run_id)
-                    .where(PayStatement.employee_id.in_(batch), PayStatement.status == "posted",
-                           PayRun.status != "superseded", PayRun.pay_date.between(year_start, year_end))
-                    .group_by(PayStatement.employee_id)):
-                self.ytd_comp[employee_id] = int(cents)
-        for employee in employees:
-            self.age[employee.id] = pay_date.year - vault.open_date(employee.date_of_birth_enc).year
+        self.ytd_deferrals: dict[str, int] = defaultdict(int)
+        for employee_id, cents in session.execute(
+                select(LedgerAccount.employee_id, func.sum(LedgerLine.amount_cents))
+                .join(LedgerLine, LedgerLine.account_id == LedgerAccount.id)
+                .join(LedgerEntry, LedgerEntry.id == LedgerLine.entry_id)
+                .where(LedgerAccount.plan_id == plan.id, LedgerAccount.source.in_(DEFERRAL_TYPES),
+                       LedgerEntry.kind != "investment", LedgerEntry.effective_date.between(year_start, year_end))
+                .group_by(LedgerAccount.employee_id)).all():
+            self.ytd_deferrals[employee_id] += int(cents)
+        for employee_id, cents in session.execute(
+                select(OutsideDeferral.employee_id, OutsideDeferral.amount_cents)
+                .join(Employee, Employee.id == OutsideDeferral.employee_id)
+                .where(in_employer, OutsideDeferral.calendar_year == pay_date.year)).all():
+            self.ytd_deferrals[employee_id] += cents
+        self.ytd_comp: dict[str, int] = defaultdict(int)
+        for employee_id, cents in session.execute(
+                select(PayStatement.employee_id, func.sum(PayStatement.plan_compensation_cents))
+                .join(PayRun, PayRun.id == PayStatement.pay_run_id)
+                .where(PayRun.employer_id == employer.id, PayStatement.status == "posted",
+                       PayRun.status != "superseded", PayRun.pay_date.between(year_start, year_end))
+                .group_by(PayStatement.employee_id)).all():
+            self.ytd_comp[employee_id] = int(cents)
         self.prices = ledger.trade_prices(session, list(self.funds), pay_date)
         return self
 
     def external_id(self, employee_id: str) -> str:
         return self.by_id[employee_id].external_id
 
-    def deferral_room_cents(self, employee: Employee) -> int:
-        """402(g) plus the catch-up the person's age allows this calendar year (IRC 402(g)(1), 414(v))."""
-        return self.limits.elective_deferral_cents + irs.catch_up_limit(self.pay_date.year, self.age[employee.id])
+    def deferral_room_cents(self, employee: Employee, deferred: int) -> int:
+        """What is left of 402(g) plus the catch-up the person's age allows this calendar year (IRC 402(g)(1),
+        414(v)). Age needs the encrypted date of birth, so it is read only for someone near the limit."""
+        room = self.limits.elective_deferral_cents - self.ytd_deferrals[employee.id]
+        if deferred <= room:
+            return room
+        age = self.pay_date.year - self.vault.open_date(employee.date_of_birth_enc).year
+        return room + irs.catch_up_limit(self.pay_date.year, age)
 
     def findings(self, employee: Employee, st: dict, withholdings: dict[str, int], new_hire: bool) -> list[Finding]:
         found: list[Finding] = []
         deferred = sum(withholdings.get(t, 0) for t in DEFERRAL_TYPES)
-        determination = self.determinations.get(employee.id)
         election = self.elections.get(employee.id)
         if new_hire:
             found.append(Finding("new_hire_added", "warning", f"{employee.first_name} {employee.last_name} was not on "
                                  "the census and has been added from this pay run; check their details."))
         if deferred:
-            entry = determination.entry_date if determination else None
+            entry = self.entry_dates.get(employee.id)
             if entry is None or entry > self.pay_date:
                 found.append(Finding("not_eligible", "hold", f"Deferrals of ${deferred / 100:,.2f} were withheld "
                                      f"before the employee's entry date ({entry or 'not yet known'}).",
@@ -314,7 +352,7 @@ class _RunContext:
                 found.append(Finding("opted_out", "hold", f"Deferrals of ${deferred / 100:,.2f} were withheld "
                                      f"although the employee opted out from {election.effective_date}.",
                                      {"deferred_cents": deferred}))
-            room = self.deferral_room_cents(employee) - self.ytd_deferrals[employee.id]
+            room = self.deferral_room_cents(employee, deferred)
             if deferred > room:
                 found.append(Finding("over_402g", "hold", f"This paycheck's deferrals (${deferred / 100:,.2f}) pass "
                                      f"the {self.pay_date.year} limit of 402(g) plus catch-up by "
@@ -332,7 +370,7 @@ class _RunContext:
         return found
 
     def _mismatches(self, employee: Employee, comp: int, withholdings: dict[str, int],
-                    election: DeferralElection | None) -> list[Finding]:
+                    election: "_Election | None") -> list[Finding]:
         expected: dict[str, int] = {}
         if election is not None:
             for line in election.lines:
@@ -397,9 +435,8 @@ class _RunContext:
         changed = []
         for st in payload["statements"]:
             employee = known[st["external_id"]]
-            determination = self.determinations.get(employee.id)
             touched = False
-            if st.get("hours") is not None and (determination is None or determination.status != "eligible"):
+            if st.get("hours") is not None and self.statuses.get(employee.id) != "eligible":
                 start = employee.rehire_date or employee.hire_date
                 period = start
                 while add_months(period, 12) <= self.pay_date:

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-24 17:31:06.655731
+Create Date: 2026-11-24 17:35:46.044978
 """
 from alembic import op
 import sqlalchemy as sa
@@ -31,7 +31,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_provider_connections_employer_id'), ['employer_id'], unique=False)
 
     op.create_table('ledger_entries',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('id', sa.String(length=32), nullable=False),
     sa.Column('plan_id', sa.String(length=32), nullable=False),
     sa.Column('idempotency_key', sa.String(length=160), nullable=False),
     sa.Column('kind', sa.String(length=20), nullable=False),
@@ -39,7 +39,7 @@ def upgrade() -> None:
     sa.Column('trade_date', sa.Date(), nullable=True),
     sa.Column('employee_id', sa.String(length=32), nullable=True),
     sa.Column('pay_run_id', sa.String(length=32), nullable=True),
-    sa.Column('reverses_entry_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('reverses_entry_id', sa.String(length=32), nullable=True),
     sa.Column('created_at', backend.db.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['plan_id'], ['plans.id'], ),
     sa.ForeignKeyConstraint(['reverses_entry_id'], ['ledger_entries.id'], ),
@@ -90,7 +90,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_fund_prices_fund_id'), ['fund_id'], unique=False)
 
     op.create_table('ledger_accounts',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('id', sa.String(length=32), nullable=False),
     sa.Column('plan_id', sa.String(length=32), nullable=False),
     sa.Column('key', sa.String(length=120), nullable=False),
     sa.Column('kind', sa.String(length=20), nullable=False),
@@ -131,8 +131,8 @@ def upgrade() -> None:
 
     op.create_table('ledger_lines',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('entry_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('entry_id', sa.String(length=32), nullable=False),
+    sa.Column('account_id', sa.String(length=32), nullable=False),
     sa.Column('amount_cents', sa.BigInteger(), nullable=False),
     sa.Column('units', backend.db.Dec(20, 6), nullable=True),
     sa.Column('price', backend.db.Dec(18, 6), nullable=True),

@@ -1,0 +1,184 @@
+"""Benchmark: post a pay run of 1,000 and of 10,000 employees (validate, post, invest, update balances) through
+the provider API, and compare with a plain bulk insert of the same number of ledger lines.
+
+    DATABASE_URL=postgresql+psycopg://user@host/db python bench/pay_run.py
+
+Creates a scratch database next to the one in DATABASE_URL (or a temporary SQLite file) and drops it afterwards.
+Prints figures as it goes; the last line is one JSON object of the figures."""
+import json
+import os
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from cryptography.fernet import Fernet  # noqa: E402
+from sqlalchemy import create_engine, insert, text  # noqa: E402
+from standardwebhooks.webhooks import Webhook  # noqa: E402
+
+from backend.app import create_app  # noqa: E402
+from backend.clock import Clock  # noqa: E402
+from backend.config import Config  # noqa: E402
+from backend.db import migrate, new_id  # noqa: E402
+from backend.enrollment.models import DeferralElection, ElectionLine  # noqa: E402
+from backend.events import Actor  # noqa: E402
+from backend.identity.service import Principal  # noqa: E402
+from backend.plans import service as plans  # noqa: E402
+from backend.enrollment import service as enrollment  # noqa: E402
+from backend.payroll import service as payroll  # noqa: E402
+
+PAY_DATE = date(2026, 12, 4)
+PER_PAYCHECK = 276923
+
+
+class ScratchDatabase:
+    """A database of its own for the run, created and dropped here."""
+
+    def __init__(self, base_url: str | None):
+        self.base_url = base_url
+        self.tmp = None
+        if base_url and base_url.startswith("postgresql"):
+            self.name = f"plumb_bench_{uuid.uuid4().hex[:8]}"
+            self.admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+            with self.admin.connect() as connection:
+                connection.execute(text(f'CREATE DATABASE "{self.name}"'))
+            self.url = base_url.rsplit("/", 1)[0] + "/" + self.name
+        else:
+            self.tmp = tempfile.TemporaryDirectory()
+            self.url = f"sqlite:///{self.tmp.name}/bench.db"
+
+    def drop(self):
+        if self.tmp:
+            self.tmp.cleanup()
+            return
+        with self.admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+        self.admin.dispose()
+
+
+def make_plan(app, employees: int, tag: str) -> tuple[str, str, list[str]]:
+    """An employer whose whole census is eligible and elects 6% pre-tax + 2% Roth, with prices loaded."""
+    plumb = app.extensions["plumb"]
+    config, vault = plumb.config, enrollment.vault_for(plumb.config)
+    actor = Actor.system("bench")
+    with plumb.db.transaction() as session:
+        setup = plans.setup_plan(session, actor, Principal("usr_bench", "platform_admin", None, None), {
+            "template": "safe_harbor_match",
+            "employer": {"name": f"Bench {tag}", "ein": f"{abs(hash(tag)) % 90 + 10}-{abs(hash(tag + 'x')) % 9000000 + 1000000}",
+                         "address": {"line1": "1 Main", "city": "Provo", "state": "UT", "postal_code": "84601"},
+                         "payroll": {"frequency": "biweekly", "anchor_pay_date": date(2026, 1, 2)}},
+            "sponsor_admin": {"email": f"bench-{tag}@example.com"},
+            "plan": {"effective_date": date(2026, 1, 1)}})
+        rows = [{"external_id": f"{tag}{i:06d}", "first_name": "Pat", "last_name": f"Worker{i}",
+                 "date_of_birth": date(1980 + i % 20, 1 + i % 12, 1 + i % 28), "ssn": f"{100000000 + i}",
+                 "hire_date": date(2020, 1, 6), "annual_compensation": "72000.00", "hours": 1800} for i in range(employees)]
+        result = plans.load_census(session, vault, actor, setup.employer, rows, date(2026, 11, 24))
+        ids = [e.id for e in result.employees]
+        election_rows, line_rows = [], []
+        for employee_id in ids:
+            election_id = new_id("ele")
+            election_rows.append({"id": election_id, "employee_id": employee_id, "plan_id": setup.plan.id, "version": 1,
+                                  "kind": "election", "status": "approved", "effective_date": date(2026, 1, 2)})
+            line_rows += [{"id": new_id("eln"), "election_id": election_id, "position": 0, "money_type": "pretax",
+                           "percent": Decimal(6)},
+                          {"id": new_id("eln"), "election_id": election_id, "position": 1, "money_type": "roth",
+                           "percent": Decimal(2)}]
+        session.execute(insert(DeferralElection), election_rows)
+        session.execute(insert(ElectionLine), line_rows)
+        from backend.accounts.service import load_prices
+        load_prices(session, {f.ticker: f.id for f in setup.plan.funds},
+                    [{"ticker": f.ticker, "price_date": PAY_DATE, "price": Decimal("25.00")} for f in setup.plan.funds],
+                    lambda i: str(i))
+        connection, secret = payroll.create_connection(session, vault, actor, setup.employer, "plumb_webhook")
+    return connection.id, secret, [r["external_id"] for r in rows]
+
+
+def run_payload(external_ids: list[str], run_id: str) -> bytes:
+    return json.dumps({"provider_run_id": run_id, "pay_date": PAY_DATE.isoformat(), "period_start": "2026-11-16",
+                       "period_end": "2026-11-29", "run_type": "regular", "statements": [
+                           {"external_id": x, "gross_pay_cents": PER_PAYCHECK, "plan_compensation_cents": PER_PAYCHECK,
+                            "hours": "80", "withholdings": [{"money_type": "pretax", "amount_cents": 16615},
+                                                            {"money_type": "roth", "amount_cents": 5538}]}
+                           for x in external_ids]}).encode()
+
+
+def post_run(client, connection_id: str, secret: str, body: bytes) -> tuple[float, dict]:
+    msg_id = f"msg_{uuid.uuid4().hex}"
+    now = datetime.now(timezone.utc)
+    headers = {"webhook-id": msg_id, "webhook-timestamp": str(int(now.timestamp())),
+               "webhook-signature": Webhook(secret).sign(msg_id, now, body.decode()), "Content-Type": "application/json"}
+    started = time.perf_counter()
+    response = client.post(f"/v1/payroll/connections/{connection_id}/pay-runs", data=body, headers=headers)
+    elapsed = time.perf_counter() - started
+    if response.status_code != 200:
+        raise SystemExit(f"pay run refused: {response.status_code} {response.get_data(as_text=True)[:500]}")
+    return elapsed, response.json
+
+
+def ledger_line_count(engine) -> int:
+    with engine.connect() as connection:
+        return connection.execute(text("SELECT count(*) FROM ledger_lines")).scalar_one()
+
+
+def bulk_insert_seconds(engine, lines: int) -> float:
+    """The floor: the same number of ledger-line-shaped rows in one plain executemany insert, in one transaction."""
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE bench_lines (id INTEGER PRIMARY KEY, entry_id BIGINT NOT NULL, "
+                                "account_id BIGINT NOT NULL, amount_cents BIGINT NOT NULL, units NUMERIC(20,6), "
+                                "price NUMERIC(18,6))"))
+    rows = [{"id": i, "entry_id": i // 4, "account_id": i % 977, "amount_cents": 1000 + i, "units": Decimal("1.234567"),
+             "price": Decimal("25.000000")} for i in range(lines)]
+    started = time.perf_counter()
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO bench_lines (id, entry_id, account_id, amount_cents, units, price) "
+                                "VALUES (:id, :entry_id, :account_id, :amount_cents, :units, :price)"), rows)
+    elapsed = time.perf_counter() - started
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE bench_lines"))
+    return elapsed
+
+
+def main() -> None:
+    scratch = ScratchDatabase(os.environ.get("DATABASE_URL"))
+    try:
+        migrate(scratch.url)
+        app = create_app(Config(database_url=scratch.url, jwt_secret="bench" * 8, pii_key=Fernet.generate_key().decode()),
+                         clock=Clock(fixed_today=PAY_DATE))
+        client = app.test_client()
+        engine = app.extensions["plumb"].db.engine
+        print(f"database: {engine.dialect.name}")
+        figures = {}
+        for size in (1000, 10000):
+            print(f"setting up a plan of {size:,} employees …", flush=True)
+            connection_id, secret, external_ids = make_plan(app, size, f"B{size}")
+            before = ledger_line_count(engine)
+            seconds, result = post_run(client, connection_id, secret, run_payload(external_ids, f"RUN-{size}"))
+            lines = ledger_line_count(engine) - before
+            assert result["posted"] == size, result["posted"]
+            replay_seconds, replay = post_run(client, connection_id, secret, run_payload(external_ids, f"RUN-{size}"))
+            assert replay["replayed"] and ledger_line_count(engine) == before + lines
+            figures[f"seconds_{size}"] = round(seconds, 3)
+            figures[f"ledger_lines_{size}"] = lines
+            print(f"  {size:>6,} statements posted in {seconds:.3f} s ({size / seconds:,.0f} statements/s, "
+                  f"{lines:,} ledger lines); replay answered in {replay_seconds:.3f} s with nothing posted")
+        bulk = bulk_insert_seconds(engine, figures["ledger_lines_10000"])
+        figures["bulk_insert_seconds_10000"] = round(bulk, 3)
+        figures["statements_per_s"] = round(10000 / figures["seconds_10000"])
+        figures["ratio_to_bulk_insert"] = round(figures["seconds_10000"] / bulk, 2)
+        figures["growth_10000_over_1000"] = round(figures["seconds_10000"] / figures["seconds_1000"], 2)
+        print(f"  plain bulk insert of {figures['ledger_lines_10000']:,} ledger lines: {bulk:.3f} s")
+        print(f"  the 10,000-employee run took {figures['ratio_to_bulk_insert']}x the bulk insert; "
+              f"10x the employees took {figures['growth_10000_over_1000']}x the time")
+        app.extensions["plumb"].db.engine.dispose()
+        print(json.dumps(figures))
+    finally:
+        scratch.drop()
+
+
+if __name__ == "__main__":
+    main()
