@@ -1,5 +1,4 @@
 """Engine, sessions, the declarative base, column types shared by every package, and the one transaction helper."""
-import base64
 import secrets
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -11,8 +10,8 @@ from sqlalchemy.types import TypeDecorator
 
 
 def new_id(prefix: str) -> str:
-    """Opaque, non-sequential public id with a type prefix (emp_…, pln_…): 96 random bits, base32."""
-    return f"{prefix}_{base64.b32encode(secrets.token_bytes(10)).decode().lower()}"
+    """Opaque, non-sequential id with a type prefix (emp_…, pln_…): 80 random bits, so ids cannot be guessed."""
+    return f"{prefix}_{secrets.token_hex(10)}"
 
 
 def utcnow() -> datetime:

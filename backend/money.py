@@ -54,6 +54,8 @@ def value_cents(units: Decimal, price: Decimal) -> int:
 def split_cents(amount_cents: int, percents: list[Decimal]) -> list[int]:
     """Split an amount by percents that sum to 100, to whole cents that sum exactly to the amount (the cents lost
     to rounding go to the largest remainders, so no cent is created or lost)."""
+    if len(percents) == 1:
+        return [amount_cents]
     raw = [Decimal(amount_cents) * p / HUNDRED for p in percents]
     parts = [int(r.to_integral_value(rounding="ROUND_FLOOR")) for r in raw]
     short = amount_cents - sum(parts)

@@ -102,8 +102,7 @@ def run_payload(external_ids: list[str], run_id: str) -> bytes:
     return json.dumps({"provider_run_id": run_id, "pay_date": PAY_DATE.isoformat(), "period_start": "2026-11-16",
                        "period_end": "2026-11-29", "run_type": "regular", "statements": [
                            {"external_id": x, "gross_pay_cents": PER_PAYCHECK, "plan_compensation_cents": PER_PAYCHECK,
-                            "hours": "80", "withholdings": [{"money_type": "pretax", "amount_cents": 16615},
-                                                            {"money_type": "roth", "amount_cents": 5538}]}
+                            "hours": "80", "withholdings": {"pretax": 16615, "roth": 5538}}
                            for x in external_ids]}).encode()
 
 

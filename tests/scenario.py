@@ -135,9 +135,9 @@ def signed_post(client, connection: dict, payload: dict, *, secret: str | None =
 
 
 def statement(external_id: str, gross: int, *, pretax: int = 0, roth: int = 0, hours="80", **extra) -> dict:
-    withholdings = [{"money_type": t, "amount_cents": c} for t, c in (("pretax", pretax), ("roth", roth)) if c]
+    withholdings = {t: c for t, c in (("pretax", pretax), ("roth", roth)) if c}
     return {"external_id": external_id, "gross_pay_cents": gross, "plan_compensation_cents": gross, "hours": hours,
-            "withholdings": withholdings + extra.pop("withholdings", []), **extra}
+            "withholdings": {**withholdings, **extra.pop("withholdings", {})}, **extra}
 
 
 def pay_run(run_id: str, pay_date: str, statements: list[dict], version: int = 1, **extra) -> dict:

@@ -33,7 +33,7 @@ NHCE_BASES = ("current_year", "prior_year", "deemed_first_year", "no_nhces")
 
 
 @dataclass(frozen=True)
-class TestedEmployee:
+class EmployeeRatio:
     """One eligible employee in one test: what counts in the ratio and what this plan could refund."""
 
     employee_id: str
@@ -56,18 +56,18 @@ class RatioTestResult:
     nhce_average: Decimal | None  # None when no eligible NHCE (current-year method)
     limit: Decimal | None  # the highest HCE average that passes
     passed: bool
-    members: tuple[TestedEmployee, ...]
+    members: tuple[EmployeeRatio, ...]
 
     @property
     def hce_ids(self) -> tuple[str, ...]:
         return tuple(m.employee_id for m in self.members if m.hce)
 
     @property
-    def hces(self) -> tuple[TestedEmployee, ...]:
+    def hces(self) -> tuple[EmployeeRatio, ...]:
         return tuple(m for m in self.members if m.hce)
 
     @property
-    def nhces(self) -> tuple[TestedEmployee, ...]:
+    def nhces(self) -> tuple[EmployeeRatio, ...]:
         return tuple(m for m in self.members if not m.hce)
 
     @property
@@ -121,7 +121,7 @@ def adp_members(
     participants: Iterable[Participant],
     annual: Mapping[str, AnnualLimitResult],
     hces: frozenset[str],
-) -> list[TestedEmployee]:
+) -> list[EmployeeRatio]:
     """The ADP test's eligible employees with their elective deferrals (pre-tax + Roth, catch-up excluded)."""
     eligible = [p for p in participants if p.eligible]
     countable_qnec = qnec_countable_cents(
@@ -134,15 +134,16 @@ def adp_members(
         hce = p.employee_id in hces
         in_plan = limits.deferrals_not_catch_up_cents  # IRC 414(v)(3)(B): catch-ups are left out
         if hce:
-            # 26 CFR 1.402(g)-1(e)(1)(ii): an HCE's excess deferrals stay in the test even when distributed.
-            refundable = in_plan + p.qnec_cents
+            # 26 CFR 1.402(g)-1(e)(1)(ii): an HCE's excess deferrals stay in the test even when distributed,
+            # but money already going back under 402(g) cannot be refunded a second time.
+            refundable = in_plan - limits.excess_deferral_from_deferrals_cents + p.qnec_cents
             # IRC 401(k)(3)(A), flush: an HCE's deferrals under every plan of the employer count in this one.
-            counted = refundable + p.other_plan_deferrals_cents
+            counted = in_plan + p.qnec_cents + p.other_plan_deferrals_cents
         else:
             # 26 CFR 1.402(g)-1(e)(1)(ii): an NHCE's distributed excess deferrals are left out.
             counted = in_plan - limits.excess_deferral_from_deferrals_cents + countable_qnec[p.employee_id]
             refundable = counted
-        members.append(TestedEmployee(
+        members.append(EmployeeRatio(
             employee_id=p.employee_id,
             hce=hce,
             compensation_cents=limits.plan_compensation_cents,
@@ -160,7 +161,7 @@ def acp_members(
     hces: frozenset[str],
     *,
     matches_counted: bool = True,
-) -> list[TestedEmployee]:
+) -> list[EmployeeRatio]:
     """The ACP test's eligible employees with matching + after-tax contributions (IRC 401(m)(3)).
 
     `matches_counted=False` under a safe-harbor match: IRC 401(m)(11)(A) deems the test met "with respect to
@@ -172,7 +173,7 @@ def acp_members(
             continue
         compensation = annual[p.employee_id].plan_compensation_cents
         counted = p.after_tax_cents + (p.match_cents if matches_counted else 0)
-        members.append(TestedEmployee(
+        members.append(EmployeeRatio(
             employee_id=p.employee_id,
             hce=p.employee_id in hces,
             compensation_cents=compensation,
@@ -186,7 +187,7 @@ def acp_members(
 
 def run_ratio_test(
     name: str,
-    members: Sequence[TestedEmployee],
+    members: Sequence[EmployeeRatio],
     *,
     method: str = "current",
     prior_nhce_average: Decimal | None = None,
@@ -219,7 +220,7 @@ def run_ratio_test(
     return RatioTestResult(name, False, None, method, basis, hce_average, nhce_average, limit, passed, tuple(members))
 
 
-def exempt_result(name: str, reason: str, method: str, members: Sequence[TestedEmployee]) -> RatioTestResult:
+def exempt_result(name: str, reason: str, method: str, members: Sequence[EmployeeRatio]) -> RatioTestResult:
     """A safe-harbor plan's test: deemed met, shown with its figures for information."""
     hce_average = group_average(m.ratio for m in members if m.hce)
     nhce_average = group_average(m.ratio for m in members if not m.hce)

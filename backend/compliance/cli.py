@@ -6,7 +6,7 @@ from decimal import Decimal, InvalidOperation
 
 import click
 
-from backend.compliance.census_file import CensusFileError, read_census
+from backend.compliance.census_file import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, CensusFileError, read_census
 from backend.compliance.limits import MissingLimits
 from backend.compliance.model import SAFE_HARBOR_KINDS, TESTING_METHODS, PlanTestInput
 from backend.compliance.report import render_json, render_text, run_plan_tests
@@ -42,9 +42,17 @@ def compliance_group():
     pass
 
 
-@compliance_group.command("test", help="Test a census CSV for one plan year without creating a plan.")
+_TEST_HELP = (
+    "Test a census CSV for one plan year without creating a plan.\n\n"
+    "Required columns: " + ", ".join(REQUIRED_COLUMNS) + ". Optional: " + ", ".join(OPTIONAL_COLUMNS) + ". "
+    "Dates ISO, money in dollars with cents, percents as numbers, booleans true/false; catch_up is what payroll "
+    "already classed as catch-up (not part of the deferral columns); relatives is a list such as parent:E1;spouse:E7."
+)
+
+
+@compliance_group.command("test", help=_TEST_HELP)
 @click.option("--census", "census_path", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="CSV with a header row; see backend/compliance/census_file.py for the columns.")
+              help="The census CSV, with a header row.")
 @click.option("--year", required=True, type=int, help="The plan year (a calendar year).")
 @click.option("--method", type=click.Choice(TESTING_METHODS), default="current", show_default=True,
               help="Which year's NHCE averages the HCEs are compared with.")

@@ -22,7 +22,7 @@ from backend.compliance.adp_acp import (
     BASIC_MULTIPLE,
     HUNDREDTH,
     RatioTestResult,
-    TestedEmployee,
+    EmployeeRatio,
     contribution_ratio,
     group_average,
     passes,
@@ -82,7 +82,7 @@ class NhceIncrease:
     at_percent: Decimal | None  # the average ratio of the NHCEs who do contribute
 
 
-def level_ratios(hces: Sequence[TestedEmployee], highest_passing_average: Decimal) -> RatioLeveling:
+def level_ratios(hces: Sequence[EmployeeRatio], highest_passing_average: Decimal) -> RatioLeveling:
     """Lower the highest HCE ratios together until the rounded HCE average is at most the limit.
 
     26 CFR 1.401(k)-2(b)(2)(ii): lower the highest ratio to the next highest, then the tied ones together,
@@ -119,7 +119,7 @@ def level_ratios(hces: Sequence[TestedEmployee], highest_passing_average: Decima
     return RatioLeveling(Decimal(cap).scaleb(-2), reductions, sum(reductions.values()))
 
 
-def level_dollars(hces: Sequence[TestedEmployee], total_excess_cents: int) -> tuple[dict[str, int], int]:
+def level_dollars(hces: Sequence[EmployeeRatio], total_excess_cents: int) -> tuple[dict[str, int], int]:
     """Apportion the total excess by leveling the highest dollar amounts: 26 CFR 1.401(k)-2(b)(2)(iii).
 
     The HCE with the most counted dollars is lowered to the next highest, then the tied ones together, until
@@ -271,18 +271,28 @@ def qnec_to_pass(result: RatioTestResult) -> QnecAlternative | None:
             ratios.append(contribution_ratio(m.counted_cents + qnec, m.compensation_cents))
         return group_average(ratios), cost
 
-    average, _ = after_qnec(_MAX_QNEC_HUNDREDTHS)
-    if not passes(result.hce_average, average):
-        return None
-    low, high = 1, _MAX_QNEC_HUNDREDTHS
-    while low < high:  # passing only gets easier as the QNEC grows
+    def passing(hundredths: int) -> bool:
+        return passes(result.hce_average, after_qnec(hundredths)[0])
+
+    # A uniform QNEC of q points raises every NHCE ratio by about q, so the search starts at the points
+    # missing from the NHCE average and brackets outwards: a handful of passes over the NHCEs, not thirty.
+    guess = int((minimum_nhce_average_to_pass(result.hce_average) - result.nhce_average) * HUNDRED)
+    high, step = min(max(guess, 1), _MAX_QNEC_HUNDREDTHS), 2
+    while not passing(high):
+        if high == _MAX_QNEC_HUNDREDTHS:
+            return None
+        high, step = min(high + step, _MAX_QNEC_HUNDREDTHS), step * 2
+    low, step = high - 1, 2  # a QNEC of 0 fails: the test failed
+    while low > 0 and passing(low):
+        high, low, step = low, max(low - step, 0), step * 2
+    while high - low > 1:  # low fails, high passes; passing only gets easier as the QNEC grows
         middle = (low + high) // 2
-        if passes(result.hce_average, after_qnec(middle)[0]):
+        if passing(middle):
             high = middle
         else:
-            low = middle + 1
-    average, cost = after_qnec(low)
-    return QnecAlternative(percent=Decimal(low).scaleb(-2), cost_cents=cost, nhce_average_after=average)
+            low = middle
+    average, cost = after_qnec(high)
+    return QnecAlternative(percent=Decimal(high).scaleb(-2), cost_cents=cost, nhce_average_after=average)
 
 
 def _add_months(day: date, months: int) -> date:

@@ -52,7 +52,8 @@ def run_plan_tests(plan: PlanTestInput) -> dict:
     adp_tested = adp_members(participants, annual, hces)
     if plan.safe_harbor is not None:
         # IRC 401(k)(12), (13): a safe-harbor arrangement is treated as meeting the ADP test.
-        adp = exempt_result("ADP", f"safe-harbor plan ({plan.safe_harbor}), IRC 401(k)(12)/(13)", plan.method, adp_tested)
+        adp = exempt_result("ADP", f"safe-harbor plan ({plan.safe_harbor}), IRC 401(k)(12)/(13)", plan.method,
+                            adp_tested)
     else:
         adp = run_ratio_test("ADP", adp_tested, method=plan.method, prior_nhce_average=plan.prior_nhce_adp,
                              first_plan_year=plan.first_plan_year)
@@ -239,7 +240,8 @@ def render_text(result: Mapping) -> str:
     cov = result["coverage"]
     ratio = "n/a" if cov["ratio"] is None else f"{cov['ratio']}%"
     lines.append(f"Coverage 410(b) ratio percentage: {ratio} -> {'passes' if cov['passed'] else 'FAILS'} "
-                 f"({cov['nhce_benefiting']}/{cov['nhce_count']} NHCEs, {cov['hce_benefiting']}/{cov['hce_count']} HCEs)")
+                 f"({cov['nhce_benefiting']}/{cov['nhce_count']} NHCEs and "
+                 f"{cov['hce_benefiting']}/{cov['hce_count']} HCEs benefiting)")
     return "\n".join(lines) + "\n"
 
 
@@ -275,7 +277,8 @@ def _ratio_test_lines(name: str, section: Mapping) -> list[str]:
         text = (f"  NHCEs would need an average of {n['nhce_average_needed']}% (+{n['points']} points, "
                 f"{n['extra_contributions']} more at current pay)")
         if n["nonparticipants_needed"] is not None:
-            text += f", or {n['nonparticipants_needed']} of {n['nonparticipants']} non-contributors at {n['at_percent']}%"
+            text += (f", or {n['nonparticipants_needed']} of {n['nonparticipants']} non-contributors "
+                     f"at {n['at_percent']}%")
         lines.append(text)
     return lines
 

@@ -97,7 +97,7 @@ def highly_compensated_employees(
     # threshold is not in excess (RULES.md calls this unsettled; we follow the statute's words).
     paid_over = [
         p for p in participants
-        if p.prior_year_compensation_cents is not None and p.prior_year_compensation_cents > lookback.hce_compensation_cents
+        if (p.prior_year_compensation_cents or 0) > lookback.hce_compensation_cents
     ]
     if top_paid_group_election:
         # IRC 414(q)(1)(B)(ii): only those also in the look-back year's top-paid group.

@@ -87,7 +87,9 @@ def run_top_heavy_test(
             key_balance += balance
     # Compared exactly in cents: a ratio that rounds to 60.00 may still exceed 60.
     is_top_heavy = key_balance * HUNDRED > TOP_HEAVY_OVER_PERCENT * total_balance
-    ratio = round_half_up(Decimal(key_balance) * HUNDRED / Decimal(total_balance), 2) if total_balance else Decimal("0.00")
+    ratio = Decimal("0.00")
+    if total_balance:
+        ratio = round_half_up(Decimal(key_balance) * HUNDRED / Decimal(total_balance), 2)
     exempt_reason = top_heavy_safe_harbor_exemption(participants, safe_harbor)
 
     minimum_percent = None

@@ -1,6 +1,7 @@
 """Payroll: provider connections, signed pay runs from providers, CSV pay runs and prices from sponsors, and the
 exceptions queue (/v1)."""
 import csv
+import hashlib
 import io
 import json
 
@@ -112,7 +113,8 @@ class ProviderPayRuns(MethodView):
         actor = Actor(user_id=None, role=f"payroll:{connection.id}", ip=context.client_ip(),
                       user_agent=request.headers.get("User-Agent"))
         result = service.ingest_pay_run(session, _vault(), actor, employer, payload, via="api",
-                                        connection_id=connection.id, today=context.today())
+                                        connection_id=connection.id, today=context.today(),
+                                        digest=hashlib.sha256(raw).hexdigest())
         return result_view(session, result)
 
 
@@ -133,7 +135,7 @@ def parse_pay_run_csv(text: str, run: dict) -> dict:
     for raw in reader:
         label = f"line {reader.line_num}"
         row = {k.strip(): (v or "").strip() for k, v in raw.items() if k is not None}
-        statement = {"external_id": row.get("external_id"), "withholdings": []}
+        statement = {"external_id": row.get("external_id"), "withholdings": {}}
         for column, target in (("gross_pay", "gross_pay_cents"), ("plan_compensation", "plan_compensation_cents"),
                                ("employer_match", "employer_match_cents")):
             if row.get(column):
@@ -144,8 +146,7 @@ def parse_pay_run_csv(text: str, run: dict) -> dict:
         for money_type in ("pretax", "roth", "pretax_catchup", "roth_catchup", "after_tax"):
             if row.get(money_type):
                 try:
-                    statement["withholdings"].append({"money_type": money_type,
-                                                      "amount_cents": dollars_to_cents(row[money_type])})
+                    statement["withholdings"][money_type] = dollars_to_cents(row[money_type])
                 except ValueError as error:
                     problems.append((f"{label}.{money_type}", str(error)))
         if row.get("hours"):
@@ -237,9 +238,7 @@ class Resolve(MethodView):
     @blp.response(200, ExceptionOut)
     def post(self, body, exception_id):
         """Accept, correct or reject. Held money is posted or returned; posted money is reversed, never edited."""
-        corrected = None
-        if body["withholdings"] is not None:
-            corrected = {w["money_type"]: w["amount_cents"] for w in body["withholdings"]}
+        corrected = body["withholdings"]
         return service.resolve_exception(context.session(), _vault(), context.actor(), context.principal(),
                                          exception_id, body["action"], body["note"], corrected, context.today())
 

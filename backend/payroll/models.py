@@ -44,6 +44,7 @@ class PayRun(Base):
     status: Mapped[str] = mapped_column(String(24))  # posted | posted_with_holds | superseded
     received_via: Mapped[str] = mapped_column(String(8))  # api | csv
     totals: Mapped[dict] = mapped_column(JSON, default=dict)  # source → cents posted
+    statement_count: Mapped[int] = mapped_column(Integer, default=0)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     statements: Mapped[list["PayStatement"]] = relationship(order_by="PayStatement.position", back_populates="pay_run")

@@ -8,11 +8,9 @@ from backend.web.schema import Schema
 Cents = lambda **kw: fields.Integer(validate=validate.Range(min=0, max=10**11, error="must be 0 or more cents"), **kw)  # noqa: E731
 
 
-class WithholdingIn(Schema):
-    """One deduction taken from the paycheck, in cents."""
-
-    money_type = fields.String(required=True, validate=validate.OneOf(WITHHOLDING_TYPES))
-    amount_cents = Cents(required=True)
+def Withholdings(**kw):  # noqa: N802 - a field factory, named like the fields it makes
+    """Deductions by money type, in cents: {"pretax": 16615, "roth": 5538}; one entry per type by construction."""
+    return fields.Dict(keys=fields.String(validate=validate.OneOf(WITHHOLDING_TYPES)), values=Cents(), **kw)
 
 
 class NewHireIn(EmployeeIn):
@@ -30,7 +28,8 @@ class StatementIn(Schema):
     plan_compensation_cents = Cents(required=True, metadata={"description": "Gross pay less the earning types the plan excludes"})
     hours = fields.Decimal(as_string=True, load_default=None, allow_none=True,
                            validate=validate.Range(min=0, max=744, error="must be between 0 and 744 hours"))
-    withholdings = fields.List(fields.Nested(WithholdingIn), load_default=list, validate=validate.Length(max=5))
+    withholdings = Withholdings(load_default=dict, metadata={"description": "Cents withheld by money type: pretax, "
+                                                            "roth, pretax_catchup, roth_catchup, after_tax"})
     employer_match_cents = Cents(load_default=None, allow_none=True,
                                  metadata={"description": "Leave out for Plumb to compute the match from the plan formula"})
     ytd = fields.Dict(load_default=None, allow_none=True, metadata={"description": "Year-to-date figures, if the provider keeps them"})
@@ -96,7 +95,7 @@ class PayRunOut(Schema):
     received_via = fields.String()
     received_at = fields.DateTime()
     totals = fields.Dict(metadata={"description": "Cents posted by source"})
-    statement_count = fields.Function(lambda run: len(run.statements))
+    statement_count = fields.Integer()
 
 
 class PayRunResultOut(Schema):
@@ -157,8 +156,8 @@ class ResolveIn(Schema):
 
     action = fields.String(required=True, validate=validate.OneOf(("accept", "correct", "reject")))
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
-    withholdings = fields.List(fields.Nested(WithholdingIn), load_default=None,
-                               metadata={"description": "The corrected deductions, for action=correct"})
+    withholdings = Withholdings(load_default=None, allow_none=True,
+                                metadata={"description": "The corrected deductions by money type, for action=correct"})
 
 
 class PriceIn(Schema):

@@ -90,10 +90,7 @@ def _structural_problems(payload: dict, known: dict[str, Employee]) -> list[tupl
         seen.setdefault(st["external_id"], i)
         if st["plan_compensation_cents"] > st["gross_pay_cents"]:
             problems.append((f"{label}.plan_compensation_cents", "is more than gross pay"))
-        types = [w["money_type"] for w in st["withholdings"]]
-        if len(types) != len(set(types)):
-            problems.append((f"{label}.withholdings", "names a money type twice"))
-        withheld = sum(w["amount_cents"] for w in st["withholdings"])
+        withheld = sum(st["withholdings"].values())
         if withheld > st["gross_pay_cents"]:
             problems.append((f"{label}.withholdings", "add up to more than gross pay"))
         if st["external_id"] not in known and not st.get("employee"):
@@ -102,8 +99,10 @@ def _structural_problems(payload: dict, known: dict[str, Employee]) -> list[tupl
 
 
 def ingest_pay_run(session: Session, vault: PiiVault, actor: Actor, employer: Employer, payload: dict, *,
-                   via: str, connection_id: str | None, today: date) -> PayRunResult:
-    digest = request_digest(payload)
+                   via: str, connection_id: str | None, today: date, digest: str | None = None) -> PayRunResult:
+    """`digest` identifies the request's exact contents (the API passes a hash of the raw body a provider
+    signed); a replay has the same digest, and the same run and version with another digest is refused."""
+    digest = digest or request_digest(payload)
     version = payload.get("version") or 1
     existing = session.scalar(select(PayRun).where(PayRun.employer_id == employer.id,
                                                    PayRun.provider_run_id == payload["provider_run_id"],
@@ -112,7 +111,7 @@ def ingest_pay_run(session: Session, vault: PiiVault, actor: Actor, employer: Em
         if existing.request_hash != digest:
             raise Conflict(f"Pay run {payload['provider_run_id']} version {version} was already received with "
                            f"different contents; send a correction as version {version + 1}.")
-        return PayRunResult(existing, True, _count(existing, "posted"), _count(existing, "held"), {})
+        return PayRunResult(existing, True, _count(session, existing, "posted"), _count(session, existing, "held"), {})
     latest = session.scalar(select(PayRun).where(PayRun.employer_id == employer.id,
                                                  PayRun.provider_run_id == payload["provider_run_id"])
                             .order_by(PayRun.version.desc()).limit(1))
@@ -126,7 +125,10 @@ def ingest_pay_run(session: Session, vault: PiiVault, actor: Actor, employer: Em
         raise ValidationFailed([("pay_date", f"the IRS limits for {payload['pay_date'].year} are not in Plumb yet, so "
                                              "deferrals cannot be checked against 402(g); the run was not stored")])
     external_ids = [s["external_id"] for s in payload["statements"]]
-    known = {e.external_id: e for e in session.scalars(select(Employee).where(Employee.employer_id == employer.id))}
+    # Plain rows, not ORM objects: the few employees a run changes are loaded as objects when it changes them.
+    known = {row.external_id: row for row in session.execute(
+        select(Employee.id, Employee.external_id, Employee.first_name, Employee.last_name, Employee.hire_date,
+               Employee.rehire_date, Employee.termination_date).where(Employee.employer_id == employer.id)).all()}
     problems = _structural_problems(payload, known)
     if problems:
         raise ValidationFailed(problems)
@@ -148,28 +150,28 @@ def ingest_pay_run(session: Session, vault: PiiVault, actor: Actor, employer: Em
         _supersede(session, latest, run)
 
     context = _RunContext.load(session, vault, plan, employer, [known[x] for x in external_ids], run.pay_date)
-    statements: list[PayStatement] = []
+    now = utcnow()
+    statements: list[_Statement] = []
     findings_by_employee: dict[str, list[Finding]] = {}
     hired_now = {h["external_id"] for h in new_hires}
     for position, st in enumerate(payload["statements"]):
         employee = known[st["external_id"]]
-        withholdings = {w["money_type"]: w["amount_cents"] for w in st["withholdings"] if w["amount_cents"]}
+        withholdings = {money_type: cents for money_type, cents in st["withholdings"].items() if cents}
         findings = context.findings(employee, st, withholdings, new_hire=st["external_id"] in hired_now)
         match_cents, match_source = (st["employer_match_cents"], "provider") if st.get("employer_match_cents") is not None \
             else (context.computed_match(employee, st["plan_compensation_cents"], withholdings), "computed")
         held = any(f.severity == "hold" for f in findings)
-        statement = PayStatement(id=new_id("pst"), pay_run_id=run.id, position=position, employee_id=employee.id,
-                                 gross_cents=st["gross_pay_cents"], plan_compensation_cents=st["plan_compensation_cents"],
-                                 hours=st.get("hours"), withholdings=withholdings, employer_match_cents=match_cents,
-                                 match_source=match_source, ytd=st.get("ytd"), status="held" if held else "posted",
-                                 posted_at=None if held else utcnow())
+        statement = _Statement(id=new_id("pst"), pay_run_id=run.id, position=position, employee_id=employee.id,
+                               gross_cents=st["gross_pay_cents"], plan_compensation_cents=st["plan_compensation_cents"],
+                               hours=st.get("hours"), withholdings=withholdings, employer_match_cents=match_cents,
+                               match_source=match_source, ytd=st.get("ytd"), status="held" if held else "posted",
+                               posted_at=None if held else now)
         statements.append(statement)
         if findings:
             findings_by_employee[employee.external_id] = findings
         context.after_statement(employee, statement)
     # Statements and exceptions go in as bulk inserts: a run can carry tens of thousands of them.
-    bulk_insert(session, PayStatement.__table__, [_row(PayStatement, st) for st in statements])
-    now = utcnow()
+    bulk_insert(session, PayStatement.__table__, [st.row() for st in statements])
     bulk_insert(session, PayrollException.__table__, [
         {"id": new_id("pex"), "employer_id": employer.id, "pay_run_id": run.id, "statement_id": st.id,
          "employee_id": st.employee_id, "code": f.code, "severity": f.severity, "message": f.message,
@@ -180,6 +182,7 @@ def ingest_pay_run(session: Session, vault: PiiVault, actor: Actor, employer: Em
     specs += [context.contribution_spec(run, st) for st in statements if st.status == "posted"]
     ledger.post_entries(session, plan.id, [s for s in specs if s.lines])
     run.totals = _totals(statements)
+    run.statement_count = len(statements)
     run.status = "posted_with_holds" if any(st.status == "held" for st in statements) else "posted"
     context.credit_hours_and_status(session, vault, plan, payload, known, today)
     record_audit(session, actor, "pay_run.received", "pay_run", run.id, employer_id=employer.id,
@@ -190,12 +193,31 @@ def ingest_pay_run(session: Session, vault: PiiVault, actor: Actor, employer: Em
                         sum(st.status == "held" for st in statements), findings_by_employee)
 
 
-def _row(model, obj) -> dict:
-    return {c.key: getattr(obj, c.key) for c in model.__table__.columns}
+@dataclass(slots=True)
+class _Statement:
+    """A statement on its way in: a plain record, inserted in bulk (ORM objects cost too much at 10,000 a run)."""
+
+    id: str
+    pay_run_id: str
+    position: int
+    employee_id: str
+    gross_cents: int
+    plan_compensation_cents: int
+    hours: Decimal | None
+    withholdings: dict
+    employer_match_cents: int
+    match_source: str
+    ytd: dict | None
+    status: str
+    posted_at: object
+
+    def row(self) -> dict:
+        return {name: getattr(self, name) for name in self.__slots__}
 
 
-def _count(run: PayRun, status: str) -> int:
-    return sum(1 for st in run.statements if st.status == status)
+def _count(session: Session, run: PayRun, status: str) -> int:
+    return session.scalar(select(func.count()).select_from(PayStatement).where(PayStatement.pay_run_id == run.id,
+                                                                                PayStatement.status == status))
 
 
 def _totals(statements: list[PayStatement]) -> dict:
@@ -259,7 +281,7 @@ class _RunContext:
         """Queries are scoped by employer or plan rather than by long lists of ids, and read plain rows, not ORM
         objects: a 10,000-person run needs a handful of round trips, not thousands."""
         self = cls()
-        self.plan, self.employer, self.pay_date, self.vault = plan, employer, pay_date, vault
+        self.plan, self.employer, self.pay_date, self.vault, self.session = plan, employer, pay_date, vault, session
         self.by_id = {e.id: e for e in employees}
         self.limits = irs.limits_for(pay_date.year)
         self.tiers = plans.match_tiers(plan)
@@ -332,7 +354,8 @@ class _RunContext:
         room = self.limits.elective_deferral_cents - self.ytd_deferrals[employee.id]
         if deferred <= room:
             return room
-        age = self.pay_date.year - self.vault.open_date(employee.date_of_birth_enc).year
+        born = self.vault.open_date(self.session.get(Employee, employee.id).date_of_birth_enc)
+        age = self.pay_date.year - born.year
         return room + irs.catch_up_limit(self.pay_date.year, age)
 
     def findings(self, employee: Employee, st: dict, withholdings: dict[str, int], new_hire: bool) -> list[Finding]:
@@ -394,7 +417,7 @@ class _RunContext:
         deferred = sum(withholdings.get(t, 0) for t in DEFERRAL_TYPES)
         if not self.tiers or counted <= 0 or deferred <= 0:
             return 0
-        percent = Decimal(deferred) * HUNDRED / Decimal(counted)
+        percent = min(HUNDRED, Decimal(deferred) * HUNDRED / Decimal(counted))
         return percent_of_cents(counted, match_rules.match_percent_of_pay(self.tiers, percent))
 
     def after_statement(self, employee: Employee, statement: PayStatement) -> None:
@@ -434,9 +457,14 @@ class _RunContext:
         in, nothing in this slice reads them), and a final-pay termination date updates the census."""
         changed = []
         for st in payload["statements"]:
-            employee = known[st["external_id"]]
+            row = known[st["external_id"]]
+            needs_hours = st.get("hours") is not None and self.statuses.get(row.id) != "eligible"
+            terminates = st.get("termination_date") and row.termination_date != st["termination_date"]
+            if not (needs_hours or terminates):
+                continue
+            employee = session.get(Employee, row.id)
             touched = False
-            if st.get("hours") is not None and self.statuses.get(employee.id) != "eligible":
+            if needs_hours:
                 start = employee.rehire_date or employee.hire_date
                 period = start
                 while add_months(period, 12) <= self.pay_date:
@@ -446,7 +474,7 @@ class _RunContext:
                 hours[key] = int(hours.get(key, 0) + Decimal(str(st["hours"])))
                 employee.hours_by_period = hours
                 touched = True
-            if st.get("termination_date") and employee.termination_date != st["termination_date"]:
+            if terminates:
                 employee.termination_date = st["termination_date"]
                 touched = True
             if touched:

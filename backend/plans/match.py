@@ -7,6 +7,7 @@ the deferral percent that falls between `deferral_from_percent` and `deferral_to
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, Inexact, localcontext
@@ -132,9 +133,15 @@ def max_match_percent_of_pay(tiers: Sequence[MatchTier]) -> Decimal:
 
 
 def _require_valid(tiers: Sequence[MatchTier]) -> None:
-    problems = validate_tiers(tiers)
+    # Pay runs apply one formula to thousands of paychecks: check each distinct formula once.
+    problems = _cached_problems(tuple(tiers)) if all(isinstance(t, MatchTier) for t in tiers) else validate_tiers(tiers)
     if problems:
         raise ValueError("invalid match tiers: " + "; ".join(f"{field}: {message}" for field, message in problems))
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_problems(tiers: tuple[MatchTier, ...]) -> tuple[tuple[str, str], ...]:
+    return tuple(validate_tiers(tiers))
 
 
 def _is_exact_number(value: object) -> bool:

@@ -66,6 +66,7 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=24), nullable=False),
     sa.Column('received_via', sa.String(length=8), nullable=False),
     sa.Column('totals', sa.JSON(), nullable=False),
+    sa.Column('statement_count', sa.Integer(), nullable=False),
     sa.Column('received_at', backend.db.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['connection_id'], ['provider_connections.id'], ),
     sa.ForeignKeyConstraint(['employer_id'], ['employers.id'], ),
