@@ -22,6 +22,8 @@ def register_commands(app) -> None:
     app.cli.add_command(user_group)
     app.cli.add_command(demo_command)
     app.cli.add_command(ledger_group)
+    from backend.compliance.cli import register as register_compliance
+    register_compliance(app)
 
 
 @click.group("db", help="Database schema.")
