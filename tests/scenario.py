@@ -112,9 +112,10 @@ class World:
         self.participant = sign_up(client, self.employee, "1985-07-19", "6789")
 
 
-def connect_payroll(client, headers: dict, employer_id: str) -> dict:
-    response = client.post(f"/v1/employers/{employer_id}/payroll-connections", json={"provider": "plumb_webhook"},
-                           headers=headers)
+def connect_payroll(client, headers: dict, employer_id: str, endpoint_url: str = "http://127.0.0.1:9/deferrals",
+                    provider: str = "plumb_webhook") -> dict:
+    response = client.post(f"/v1/employers/{employer_id}/payroll-connections",
+                           json={"provider": provider, "endpoint_url": endpoint_url}, headers=headers)
     assert response.status_code == 201, response.json
     return response.json
 

@@ -31,6 +31,7 @@ def election_view(session, election: DeferralElection, today, with_match: bool =
         "lines": [{"money_type": l.money_type, "percent": None if l.percent is None else percent_str(l.percent),
                    "amount_cents": l.amount_cents} for l in election.lines],
         "match": None,
+        "payroll": service.payroll_stage(session, election),
     }
     if with_match:
         employee = session.get(Employee, election.employee_id)

@@ -45,6 +45,8 @@ class DeferralElection(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decided_by: Mapped[str | None] = mapped_column(String(32))
     rejection_reason: Mapped[str | None] = mapped_column(Text)
+    # First pay statement on which payroll withheld what this election asks (the end of its journey to payroll).
+    observed_at: Mapped[date | None] = mapped_column(Date)
 
     lines: Mapped[list["ElectionLine"]] = relationship(back_populates="election", order_by="ElectionLine.position",
                                                        cascade="all, delete-orphan")

@@ -44,6 +44,14 @@ class MatchPreviewOut(Schema):
     message = fields.String()
 
 
+class PayrollStageOut(Schema):
+    """Where the change stands with payroll."""
+
+    stage = fields.String(metadata={"description": "requested, approved, sent, confirmed, observed or failed "
+                                                   "(rejected, superseded for elections that never went)"})
+    detail = fields.String(allow_none=True)
+
+
 class ElectionOut(Schema):
     """One version of a deferral election."""
 
@@ -60,6 +68,7 @@ class ElectionOut(Schema):
     etag = fields.String(metadata={"description": "Send as If-Match to approve or reject"})
     lines = fields.List(fields.Nested(ElectionLineOut))
     match = fields.Nested(MatchPreviewOut, allow_none=True)
+    payroll = fields.Nested(PayrollStageOut)
 
 
 class OptOutOut(Schema):

@@ -14,7 +14,7 @@ from backend.enrollment.models import (CATCH_UP_TYPES, MONEY_TYPES, Beneficiary,
                                        DeferralElection, EligibilityDetermination, ElectionLine, InvestmentAllocation,
                                        InvestmentElection, OutsideDeferral)
 from backend.errors import Conflict, Forbidden, NotFound, TooManyAttempts, Unauthenticated, ValidationFailed
-from backend.events import Actor, enqueue, record_audit, subscribe
+from backend.events import Actor, OutboxMessage, enqueue, record_audit, subscribe
 from backend.identity.models import User
 from backend.identity.service import Principal, TokenPair, create_user, issue_tokens
 from backend.money import HUNDRED, percent_of_cents, percent_str, round_half_up
@@ -272,11 +272,38 @@ def _approve(session: Session, actor: Actor, election: DeferralElection, employe
     record_audit(session, actor, "election.approved", "election", election.id, employer_id=employer.id,
                  changes={"version": election.version, "effective_date": election.effective_date.isoformat()})
     # The message to payroll commits with the approval (outbox); the dispatcher delivers it.
-    enqueue(session, "payroll.deferral_change", f"payroll:{employer.id}:{employee.id}", employer_id=employer.id,
-            payload={"election_id": election.id, "employee_id": employee.id, "external_id": employee.external_id,
-                     "version": election.version, "kind": election.kind,
-                     "effective_date": election.effective_date.isoformat(),
+    enqueue(session, "payroll.deferral_change", payroll_recipient(employer.id, employee.id), employer_id=employer.id,
+            subject_id=election.id,
+            payload={"action": "stop" if not election.lines else "set", "election_id": election.id,
+                     "employee_id": employee.id, "external_id": employee.external_id, "version": election.version,
+                     "kind": election.kind, "effective_date": election.effective_date.isoformat(),
                      "lines": [_line_dict(l) for l in election.lines]})
+
+
+def payroll_recipient(employer_id: str, employee_id: str) -> str:
+    """The ordering key of messages to payroll: one employee at one employer's payroll."""
+    return f"payroll:{employer_id}:{employee_id}"
+
+
+def payroll_stage(session: Session, election: DeferralElection) -> dict:
+    """Where a change stands on its way to payroll: requested → approved → sent → confirmed → observed, or
+    failed with the reason. Read from the election and its outbox message, so it is never out of step."""
+    if election.status != "approved":
+        stage = {"pending_approval": "requested"}.get(election.status, election.status)
+        return {"stage": stage, "detail": election.rejection_reason}
+    if election.observed_at:
+        return {"stage": "observed", "detail": f"withheld as elected on the {election.observed_at} pay statement"}
+    message = session.scalar(select(OutboxMessage).where(OutboxMessage.subject_id == election.id)
+                             .order_by(OutboxMessage.seq.desc()).limit(1))
+    if message is None:
+        return {"stage": "approved", "detail": None}
+    if message.status == "delivered":
+        return {"stage": "confirmed", "detail": "payroll acknowledged the change"}
+    if message.status == "dead":
+        return {"stage": "failed", "detail": message.last_error}
+    if message.status == "awaiting_pull" or message.attempts:
+        return {"stage": "sent", "detail": message.last_error}
+    return {"stage": "approved", "detail": None}
 
 
 def election_for(session: Session, principal: Principal, election_id: str) -> DeferralElection:

@@ -70,8 +70,10 @@ class Connections(MethodView):
         """Connect a payroll provider. The answer carries the signing secret, once, and where to send pay runs."""
         session = context.session()
         employer = plans.employer_for(session, context.principal(), employer_id, write=True)
-        connection, secret = service.create_connection(session, _vault(), context.actor(), employer, body["provider"])
-        return {"id": connection.id, "provider": connection.provider, "active": connection.active,
+        connection, secret = service.create_connection(session, _vault(), context.actor(), employer, body["provider"],
+                                                       body["endpoint_url"], body["config"])
+        return {"id": connection.id, "provider": connection.provider, "endpoint_url": connection.endpoint_url,
+                "active": connection.active,
                 "created_at": connection.created_at, "secret": secret,
                 "pay_runs_url": f"/v1/payroll/connections/{connection.id}/pay-runs"}
 

@@ -19,6 +19,8 @@ class ProviderConnection(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("pcn"))
     employer_id: Mapped[str] = mapped_column(ForeignKey("employers.id"), index=True)
     provider: Mapped[str] = mapped_column(String(20))
+    endpoint_url: Mapped[str | None] = mapped_column(String(500))  # where push adapters deliver changes
+    config: Mapped[dict] = mapped_column(JSON, default=dict)  # provider specifics (e.g. Finch benefit ids)
     secret_enc: Mapped[bytes] = mapped_column(LargeBinary)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -114,6 +114,9 @@ class ConnectionIn(Schema):
 
     provider = fields.String(load_default="plumb_webhook",
                              validate=validate.OneOf(("plumb_webhook", "finch", "gusto", "pull")))
+    endpoint_url = fields.Url(load_default=None, allow_none=True, require_tld=False,
+                              metadata={"description": "Where deferral changes are sent (push providers)"})
+    config = fields.Dict(load_default=dict, metadata={"description": "Provider specifics, e.g. Finch's access token"})
 
 
 class ConnectionOut(Schema):
@@ -121,6 +124,7 @@ class ConnectionOut(Schema):
 
     id = fields.String()
     provider = fields.String()
+    endpoint_url = fields.String(allow_none=True)
     active = fields.Boolean()
     created_at = fields.DateTime()
     secret = fields.String(metadata={"description": "Standard Webhooks signing secret (whsec_…); shown once"})
@@ -179,3 +183,51 @@ class PricesOut(Schema):
 
     stored = fields.Integer()
     invested = fields.Integer(metadata={"description": "Pending contributions that now bought units"})
+
+
+class OutboxMessageOut(Schema):
+    """A message to payroll and where its delivery stands."""
+
+    id = fields.String()
+    topic = fields.String()
+    subject_id = fields.String(allow_none=True)
+    status = fields.String(metadata={"description": "pending, awaiting_pull, delivered or dead"})
+    attempts = fields.Integer()
+    last_error = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    delivered_at = fields.DateTime(allow_none=True)
+    payload = fields.Dict()
+
+
+class OutboxArgs(Schema):
+    """Filter messages by status."""
+
+    status = fields.String(load_default="dead", validate=validate.OneOf(("pending", "awaiting_pull", "delivered", "dead", "all")))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    cursor = fields.String(load_default=None)
+
+
+class FeedArgs(Schema):
+    """Where to start reading the feed."""
+
+    cursor = fields.String(load_default=None)
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class FeedPageOut(Schema):
+    """Deferral changes in order; acknowledge the ones applied."""
+
+    data = fields.List(fields.Dict(), metadata={"description": "Deferral change documents, oldest first"})
+    next_cursor = fields.String(allow_none=True)
+
+
+class FeedAckIn(Schema):
+    """Message ids the provider has applied."""
+
+    ids = fields.List(fields.String(), required=True, validate=validate.Length(min=1, max=1000))
+
+
+class FeedAckOut(Schema):
+    """How many were newly acknowledged."""
+
+    acknowledged = fields.Integer()

@@ -38,11 +38,18 @@ PROVIDERS = ("plumb_webhook", "finch", "gusto", "pull", "csv")
 
 # ---- connections -----------------------------------------------------------------------------------------------
 
-def create_connection(session: Session, vault: PiiVault, actor: Actor, employer: Employer,
-                      provider: str) -> tuple[ProviderConnection, str]:
-    """A connection and its signing secret (Standard Webhooks `whsec_` form), returned once, stored encrypted."""
+def create_connection(session: Session, vault: PiiVault, actor: Actor, employer: Employer, provider: str,
+                      endpoint_url: str | None = None, config: dict | None = None) -> tuple[ProviderConnection, str]:
+    """A connection and its signing secret (Standard Webhooks `whsec_` form), returned once, stored encrypted.
+    A new connection replaces the employer's previous one: changes go to one payroll at a time."""
+    if provider in ("plumb_webhook", "finch", "gusto") and not endpoint_url:
+        raise ValidationFailed([("endpoint_url", f"is required for {provider} connections")])
+    for old in session.scalars(select(ProviderConnection).where(ProviderConnection.employer_id == employer.id,
+                                                                ProviderConnection.active.is_(True))):
+        old.active = False
     secret = "whsec_" + b64encode(secrets.token_bytes(32)).decode()
-    connection = ProviderConnection(employer_id=employer.id, provider=provider, secret_enc=vault.seal(secret))
+    connection = ProviderConnection(employer_id=employer.id, provider=provider, secret_enc=vault.seal(secret),
+                                    endpoint_url=endpoint_url, config=config or {})
     session.add(connection)
     session.flush()
     record_audit(session, actor, "payroll_connection.created", "provider_connection", connection.id,
