@@ -58,6 +58,7 @@ def create_app(config: Config | None = None, clock: Clock | None = None) -> Flas
     _register_request_transaction(app)
 
     from backend.cli import register_commands
+    from backend.payroll import sync  # noqa: F401 - registers the payroll deliverer with the outbox
     register_commands(app)
     return app
 

@@ -22,6 +22,8 @@ def register_commands(app) -> None:
     app.cli.add_command(user_group)
     app.cli.add_command(demo_command)
     app.cli.add_command(ledger_group)
+    app.cli.add_command(worker_command)
+    app.cli.add_command(serve_command)
     from backend.compliance.cli import register as register_compliance
     register_compliance(app)
 
@@ -82,9 +84,63 @@ def demo_command(host, port, seed_only):
         click.echo(f"  {role:<14} {email:<28} {password:<16} {note}")
     click.echo("")
     if not seed_only:
-        from werkzeug.serving import run_simple
+        _serve(host, port)
 
+
+def _serve(host: str, port: int) -> None:
+    """The HTTP server; on the embedded default (SQLite) the outbox dispatcher runs in a thread beside it."""
+    import threading
+
+    from werkzeug.serving import run_simple
+
+    from backend.events import Dispatcher
+
+    plumb = current_app.extensions["plumb"]
+    stop = threading.Event()
+    if plumb.db.dialect == "sqlite":
+        dispatcher = Dispatcher(plumb.db, _vault(plumb))
+        threading.Thread(target=dispatcher.run_forever, args=(stop,), name="outbox", daemon=True).start()
+        click.echo("outbox dispatcher: running in this process (embedded default)")
+    else:
+        click.echo("outbox dispatcher: run `plumb worker` (one or more) beside this server")
+    try:
         run_simple(host, port, current_app._get_current_object(), threaded=True)
+    finally:
+        stop.set()
+
+
+@click.command("serve", help="Serve the API (and, on SQLite, the outbox dispatcher).")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+@with_appcontext
+def serve_command(host, port):
+    _serve(host, port)
+
+
+@click.command("worker", help="Deliver outbox messages (payroll changes) until stopped; run several on PostgreSQL.")
+@click.option("--idle", default=0.2, type=float, help="Seconds to sleep when there is nothing to deliver.")
+@click.option("--max-attempts", default=10, type=int)
+@click.option("--base-delay", default=1.0, type=float, help="First retry delay in seconds (doubles each try).")
+@with_appcontext
+def worker_command(idle, max_attempts, base_delay):
+    import signal
+    import threading
+
+    from backend.events import Dispatcher
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    plumb = current_app.extensions["plumb"]
+    click.echo(f"worker delivering from {plumb.db.dialect}", err=True)
+    Dispatcher(plumb.db, _vault(plumb), max_attempts=max_attempts, base_delay=base_delay).run_forever(
+        stop, idle_seconds=idle)
+
+
+def _vault(plumb):
+    from backend.enrollment.service import vault_for
+
+    return vault_for(plumb.config)
 
 
 @click.group("ledger", help="The recordkeeping ledger.")

@@ -125,7 +125,8 @@ _DELIVERERS: dict[str, object] = {}
 
 
 def register_deliverer(topic: str):
-    """A function (session, message) -> Delivery that hands messages of `topic` to whoever receives them."""
+    """A function (session, message, secrets) -> Delivery that hands messages of `topic` to whoever receives them;
+    `secrets` opens what is stored encrypted (connection signing secrets)."""
 
     def register(deliverer):
         _DELIVERERS[topic] = deliverer
@@ -143,9 +144,10 @@ class Dispatcher:
     delivered, so no two workers deliver it at once, and a worker that dies mid-delivery leaves it pending for the
     next one (the receiver de-duplicates by the message id, which never changes)."""
 
-    def __init__(self, db, *, max_attempts: int = 10, base_delay: float = 1.0, max_delay: float = 3600.0,
+    def __init__(self, db, secrets, *, max_attempts: int = 10, base_delay: float = 1.0, max_delay: float = 3600.0,
                  batch_size: int = 20, now=utcnow):
-        self.db, self.max_attempts, self.base_delay, self.max_delay = db, max_attempts, base_delay, max_delay
+        self.db, self.secrets = db, secrets
+        self.max_attempts, self.base_delay, self.max_delay = max_attempts, base_delay, max_delay
         self.batch_size, self.now = batch_size, now
 
     def _claim(self, session: Session) -> list[OutboxMessage]:
@@ -176,7 +178,8 @@ class Dispatcher:
 
         deliverer = _DELIVERERS.get(message.topic)
         try:
-            outcome = deliverer(session, message) if deliverer else Delivery(False, f"no deliverer for {message.topic}")
+            outcome = (deliverer(session, message, self.secrets) if deliverer
+                       else Delivery(False, f"no deliverer for {message.topic}"))
         except Exception as error:  # a deliverer's bug or a network error: retried like any failure
             outcome = Delivery(False, f"{type(error).__name__}: {error}")
         if outcome.parked:

@@ -13,16 +13,17 @@ from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from backend.enrollment import service as enrollment
-from backend.errors import NotFound, Unauthenticated, ValidationFailed
+from backend.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
 from backend.money import dollars_to_cents
-from backend.payroll import service
+from backend.payroll import service, sync
 from backend.payroll.models import PayRun, PayrollException, ProviderConnection
-from backend.payroll.schemas import (ConnectionIn, ConnectionOut, ExceptionArgs, ExceptionOut, PayRunCsvArgs, PayRunIn,
+from backend.payroll.schemas import (ConnectionIn, ConnectionOut, ExceptionArgs, ExceptionOut, FeedAckIn, FeedAckOut,
+                                     FeedArgs, FeedPageOut, OutboxArgs, OutboxMessageOut, PayRunCsvArgs, PayRunIn,
                                      PayRunOut, PayRunResultOut, PriceIn, PricesIn, PricesOut, ResolveIn, StatementIn)
 from backend.plans import service as plans
 from backend.plans.models import Employee, Employer
 from backend.accounts import service as ledger
-from backend.events import Actor
+from backend.events import Actor, OutboxMessage, acknowledge_pulled, record_audit, retry_dead
 from backend.web import context
 from backend.web.context import requires
 from backend.web.idempotency import idempotent
@@ -86,8 +87,10 @@ def _verify_signature(connection: ProviderConnection, raw: bytes) -> None:
             "webhook-timestamp": request.headers.get("webhook-timestamp", ""),
             "webhook-signature": request.headers.get("webhook-signature", "")})
     except WebhookVerificationError as error:
-        raise Unauthenticated(f"The pay run's signature was refused: {error}.",
+        raise Unauthenticated(f"The request's signature was refused: {error}.",
                               [("webhook-signature", str(error))]) from None
+    except ValueError:  # the package parses the body once the signature checks out
+        raise ValidationFailed([("body", "is not JSON")]) from None
 
 
 @blp.route("/payroll/connections/<connection_id>/pay-runs")
@@ -283,3 +286,94 @@ class FundPricesCsv(MethodView):
         if problems or not rows:
             raise ValidationFailed(problems or [("file", "has no prices")])
         return _store_prices(plan_id, rows, labels.__getitem__)
+
+
+def _feed_connection(session) -> ProviderConnection:
+    """A polling provider names its connection and signs the request like a pay run; a GET has no body, so it
+    signs the body `{}`."""
+    connection = session.get(ProviderConnection, request.headers.get("plumb-connection-id", ""))
+    if connection is None or not connection.active or connection.provider != "pull":
+        raise Unauthenticated("Name an active pull connection in the plumb-connection-id header.",
+                              [("plumb-connection-id", "is not an active pull connection")])
+    _verify_signature(connection, request.get_data() or b"{}")
+    return connection
+
+
+FEED_HEADERS = [{"in": "header", "name": h, "required": True, "schema": {"type": "string"}}
+                for h in ("plumb-connection-id", "webhook-id", "webhook-timestamp", "webhook-signature")]
+
+
+@blp.route("/payroll/deferral-changes")
+class DeferralFeed(MethodView):
+    @blp.doc(security=[], parameters=FEED_HEADERS)
+    @blp.arguments(FeedArgs, location="query")
+    @blp.response(200, FeedPageOut)
+    def get(self, args):
+        """For providers that poll: deferral changes for their employer, oldest first, from the cursor on.
+        Changes stay in the feed until acknowledged."""
+        session = context.session()
+        connection = _feed_connection(session)
+        query = select(OutboxMessage).where(OutboxMessage.employer_id == connection.employer_id,
+                                            OutboxMessage.topic == sync.TOPIC,
+                                            OutboxMessage.status.in_(("awaiting_pull", "delivered")))
+        rows, cursor = paginate(session, query, [OutboxMessage.seq], args["limit"], args["cursor"], lambda m: [m.seq])
+        return {"data": [{**sync.change_document(m), "acknowledged": m.status == "delivered"} for m in rows],
+                "next_cursor": cursor}
+
+
+@blp.route("/payroll/deferral-changes/ack")
+class DeferralFeedAck(MethodView):
+    @blp.doc(security=[], parameters=FEED_HEADERS)
+    @blp.response(200, FeedAckOut)
+    def post(self):
+        """Acknowledge the changes the provider has applied (by message id); acknowledging twice is harmless."""
+        session = context.session()
+        connection = _feed_connection(session)
+        try:
+            body = FeedAckIn().load(json.loads(request.get_data() or b"{}"))
+        except ValueError:
+            raise ValidationFailed([("body", "is not JSON")]) from None
+        except ValidationError as error:
+            raise ValidationFailed(flatten_messages(error.messages)) from None
+        count = 0
+        for message in session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(body["ids"]),
+                                                                   OutboxMessage.employer_id == connection.employer_id,
+                                                                   OutboxMessage.status == "awaiting_pull")):
+            acknowledge_pulled(session, message, {"via": "pull"})
+            count += 1
+        return {"acknowledged": count}
+
+
+@blp.route("/employers/<employer_id>/payroll-messages")
+class PayrollMessages(MethodView):
+    @requires(*STAFF)
+    @blp.arguments(OutboxArgs, location="query")
+    @blp.response(200, page_schema(OutboxMessageOut, "OutboxMessagePage"))
+    def get(self, args, employer_id):
+        """Messages to payroll and their delivery: dead letters by default (they need the sponsor)."""
+        session = context.session()
+        employer = plans.employer_for(session, context.principal(), employer_id)
+        query = select(OutboxMessage).where(OutboxMessage.employer_id == employer.id)
+        if args["status"] != "all":
+            query = query.where(OutboxMessage.status == args["status"])
+        rows, cursor = paginate(session, query, [OutboxMessage.seq], args["limit"], args["cursor"], lambda m: [m.seq])
+        return {"data": rows, "next_cursor": cursor}
+
+
+@blp.route("/payroll-messages/<message_id>/retry")
+class RetryMessage(MethodView):
+    @requires(*SPONSOR)
+    @blp.response(200, OutboxMessageOut)
+    def post(self, message_id):
+        """Send a dead-lettered message again (after fixing what made it fail); it keeps its place in line."""
+        session = context.session()
+        message = session.scalar(select(OutboxMessage).where(OutboxMessage.id == message_id))
+        if message is None or message.employer_id is None:
+            raise NotFound("No such message.")
+        plans.employer_for(session, context.principal(), message.employer_id)
+        if message.status != "dead":
+            raise Conflict(f"Only dead-lettered messages are retried; this one is {message.status}.")
+        retry_dead(session, message)
+        record_audit(session, context.actor(), "payroll_message.retried", "outbox_message", message.id,
+                     employer_id=message.employer_id)
+        return message

@@ -16,7 +16,6 @@ from backend.plans.pii import PiiVault
 
 TOPIC = "payroll.deferral_change"
 TIMEOUT_SECONDS = 10.0
-_VAULT: dict[str, PiiVault] = {}
 
 
 def change_document(message: OutboxMessage) -> dict:
@@ -56,13 +55,8 @@ class PullFeedAdapter:
 ADAPTERS = {"plumb_webhook": PlumbWebhookAdapter(), "pull": PullFeedAdapter()}
 
 
-def configure(pii_key: str) -> None:
-    """The dispatcher runs outside requests; it needs the key that opens connection secrets."""
-    _VAULT["key"] = PiiVault(pii_key)
-
-
 @register_deliverer(TOPIC)
-def deliver_deferral_change(session: Session, message: OutboxMessage) -> Delivery:
+def deliver_deferral_change(session: Session, message: OutboxMessage, vault: PiiVault) -> Delivery:
     connection = session.scalar(select(ProviderConnection).where(
         ProviderConnection.employer_id == message.employer_id, ProviderConnection.active.is_(True))
         .order_by(ProviderConnection.created_at.desc()).limit(1))
@@ -71,4 +65,4 @@ def deliver_deferral_change(session: Session, message: OutboxMessage) -> Deliver
     adapter = ADAPTERS.get(connection.provider)
     if adapter is None:
         return Delivery(False, f"no adapter for provider {connection.provider!r}")
-    return adapter.deliver(connection, _VAULT["key"].open(connection.secret_enc), message)
+    return adapter.deliver(connection, vault.open(connection.secret_enc), message)

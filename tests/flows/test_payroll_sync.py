@@ -1,0 +1,214 @@
+"""Issue 4's story: a change made on the phone reaches a payroll provider (a real HTTP server in its own process)
+by signed API, in order, exactly once in effect, whatever fails on the way."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from backend.events import Dispatcher
+from backend.enrollment.service import vault_for
+from tests import scenario
+
+RECEIVER = Path(__file__).resolve().parent.parent / "receivers" / "payroll_receiver.py"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Receiver:
+    def __init__(self, tmp_path, port: int):
+        self.tmp_path, self.port, self.process = tmp_path, port, None
+        self.url = f"http://127.0.0.1:{port}/deferrals"
+
+    def start(self, secret: str) -> None:
+        ready = self.tmp_path / f"receiver-{time.monotonic_ns()}.ready"
+        self.process = subprocess.Popen([sys.executable, str(RECEIVER), "--port", str(self.port), "--secret", secret,
+                                         "--ready-file", str(ready)])
+        deadline = time.monotonic() + 15
+        while not (ready.exists() and ready.read_text()):
+            assert time.monotonic() < deadline, "receiver did not start"
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+    def _call(self, path: str, body: dict | None = None) -> dict:
+        data = None if body is None else json.dumps(body).encode()
+        with urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=data,
+                                                           method="POST" if data else "GET"), timeout=10) as r:
+            return json.loads(r.read())
+
+    def mode(self, mode: str, **extra) -> None:
+        self._call("/_mode", {"mode": mode, **extra})
+
+    def received(self) -> dict:
+        return self._call("/_received")
+
+
+@pytest.fixture
+def receiver(tmp_path):
+    r = Receiver(tmp_path, free_port())
+    yield r
+    r.stop()
+
+
+def connected_world(app, client, receiver, **plan):
+    world = scenario.World(app, client, **plan)
+    connection = scenario.connect_payroll(client, world.sponsor, world.employer_id, endpoint_url=receiver.url)
+    receiver.start(connection["secret"])
+    return world
+
+
+def dispatcher(plumb, **kw) -> Dispatcher:
+    return Dispatcher(plumb.db, vault_for(plumb.config), base_delay=0, **kw)
+
+
+def drain(d: Dispatcher, passes: int = 20) -> None:
+    for _ in range(passes):
+        if not d.run_once():
+            return
+
+
+def test_change_on_the_phone_is_confirmed_by_payroll(app, client, plumb, receiver):
+    world = connected_world(app, client, receiver, requires_approval=True)
+    first = client.post("/mobile/v1/elections", headers=world.participant,
+                        json={"lines": [{"money_type": "pretax", "percent": "6"}]}).json
+    client.post(f"/v1/elections/{first['id']}/approve", json={}, headers={**world.sponsor, "If-Match": first["etag"]})
+    assert client.get("/mobile/v1/elections", headers=world.participant).json[0]["payroll"]["stage"] == "approved"
+    drain(dispatcher(plumb))
+    second = client.post("/mobile/v1/elections", headers=world.participant,
+                         json={"lines": [{"money_type": "pretax", "percent": "9"}]}).json
+    approved = client.post(f"/v1/elections/{second['id']}/approve", json={},
+                           headers={**world.sponsor, "If-Match": second["etag"]})
+    assert approved.status_code == 200
+    drain(dispatcher(plumb))
+
+    applied = receiver.received()["applied"]
+    assert [(m["employee_id"], m["lines"][0]["percent"], m["effective_date"]) for m in applied] == [
+        (world.employee["id"], "6", "2026-12-04"), (world.employee["id"], "9", "2026-12-04")]
+    assert applied[0]["external_id"] == "E1" and applied[0]["type"] == "deferral_change"
+    stages = [e["payroll"]["stage"] for e in client.get("/mobile/v1/elections", headers=world.participant).json]
+    assert stages == ["confirmed", "confirmed"]
+
+
+def test_failures_are_retried_in_order_and_dead_letters_can_be_retried(app, client, plumb, receiver):
+    world = connected_world(app, client, receiver, requires_approval=False)
+    receiver.mode("fail")
+    for percent in ("4", "5", "6"):
+        client.post("/mobile/v1/elections", headers=world.participant,
+                    json={"lines": [{"money_type": "pretax", "percent": percent}]})
+    d = dispatcher(plumb, max_attempts=3)
+    drain(d)
+    # The first change died after three tries; the later ones wait behind it rather than overtake it.
+    dead = client.get(f"/v1/employers/{world.employer_id}/payroll-messages", headers=world.sponsor).json["data"]
+    assert len(dead) == 1 and dead[0]["attempts"] == 3 and "HTTP 500" in dead[0]["last_error"]
+    pending = client.get(f"/v1/employers/{world.employer_id}/payroll-messages?status=pending", headers=world.sponsor).json["data"]
+    assert [m["attempts"] for m in pending] == [0, 0]
+    history = client.get("/mobile/v1/elections", headers=world.participant).json
+    assert [e["payroll"]["stage"] for e in history] == ["approved", "approved", "failed"]
+    assert receiver.received()["applied"] == []
+
+    receiver.mode("ok")
+    retried = client.post(f"/v1/payroll-messages/{dead[0]['id']}/retry", headers=world.sponsor)
+    assert retried.status_code == 200 and retried.json["status"] == "pending"
+    drain(d)
+    assert [m["lines"][0]["percent"] for m in receiver.received()["applied"]] == ["4", "5", "6"]
+    assert client.post(f"/v1/payroll-messages/{dead[0]['id']}/retry", headers=world.sponsor).status_code == 409
+
+
+def test_a_transient_failure_is_retried_with_backoff(app, client, plumb, receiver):
+    world = connected_world(app, client, receiver, requires_approval=False)
+    receiver.mode("fail", count=2)
+    client.post("/mobile/v1/elections", headers=world.participant, json={"lines": [{"money_type": "roth", "percent": "3"}]})
+    d = Dispatcher(plumb.db, vault_for(plumb.config), base_delay=0.05)
+    deadline = time.monotonic() + 10
+    while not receiver.received()["applied"]:
+        assert time.monotonic() < deadline
+        d.run_once()
+        time.sleep(0.02)
+    received = receiver.received()
+    assert len(received["deliveries"]) == 3 and len(received["applied"]) == 1
+
+
+def test_the_pull_feed(app, client, plumb):
+    world = scenario.World(app, client, requires_approval=False)
+    connection = scenario.connect_payroll(client, world.sponsor, world.employer_id, provider="pull")
+    election = client.post("/mobile/v1/elections", headers=world.participant,
+                           json={"lines": [{"money_type": "pretax", "percent": "7"}]}).json
+    drain(dispatcher(plumb))
+
+    def signed_get(path):
+        from datetime import datetime, timezone
+
+        from standardwebhooks.webhooks import Webhook
+
+        now = datetime.now(timezone.utc)
+        return {"plumb-connection-id": connection["id"], "webhook-id": f"pull-{time.monotonic_ns()}",
+                "webhook-timestamp": str(int(now.timestamp()))}, Webhook(connection["secret"]), now
+
+    headers, webhook, now = signed_get("/v1/payroll/deferral-changes")
+    headers["webhook-signature"] = webhook.sign(headers["webhook-id"], now, "{}")
+    page = client.get("/v1/payroll/deferral-changes", headers=headers)
+    assert page.status_code == 200, page.json
+    assert [(c["election_id"], c["acknowledged"]) for c in page.json["data"]] == [(election["id"], False)]
+    assert client.get("/v1/payroll/deferral-changes", headers={**headers, "webhook-signature": "v1,AAAA"}).status_code == 401
+
+    body = json.dumps({"ids": [page.json["data"][0]["id"]]})
+    ack_headers = {**headers, "webhook-id": "ack-1"}
+    ack_headers["webhook-signature"] = webhook.sign("ack-1", now, body)
+    ack = client.post("/v1/payroll/deferral-changes/ack", data=body, content_type="application/json", headers=ack_headers)
+    assert ack.status_code == 200 and ack.json == {"acknowledged": 1}
+    stage = client.get("/mobile/v1/elections", headers=world.participant).json[0]["payroll"]["stage"]
+    assert stage == "confirmed"
+
+
+@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgresql"),
+                    reason="several workers share the outbox on PostgreSQL (FOR UPDATE SKIP LOCKED)")
+def test_two_workers_and_a_killed_one_deliver_everything_once_in_order(app, client, plumb, receiver, database_url):
+    world = connected_world(app, client, receiver, requires_approval=False)
+    participants = [world.participant, scenario.sign_up(client, world.employees["E2"], "2006-03-10", "4321")]
+    expected: dict[str, list[str]] = {}
+    for round_ in range(6):
+        for headers in participants:
+            percent = str(3 + round_)
+            response = client.post("/mobile/v1/elections", headers=headers,
+                                   json={"lines": [{"money_type": "pretax", "percent": percent}]})
+            assert response.status_code == 201, response.json
+            expected.setdefault(response.json["employee_id"], []).append(percent)
+    receiver.mode("slow", seconds=0.3)
+    env = {**os.environ, "DATABASE_URL": database_url, "PLUMB_PII_KEY": plumb.config.pii_key,
+           "PLUMB_JWT_SECRET": plumb.config.jwt_secret, "PLUMB_INSTANCE_DIR": str(ROOT / "instance")}
+    command = [str(Path(sys.executable).parent / "plumb"), "worker", "--idle", "0.05", "--base-delay", "0.05"]
+    first = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+    time.sleep(0.8)
+    first.send_signal(signal.SIGKILL)  # mid-delivery: its claimed batch is released when its connection drops
+    first.wait(10)
+    workers = [subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL) for _ in range(2)]
+    try:
+        deadline = time.monotonic() + 60
+        while len(receiver.received()["applied"]) < 12:
+            assert time.monotonic() < deadline, receiver.received()
+            time.sleep(0.2)
+    finally:
+        for worker in workers:
+            worker.terminate()
+            worker.wait(10)
+    received = receiver.received()
+    by_employee: dict[str, list[str]] = {}
+    for message in received["applied"]:
+        by_employee.setdefault(message["employee_id"], []).append(message["lines"][0]["percent"])
+    assert by_employee == expected  # each change once, in the order made, per employee
+    assert received["max_concurrent_same_id"] == 1  # never delivered twice at the same time
