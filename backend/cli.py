@@ -24,6 +24,7 @@ def register_commands(app) -> None:
     app.cli.add_command(ledger_group)
     app.cli.add_command(worker_command)
     app.cli.add_command(serve_command)
+    app.cli.add_command(daily_command)
     from backend.compliance.cli import register as register_compliance
     register_compliance(app)
 
@@ -133,8 +134,39 @@ def worker_command(idle, max_attempts, base_delay):
         signal.signal(sig, lambda *_: stop.set())
     plumb = current_app.extensions["plumb"]
     click.echo(f"worker delivering from {plumb.db.dialect}", err=True)
-    Dispatcher(plumb.db, _vault(plumb), max_attempts=max_attempts, base_delay=base_delay).run_forever(
-        stop, idle_seconds=idle)
+    dispatcher = Dispatcher(plumb.db, _vault(plumb), max_attempts=max_attempts, base_delay=base_delay)
+    threading.Thread(target=_daily_loop, args=(plumb, stop), name="daily", daemon=True).start()
+    dispatcher.run_forever(stop, idle_seconds=idle)
+
+
+def _daily_loop(plumb, stop, every_seconds: int = 3600) -> None:
+    """The worker also runs the platform's own changes (auto-enrollment, escalation) once an hour; they are
+    idempotent, so several workers doing it is harmless."""
+    import logging
+
+    from backend.enrollment.automatic import run_daily
+
+    while not stop.is_set():
+        try:
+            with plumb.db.transaction() as session:
+                run_daily(session, plumb.clock.today())
+        except Exception:
+            logging.getLogger(__name__).exception("daily pass failed")
+        stop.wait(every_seconds)
+
+
+@click.command("daily", help="Run automatic enrollment and escalation for every plan (idempotent).")
+@click.option("--date", "on", default=None, help="Run as of this date (YYYY-MM-DD); today by default.")
+@with_appcontext
+def daily_command(on):
+    from datetime import date
+
+    from backend.enrollment.automatic import run_daily
+
+    plumb = current_app.extensions["plumb"]
+    with plumb.db.transaction() as session:
+        counts = run_daily(session, date.fromisoformat(on) if on else plumb.clock.today())
+    click.echo(", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in counts.items()))
 
 
 def _vault(plumb):

@@ -4,7 +4,7 @@ from flask_smorest import Blueprint
 
 from backend.accounts import service as ledger
 from backend.compliance import limits as irs
-from backend.enrollment import service
+from backend.enrollment import automatic, service
 from backend.enrollment.api import election_view, etag_response, preview_view
 from backend.enrollment.models import MONEY_TYPES as DEFERRAL_TYPES
 from backend.enrollment.schemas import (BeneficiariesIn, BeneficiariesOut, ElectionIn, ElectionOut, InvestmentsIn,
@@ -66,7 +66,7 @@ class Me(MethodView):
             "catch_up_eligible": service.age_at_year_end(vault, employee, today.year) >= service.CATCH_UP_AGE,
             "pay_frequency": employer.pay_frequency,
             "next_pay_date": next_pay_date(employer.pay_frequency, employer.anchor_pay_date, today),
-            "eligibility": {"status": service.status_on(determination, today),
+            "eligibility": {"status": service.status_on(determination, today, employee),
                             "conditions_met_date": determination.conditions_met_date,
                             "entry_date": determination.entry_date, "basis": determination.basis,
                             "explanation": determination.explanation},
@@ -258,3 +258,14 @@ class Limits(MethodView):
         return {"calendar_year": year, "deferred_here_cents": here, "deferred_elsewhere_cents": elsewhere,
                 "deferred_total_cents": here + elsewhere, "limit_402g_cents": base, "catch_up_limit_cents": catch_up,
                 "total_limit_cents": base + catch_up, "remaining_cents": max(0, base + catch_up - here - elsewhere)}
+
+
+@blp.route("/elections/<election_id>/skip")
+class SkipEscalation(MethodView):
+    @requires("participant")
+    @blp.response(200, ElectionOut)
+    def post(self, election_id):
+        """Skip an announced automatic escalation before it takes effect; your rate stays as it is."""
+        session, employee = _me()
+        election = automatic.skip_escalation(session, context.actor(), employee, election_id)
+        return election_view(session, election, context.today())

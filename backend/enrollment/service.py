@@ -216,7 +216,7 @@ def submit_election(session: Session, vault: PiiVault, actor: Actor, employee: E
     employer = session.get(Employer, employee.employer_id)
     plan = plans.current_plan(session, employer.id)
     determination = eligibility_of(session, employee.id)
-    if determination is None or determination.status == "terminated":
+    if determination is None or status_on(determination, today, employee) == "terminated":
         raise Forbidden("Only current employees can make elections.")
     effective = next_effective_date(session, employee, employer, today)
     problems = validate_lines(plan, lines, age_at_year_end(vault, employee, effective.year) >= CATCH_UP_AGE)
@@ -468,8 +468,22 @@ def outside_deferrals_of(session: Session, employee_id: str) -> list[OutsideDefe
                                 .order_by(OutsideDeferral.calendar_year.desc())))
 
 
-def status_on(determination: EligibilityDetermination, today: date) -> str:
-    """The stored status is as of the last recompute; a waiting employee whose entry date has come is eligible."""
+def status_on(determination: EligibilityDetermination, today: date, employee: Employee) -> str:
+    """The stored status is as of the last recompute; time moves on: a waiting employee whose entry date has come
+    is eligible, and one whose last day has passed (without a later rehire) is terminated."""
+    ended = employee.termination_date
+    if ended and ended <= today and not (employee.rehire_date and employee.rehire_date > ended):
+        return "terminated"
     if determination.status == "waiting" and determination.entry_date and determination.entry_date <= today:
         return "eligible"
     return determination.status
+
+
+def mark_observed(session: Session, election_ids: list[str], pay_date: date) -> None:
+    """Payroll withheld what these elections ask on a pay statement: the change has arrived."""
+    from sqlalchemy import update
+
+    for start in range(0, len(election_ids), 1000):
+        session.execute(update(DeferralElection).where(DeferralElection.id.in_(election_ids[start:start + 1000]),
+                                                       DeferralElection.observed_at.is_(None))
+                        .values(observed_at=pay_date).execution_options(synchronize_session=False))

@@ -21,14 +21,16 @@ from backend.enrollment.models import MONEY_TYPES as DEFERRAL_TYPES
 from backend.enrollment.models import (DeferralElection, ElectionLine, EligibilityDetermination, InvestmentAllocation,
                                        InvestmentElection, OutsideDeferral)
 from backend.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from backend.events import Actor, publish, record_audit
+from backend.enrollment import automatic
+from backend.enrollment import service as enrollment
+from backend.events import Actor, OutboxMessage, enqueue, publish, record_audit
 from backend.identity.service import Principal
 from backend.money import HUNDRED, percent_of_cents, round_half_up, split_cents, units_for
 from backend.plans import match as match_rules
 from backend.plans import service as plans
 from backend.plans.models import Employee, Employer, Plan
 from backend.plans.pii import PiiVault
-from backend.plans.schedules import add_months
+from backend.plans.schedules import add_months, next_pay_date
 from backend.payroll.models import PayRun, PayrollException, PayStatement, ProviderConnection
 
 # A percent election withheld within a cent of the exact figure per line is payroll's rounding, not a mismatch.
@@ -192,6 +194,7 @@ def ingest_pay_run(session: Session, vault: PiiVault, actor: Actor, employer: Em
     run.statement_count = len(statements)
     run.status = "posted_with_holds" if any(st.status == "held" for st in statements) else "posted"
     context.credit_hours_and_status(session, vault, plan, payload, known, today)
+    context.tell_payroll_what_follows(session, run, statements, findings_by_employee, known)
     record_audit(session, actor, "pay_run.received", "pay_run", run.id, employer_id=employer.id,
                  changes={"provider_run_id": run.provider_run_id, "version": version, "statements": len(statements),
                           "held": sum(st.status == "held" for st in statements), "via": via})
@@ -273,6 +276,7 @@ class _Election:
     kind: str
     effective_date: date
     lines: list[_Line]
+    observed_at: date | None = None
 
 
 class _RunContext:
@@ -309,11 +313,11 @@ class _RunContext:
                 select(ElectionLine.election_id, ElectionLine.money_type, ElectionLine.percent, ElectionLine.amount_cents)
                 .join(DeferralElection, DeferralElection.id == ElectionLine.election_id).where(*in_effect)).all():
             lines[election_id].append(_Line(money_type, percent, amount))
-        for election_id, employee_id, kind, effective in session.execute(
+        for election_id, employee_id, kind, effective, observed in session.execute(
                 select(DeferralElection.id, DeferralElection.employee_id, DeferralElection.kind,
-                       DeferralElection.effective_date).where(*in_effect)
+                       DeferralElection.effective_date, DeferralElection.observed_at).where(*in_effect)
                 .order_by(DeferralElection.effective_date, DeferralElection.version)).all():
-            self.elections[employee_id] = _Election(election_id, kind, effective, lines[election_id])  # last wins
+            self.elections[employee_id] = _Election(election_id, kind, effective, lines[election_id], observed)
         self.allocations: dict[str, list[tuple[str, Decimal]]] = {}
         latest: dict[str, int] = {}
         for employee_id, version, fund_id, percent in session.execute(
@@ -458,6 +462,43 @@ class _RunContext:
                          effective_date=run.pay_date, lines=lines, employee_id=statement.employee_id,
                          pay_run_id=run.id, trade_date=max(trade_dates) if trade_dates else None)
 
+    def tell_payroll_what_follows(self, session: Session, run: PayRun, statements: list, findings: dict,
+                                  known: dict) -> None:
+        """After a run: elections payroll applied as asked are "observed"; anyone whose next paycheck would pass
+        the 402(g) limit (catch-up included by age) gets a cap-and-stop, and a resume on January 1."""
+        observed = []
+        next_pay = next_pay_date(self.employer.pay_frequency, self.employer.anchor_pay_date, run.pay_date)
+        for st in statements:
+            election = self.elections.get(st.employee_id)
+            if st.status != "posted" or election is None:
+                continue
+            codes = {f.code for f in findings.get(self.by_id[st.employee_id].external_id, [])}
+            if "deferral_mismatch" not in codes and election.lines and election.observed_at is None:
+                observed.append(election.id)
+            upcoming = sum(line.amount_cents if line.amount_cents is not None
+                           else percent_of_cents(st.plan_compensation_cents, line.percent) for line in election.lines)
+            if not upcoming or next_pay.year != run.pay_date.year:
+                continue
+            employee = self.by_id[st.employee_id]
+            room = self.deferral_room_cents(employee, upcoming)
+            if upcoming <= room:
+                continue
+            subject = f"402g_limit:{st.employee_id}:{run.pay_date.year}"
+            if session.scalar(select(OutboxMessage.id).where(OutboxMessage.subject_id == subject)):
+                continue
+            full = session.get(Employee, st.employee_id)
+            automatic.stop_deferrals(session, full, next_pay, "402g_limit", cap_cents=max(room, 0),
+                                     resume_on=f"{run.pay_date.year + 1}-01-01")
+            enqueue(session, "payroll.deferral_change", enrollment.payroll_recipient(full.employer_id, full.id),
+                    employer_id=full.employer_id, subject_id=f"402g_resume:{full.id}:{run.pay_date.year + 1}",
+                    payload={"action": "set", "reason": "402g_resume", "employee_id": full.id,
+                             "external_id": full.external_id, "election_id": election.id,
+                             "effective_date": f"{run.pay_date.year + 1}-01-01",
+                             "lines": [{"money_type": l.money_type,
+                                        "percent": None if l.percent is None else str(l.percent),
+                                        "amount_cents": l.amount_cents} for l in election.lines]})
+        enrollment.mark_observed(session, observed, run.pay_date)
+
     def credit_hours_and_status(self, session: Session, vault: PiiVault, plan: Plan, payload: dict,
                                 known: dict[str, Employee], today: date) -> None:
         """Hours count toward eligibility, so they are credited to people not yet in the plan (for those already
@@ -483,6 +524,7 @@ class _RunContext:
                 touched = True
             if terminates:
                 employee.termination_date = st["termination_date"]
+                automatic.stop_deferrals(session, employee, st["termination_date"], "termination")
                 touched = True
             if touched:
                 changed.append(employee)

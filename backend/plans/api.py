@@ -84,7 +84,7 @@ def employee_view(session, employee: Employee, today) -> dict:
         "hours_by_period": employee.hours_by_period or {}, "invite_code": employee.invite_code,
         "signed_up": signed_up,
         "eligibility": None if determination is None else {
-            "status": enrollment.status_on(determination, today), "conditions_met_date": determination.conditions_met_date,
+            "status": enrollment.status_on(determination, today, employee), "conditions_met_date": determination.conditions_met_date,
             "entry_date": determination.entry_date, "basis": determination.basis,
             "explanation": determination.explanation},
     }

@@ -1,0 +1,139 @@
+"""What the platform starts by itself: automatic enrollment at the entry date and automatic escalation each plan
+year (IRC 414A, 414(w); RULES.md §6), plus the stops payroll must apply (termination, the 402(g) limit).
+
+Each function is idempotent: run it as often as you like (`plumb daily`, or the worker's hourly pass) and a change
+is made once."""
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.enrollment import service
+from backend.enrollment.models import DeferralElection, EligibilityDetermination, ElectionLine
+from backend.events import Actor, OutboxMessage, enqueue, record_audit
+from backend.plans.models import Employee, Employer, Plan
+from backend.plans.schedules import next_pay_date
+
+AUTO = Actor.system("automatic")
+# Participants hear about an escalation this long before it takes effect, and may skip it until then.
+ESCALATION_NOTICE_DAYS = 30
+# The initial notice before automatic enrollment takes effect (IRC 414(w)(4): a reasonable period before).
+AUTO_ENROLL_NOTICE_DAYS = 30
+
+
+def _platform_election(session: Session, employee: Employee, plan: Plan, kind: str, percent: Decimal,
+                       effective: date, status: str = "approved") -> DeferralElection:
+    election = DeferralElection(employee_id=employee.id, plan_id=plan.id,
+                                version=service._next_version(session, DeferralElection, employee.id), kind=kind,
+                                status=status, effective_date=effective, submitted_by=None)
+    election.lines = [ElectionLine(position=0, money_type="pretax", percent=percent)]
+    session.add(election)
+    session.flush()
+    record_audit(session, AUTO, f"election.{kind}", "election", election.id, employer_id=employee.employer_id,
+                 changes={"percent": str(percent), "effective_date": effective.isoformat(), "status": status})
+    return election
+
+
+def enroll_automatically(session: Session, plan: Plan, today: date) -> list[DeferralElection]:
+    """Employees within the notice period of their entry date who have made no election of any kind get the
+    plan's default election, effective on the first pay date on or after their entry date and the notice."""
+    if not plan.auto_enroll or plan.auto_enroll_percent is None:
+        return []
+    employer = session.get(Employer, plan.employer_id)
+    has_election = select(DeferralElection.id).where(DeferralElection.employee_id == Employee.id).exists()
+    rows = session.execute(
+        select(Employee, EligibilityDetermination.entry_date)
+        .join(EligibilityDetermination, EligibilityDetermination.employee_id == Employee.id)
+        .where(Employee.employer_id == plan.employer_id, EligibilityDetermination.status.in_(("eligible", "waiting")),
+               EligibilityDetermination.entry_date.is_not(None),
+               EligibilityDetermination.entry_date <= today + timedelta(days=AUTO_ENROLL_NOTICE_DAYS), ~has_election)
+    ).all()
+    created = []
+    for employee, entry in rows:
+        start = max(entry, today + timedelta(days=AUTO_ENROLL_NOTICE_DAYS))
+        effective = next_pay_date(employer.pay_frequency, employer.anchor_pay_date, start - timedelta(days=1))
+        election = _platform_election(session, employee, plan, "auto_enroll", plan.auto_enroll_percent, effective)
+        service._approve(session, AUTO, election, employer, today)
+        created.append(election)
+    return created
+
+
+def _plan_year_start_after(plan: Plan, day: date) -> date:
+    start = date(day.year, plan.plan_year_start_month, plan.plan_year_start_day)
+    return start if start > day else date(day.year + 1, plan.plan_year_start_month, plan.plan_year_start_day)
+
+
+def schedule_escalations(session: Session, plan: Plan, today: date) -> list[DeferralElection]:
+    """Within the notice period before a plan year begins, announce the next step for everyone whose current
+    automatic rate is below the cap: a scheduled escalation the participant may skip."""
+    step, cap = plan.auto_escalate_step_percent, plan.auto_escalate_cap_percent
+    if not plan.auto_enroll or not step or cap is None:
+        return []
+    year_start = _plan_year_start_after(plan, today)
+    if (year_start - today).days > ESCALATION_NOTICE_DAYS:
+        return []
+    employer = session.get(Employer, plan.employer_id)
+    effective = next_pay_date(employer.pay_frequency, employer.anchor_pay_date, year_start - timedelta(days=1))
+    created = []
+    for employee in session.scalars(select(Employee).where(Employee.employer_id == plan.employer_id,
+                                                           Employee.termination_date.is_(None))):
+        current = service.election_in_effect(session, employee.id, today) or service.scheduled_election(
+            session, employee.id, today)
+        if current is None or current.kind not in ("auto_enroll", "escalation") or current.effective_date >= year_start:
+            continue  # only automatic rates escalate; a participant's own choice stands
+        percent = sum((l.percent or 0 for l in current.lines), Decimal(0))
+        if percent >= cap:
+            continue
+        already = session.scalar(select(DeferralElection.id).where(
+            DeferralElection.employee_id == employee.id, DeferralElection.kind == "escalation",
+            DeferralElection.effective_date == effective))
+        if already:
+            continue
+        created.append(_platform_election(session, employee, plan, "escalation", min(cap, percent + step), effective,
+                                          status="scheduled"))
+    return created
+
+
+def release_escalations(session: Session, plan: Plan, today: date) -> list[DeferralElection]:
+    """Scheduled escalations whose notice period has passed go to payroll (a skipped one never does)."""
+    employer = session.get(Employer, plan.employer_id)
+    released = []
+    for election in session.scalars(select(DeferralElection).where(
+            DeferralElection.plan_id == plan.id, DeferralElection.status == "scheduled",
+            DeferralElection.effective_date <= today + timedelta(days=7))):
+        service._approve(session, AUTO, election, employer, today)
+        released.append(election)
+    return released
+
+
+def skip_escalation(session: Session, actor: Actor, employee: Employee, election_id: str) -> DeferralElection:
+    election = session.get(DeferralElection, election_id)
+    if election is None or election.employee_id != employee.id or election.kind != "escalation":
+        from backend.errors import NotFound
+        raise NotFound("No such escalation.")
+    if election.status != "scheduled":
+        from backend.errors import Conflict
+        raise Conflict(f"This escalation is {election.status}; only a scheduled one can be skipped.")
+    election.status = "skipped"
+    record_audit(session, actor, "election.escalation_skipped", "election", election.id,
+                 employer_id=employee.employer_id)
+    return election
+
+
+def stop_deferrals(session: Session, employee: Employee, effective: date, reason: str, **extra) -> OutboxMessage:
+    """Tell payroll to stop (or cap and stop) this employee's deductions, in line after earlier changes."""
+    return enqueue(session, "payroll.deferral_change", service.payroll_recipient(employee.employer_id, employee.id),
+                   employer_id=employee.employer_id, subject_id=f"{reason}:{employee.id}:{effective.year}",
+                   payload={"action": "stop", "reason": reason, "employee_id": employee.id,
+                            "external_id": employee.external_id, "effective_date": effective.isoformat(),
+                            "lines": [], **extra})
+
+
+def run_daily(session: Session, today: date) -> dict:
+    counts = {"auto_enrolled": 0, "escalations_scheduled": 0, "escalations_released": 0}
+    for plan in session.scalars(select(Plan)):
+        counts["auto_enrolled"] += len(enroll_automatically(session, plan, today))
+        counts["escalations_scheduled"] += len(schedule_escalations(session, plan, today))
+        counts["escalations_released"] += len(release_escalations(session, plan, today))
+    return counts
