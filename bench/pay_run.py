@@ -8,7 +8,6 @@ Prints figures as it goes; the last line is one JSON object of the figures."""
 import json
 import os
 import sys
-import tempfile
 import time
 import uuid
 from datetime import date, datetime, timezone
@@ -16,9 +15,10 @@ from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cryptography.fernet import Fernet  # noqa: E402
-from sqlalchemy import create_engine, insert, text  # noqa: E402
+from sqlalchemy import insert, text  # noqa: E402
 from standardwebhooks.webhooks import Webhook  # noqa: E402
 
 from backend.app import create_app  # noqa: E402
@@ -31,34 +31,10 @@ from backend.identity.service import Principal  # noqa: E402
 from backend.plans import service as plans  # noqa: E402
 from backend.enrollment import service as enrollment  # noqa: E402
 from backend.payroll import service as payroll  # noqa: E402
+from scratch import ScratchDatabase  # noqa: E402
 
 PAY_DATE = date(2026, 12, 4)
 PER_PAYCHECK = 276923
-
-
-class ScratchDatabase:
-    """A database of its own for the run, created and dropped here."""
-
-    def __init__(self, base_url: str | None):
-        self.base_url = base_url
-        self.tmp = None
-        if base_url and base_url.startswith("postgresql"):
-            self.name = f"plumb_bench_{uuid.uuid4().hex[:8]}"
-            self.admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
-            with self.admin.connect() as connection:
-                connection.execute(text(f'CREATE DATABASE "{self.name}"'))
-            self.url = base_url.rsplit("/", 1)[0] + "/" + self.name
-        else:
-            self.tmp = tempfile.TemporaryDirectory()
-            self.url = f"sqlite:///{self.tmp.name}/bench.db"
-
-    def drop(self):
-        if self.tmp:
-            self.tmp.cleanup()
-            return
-        with self.admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
-        self.admin.dispose()
 
 
 def make_plan(app, employees: int, tag: str) -> tuple[str, str, list[str]]:
@@ -94,7 +70,7 @@ def make_plan(app, employees: int, tag: str) -> tuple[str, str, list[str]]:
         load_prices(session, {f.ticker: f.id for f in setup.plan.funds},
                     [{"ticker": f.ticker, "price_date": PAY_DATE, "price": Decimal("25.00")} for f in setup.plan.funds],
                     lambda i: str(i))
-        connection, secret = payroll.create_connection(session, vault, actor, setup.employer, "plumb_webhook")
+        connection, secret = payroll.create_connection(session, vault, actor, setup.employer, "pull")
     return connection.id, secret, [r["external_id"] for r in rows]
 
 

@@ -26,6 +26,10 @@ def change_document(message: OutboxMessage) -> dict:
 class PlumbWebhookAdapter:
     """Plumb's own webhook: POST the change, signed per the Standard Webhooks specification; a 2xx acknowledges."""
 
+    def __init__(self):
+        # One pooled client per process: keep-alive connections to the provider instead of one per message.
+        self.client = httpx.Client(timeout=TIMEOUT_SECONDS)
+
     def deliver(self, connection: ProviderConnection, secret: str, message: OutboxMessage) -> Delivery:
         if not connection.endpoint_url:
             return Delivery(False, "the connection has no endpoint URL", permanent=True)
@@ -35,7 +39,7 @@ class PlumbWebhookAdapter:
                    "webhook-signature": Webhook(secret).sign(message.id, now, body),
                    "content-type": "application/json"}
         try:
-            response = httpx.post(connection.endpoint_url, content=body, headers=headers, timeout=TIMEOUT_SECONDS)
+            response = self.client.post(connection.endpoint_url, content=body, headers=headers)
         except httpx.HTTPError as error:
             return Delivery(False, f"{type(error).__name__}: {error}")
         if 200 <= response.status_code < 300:

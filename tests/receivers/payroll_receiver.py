@@ -20,6 +20,8 @@ class State:
         self.lock = threading.Lock()
         self.mode, self.remaining, self.slow_seconds = "ok", None, 1.0
         self.applied: list[dict] = []  # each message once, in the order applied
+        self.applied_ids: set[str] = set()
+        self.received_at: dict[str, float] = {}  # message id → when first applied (unix seconds)
         self.deliveries: list[str] = []  # every delivery, duplicates included
         self.in_flight: dict[str, int] = {}
         self.max_concurrent_same_id = 0
@@ -28,6 +30,7 @@ class State:
 
 class Handler(BaseHTTPRequestHandler):
     state: State
+    disable_nagle_algorithm = True  # keep-alive answers must not wait on delayed ACKs
 
     def log_message(self, *args):
         pass
@@ -41,6 +44,12 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self):
+        if self.path == "/_count":
+            with self.state.lock:
+                return self._send(200, {"applied": len(self.state.applied)})
+        if self.path == "/_timings":
+            with self.state.lock:
+                return self._send(200, self.state.received_at)
         if self.path == "/_received":
             with self.state.lock:
                 return self._send(200, {"applied": self.state.applied, "deliveries": self.state.deliveries,
@@ -78,8 +87,10 @@ class Handler(BaseHTTPRequestHandler):
             if mode == "slow":
                 time.sleep(self.state.slow_seconds)
             with self.state.lock:
-                if message_id not in {m["id"] for m in self.state.applied}:
+                if message_id not in self.state.applied_ids:
+                    self.state.applied_ids.add(message_id)
                     self.state.applied.append(json.loads(raw))
+                    self.state.received_at[message_id] = time.time()
             self._send(200, {"applied": message_id})
         finally:
             with self.state.lock:
@@ -93,6 +104,7 @@ def main() -> None:
     parser.add_argument("--ready-file", required=True)
     args = parser.parse_args()
     Handler.state = State(args.secret)
+    Handler.protocol_version = "HTTP/1.1"  # keep-alive, as a real provider's server would
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     with open(args.ready_file, "w") as ready:
         ready.write(str(server.server_address[1]))

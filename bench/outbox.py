@@ -1,0 +1,177 @@
+"""Benchmark: 10,000 deferral changes delivered through the outbox to a local payroll receiver (a real HTTP server
+in its own process, verifying every signature), by one `plumb worker` and then by two.
+
+    DATABASE_URL=postgresql+psycopg://user@host/db python bench/outbox.py
+
+Prints messages per second and the p99 time from commit to delivery; the last line is one JSON object."""
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import date
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+from cryptography.fernet import Fernet  # noqa: E402
+
+from backend.app import create_app  # noqa: E402
+from backend.config import Config  # noqa: E402
+from backend.db import migrate  # noqa: E402
+from backend.enrollment import service as enrollment  # noqa: E402
+from backend.events import Actor, OutboxMessage, enqueue  # noqa: E402
+from backend.identity.service import Principal  # noqa: E402
+from backend.payroll import service as payroll  # noqa: E402
+from backend.plans import service as plans  # noqa: E402
+from scratch import ScratchDatabase  # noqa: E402
+
+MESSAGES = int(os.environ.get("BENCH_MESSAGES", 10000))
+EMPLOYEES = 2000  # five changes each, so per-employee ordering is exercised
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(port: int, path: str):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as response:
+        return json.loads(response.read())
+
+
+def setup(app, endpoint_url: str) -> tuple[str, str, list[str]]:
+    plumb = app.extensions["plumb"]
+    vault = enrollment.vault_for(plumb.config)
+    with plumb.db.transaction() as session:
+        result = plans.setup_plan(session, Actor.system("bench"), Principal("usr_bench", "platform_admin", None, None), {
+            "template": "starter",
+            "employer": {"name": "Outbox Bench", "ein": "98-7654321",
+                         "address": {"line1": "1 Main", "city": "Provo", "state": "UT", "postal_code": "84601"},
+                         "payroll": {"frequency": "biweekly", "anchor_pay_date": date(2026, 1, 2)}},
+            "sponsor_admin": {"email": "outbox-bench@example.com"}, "plan": {"effective_date": date(2026, 1, 1)}})
+        connection, secret = payroll.create_connection(session, vault, Actor.system("bench"), result.employer,
+                                                       "plumb_webhook", endpoint_url)
+        return result.employer.id, secret, [f"emp_bench{i:05d}" for i in range(EMPLOYEES)]
+
+
+def enqueue_changes(app, employer_id: str, employees: list[str], tag: str, count: int, per_commit: int = 500,
+                    pause: float = 0.0) -> None:
+    """Changes as approvals make them: each committed with its message (`per_commit` to a transaction)."""
+    plumb = app.extensions["plumb"]
+    for start in range(0, count, per_commit):
+        with plumb.db.transaction() as session:
+            for n in range(start, min(start + per_commit, count)):
+                employee = employees[n % len(employees)]
+                enqueue(session, "payroll.deferral_change", enrollment.payroll_recipient(employer_id, employee),
+                        employer_id=employer_id, subject_id=f"{tag}-{n}",
+                        payload={"action": "set", "employee_id": employee, "external_id": employee,
+                                 "effective_date": "2026-12-04", "sequence": n,
+                                 "lines": [{"money_type": "pretax", "percent": str(n % 15), "amount_cents": None}]})
+        if pause:
+            time.sleep(pause)
+
+
+class Workers:
+    """`plumb worker` processes, started and given time to boot before the clock starts."""
+
+    def __init__(self, count: int, env: dict):
+        command = [str(Path(sys.executable).parent / "plumb"), "worker", "--idle", "0.02"]
+        self.processes = [subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL) for _ in range(count)]
+        time.sleep(4)
+
+    def stop(self) -> None:
+        for worker in self.processes:
+            worker.terminate()
+            worker.wait(30)
+
+
+def wait_for(port: int, expected: int) -> float:
+    started = time.perf_counter()
+    while get(port, "/_count")["applied"] < expected:
+        if time.perf_counter() - started > 900:
+            raise SystemExit("deliveries did not finish in 15 minutes")
+        time.sleep(0.05)
+    return time.perf_counter()
+
+
+def latencies_ms(app, port: int, tag: str) -> list[float]:
+    timings = get(port, "/_timings")
+    with app.extensions["plumb"].db.transaction() as session:
+        rows = session.query(OutboxMessage.id, OutboxMessage.created_at).filter(
+            OutboxMessage.subject_id.like(f"{tag}-%")).all()
+    return sorted((timings[m_id] - created.timestamp()) * 1000 for m_id, created in rows if m_id in timings)
+
+
+def p99(values: list[float]) -> float:
+    return round(values[max(0, int(len(values) * 0.99) - 1)], 1)
+
+
+def main() -> None:
+    scratch = ScratchDatabase(os.environ.get("DATABASE_URL"))
+    tmp = tempfile.TemporaryDirectory()
+    receiver = None
+    try:
+        migrate(scratch.url)
+        pii_key = Fernet.generate_key().decode()
+        app = create_app(Config(database_url=scratch.url, jwt_secret="bench" * 8, pii_key=pii_key))
+        port = free_port()
+        employer_id, secret, employees = setup(app, f"http://127.0.0.1:{port}/deferrals")
+        ready = Path(tmp.name) / "ready"
+        receiver = subprocess.Popen([sys.executable, str(ROOT / "tests" / "receivers" / "payroll_receiver.py"),
+                                     "--port", str(port), "--secret", secret, "--ready-file", str(ready)])
+        while not (ready.exists() and ready.read_text()):
+            time.sleep(0.05)
+        env = {**os.environ, "DATABASE_URL": scratch.url, "PLUMB_PII_KEY": pii_key, "PLUMB_JWT_SECRET": "bench" * 8,
+               "PLUMB_INSTANCE_DIR": tmp.name}
+        print(f"database: {app.extensions['plumb'].db.dialect}; {MESSAGES:,} changes for {EMPLOYEES:,} employees")
+        figures = {}
+        delivered = 0
+        for workers in (1, 2):
+            if workers > 1 and app.extensions["plumb"].db.dialect != "postgresql":
+                print("  (two workers need PostgreSQL; skipped)")
+                continue
+            key = "1_worker" if workers == 1 else "2_workers"
+            running = Workers(workers, env)
+            try:
+                # Throughput: a burst of changes, timed from the first commit to the last delivery.
+                started = time.perf_counter()
+                enqueue_changes(app, employer_id, employees, f"burst{workers}", MESSAGES)
+                delivered += MESSAGES
+                seconds = wait_for(port, delivered) - started
+                # Latency: a steady stream well under capacity, so the figure is the path's, not the queue's.
+                enqueue_changes(app, employer_id, employees, f"stream{workers}", 500, per_commit=5, pause=0.05)
+                delivered += 500
+                wait_for(port, delivered)
+            finally:
+                running.stop()
+            rate = MESSAGES / seconds
+            figures[f"messages_per_s_{key}"] = round(rate)
+            figures[f"p99_commit_to_delivery_ms_{key}"] = p99(latencies_ms(app, port, f"stream{workers}"))
+            figures[f"p99_burst_commit_to_delivery_ms_{key}"] = p99(latencies_ms(app, port, f"burst{workers}"))
+            print(f"  {workers} worker(s): a burst of {MESSAGES:,} delivered in {seconds:.2f} s = {rate:,.0f} messages/s "
+                  f"(p99 {figures[f'p99_burst_commit_to_delivery_ms_{key}']:,.0f} ms behind the backlog); "
+                  f"a steady 100/s stream: p99 commit-to-delivery {figures[f'p99_commit_to_delivery_ms_{key}']:,.0f} ms")
+        received = get(port, "/_received")
+        assert received["refused"] == 0 and len(received["applied"]) == delivered
+        assert len(received["deliveries"]) >= delivered
+        figures["p99_commit_to_delivery_ms"] = figures.get("p99_commit_to_delivery_ms_2_workers",
+                                                           figures["p99_commit_to_delivery_ms_1_worker"])
+        app.extensions["plumb"].db.engine.dispose()
+        print(json.dumps(figures))
+    finally:
+        if receiver:
+            receiver.terminate()
+        scratch.drop()
+        tmp.cleanup()
+
+
+if __name__ == "__main__":
+    main()
