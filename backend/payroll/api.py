@@ -219,6 +219,17 @@ class PayRunResource(MethodView):
         return run
 
 
+def _employer_page(model, args, employer_id: str, keys, key_of) -> dict:
+    """One page of an employer's rows of `model`, filtered by status unless the caller asked for all."""
+    session = context.session()
+    employer = plans.employer_for(session, context.principal(), employer_id)
+    query = select(model).where(model.employer_id == employer.id)
+    if args["status"] != "all":
+        query = query.where(model.status == args["status"])
+    rows, cursor = paginate(session, query, keys, args["limit"], args["cursor"], key_of)
+    return {"data": rows, "next_cursor": cursor}
+
+
 @blp.route("/employers/<employer_id>/payroll-exceptions")
 class Exceptions(MethodView):
     @requires(*STAFF)
@@ -226,14 +237,8 @@ class Exceptions(MethodView):
     @blp.response(200, page_schema(ExceptionOut, "PayrollExceptionPage"))
     def get(self, args, employer_id):
         """The exceptions queue: what payroll sent that needs the sponsor's eye (open ones by default)."""
-        session = context.session()
-        employer = plans.employer_for(session, context.principal(), employer_id)
-        query = select(PayrollException).where(PayrollException.employer_id == employer.id)
-        if args["status"] != "all":
-            query = query.where(PayrollException.status == args["status"])
-        rows, cursor = paginate(session, query, [PayrollException.created_at, PayrollException.id], args["limit"],
-                                args["cursor"], lambda e: [e.created_at.isoformat(), e.id])
-        return {"data": rows, "next_cursor": cursor}
+        return _employer_page(PayrollException, args, employer_id, [PayrollException.created_at, PayrollException.id],
+                              lambda e: [e.created_at.isoformat(), e.id])
 
 
 @blp.route("/payroll-exceptions/<exception_id>/resolve")
@@ -351,13 +356,7 @@ class PayrollMessages(MethodView):
     @blp.response(200, page_schema(OutboxMessageOut, "OutboxMessagePage"))
     def get(self, args, employer_id):
         """Messages to payroll and their delivery: dead letters by default (they need the sponsor)."""
-        session = context.session()
-        employer = plans.employer_for(session, context.principal(), employer_id)
-        query = select(OutboxMessage).where(OutboxMessage.employer_id == employer.id)
-        if args["status"] != "all":
-            query = query.where(OutboxMessage.status == args["status"])
-        rows, cursor = paginate(session, query, [OutboxMessage.seq], args["limit"], args["cursor"], lambda m: [m.seq])
-        return {"data": rows, "next_cursor": cursor}
+        return _employer_page(OutboxMessage, args, employer_id, [OutboxMessage.seq], lambda m: [m.seq])
 
 
 @blp.route("/payroll-messages/<message_id>/retry")
