@@ -55,6 +55,7 @@ def create_app(config: Config | None = None, clock: Clock | None = None) -> Flas
         "description", "Unused: lists here page by cursor (`limit`, `cursor` → `next_cursor`).")
     _register_blueprints(api)
     _register_error_handlers(app)
+    _refuse_nul_characters(app)
     _register_request_transaction(app)
 
     from backend.cli import register_commands
@@ -86,7 +87,28 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
+        if isinstance(error, RecursionError):  # JSON nested thousands deep: the parser gives up
+            return problems.problem(422, "Validation failed", "The body is nested too deeply to read.", "validation",
+                                    [("body", "is nested too deeply")])
         return problems.from_unexpected(error)
+
+
+def _refuse_nul_characters(app: Flask) -> None:
+    """No id, parameter or text field ever contains a NUL character, and PostgreSQL cannot store one: refuse
+    them at the door rather than fail deep inside."""
+    from flask import request
+
+    @app.before_request
+    def refuse():
+        if "\x00" in request.path:
+            return problems.problem(404, "Not Found", "No such resource.", "not-found")
+        bad = [("query", f"{name} contains a NUL character") for name, value in request.args.items(multi=True)
+               if "\x00" in name or "\x00" in value]
+        if request.is_json and (b"\x00" in request.get_data() or b"\\u0000" in request.get_data()):
+            bad.append(("body", "contains a NUL character"))
+        if bad:
+            return problems.problem(422, "Validation failed", "NUL characters are not allowed; nothing was stored.",
+                                    "validation", bad)
 
 
 def _register_request_transaction(app: Flask) -> None:

@@ -16,12 +16,15 @@ class DomainError(Exception):
         self.keep_changes = keep_changes
 
 
+def problems_found(count: int) -> str:
+    return f"{count} problem{'s' if count != 1 else ''} found; nothing was stored."
+
+
 class ValidationFailed(DomainError):
     status, title, type_slug = 422, "Validation failed", "validation"
 
     def __init__(self, errors: list[tuple[str, str]], detail: str | None = None):
-        count = len(errors)
-        super().__init__(detail or f"{count} problem{'s' if count != 1 else ''} found; nothing was stored.", errors)
+        super().__init__(detail or problems_found(len(errors)), errors)
 
 
 class Unauthenticated(DomainError):

@@ -7,6 +7,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 HUNDRED = Decimal(100)
 CENT = Decimal("0.01")
 UNIT_PLACES = Decimal("0.000001")
+# No amount Plumb handles comes near this; anything larger is a mistake (and would overflow a BIGINT of cents).
+MAX_DOLLARS = Decimal(10) ** 11
 
 
 def round_half_up(value: Decimal, places: int) -> Decimal:
@@ -21,6 +23,8 @@ def dollars_to_cents(dollars: str | Decimal) -> int:
         raise ValueError(f"not an amount of money: {dollars!r}") from None
     if not value.is_finite():
         raise ValueError(f"not an amount of money: {dollars!r}")
+    if abs(value) >= MAX_DOLLARS:
+        raise ValueError(f"is too large: {dollars!r}")
     if value != value.quantize(CENT):
         raise ValueError(f"more than two decimal places: {dollars!r}")
     return int(value * HUNDRED)

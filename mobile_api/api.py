@@ -1,4 +1,6 @@
 """The participant's API (/mobile/v1): sign up, see eligibility, elect, invest, name beneficiaries."""
+from datetime import date
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -225,7 +227,13 @@ class Contributions(MethodView):
         rows = ledger.contribution_history(session, employee.id)
         after = decode_cursor(args["cursor"])
         if after is not None:
-            rows = [r for r in rows if r["pay_date"].isoformat() < str(after)]
+            try:
+                before = date.fromisoformat(after) if isinstance(after, str) else None
+            except ValueError:
+                before = None
+            if before is None:
+                raise ValidationFailed([("cursor", "is not a cursor this API issued")])
+            rows = [r for r in rows if r["pay_date"] < before]
         page = rows[:args["limit"]]
         more = len(rows) > args["limit"]
         return {"data": page, "next_cursor": encode_cursor(page[-1]["pay_date"].isoformat()) if more else None}

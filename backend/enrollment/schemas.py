@@ -1,12 +1,9 @@
 """Shapes for elections, investments, beneficiaries, outside deferrals, sign-up and approvals."""
 from marshmallow import fields, validate
 
-from backend.web.schema import Schema
+from backend.web.schema import Percent, Schema
 
 from backend.enrollment.models import MONEY_TYPES
-
-Percent = lambda **kw: fields.Decimal(as_string=True, **kw)  # noqa: E731 - one definition of a rate field
-
 
 class ElectionLineIn(Schema):
     """One deduction: a percent of pay or a flat amount per paycheck (in cents)."""
@@ -81,8 +78,8 @@ class OptOutOut(Schema):
 class AllocationIn(Schema):
     """A share of new contributions for one fund."""
 
-    fund_id = fields.String(required=True)
-    percent = Percent(required=True)
+    fund_id = fields.String(required=True, validate=validate.Length(max=64))
+    percent = Percent(required=True, validate=validate.Range(min=0, max=100))
 
 
 class InvestmentsIn(Schema):

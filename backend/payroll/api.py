@@ -18,6 +18,7 @@ from backend.money import dollars_to_cents
 from backend.payroll import service, sync
 from backend.payroll.models import PayRun, PayrollException, ProviderConnection
 from backend.payroll.schemas import (ConnectionIn, ConnectionOut, ExceptionArgs, ExceptionOut, FeedAckIn, FeedAckOut,
+                                     ProviderEventOut,
                                      FeedArgs, FeedPageOut, OutboxArgs, OutboxMessageOut, PayRunCsvArgs, PayRunIn,
                                      PayRunOut, PayRunResultOut, PriceIn, PricesIn, PricesOut, ResolveIn, StatementIn)
 from backend.plans import service as plans
@@ -29,6 +30,7 @@ from backend.web.context import requires
 from backend.web.idempotency import idempotent
 from backend.web.pagination import PageArgs, page_schema, paginate
 from backend.web.problems import flatten_messages
+from backend.web.uploads import csv_rows, read_header
 
 blp = Blueprint("payroll", __name__, url_prefix="/v1", description="Pay runs, payroll connections, fund prices, "
                 "and the payroll exceptions queue.")
@@ -86,11 +88,11 @@ def _verify_signature(connection: ProviderConnection, raw: bytes) -> None:
             "webhook-id": request.headers.get("webhook-id", ""),
             "webhook-timestamp": request.headers.get("webhook-timestamp", ""),
             "webhook-signature": request.headers.get("webhook-signature", "")})
-    except WebhookVerificationError as error:
+    except json.JSONDecodeError:  # the package parses the body only once the signature checks out
+        raise ValidationFailed([("body", "is not JSON")]) from None
+    except (WebhookVerificationError, ValueError) as error:  # ValueError: headers it cannot even read
         raise Unauthenticated(f"The request's signature was refused: {error}.",
                               [("webhook-signature", str(error))]) from None
-    except ValueError:  # the package parses the body once the signature checks out
-        raise ValidationFailed([("body", "is not JSON")]) from None
 
 
 @blp.route("/payroll/connections/<connection_id>/pay-runs")
@@ -130,16 +132,19 @@ CSV_COLUMNS = ("external_id", "gross_pay", "plan_compensation", "hours", "pretax
 def parse_pay_run_csv(text: str, run: dict) -> dict:
     """A sponsor's CSV (dollars and cents) as a pay run payload; every bad line and field is listed."""
     reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in reader.fieldnames or []]
+    header = [h.strip() for h in read_header(reader)]
     problems = [("header", f"unknown column {h!r}") for h in header if h not in CSV_COLUMNS]
     problems += [("header", f"missing column {c!r}") for c in ("external_id", "gross_pay", "plan_compensation")
                  if c not in header]
     if problems:
         raise ValidationFailed(problems)
     statements = []
-    for raw in reader:
+    for raw in csv_rows(reader):
         label = f"line {reader.line_num}"
-        row = {k.strip(): (v or "").strip() for k, v in raw.items() if k is not None}
+        if None in raw:
+            problems.append((label, "has more fields than the header"))
+            continue
+        row = {k.strip(): (v or "").strip() for k, v in raw.items()}
         statement = {"external_id": row.get("external_id"), "withholdings": {}}
         for column, target in (("gross_pay", "gross_pay_cents"), ("plan_compensation", "plan_compensation_cents"),
                                ("employer_match", "employer_match_cents")):
@@ -278,11 +283,18 @@ class FundPricesCsv(MethodView):
     @blp.response(200, PricesOut)
     def post(self, plan_id):
         """Load daily prices from a CSV file (ticker, price_date, price)."""
-        raw = request.get_data().decode("utf-8-sig", errors="replace")
+        try:
+            raw = request.get_data().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ValidationFailed([("file", "is not UTF-8 text")]) from None
         reader = csv.DictReader(io.StringIO(raw))
+        read_header(reader)
         rows, labels, problems = [], [], []
-        for raw_row in reader:
+        for raw_row in csv_rows(reader):
             label = f"line {reader.line_num}"
+            if None in raw_row:
+                problems.append((label, "has more fields than the header"))
+                continue
             try:
                 rows.append(PriceIn().load({k.strip(): (v or "").strip() for k, v in raw_row.items() if k}))
                 labels.append(label)
@@ -376,3 +388,48 @@ class RetryMessage(MethodView):
         record_audit(session, context.actor(), "payroll_message.retried", "outbox_message", message.id,
                      employer_id=message.employer_id)
         return message
+
+
+@blp.route("/payroll/connections/<connection_id>/events")
+class ProviderEvents(MethodView):
+    @blp.doc(security=[], requestBody={"required": True, "content": {"application/json": {"schema": {"type": "object"}}}})
+    @blp.response(200, ProviderEventOut)
+    def post(self, connection_id):
+        """Webhooks from the provider (e.g. `deferral_change.applied` / `.failed` with `data.message_id`),
+        verified on the raw body by the provider's own scheme (Finch's through its SDK, Standard Webhooks for
+        the others) and acted on once per event id."""
+        session = context.session()
+        connection = session.get(ProviderConnection, connection_id)
+        if connection is None or not connection.active:
+            raise NotFound("No such payroll connection.")
+        raw = request.get_data()
+        if connection.provider == "finch":
+            event_id = _verify_finch(connection, raw)
+        else:
+            _verify_signature(connection, raw)
+            event_id = request.headers["webhook-id"]
+        try:
+            event = json.loads(raw)
+        except ValueError:
+            raise ValidationFailed([("body", "is not JSON")]) from None
+        if not isinstance(event, dict):
+            raise ValidationFailed([("body", "must be a JSON object")])
+        first, outcome = sync.receive_provider_event(session, connection, event_id, event)
+        return {"event_id": event_id, "duplicate": not first, "outcome": outcome}
+
+
+def _verify_finch(connection: ProviderConnection, raw: bytes) -> str:
+    """Finch signs its webhooks its own way (finch-event-id, finch-timestamp, finch-signature)."""
+    import finch
+
+    secret = (connection.config or {}).get("webhook_secret")
+    if not secret:
+        raise Unauthenticated("This Finch connection has no webhook secret configured.")
+    client = finch.Finch(access_token=(connection.config or {}).get("access_token", "unused"), webhook_secret=secret,
+                         base_url=connection.endpoint_url)
+    try:
+        client.webhooks.verify_signature(raw, dict(request.headers))
+    except Exception as error:  # the SDK raises plain ValueError / its own errors for every refusal
+        raise Unauthenticated(f"The Finch signature was refused: {error}.",
+                              [("finch-signature", str(error))]) from None
+    return request.headers["finch-event-id"]

@@ -94,3 +94,18 @@ class PayrollException(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resolution_note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ProviderEvent(Base):
+    """A webhook a provider sent us, kept by its event id so a redelivery is recognised and ignored."""
+
+    __tablename__ = "provider_events"
+    __table_args__ = (UniqueConstraint("connection_id", "event_id", name="uq_provider_events_event"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("pev"))
+    connection_id: Mapped[str] = mapped_column(ForeignKey("provider_connections.id"), index=True)
+    event_id: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict] = mapped_column(JSON)
+    outcome: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -3,7 +3,7 @@ from marshmallow import fields, validate
 
 from backend.payroll.models import RUN_TYPES, WITHHOLDING_TYPES
 from backend.plans.schemas import EmployeeIn
-from backend.web.schema import Schema
+from backend.web.schema import Schema, at_most_places
 
 Cents = lambda **kw: fields.Integer(validate=validate.Range(min=0, max=10**11, error="must be 0 or more cents"), **kw)  # noqa: E731
 
@@ -27,7 +27,8 @@ class StatementIn(Schema):
     gross_pay_cents = Cents(required=True)
     plan_compensation_cents = Cents(required=True, metadata={"description": "Gross pay less the earning types the plan excludes"})
     hours = fields.Decimal(as_string=True, load_default=None, allow_none=True,
-                           validate=validate.Range(min=0, max=744, error="must be between 0 and 744 hours"))
+                           validate=[validate.Range(min=0, max=744, error="must be between 0 and 744 hours"),
+                                     at_most_places(2)])
     withholdings = Withholdings(load_default=dict, metadata={"description": "Cents withheld by money type: pretax, "
                                                             "roth, pretax_catchup, roth_catchup, after_tax"})
     employer_match_cents = Cents(load_default=None, allow_none=True,
@@ -167,9 +168,11 @@ class ResolveIn(Schema):
 class PriceIn(Schema):
     """A fund's price on a day."""
 
-    ticker = fields.String(required=True)
+    ticker = fields.String(required=True, validate=validate.Length(min=1, max=12))
     price_date = fields.Date(required=True)
-    price = fields.Decimal(required=True, as_string=True, places=None)
+    price = fields.Decimal(required=True, as_string=True, places=None,
+                           validate=[validate.Range(min=0, max=10**6, min_inclusive=False,
+                                                    error="must be above 0 and below 1,000,000"), at_most_places(6)])
 
 
 class PricesIn(Schema):
@@ -231,3 +234,11 @@ class FeedAckOut(Schema):
     """How many were newly acknowledged."""
 
     acknowledged = fields.Integer()
+
+
+class ProviderEventOut(Schema):
+    """What Plumb did with a provider's webhook."""
+
+    event_id = fields.String()
+    duplicate = fields.Boolean(metadata={"description": "Already received: nothing was done again"})
+    outcome = fields.String()

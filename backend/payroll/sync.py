@@ -70,3 +70,29 @@ def deliver_deferral_change(session: Session, message: OutboxMessage, vault: Pii
     if adapter is None:
         return Delivery(False, f"no adapter for provider {connection.provider!r}")
     return adapter.deliver(connection, vault.open(connection.secret_enc), message)
+
+
+def receive_provider_event(session: Session, connection: ProviderConnection, event_id: str, event: dict) -> tuple[bool, str]:
+    """Act on a verified provider webhook once: (first time?, what was done). A provider that applies changes
+    asynchronously confirms or fails them here by Plumb's message id."""
+    from backend.events import acknowledge_pulled, publish
+    from backend.payroll.models import ProviderEvent
+
+    if session.scalar(select(ProviderEvent.id).where(ProviderEvent.connection_id == connection.id,
+                                                     ProviderEvent.event_id == event_id)):
+        return False, "duplicate: already received"
+    kind = str(event.get("type", ""))
+    data = event.get("data") if isinstance(event.get("data"), dict) else {}
+    outcome = "recorded"
+    message = session.scalar(select(OutboxMessage).where(OutboxMessage.id == str(data.get("message_id", "")),
+                                                         OutboxMessage.employer_id == connection.employer_id))
+    if message is not None and kind == "deferral_change.applied" and message.status in ("pending", "awaiting_pull"):
+        acknowledge_pulled(session, message, {"via": "provider_event", "event_id": event_id})
+        outcome = f"confirmed {message.id}"
+    elif message is not None and kind == "deferral_change.failed" and message.status != "delivered":
+        message.status, message.last_error = "dead", str(data.get("reason", "the provider could not apply it"))[:2000]
+        publish(session, "outbox.dead", message=message)
+        outcome = f"failed {message.id}"
+    session.add(ProviderEvent(connection_id=connection.id, event_id=event_id, type=kind[:100], payload=event,
+                              outcome=outcome))
+    return True, outcome

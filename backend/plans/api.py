@@ -22,6 +22,7 @@ from backend.web.context import requires
 from backend.web.idempotency import idempotent
 from backend.web.pagination import PageArgs, page_schema, paginate
 from backend.web.problems import flatten_messages
+from backend.web.uploads import csv_rows, read_header
 
 # Blueprints compose answers from several services (census rows with their eligibility); the import-direction rule
 # binds domain modules (models, service), not HTTP.
@@ -160,9 +161,9 @@ def parse_census_csv(text: str) -> tuple[list[dict], list[str]]:
     """CSV rows through the same schema as JSON rows, with each row's label ("line 7", the file's own line
     number). Every bad row and field is listed, the date-order and duplicate checks included."""
     reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames:
+    header = [h.strip() for h in read_header(reader)]
+    if not header:
         raise ValidationFailed([("file", "is empty; it needs a header row and at least one employee")])
-    header = [h.strip() for h in reader.fieldnames]
     known = set(EmployeeIn().fields)
     problems = [("header", f"unknown column {h!r}") for h in header if h not in known]
     problems += [("header", f"missing column {name!r}") for name, f in EmployeeIn().fields.items()
@@ -171,7 +172,7 @@ def parse_census_csv(text: str) -> tuple[list[dict], list[str]]:
         raise ValidationFailed(problems)
     schema = EmployeeIn()
     rows, labels, problems = [], [], []
-    for raw in reader:
+    for raw in csv_rows(reader):
         label = f"line {reader.line_num}"
         if None in raw:
             problems.append((label, "has more fields than the header"))

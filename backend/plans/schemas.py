@@ -1,16 +1,13 @@
 """Shapes for plan setup (advisors) and the census (sponsors)."""
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from backend.web.schema import Schema
+from backend.web.schema import Percent, Schema, at_most_places
 
 from backend.plans.schedules import PAY_FREQUENCIES
 
 ENTRY_FREQUENCIES = ("immediate", "monthly", "quarterly", "semi_annual")
 SAFE_HARBOR_KINDS = ("none", "basic_match", "enhanced_match", "nonelective", "qaca_match", "qaca_nonelective")
 TEMPLATES = ("safe_harbor_match", "traditional", "starter")
-Percent = lambda **kw: fields.Decimal(places=None, as_string=True, **kw)  # noqa: E731 - one definition of a rate field
-
-
 class AddressIn(Schema):
     """A US mailing address."""
 
@@ -118,6 +115,20 @@ class PlanSetupIn(Schema):
     sponsor_admin = fields.Nested(SponsorAdminIn, required=True)
     plan = fields.Nested(PlanRulesIn, required=True)
 
+    @validates_schema(skip_on_field_errors=False)
+    def plan_rules_hold(self, data, **kwargs):
+        """The plan's rules are checked even when other fields are malformed, so one answer lists everything."""
+        from backend.plans.service import apply_template, validate_rules
+
+        if not isinstance(data.get("plan"), dict):
+            return
+        problems, _ = validate_rules(apply_template(data.get("template", "safe_harbor_match"), data["plan"]))
+        messages: dict[str, list[str]] = {}
+        for field, message in problems:
+            messages.setdefault(field, []).append(message)
+        if messages:
+            raise ValidationError(messages)
+
 
 class FundOut(Schema):
     """A fund on the plan's menu."""
@@ -202,13 +213,14 @@ class EmployeeIn(Schema):
     hire_date = fields.Date(required=True)
     rehire_date = fields.Date(load_default=None, allow_none=True)
     termination_date = fields.Date(load_default=None, allow_none=True)
-    annual_compensation = fields.Decimal(required=True, as_string=True, validate=validate.Range(min=0),
+    annual_compensation = fields.Decimal(required=True, as_string=True, validate=validate.Range(min=0, max=10**9),
                                          metadata={"description": "Dollars and cents, e.g. 65000.00"})
     hours = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=8784),
                            metadata={"description": "Hours in the current 12-month eligibility period (from the hire anniversary)"})
     prior_period_hours = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=8784),
                                         metadata={"description": "Hours in the 12-month period before that"})
-    ownership_percent = fields.Decimal(load_default="0", as_string=True, validate=validate.Range(min=0, max=100))
+    ownership_percent = fields.Decimal(load_default="0", as_string=True,
+                                       validate=[validate.Range(min=0, max=100), at_most_places(4)])
     officer = fields.Boolean(load_default=False)
 
 

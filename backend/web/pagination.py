@@ -51,7 +51,7 @@ def paginate(session, query, key_columns, limit: int, cursor: str | None, key_of
             raise ValidationFailed([("cursor", "is not a cursor this API issued")])
         try:
             values = [literal(_typed(column, value), column.type) for column, value in zip(key_columns, after)]
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ValidationFailed([("cursor", "is not a cursor this API issued")]) from None
         bound = tuple_(*values)
         query = query.where(tuple_(*key_columns) < bound if descending else tuple_(*key_columns) > bound)
@@ -65,14 +65,14 @@ def _typed(column, value):
     """A cursor value (JSON) as the Python value its column expects."""
     from datetime import date, datetime
 
-    try:
-        python_type = column.type.python_type
-    except NotImplementedError:
+    python_type = column.type.python_type
+    if python_type in (datetime, date, str):
+        if not isinstance(value, str) or "\x00" in value or len(value) > 200:
+            raise ValueError("not a string this API issued")
+        return datetime.fromisoformat(value) if python_type is datetime else (
+            date.fromisoformat(value) if python_type is date else value)
+    if python_type is int:
+        if not isinstance(value, int) or isinstance(value, bool) or not -2**63 <= value < 2**63:
+            raise ValueError("not an integer this API issued")
         return value
-    if python_type is datetime:
-        return datetime.fromisoformat(value)
-    if python_type is date:
-        return date.fromisoformat(value)
-    if python_type is int and not isinstance(value, int):
-        raise ValueError("not an integer")
-    return value
+    raise ValueError("unexpected cursor column")

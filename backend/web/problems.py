@@ -4,7 +4,7 @@ import logging
 from flask import Response, json
 from werkzeug.exceptions import HTTPException
 
-from backend.errors import DomainError
+from backend.errors import DomainError, problems_found
 
 log = logging.getLogger(__name__)
 PROBLEM_BASE = "https://plumb.dev/problems/"
@@ -57,8 +57,8 @@ def from_http_exception(error: HTTPException) -> Response:
         errors = flatten_messages(messages)
         if status in (400, 422):
             status = 422
-        return problem(status, "Validation failed", f"{len(errors)} problem(s) found; nothing was stored.",
-                       "validation", errors, data.get("headers"))
+        return problem(status, "Validation failed", problems_found(len(errors)), "validation", errors,
+                       data.get("headers"))
     detail = data.get("message") or error.description or error.name
     slug = (error.name or "error").lower().replace(" ", "-")
     return problem(status, error.name, detail, slug, headers=data.get("headers"))

@@ -26,3 +26,25 @@ class Problem(Schema):
     status = marshmallow.fields.Integer()
     detail = marshmallow.fields.String()
     errors = marshmallow.fields.List(marshmallow.fields.Nested(ProblemField))
+
+
+def at_most_places(places: int):
+    """A validator: a Decimal with no more than `places` decimal places (refused, never silently rounded)."""
+
+    def check(value):
+        if value.is_finite() and abs(value) < 10**12 and value != value.quantize(_quantum(places)):
+            raise marshmallow.ValidationError(f"has more than {places} decimal places")
+
+    return check
+
+
+def _quantum(places: int):
+    from decimal import Decimal
+
+    return Decimal(1).scaleb(-places)
+
+
+def Percent(validate=(), **kw):  # noqa: N802 - a field factory, named like the fields it makes
+    """A rate in percent as a decimal string, with at most 4 decimal places (what the database keeps exactly)."""
+    checks = [validate] if callable(validate) else list(validate)
+    return marshmallow.fields.Decimal(as_string=True, validate=checks + [at_most_places(4)], **kw)
