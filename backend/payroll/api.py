@@ -18,7 +18,7 @@ from backend.money import dollars_to_cents
 from backend.payroll import service, sync
 from backend.payroll.models import PayRun, PayrollException, ProviderConnection
 from backend.payroll.schemas import (ConnectionIn, ConnectionOut, ExceptionArgs, ExceptionOut, FeedAckIn, FeedAckOut,
-                                     ProviderEventOut,
+                                     ProviderEventIn, ProviderEventOut,
                                      FeedArgs, FeedPageOut, OutboxArgs, OutboxMessageOut, PayRunCsvArgs, PayRunIn,
                                      PayRunOut, PayRunResultOut, PriceIn, PricesIn, PricesOut, ResolveIn, StatementIn)
 from backend.plans import service as plans
@@ -392,7 +392,7 @@ class RetryMessage(MethodView):
 
 @blp.route("/payroll/connections/<connection_id>/events")
 class ProviderEvents(MethodView):
-    @blp.doc(security=[], requestBody={"required": True, "content": {"application/json": {"schema": {"type": "object"}}}})
+    @blp.doc(security=[], requestBody={"required": True, "content": {"application/json": {"schema": ProviderEventIn}}})
     @blp.response(200, ProviderEventOut)
     def post(self, connection_id):
         """Webhooks from the provider (e.g. `deferral_change.applied` / `.failed` with `data.message_id`),
@@ -403,17 +403,19 @@ class ProviderEvents(MethodView):
         if connection is None or not connection.active:
             raise NotFound("No such payroll connection.")
         raw = request.get_data()
+        if not request.is_json:
+            raise ValidationFailed([("Content-Type", "must be application/json")])
         if connection.provider == "finch":
             event_id = _verify_finch(connection, raw)
         else:
             _verify_signature(connection, raw)
             event_id = request.headers["webhook-id"]
         try:
-            event = json.loads(raw)
+            event = ProviderEventIn().load(json.loads(raw))
         except ValueError:
             raise ValidationFailed([("body", "is not JSON")]) from None
-        if not isinstance(event, dict):
-            raise ValidationFailed([("body", "must be a JSON object")])
+        except ValidationError as error:
+            raise ValidationFailed(flatten_messages(error.messages)) from None
         first, outcome = sync.receive_provider_event(session, connection, event_id, event)
         return {"event_id": event_id, "duplicate": not first, "outcome": outcome}
 

@@ -242,3 +242,29 @@ class ProviderEventOut(Schema):
     event_id = fields.String()
     duplicate = fields.Boolean(metadata={"description": "Already received: nothing was done again"})
     outcome = fields.String()
+
+
+class ProviderEventDataIn(Schema):
+    """What an event is about."""
+
+    message_id = fields.String(load_default=None, validate=validate.Length(max=64),
+                               metadata={"description": "The webhook-id Plumb sent the change with"})
+    reason = fields.String(load_default=None, validate=validate.Length(max=2000))
+    job_id = fields.String(load_default=None, validate=validate.Length(max=200))
+    job_url = fields.String(load_default=None, validate=validate.Length(max=500))
+    individual_id = fields.String(load_default=None, validate=validate.Length(max=200))
+    status = fields.String(load_default=None, validate=validate.Length(max=64))
+
+
+class ProviderEventIn(Schema):
+    """A provider's webhook: `type` and `data` (Plumb's events carry `data.message_id`); Finch's envelope fields
+    are accepted as it sends them."""
+
+    type = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    data = fields.Nested(ProviderEventDataIn, load_default=dict)
+    id = fields.String(load_default=None, validate=validate.Length(max=200))
+    event_id = fields.String(load_default=None, validate=validate.Length(max=200))
+    account_id = fields.String(load_default=None, validate=validate.Length(max=200))
+    company_id = fields.String(load_default=None, validate=validate.Length(max=200))
+    connection_id = fields.String(load_default=None, validate=validate.Length(max=200))
+    created_at = fields.String(load_default=None, validate=validate.Length(max=64))

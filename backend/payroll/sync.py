@@ -96,3 +96,7 @@ def receive_provider_event(session: Session, connection: ProviderConnection, eve
     session.add(ProviderEvent(connection_id=connection.id, event_id=event_id, type=kind[:100], payload=event,
                               outcome=outcome))
     return True, outcome
+
+
+from backend.payroll.providers import FinchAdapter, GustoAdapter  # noqa: E402
+ADAPTERS.update(finch=FinchAdapter(), gusto=GustoAdapter())

@@ -211,7 +211,7 @@ def test_expired_access_token_is_rejected(app, client, plumb, user):
     assert_problem(me(client, expired), 401, "unauthenticated", "The access token has expired; refresh it.")
 
 
-def test_access_token_with_no_lifetime_is_rejected(database_url, _engine, client, user):
+def test_access_token_with_no_lifetime_is_rejected(database_url, client, user):
     # An app whose tokens live 0 seconds (same database, same secret): tokens it issues are already expired.
     from backend.app import create_app
     from backend.clock import Clock

@@ -1,0 +1,357 @@
+"""Adapters for payroll providers that keep 401(k) deductions as benefits: Finch (through its SDK) and Gusto.
+
+Both see a deferral change the same way: one deduction per tax treatment (pre-tax → the 401(k) benefit, Roth → the
+Roth 401(k) benefit), where a catch-up line adds to its treatment's rate and sets the benefit's `catch_up` flag (such
+payrolls keep deducting past the 402(g) limit, up to the catch-up limit, instead of keeping a second deduction).
+Every change carries the whole election, so both treatments are always written: one the change has no line for is
+set to zero, from the change's effective date. A stop is the same: zero on both, from its effective date (rather
+than Finch's unenroll or Gusto's `active: false`, which apply at once and would cut a paycheck still owed the old
+rate, such as the capped last deduction before a 402(g) stop)."""
+import threading
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+
+import finch
+import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import object_session
+
+from backend.events import Delivery, OutboxMessage
+from backend.payroll.models import ProviderConnection
+
+TIMEOUT_SECONDS = 10.0
+TREATMENTS = {"pretax": "pretax", "pretax_catchup": "pretax", "roth": "roth", "roth_catchup": "roth"}
+
+
+class UnrepresentableChange(ValueError):
+    """The change cannot be said in this provider's terms; sending it again will not help."""
+
+
+@dataclass(frozen=True)
+class Deduction:
+    """What payroll withholds for one tax treatment each paycheck: a percent of pay or a flat amount."""
+
+    percent: Decimal | None = None  # 6 means 6% of pay
+    amount_cents: int | None = None
+    catch_up: bool = False
+
+    @property
+    def is_zero(self) -> bool:
+        return not self.percent and not self.amount_cents
+
+
+def deductions_by_treatment(payload: dict) -> dict[str, Deduction]:
+    """{"pretax": Deduction, "roth": Deduction} for a deferral change (a stop is zero on both)."""
+    lines: dict[str, list[dict]] = {"pretax": [], "roth": []}
+    if payload.get("action") != "stop":
+        for line in payload.get("lines") or []:
+            if line["money_type"] not in TREATMENTS:
+                raise UnrepresentableChange(f"no benefit takes money type {line['money_type']!r}")
+            lines[TREATMENTS[line["money_type"]]].append(line)
+    deductions = {}
+    for treatment, group in lines.items():
+        catch_up = any(line["money_type"].endswith("_catchup") for line in group)
+        percents = [Decimal(line["percent"]) for line in group if line.get("percent") is not None]
+        amounts = [int(line["amount_cents"]) for line in group if line.get("amount_cents") is not None]
+        if percents and amounts:
+            # One benefit holds one deduction: a percent plus a flat amount has no single rate payroll could use.
+            raise UnrepresentableChange(f"the {treatment} lines mix a percent and a flat amount, which one "
+                                        f"{treatment} benefit cannot hold; elect both as percents or both as amounts")
+        if amounts:
+            deductions[treatment] = Deduction(amount_cents=sum(amounts), catch_up=catch_up)
+        else:
+            deductions[treatment] = Deduction(percent=sum(percents, Decimal(0)), catch_up=catch_up)
+    return deductions
+
+
+def refused_for_good(status: int) -> bool:
+    """A 4xx other than timeouts, conflicts and rate limits: the provider will never take the request as it is."""
+    return 400 <= status < 500 and status not in (408, 409, 425, 429)
+
+
+# ---- Finch -----------------------------------------------------------------------------------------------------
+
+def basis_points(percent: Decimal) -> int:
+    points = percent * 100
+    if points != points.to_integral_value():
+        raise UnrepresentableChange(f"Finch takes whole basis points; {percent}% is {points} of them")
+    return int(points)
+
+
+def match_tiers_by_treatment(plan_tiers: list[dict], deductions: dict[str, Deduction]) -> dict[str, dict] | None:
+    """Finch's `company_contribution` for each benefit, from the plan's match formula, or None when the formula
+    cannot be said in Finch's tiers (then it is left out and payroll's own match setting stands).
+
+    The plan matches the employee's total deferral, but Finch matches each benefit on its own, so giving both the
+    plan's tiers would match 6% pre-tax and 2% Roth each against the whole formula: more than the plan's match on
+    8%. The pre-tax benefit gets the tiers as
+    they are and the Roth benefit what the pre-tax percent leaves of them (pre-tax 2% + Roth 4% under "100% of 3%,
+    50% of the next 2%": Roth gets 100% of its first 1% and 50% of its next 2%). A flat pre-tax amount has no
+    percent to subtract, so the Roth benefit then gets the whole formula (payroll may over-match)."""
+    cumulative, reached = [], Decimal(0)  # Finch's tiers: (deferral percent up to, match rate percent)
+    for tier in sorted(plan_tiers, key=lambda t: Decimal(str(t["deferral_from_percent"]))):
+        start, end = Decimal(str(tier["deferral_from_percent"])), Decimal(str(tier["deferral_to_percent"]))
+        if start > reached:
+            cumulative.append((start, Decimal(0)))  # a gap in the formula matches nothing
+        cumulative.append((end, Decimal(str(tier["match_rate_percent"]))))
+        reached = max(reached, end)
+    used = deductions["pretax"].percent or Decimal(0)
+    shares = {"pretax": cumulative, "roth": [(end - used, rate) for end, rate in cumulative if end > used]}
+    try:
+        return {treatment: ({"type": "tiered", "tiers": [{"match": basis_points(rate), "threshold": basis_points(end)}
+                                                          for end, rate in tiers]}
+                            if tiers else {"type": "percent", "amount": 0})
+                for treatment, tiers in shares.items()}
+    except UnrepresentableChange:
+        return None
+
+
+class FinchAdapter:
+    """Finch's deductions API, through the official SDK. Writes are asynchronous jobs: the change is acknowledged
+    only when every job it started has completed. Jobs still running after the polls are kept in the connection's
+    config and polled again on the next attempt; a job Finch failed is submitted afresh by the outbox (an enrollment
+    is an overwrite, so sending it again is safe), and one Finch failed for bad input dead-letters at once."""
+
+    BENEFITS = {"pretax": ("401k", "401(k)"), "roth": ("401k_roth", "Roth 401(k)")}  # treatment → (type, name)
+
+    def __init__(self, *, poll_interval: float = 1.0, max_polls: int = 10):
+        # The dispatcher holds the message (and its transaction) while it polls, so polls are bounded.
+        self.poll_interval, self.max_polls = poll_interval, max_polls
+        self._clients: dict[tuple[str, str], finch.Finch] = {}
+        self._clients_lock = threading.Lock()
+
+    def client_for(self, connection: ProviderConnection) -> finch.Finch:
+        key = (connection.endpoint_url, connection.config["access_token"])
+        with self._clients_lock:
+            if key not in self._clients:
+                # No SDK retries: the outbox is the retry policy, and a retried benefit creation after a lost
+                # answer would create the benefit twice.
+                self._clients[key] = finch.Finch(access_token=key[1], base_url=key[0], max_retries=0,
+                                                 timeout=TIMEOUT_SECONDS)
+            return self._clients[key]
+
+    def deliver(self, connection: ProviderConnection, secret: str, message: OutboxMessage) -> Delivery:
+        payload = message.payload
+        if not connection.endpoint_url or not (connection.config or {}).get("access_token"):
+            return Delivery(False, "the Finch connection needs endpoint_url and config.access_token", permanent=True)
+        if not payload.get("external_id"):
+            return Delivery(False, "the employee has no external id to give Finch as individual_id", permanent=True)
+        try:
+            deductions = deductions_by_treatment(payload)
+            configurations = self._configurations(connection, payload, deductions)
+        except UnrepresentableChange as error:
+            return Delivery(False, str(error), permanent=True)
+        client = self.client_for(connection)
+        jobs = ((connection.config or {}).get("jobs_in_flight") or {}).get(message.id)
+        resumed = bool(jobs)
+        try:
+            if not resumed:
+                benefit_ids = self._company_benefits(client, connection)
+                if isinstance(benefit_ids, Delivery):
+                    return benefit_ids
+                jobs = {}
+                for treatment, configuration in configurations.items():
+                    enrolled = client.hris.benefits.individuals.enroll_many(benefit_ids[treatment], individuals=[
+                        {"individual_id": payload["external_id"], "configuration": configuration}])
+                    jobs[treatment] = enrolled.job_id
+            # else: an earlier attempt's jobs were still running; wait for them rather than submit the change again
+            outcomes = {treatment: self._await_job(client, f"enroll {treatment}", job_id)
+                        for treatment, job_id in jobs.items()}
+        except finch.APIStatusError as error:
+            if resumed and error.status_code == 404:
+                # Finch no longer knows the jobs of the earlier attempt: submit the change afresh next time.
+                self._keep_jobs_in_flight(connection, message.id, None)
+                return Delivery(False, f"Finch no longer knows jobs {sorted(jobs.values())}; sending again")
+            return Delivery(False, f"Finch answered HTTP {error.status_code}: {error.message}"[:2000],
+                            permanent=refused_for_good(error.status_code))
+        except finch.APIConnectionError as error:
+            return Delivery(False, f"{type(error).__name__}: {error}")
+        failed = [failure for status, failure in outcomes.values() if status == "error"]
+        running = [failure for status, failure in outcomes.values() if status not in ("complete", "error")]
+        # A failed job means the change is submitted afresh next time (all of it: an overwrite is safe to repeat);
+        # jobs merely still running are polled again instead.
+        self._keep_jobs_in_flight(connection, message.id, jobs if running and not failed else None)
+        if failed or running:
+            return (failed or running)[0]
+        return Delivery(True, result={"provider": "finch", "jobs": jobs})
+
+    def _keep_jobs_in_flight(self, connection: ProviderConnection, message_id: str, jobs: dict | None) -> None:
+        """Remember (or forget) the jobs of a change still running at Finch, so the next attempt polls them."""
+        in_flight = (connection.config or {}).get("jobs_in_flight") or {}
+        if in_flight.get(message_id) == jobs or (jobs is None and message_id not in in_flight):
+            return
+        session = object_session(connection)
+        session.flush()
+        # Other workers deliver other employees' changes through this connection: lock it, so that no one's
+        # read-modify-write of the config loses another's.
+        session.refresh(connection, with_for_update=True)
+        in_flight = dict((connection.config or {}).get("jobs_in_flight") or {})
+        if jobs is None:
+            in_flight.pop(message_id, None)
+        else:
+            in_flight[message_id] = jobs
+        connection.config = {**connection.config, "jobs_in_flight": in_flight}
+
+    def _configurations(self, connection: ProviderConnection, payload: dict,
+                        deductions: dict[str, Deduction]) -> dict[str, dict]:
+        from backend.plans.models import Plan
+
+        plan = object_session(connection).scalar(select(Plan).where(Plan.employer_id == connection.employer_id)
+                                                 .order_by(Plan.created_at.desc()).limit(1))
+        match = match_tiers_by_treatment(plan.match_tiers or [], deductions) if plan is not None else None
+        configurations = {}
+        for treatment, deduction in deductions.items():
+            employee_deduction = ({"type": "fixed", "amount": deduction.amount_cents}
+                                  if deduction.amount_cents is not None
+                                  else {"type": "percent", "amount": basis_points(deduction.percent)})
+            configuration = {"employee_deduction": employee_deduction, "catch_up": deduction.catch_up,
+                             "effective_date": payload["effective_date"]}
+            if match is not None:
+                configuration["company_contribution"] = match[treatment]
+            configurations[treatment] = configuration
+        return configurations
+
+    def _company_benefits(self, client: finch.Finch, connection: ProviderConnection) -> dict[str, str] | Delivery:
+        """The company's 401(k) and Roth 401(k) benefit ids, created at Finch on first use and kept in the
+        connection's config."""
+        if set((connection.config or {}).get("benefit_ids") or {}) >= set(self.BENEFITS):
+            return connection.config["benefit_ids"]
+        session = object_session(connection)
+        # Two workers delivering to the same employer must not both create them: the second waits here for the
+        # first to commit and then finds the ids (no-op on SQLite, where one writer runs at a time anyway).
+        session.refresh(connection, with_for_update=True)
+        ids = dict((connection.config or {}).get("benefit_ids") or {})
+        for treatment, (benefit_type, name) in self.BENEFITS.items():
+            if treatment in ids:
+                continue
+            created = client.hris.benefits.create(type=benefit_type, description=name, frequency="every_paycheck")
+            ids[treatment] = created.benefit_id
+            # Kept at once (a new dict, so SQLAlchemy sees it): it commits with this attempt even if the rest of
+            # the delivery fails, and is never created twice.
+            connection.config = {**connection.config, "benefit_ids": dict(ids)}
+            status, failure = self._await_job(client, f"create {benefit_type}", created.job_id)
+            if status == "error":
+                ids.pop(treatment)  # Finch did not create it after all: the next attempt tries again
+                connection.config = {**connection.config, "benefit_ids": dict(ids)}
+            if failure is not None:  # (a creation still running keeps its id: the next attempt enrolls into it)
+                return failure
+        return ids
+
+    def _await_job(self, client: finch.Finch, label: str, job_id: str) -> tuple[str, Delivery | None]:
+        """Poll one job, at most max_polls times: ("complete", None), ("error", why) or (still running, why)."""
+        for poll in range(self.max_polls):
+            job = client.jobs.manual.retrieve(job_id)
+            if job.status in ("complete", "error"):
+                break
+            if poll + 1 < self.max_polls:
+                time.sleep(self.poll_interval)
+        else:
+            return job.status, Delivery(False, f"Finch job {job_id} ({label}) still {job.status} after "
+                                               f"{self.max_polls} polls")
+        # Finch reports each individual's outcome with an HTTP-like code: a 4xx means it refused the input.
+        refused = [entry for entry in job.body or [] if isinstance(entry, dict)
+                   and isinstance(entry.get("code"), int) and entry["code"] >= 400]
+        if job.status == "complete" and not refused:
+            return "complete", None
+        reasons = "; ".join(str(entry["body"].get("message") if isinstance(entry.get("body"), dict)
+                                else entry.get("body") or entry["code"]) for entry in refused) or "no reason given"
+        permanent = bool(refused) and all(refused_for_good(entry["code"]) for entry in refused)
+        return "error", Delivery(False, f"Finch job {job_id} ({label}) failed: {reasons}"[:2000], permanent=permanent)
+
+
+# ---- Gusto -----------------------------------------------------------------------------------------------------
+
+def gusto_decimal(deduction: Deduction) -> str:
+    """Gusto's decimal strings: a percent as "6.0", a flat amount in dollars as "110.77"."""
+    if deduction.amount_cents is not None:
+        return f"{deduction.amount_cents // 100}.{deduction.amount_cents % 100:02d}"
+    text = format((deduction.percent or Decimal(0)).normalize(), "f")
+    return text if "." in text else f"{text}.0"
+
+
+class GustoAdapter:
+    """A Gusto-shaped API: each employee has one benefit record per company benefit (401(k), Roth 401(k)), read,
+    then created or updated with the version read (optimistic concurrency: a 409 means someone changed it since,
+    so it is read again and the update retried). `config["company_benefit_uuids"]` names the company's benefits:
+    {"pretax": uuid, "roth": uuid}. Writes are synchronous: a 2xx acknowledges."""
+
+    API_VERSION = "2024-04-01"
+
+    def __init__(self, *, max_conflicts: int = 3):
+        self.max_conflicts = max_conflicts
+        self.client = httpx.Client(timeout=TIMEOUT_SECONDS)
+
+    def deliver(self, connection: ProviderConnection, secret: str, message: OutboxMessage) -> Delivery:
+        config, payload = connection.config or {}, message.payload
+        company_benefits = config.get("company_benefit_uuids") or {}
+        if not connection.endpoint_url or not config.get("access_token"):
+            return Delivery(False, "the Gusto connection needs endpoint_url and config.access_token", permanent=True)
+        if not {"pretax", "roth"} <= set(company_benefits):
+            return Delivery(False, "the Gusto connection needs config.company_benefit_uuids with the company's "
+                                   "\"pretax\" (401(k)) and \"roth\" (Roth 401(k)) benefit uuids", permanent=True)
+        if not payload.get("external_id"):
+            return Delivery(False, "the employee has no external id to find them in Gusto", permanent=True)
+        try:
+            deductions = deductions_by_treatment(payload)
+        except UnrepresentableChange as error:
+            return Delivery(False, str(error), permanent=True)
+        base = connection.endpoint_url.rstrip("/")
+        headers = {"Authorization": f"Bearer {config['access_token']}", "X-Gusto-API-Version": self.API_VERSION}
+        applied = {}
+        try:
+            for treatment, deduction in deductions.items():
+                outcome = self._apply(base, headers, payload, company_benefits[treatment], deduction)
+                if isinstance(outcome, Delivery):
+                    return outcome
+                applied[treatment] = outcome
+        except httpx.HTTPError as error:
+            return Delivery(False, f"{type(error).__name__}: {error}")
+        return Delivery(True, result={"provider": "gusto", "employee_benefits": applied})
+
+    def _apply(self, base: str, headers: dict, payload: dict, company_benefit: str,
+               deduction: Deduction) -> dict | None | Delivery:
+        """Make the employee's benefit say `deduction`: its {uuid, version}, None if there was nothing to stop,
+        or the Delivery saying why not."""
+        employee = payload["external_id"]
+        wanted = {"employee_deduction": gusto_decimal(deduction),
+                  "deduct_as_percentage": deduction.amount_cents is None, "catch_up": deduction.catch_up,
+                  "effective_date": payload["effective_date"]}
+        for _ in range(self.max_conflicts + 1):
+            listed = self.client.get(f"{base}/v1/employees/{employee}/employee_benefits", headers=headers)
+            if listed.status_code != 200:
+                return self._refusal("reading the employee's benefits", listed)
+            current = next((b for b in listed.json() if b.get("company_benefit_uuid") == company_benefit
+                            and b.get("active", True)), None)
+            if current is None:
+                if deduction.is_zero:
+                    return None  # never enrolled: nothing to set to zero
+                response = self.client.post(f"{base}/v1/employees/{employee}/employee_benefits", headers=headers,
+                                            json={"company_benefit_uuid": company_benefit, **wanted})
+            elif self._already(current, wanted):
+                return {"uuid": current["uuid"], "version": current["version"]}  # a retry after a lost answer
+            else:
+                response = self.client.put(f"{base}/v1/employee_benefits/{current['uuid']}", headers=headers,
+                                           json={"version": current["version"], **wanted})
+            if response.status_code == 409:
+                continue  # changed (or created) by someone else since we read it: read again and retry
+            if 200 <= response.status_code < 300:
+                stored = response.json()
+                return {"uuid": stored.get("uuid"), "version": stored.get("version")}
+            return self._refusal("writing the employee's benefit", response)
+        return Delivery(False, f"Gusto reported a newer version of employee {employee}'s benefit {company_benefit} "
+                               f"{self.max_conflicts + 1} times in a row")
+
+    @staticmethod
+    def _already(current: dict, wanted: dict) -> bool:
+        try:
+            same_amount = Decimal(str(current.get("employee_deduction"))) == Decimal(wanted["employee_deduction"])
+        except ArithmeticError:
+            return False
+        return same_amount and all(current.get(k) == wanted[k]
+                                   for k in ("deduct_as_percentage", "catch_up", "effective_date"))
+
+    @staticmethod
+    def _refusal(doing: str, response: httpx.Response) -> Delivery:
+        return Delivery(False, f"Gusto answered HTTP {response.status_code} {doing}: {response.text[:300]}",
+                        permanent=refused_for_good(response.status_code))
