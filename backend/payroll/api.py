@@ -424,11 +424,11 @@ def _verify_finch(connection: ProviderConnection, raw: bytes) -> str:
     """Finch signs its webhooks its own way (finch-event-id, finch-timestamp, finch-signature)."""
     import finch
 
-    secret = (connection.config or {}).get("webhook_secret")
-    if not secret:
+    credentials = service.connection_credentials(_vault(), connection)
+    if not credentials.get("webhook_secret"):
         raise Unauthenticated("This Finch connection has no webhook secret configured.")
-    client = finch.Finch(access_token=(connection.config or {}).get("access_token", "unused"), webhook_secret=secret,
-                         base_url=connection.endpoint_url)
+    client = finch.Finch(access_token=credentials.get("access_token", "unused"),
+                         webhook_secret=credentials["webhook_secret"], base_url=connection.endpoint_url)
     try:
         client.webhooks.verify_signature(raw, dict(request.headers))
     except Exception as error:  # the SDK raises plain ValueError / its own errors for every refusal

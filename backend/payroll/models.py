@@ -22,6 +22,8 @@ class ProviderConnection(Base):
     endpoint_url: Mapped[str | None] = mapped_column(String(500))  # where push adapters deliver changes
     config: Mapped[dict] = mapped_column(JSON, default=dict)  # provider specifics (e.g. Finch benefit ids)
     secret_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    # The provider's own credentials (access token, webhook secret), encrypted like the signing secret.
+    credentials_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -121,8 +121,8 @@ class FinchAdapter:
         self._clients: dict[tuple[str, str], finch.Finch] = {}
         self._clients_lock = threading.Lock()
 
-    def client_for(self, connection: ProviderConnection) -> finch.Finch:
-        key = (connection.endpoint_url, connection.config["access_token"])
+    def client_for(self, connection: ProviderConnection, access_token: str) -> finch.Finch:
+        key = (connection.endpoint_url, access_token)
         with self._clients_lock:
             if key not in self._clients:
                 # No SDK retries: the outbox is the retry policy, and a retried benefit creation after a lost
@@ -131,9 +131,9 @@ class FinchAdapter:
                                                  timeout=TIMEOUT_SECONDS)
             return self._clients[key]
 
-    def deliver(self, connection: ProviderConnection, secret: str, message: OutboxMessage) -> Delivery:
+    def deliver(self, connection: ProviderConnection, credentials: dict, message: OutboxMessage) -> Delivery:
         payload = message.payload
-        if not connection.endpoint_url or not (connection.config or {}).get("access_token"):
+        if not connection.endpoint_url or not credentials.get("access_token"):
             return Delivery(False, "the Finch connection needs endpoint_url and config.access_token", permanent=True)
         if not payload.get("external_id"):
             return Delivery(False, "the employee has no external id to give Finch as individual_id", permanent=True)
@@ -142,7 +142,7 @@ class FinchAdapter:
             configurations = self._configurations(connection, payload, deductions)
         except UnrepresentableChange as error:
             return Delivery(False, str(error), permanent=True)
-        client = self.client_for(connection)
+        client = self.client_for(connection, credentials["access_token"])
         jobs = ((connection.config or {}).get("jobs_in_flight") or {}).get(message.id)
         resumed = bool(jobs)
         try:
@@ -282,10 +282,10 @@ class GustoAdapter:
         self.max_conflicts = max_conflicts
         self.client = httpx.Client(timeout=TIMEOUT_SECONDS)
 
-    def deliver(self, connection: ProviderConnection, secret: str, message: OutboxMessage) -> Delivery:
+    def deliver(self, connection: ProviderConnection, credentials: dict, message: OutboxMessage) -> Delivery:
         config, payload = connection.config or {}, message.payload
         company_benefits = config.get("company_benefit_uuids") or {}
-        if not connection.endpoint_url or not config.get("access_token"):
+        if not connection.endpoint_url or not credentials.get("access_token"):
             return Delivery(False, "the Gusto connection needs endpoint_url and config.access_token", permanent=True)
         if not {"pretax", "roth"} <= set(company_benefits):
             return Delivery(False, "the Gusto connection needs config.company_benefit_uuids with the company's "
@@ -297,7 +297,7 @@ class GustoAdapter:
         except UnrepresentableChange as error:
             return Delivery(False, str(error), permanent=True)
         base = connection.endpoint_url.rstrip("/")
-        headers = {"Authorization": f"Bearer {config['access_token']}", "X-Gusto-API-Version": self.API_VERSION}
+        headers = {"Authorization": f"Bearer {credentials['access_token']}", "X-Gusto-API-Version": self.API_VERSION}
         applied = {}
         try:
             for treatment, deduction in deductions.items():

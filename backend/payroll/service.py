@@ -50,8 +50,11 @@ def create_connection(session: Session, vault: PiiVault, actor: Actor, employer:
                                                                 ProviderConnection.active.is_(True))):
         old.active = False
     secret = "whsec_" + b64encode(secrets.token_bytes(32)).decode()
+    config = dict(config or {})
+    credentials = {key: config.pop(key) for key in CREDENTIAL_KEYS if key in config}
     connection = ProviderConnection(employer_id=employer.id, provider=provider, secret_enc=vault.seal(secret),
-                                    endpoint_url=endpoint_url, config=config or {})
+                                    endpoint_url=endpoint_url, config=config,
+                                    credentials_enc=vault.seal(json.dumps(credentials)) if credentials else None)
     session.add(connection)
     session.flush()
     record_audit(session, actor, "payroll_connection.created", "provider_connection", connection.id,
@@ -61,6 +64,16 @@ def create_connection(session: Session, vault: PiiVault, actor: Actor, employer:
 
 def connection_secret(vault: PiiVault, connection: ProviderConnection) -> str:
     return vault.open(connection.secret_enc)
+
+
+# Keys of a connection's config that are credentials: stored encrypted, never returned.
+CREDENTIAL_KEYS = ("access_token", "webhook_secret")
+
+
+def connection_credentials(vault: PiiVault, connection: ProviderConnection) -> dict:
+    """Plumb's signing secret and the provider's own credentials, opened for one delivery or verification."""
+    opened = json.loads(vault.open(connection.credentials_enc)) if connection.credentials_enc else {}
+    return {"signing_secret": vault.open(connection.secret_enc), **opened}
 
 
 # ---- ingestion -------------------------------------------------------------------------------------------------

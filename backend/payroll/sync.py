@@ -30,13 +30,13 @@ class PlumbWebhookAdapter:
         # One pooled client per process: keep-alive connections to the provider instead of one per message.
         self.client = httpx.Client(timeout=TIMEOUT_SECONDS)
 
-    def deliver(self, connection: ProviderConnection, secret: str, message: OutboxMessage) -> Delivery:
+    def deliver(self, connection: ProviderConnection, credentials: dict, message: OutboxMessage) -> Delivery:
         if not connection.endpoint_url:
             return Delivery(False, "the connection has no endpoint URL", permanent=True)
         body = json.dumps(change_document(message))
         now = datetime.now(timezone.utc)
         headers = {"webhook-id": message.id, "webhook-timestamp": str(int(now.timestamp())),
-                   "webhook-signature": Webhook(secret).sign(message.id, now, body),
+                   "webhook-signature": Webhook(credentials["signing_secret"]).sign(message.id, now, body),
                    "content-type": "application/json"}
         try:
             response = self.client.post(connection.endpoint_url, content=body, headers=headers)
@@ -52,7 +52,7 @@ class PlumbWebhookAdapter:
 class PullFeedAdapter:
     """Providers that poll GET /v1/payroll/deferral-changes: the message waits for their acknowledgement."""
 
-    def deliver(self, connection: ProviderConnection, secret: str, message: OutboxMessage) -> Delivery:
+    def deliver(self, connection: ProviderConnection, credentials: dict, message: OutboxMessage) -> Delivery:
         return Delivery(False, parked=True)
 
 
@@ -69,7 +69,9 @@ def deliver_deferral_change(session: Session, message: OutboxMessage, vault: Pii
     adapter = ADAPTERS.get(connection.provider)
     if adapter is None:
         return Delivery(False, f"no adapter for provider {connection.provider!r}")
-    return adapter.deliver(connection, vault.open(connection.secret_enc), message)
+    from backend.payroll.service import connection_credentials
+
+    return adapter.deliver(connection, connection_credentials(vault, connection), message)
 
 
 def receive_provider_event(session: Session, connection: ProviderConnection, event_id: str, event: dict) -> tuple[bool, str]:
