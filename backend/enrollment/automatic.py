@@ -18,8 +18,6 @@ from backend.plans.schedules import next_pay_date
 AUTO = Actor.system("automatic")
 # Participants hear about an escalation this long before it takes effect, and may skip it until then.
 ESCALATION_NOTICE_DAYS = 30
-# The initial notice before automatic enrollment takes effect (IRC 414(w)(4): a reasonable period before).
-AUTO_ENROLL_NOTICE_DAYS = 30
 
 
 def _platform_election(session: Session, employee: Employee, plan: Plan, kind: str, percent: Decimal,
@@ -47,11 +45,11 @@ def enroll_automatically(session: Session, plan: Plan, today: date) -> list[Defe
         .join(EligibilityDetermination, EligibilityDetermination.employee_id == Employee.id)
         .where(Employee.employer_id == plan.employer_id, EligibilityDetermination.status.in_(("eligible", "waiting")),
                EligibilityDetermination.entry_date.is_not(None),
-               EligibilityDetermination.entry_date <= today + timedelta(days=AUTO_ENROLL_NOTICE_DAYS), ~has_election)
+               EligibilityDetermination.entry_date <= today + timedelta(days=plan.auto_enroll_notice_days), ~has_election)
     ).all()
     created = []
     for employee, entry in rows:
-        start = max(entry, today + timedelta(days=AUTO_ENROLL_NOTICE_DAYS))
+        start = max(entry, today + timedelta(days=plan.auto_enroll_notice_days))
         effective = next_pay_date(employer.pay_frequency, employer.anchor_pay_date, start - timedelta(days=1))
         election = _platform_election(session, employee, plan, "auto_enroll", plan.auto_enroll_percent, effective)
         service._approve(session, AUTO, election, employer, today)

@@ -427,10 +427,12 @@ class _RunContext:
         for money_type in DEFERRAL_TYPES:
             want, got = expected.get(money_type, 0), withholdings.get(money_type, 0)
             if abs(want - got) > MISMATCH_TOLERANCE_CENTS:
+                consequence = ("" if got > want else " A missed deferral opportunity: the employer may owe a "
+                                                     "corrective contribution (IRS 401(k) Fix-It Guide, mistake 7).")
                 found.append(Finding("deferral_mismatch", "warning",
                                      f"{money_type} withheld ${got / 100:,.2f}, the election in effect asks for "
                                      f"${want / 100:,.2f} ({'over' if got > want else 'under'}-withheld by "
-                                     f"${abs(got - want) / 100:,.2f}).",
+                                     f"${abs(got - want) / 100:,.2f}).{consequence}",
                                      {"money_type": money_type, "expected_cents": want, "withheld_cents": got,
                                       "election_id": election.id if election else None}))
         return found

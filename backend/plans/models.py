@@ -48,6 +48,8 @@ class Plan(Base):
     auto_escalate_step_percent: Mapped[Decimal | None] = mapped_column(Dec())
     auto_escalate_cap_percent: Mapped[Decimal | None] = mapped_column(Dec())
     opt_out_window_days: Mapped[int | None] = mapped_column(Integer)
+    # How long before automatic enrollment takes effect the employee is told (IRC 414(w)(4): a reasonable period).
+    auto_enroll_notice_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
     # Contributions.
     match_tiers: Mapped[list] = mapped_column(JSON, default=list)  # [{"deferral_from_percent": "0", ...}]
     safe_harbor: Mapped[str] = mapped_column(String(24), default="none")

@@ -57,6 +57,7 @@ class AutoEnrollmentIn(Schema):
     default_percent = Percent(metadata={"description": "Initial deferral percent, 3 to 15"})
     escalation_step_percent = Percent(metadata={"description": "Raised by this much each plan year; 0 for none"})
     escalation_cap_percent = Percent(metadata={"description": "Escalation stops here, at most 15"})
+    notice_days = fields.Integer(metadata={"description": "Days' notice before automatic enrollment takes effect (0-90)"})
     opt_out_window_days = fields.Integer(
                                          metadata={"description": "Permissible-withdrawal window, at most 90 days"})
 
@@ -163,7 +164,8 @@ class PlanOut(Schema):
     auto_enrollment = fields.Function(lambda p: {
         "enabled": p.auto_enroll,
         "default_percent": _pct(p.auto_enroll_percent), "escalation_step_percent": _pct(p.auto_escalate_step_percent),
-        "escalation_cap_percent": _pct(p.auto_escalate_cap_percent), "opt_out_window_days": p.opt_out_window_days})
+        "escalation_cap_percent": _pct(p.auto_escalate_cap_percent), "opt_out_window_days": p.opt_out_window_days,
+        "notice_days": p.auto_enroll_notice_days})
     match_tiers = fields.List(fields.Nested(MatchTierOut))
     safe_harbor = fields.String()
     vesting = fields.Dict()

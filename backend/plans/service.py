@@ -30,7 +30,7 @@ DEFAULT_FUNDS = [
 ]
 
 _AUTO_ENROLL = {"enabled": True, "default_percent": Decimal(3), "escalation_step_percent": Decimal(1),
-                "escalation_cap_percent": Decimal(10), "opt_out_window_days": 90}
+                "escalation_cap_percent": Decimal(10), "opt_out_window_days": 90, "notice_days": 30}
 TEMPLATES: dict[str, dict] = {
     # A safe-harbor basic match (401(k)(12)(B)): no ADP/ACP testing, match immediately vested.
     "safe_harbor_match": {
@@ -203,6 +203,8 @@ def validate_rules(rules: dict) -> tuple[list[tuple[str, str]], list[str]]:
         elif not 0 <= window <= 90:
             problems.append(("plan.auto_enrollment.opt_out_window_days",
                              "must be between 0 and 90 days (IRC 414(w)(2)(B))"))
+        if not 0 <= (auto.get("notice_days") or 0) <= 90:
+            problems.append(("plan.auto_enrollment.notice_days", "must be between 0 and 90 days"))
         if rate is not None and rate > 10 or (cap is not None and cap < 10) or step < 1:
             notices.append("IRC 414A: a 401(k) plan established after 2022-12-29 must enroll at 3-10% and escalate "
                            "by 1 point a year to at least 10% (at most 15%), unless the employer has 10 or fewer "
@@ -304,6 +306,7 @@ def setup_plan(session: Session, actor: Actor, advisor: Principal, data: dict) -
         auto_escalate_step_percent=_dec(auto.get("escalation_step_percent")),
         auto_escalate_cap_percent=_dec(auto.get("escalation_cap_percent")),
         opt_out_window_days=auto.get("opt_out_window_days"),
+        auto_enroll_notice_days=auto.get("notice_days") if auto.get("notice_days") is not None else 30,
         match_tiers=[{k: percent_str(Decimal(str(v))) for k, v in t.items()} for t in rules.get("match_tiers") or []],
         safe_harbor=rules.get("safe_harbor", "none"),
         vesting={source: value if isinstance(value, str) else {k: percent_str(Decimal(v)) for k, v in value.items()}

@@ -32,6 +32,7 @@ class Receiver:
         self.url = f"http://127.0.0.1:{port}/deferrals"
 
     def start(self, secret: str) -> None:
+        self.secret = secret
         ready = self.tmp_path / f"receiver-{time.monotonic_ns()}.ready"
         self.process = subprocess.Popen([sys.executable, str(RECEIVER), "--port", str(self.port), "--secret", secret,
                                          "--ready-file", str(ready)])
@@ -212,3 +213,46 @@ def test_two_workers_and_a_killed_one_deliver_everything_once_in_order(app, clie
         by_employee.setdefault(message["employee_id"], []).append(message["lines"][0]["percent"])
     assert by_employee == expected  # each change once, in the order made, per employee
     assert received["max_concurrent_same_id"] == 1  # never delivered twice at the same time
+
+
+def test_a_receiver_that_is_down_gets_the_change_when_it_is_back(app, client, plumb, receiver):
+    world = connected_world(app, client, receiver, requires_approval=False)
+    receiver.stop()
+    client.post("/mobile/v1/elections", headers=world.participant, json={"lines": [{"money_type": "pretax", "percent": "8"}]})
+    d = dispatcher(plumb, max_attempts=5)
+    d.run_once()
+    waiting = client.get(f"/v1/employers/{world.employer_id}/payroll-messages?status=pending", headers=world.sponsor).json["data"]
+    assert waiting[0]["attempts"] == 1 and "ConnectError" in waiting[0]["last_error"]
+    assert client.get("/mobile/v1/elections", headers=world.participant).json[0]["payroll"]["stage"] == "sent"
+    receiver.start(receiver.secret)
+    drain(d)
+    assert [m["lines"][0]["percent"] for m in receiver.received()["applied"]] == ["8"]
+
+
+def test_provider_events_are_verified_and_acted_on_once(app, client, plumb):
+    from datetime import datetime, timezone
+
+    from standardwebhooks.webhooks import Webhook
+
+    world = scenario.World(app, client, requires_approval=False)
+    connection = scenario.connect_payroll(client, world.sponsor, world.employer_id, provider="pull")
+    client.post("/mobile/v1/elections", headers=world.participant, json={"lines": [{"money_type": "pretax", "percent": "5"}]})
+    drain(dispatcher(plumb))
+    message = client.get(f"/v1/employers/{world.employer_id}/payroll-messages?status=awaiting_pull",
+                         headers=world.sponsor).json["data"][0]
+    body = json.dumps({"type": "deferral_change.applied", "data": {"message_id": message["id"]}})
+
+    def post(event_id, signature_body=body):
+        now = datetime.now(timezone.utc)
+        return client.post(f"/v1/payroll/connections/{connection['id']}/events", data=body,
+                           content_type="application/json", headers={
+                               "webhook-id": event_id, "webhook-timestamp": str(int(now.timestamp())),
+                               "webhook-signature": Webhook(connection["secret"]).sign(event_id, now, signature_body)})
+
+    assert post("evt_1", signature_body=body + " ").status_code == 401
+    assert client.get("/mobile/v1/elections", headers=world.participant).json[0]["payroll"]["stage"] == "sent"
+    first = post("evt_1")
+    assert first.status_code == 200 and first.json == {"event_id": "evt_1", "duplicate": False,
+                                                       "outcome": f"confirmed {message['id']}"}
+    assert post("evt_1").json["duplicate"] is True
+    assert client.get("/mobile/v1/elections", headers=world.participant).json[0]["payroll"]["stage"] == "confirmed"

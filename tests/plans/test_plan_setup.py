@@ -7,7 +7,7 @@ from tests import scenario
 PROBLEM = "application/problem+json"
 DEFAULT_TICKERS = ["PLTDX", "PLUSX", "PLINX", "PLBDX", "PLSVX"]
 AUTO_ENROLL_DEFAULTS = {"enabled": True, "default_percent": "3", "escalation_step_percent": "1",
-                        "escalation_cap_percent": "10", "opt_out_window_days": 90}
+                        "escalation_cap_percent": "10", "opt_out_window_days": 90, "notice_days": 30}
 NOTICE_414A_OFF = ("IRC 414A: plans established after 2022-12-29 must use automatic enrollment from 2025 unless the "
                    "employer has 10 or fewer employees or is under 3 years old; this plan has it off.")
 
