@@ -30,7 +30,7 @@ from backend.web.context import requires
 from backend.web.idempotency import idempotent
 from backend.web.pagination import PageArgs, page_schema, paginate
 from backend.web.problems import flatten_messages
-from backend.web.uploads import csv_rows, read_header
+from backend.web.uploads import csv_rows, read_header, uploaded_text
 
 blp = Blueprint("payroll", __name__, url_prefix="/v1", description="Pay runs, payroll connections, fund prices, "
                 "and the payroll exceptions queue.")
@@ -198,13 +198,7 @@ class CsvPayRuns(MethodView):
         """A pay run uploaded by a sponsor without an integrated provider; same validation and replay rules."""
         session = context.session()
         employer = plans.employer_for(session, context.principal(), employer_id, write=True)
-        upload = request.files.get("file")
-        raw = upload.read() if upload else request.get_data()
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise ValidationFailed([("file", "is not UTF-8 text")]) from None
-        payload = parse_pay_run_csv(text, args)
+        payload = parse_pay_run_csv(uploaded_text(request), args)
         result = service.ingest_pay_run(session, _vault(), context.actor(), employer, payload, via="csv",
                                         connection_id=None, today=context.today())
         return result_view(session, result)
@@ -283,11 +277,7 @@ class FundPricesCsv(MethodView):
     @blp.response(200, PricesOut)
     def post(self, plan_id):
         """Load daily prices from a CSV file (ticker, price_date, price)."""
-        try:
-            raw = request.get_data().decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise ValidationFailed([("file", "is not UTF-8 text")]) from None
-        reader = csv.DictReader(io.StringIO(raw))
+        reader = csv.DictReader(io.StringIO(uploaded_text(request)))
         read_header(reader)
         rows, labels, problems = [], [], []
         for raw_row in csv_rows(reader):

@@ -22,7 +22,7 @@ from backend.web.context import requires
 from backend.web.idempotency import idempotent
 from backend.web.pagination import PageArgs, page_schema, paginate
 from backend.web.problems import flatten_messages
-from backend.web.uploads import csv_rows, read_header
+from backend.web.uploads import csv_rows, read_header, uploaded_text
 
 # Blueprints compose answers from several services (census rows with their eligibility); the import-direction rule
 # binds domain modules (models, service), not HTTP.
@@ -142,19 +142,10 @@ class CensusCsv(MethodView):
         Errors name the file's line numbers ("line 3.ssn")."""
         session = context.session()
         employer = service.employer_for(session, context.principal(), employer_id, write=True)
-        rows, labels = parse_census_csv(_uploaded_text())
+        rows, labels = parse_census_csv(uploaded_text(request))
         result = service.load_census(session, enrollment.vault_for(context.config()), context.actor(), employer, rows,
                                      context.today(), row_label=labels.__getitem__)
         return _census_result(session, result)
-
-
-def _uploaded_text() -> str:
-    upload = request.files.get("file")
-    raw = upload.read() if upload else request.get_data()
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ValidationFailed([("file", "is not UTF-8 text")]) from None
 
 
 def parse_census_csv(text: str) -> tuple[list[dict], list[str]]:

@@ -21,3 +21,16 @@ def csv_rows(reader: csv.DictReader):
         except csv.Error as error:
             raise ValidationFailed([(f"line {reader.line_num}", f"cannot be read as CSV: {error}")]) from None
         yield row
+
+
+def uploaded_text(request) -> str:
+    """The uploaded file (the form field `file`, or the raw body) as text: UTF-8, and no NUL characters."""
+    upload = request.files.get("file")
+    raw = upload.read() if upload else request.get_data()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValidationFailed([("file", "is not UTF-8 text")]) from None
+    if "\x00" in text:
+        raise ValidationFailed([("file", "contains a NUL character")])
+    return text
