@@ -118,19 +118,22 @@ def post_entries(session: Session, plan_id: str, specs: list[EntrySpec]) -> dict
     return posted
 
 
-def reversal_specs(session: Session, entry_ids: list[str], effective_date: date) -> list[EntrySpec]:
-    """Entries that undo `entry_ids` exactly (amounts and units), each keyed by the entry it reverses."""
+def reversal_specs(session: Session, entry_ids: list[str]) -> list[EntrySpec]:
+    """Entries that undo `entry_ids` exactly (amounts and units), each keyed by the entry it reverses and dated
+    like it, so a correction nets against the pay date it corrects (and the calendar year 402(g) counts)."""
     specs: dict[str, EntrySpec] = {}
     rows = []
     for batch in _chunks(entry_ids):
         rows.extend(session.execute(
             select(LedgerEntry.id, LedgerEntry.employee_id, LedgerEntry.pay_run_id, LedgerEntry.trade_date,
+                   LedgerEntry.effective_date,
                    LedgerAccount.kind, LedgerAccount.employee_id, LedgerAccount.source, LedgerAccount.fund_id,
                    LedgerLine.amount_cents, LedgerLine.units, LedgerLine.price)
             .join(LedgerLine, LedgerLine.entry_id == LedgerEntry.id)
             .join(LedgerAccount, LedgerAccount.id == LedgerLine.account_id)
             .where(LedgerEntry.id.in_(batch)).order_by(LedgerEntry.id, LedgerLine.id)))
-    for entry_id, employee_id, pay_run_id, trade_date, kind, account_employee, source, fund_id, amount, units, price in rows:
+    for (entry_id, employee_id, pay_run_id, trade_date, effective_date, kind, account_employee, source, fund_id,
+         amount, units, price) in rows:
         spec = specs.get(entry_id)
         if spec is None:
             spec = specs[entry_id] = EntrySpec(key=f"reversal:{entry_id}", kind="reversal", effective_date=effective_date,

@@ -110,13 +110,19 @@ class ProviderPayRuns(MethodView):
             raise NotFound("No such payroll connection.")
         raw = request.get_data()
         _verify_signature(connection, raw)
+        employer = session.get(Employer, connection.employer_id)
         try:
-            payload = PayRunIn().load(json.loads(raw))
+            document = json.loads(raw)
+            payload = PayRunIn().load(document)
+        except ValidationError as error:
+            # The run is malformed; list what the schema found and every other problem with it too.
+            problems = flatten_messages(error.messages)
+            flagged = {field for field, _ in problems}
+            problems += [p for p in service.structural_problems(
+                document, service.known_external_ids(session, employer.id)) if p[0] not in flagged]
+            raise ValidationFailed(problems) from None
         except ValueError:
             raise ValidationFailed([("body", "is not JSON")]) from None
-        except ValidationError as error:
-            raise ValidationFailed(flatten_messages(error.messages)) from None
-        employer = session.get(Employer, connection.employer_id)
         actor = Actor(user_id=None, role=f"payroll:{connection.id}", ip=context.client_ip(),
                       user_agent=request.headers.get("User-Agent"))
         result = service.ingest_pay_run(session, _vault(), actor, employer, payload, via="api",
@@ -127,6 +133,20 @@ class ProviderPayRuns(MethodView):
 
 CSV_COLUMNS = ("external_id", "gross_pay", "plan_compensation", "hours", "pretax", "roth", "pretax_catchup",
                "roth_catchup", "after_tax", "employer_match")
+
+
+_CSV_COLUMN_OF = {"gross_pay_cents": "gross_pay", "plan_compensation_cents": "plan_compensation",
+                  "employer_match_cents": "employer_match"}
+
+
+def _csv_fields(problems):
+    """Schema problems named by the CSV's columns (gross_pay, not gross_pay_cents)."""
+    renamed = []
+    for field, message in problems:
+        for internal, column in _CSV_COLUMN_OF.items():
+            field = field.replace(f".{internal}", f".{column}")
+        renamed.append((field, message))
+    return renamed
 
 
 def parse_pay_run_csv(text: str, run: dict) -> dict:
@@ -146,25 +166,29 @@ def parse_pay_run_csv(text: str, run: dict) -> dict:
             continue
         row = {k.strip(): (v or "").strip() for k, v in raw.items()}
         statement = {"external_id": row.get("external_id"), "withholdings": {}}
+        unreadable = []
         for column, target in (("gross_pay", "gross_pay_cents"), ("plan_compensation", "plan_compensation_cents"),
                                ("employer_match", "employer_match_cents")):
             if row.get(column):
                 try:
                     statement[target] = dollars_to_cents(row[column])
                 except ValueError as error:
-                    problems.append((f"{label}.{column}", str(error)))
+                    unreadable.append((f"{label}.{column}", str(error)))
         for money_type in ("pretax", "roth", "pretax_catchup", "roth_catchup", "after_tax"):
             if row.get(money_type):
                 try:
                     statement["withholdings"][money_type] = dollars_to_cents(row[money_type])
                 except ValueError as error:
-                    problems.append((f"{label}.{money_type}", str(error)))
+                    unreadable.append((f"{label}.{money_type}", str(error)))
         if row.get("hours"):
             statement["hours"] = row["hours"]
+        if unreadable:  # named under the file's own columns, once; the schema would call them missing
+            problems.extend(unreadable)
+            continue
         try:
             statements.append(StatementIn().load(statement))
         except ValidationError as error:
-            problems.extend(flatten_messages(error.messages, label))
+            problems.extend(_csv_fields(flatten_messages(error.messages, label)))
     if not statements and not problems:
         problems.append(("file", "has no statements"))
     if problems:

@@ -99,25 +99,53 @@ def request_digest(payload: dict) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _structural_problems(payload: dict, known: dict[str, Employee]) -> list[tuple[str, str]]:
-    """Problems that make the run malformed: it is refused whole, with every one listed."""
-    problems = []
-    if payload["period_end"] < payload["period_start"]:
+def structural_problems(payload, known) -> list[tuple[str, str]]:
+    """Problems that make the run malformed, so it is refused whole. Tolerant of a payload that failed its schema
+    (values of the wrong type are skipped here: the schema names them), so one refusal lists every problem."""
+    problems: list[tuple[str, str]] = []
+    if not isinstance(payload, dict):
+        return problems
+    start, end = _as_date(payload.get("period_start")), _as_date(payload.get("period_end"))
+    if start and end and end < start:
         problems.append(("period_end", "is before period_start"))
     seen: dict[str, int] = {}
-    for i, st in enumerate(payload["statements"]):
-        label = f"statements[{i}]"
-        if st["external_id"] in seen:
-            problems.append((f"{label}.external_id", f"repeats statements[{seen[st['external_id']]}]"))
-        seen.setdefault(st["external_id"], i)
-        if st["plan_compensation_cents"] > st["gross_pay_cents"]:
+    statements = payload.get("statements") if isinstance(payload.get("statements"), list) else []
+    for i, st in enumerate(statements):
+        if not isinstance(st, dict):
+            continue
+        label, external_id = f"statements[{i}]", st.get("external_id")
+        gross, comp = _as_cents(st.get("gross_pay_cents")), _as_cents(st.get("plan_compensation_cents"))
+        if isinstance(external_id, str):
+            if external_id in seen:
+                problems.append((f"{label}.external_id", f"repeats statements[{seen[external_id]}]"))
+            elif external_id not in known and not st.get("employee"):
+                problems.append((f"{label}.external_id", "is not on the census; send the new hire's `employee` record"))
+            seen.setdefault(external_id, i)
+        if gross is not None and comp is not None and comp > gross:
             problems.append((f"{label}.plan_compensation_cents", "is more than gross pay"))
-        withheld = sum(st["withholdings"].values())
-        if withheld > st["gross_pay_cents"]:
+        withholdings = st.get("withholdings") if isinstance(st.get("withholdings"), dict) else {}
+        amounts = [_as_cents(v) for v in withholdings.values()]
+        if gross is not None and sum(a for a in amounts if a and a > 0) > gross:
             problems.append((f"{label}.withholdings", "add up to more than gross pay"))
-        if st["external_id"] not in known and not st.get("employee"):
-            problems.append((f"{label}.external_id", "is not on the census; send the new hire's `employee` record"))
     return problems
+
+
+def _as_date(value):
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _as_cents(value):
+    """An amount the schema would accept, or None (the schema reports the others)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def known_external_ids(session: Session, employer_id: str) -> set[str]:
+    return set(session.scalars(select(Employee.external_id).where(Employee.employer_id == employer_id)))
 
 
 def ingest_pay_run(session: Session, vault: PiiVault, actor: Actor, employer: Employer, payload: dict, *,
@@ -151,7 +179,7 @@ def ingest_pay_run(session: Session, vault: PiiVault, actor: Actor, employer: Em
     known = {row.external_id: row for row in session.execute(
         select(Employee.id, Employee.external_id, Employee.first_name, Employee.last_name, Employee.hire_date,
                Employee.rehire_date, Employee.termination_date).where(Employee.employer_id == employer.id)).all()}
-    problems = _structural_problems(payload, known)
+    problems = structural_problems(payload, known)
     if problems:
         raise ValidationFailed(problems)
 
@@ -269,7 +297,7 @@ def _supersede(session: Session, old: PayRun, new: PayRun) -> None:
     old.status = "superseded"
     entry_ids = list(session.scalars(select(LedgerEntry.id).where(LedgerEntry.pay_run_id == old.id,
                                                                   LedgerEntry.kind != "reversal")))
-    ledger.post_entries(session, old.plan_id, ledger.reversal_specs(session, entry_ids, new.pay_date))
+    ledger.post_entries(session, old.plan_id, ledger.reversal_specs(session, entry_ids))
     for exception in session.scalars(select(PayrollException).where(PayrollException.pay_run_id == old.id,
                                                                      PayrollException.status == "open")):
         exception.status, exception.resolution_note = "rejected", f"superseded by version {new.version}"
@@ -473,6 +501,8 @@ class _RunContext:
                                           units_for(part, priced[1]), priced[1]))
                 total += part
         lines.append(LineSpec(TRUST_CASH, -total))
+        if not total:
+            lines = []  # nothing was withheld or matched: no entry at all
         return EntrySpec(key=f"contribution:{run.id}:{statement.employee_id}", kind="contribution",
                          effective_date=run.pay_date, lines=lines, employee_id=statement.employee_id,
                          pay_run_id=run.id, trade_date=max(trade_dates) if trade_dates else None)
@@ -620,31 +650,46 @@ def resolve_exception(session: Session, vault: PiiVault, actor: Actor, principal
                                                                    PayrollException.status == "open")))
     revision = 1 + sum(1 for _ in session.scalars(select(PayrollException.id).where(
         PayrollException.statement_id == statement.id, PayrollException.status == "corrected")))
+    in_trust = sum(statement.withholdings.values()) + statement.employer_match_cents  # what payroll deposited
     if action in ("correct", "reject") and statement.status == "posted":
+        # Take the posted money back out of the participant's accounts (reversals, never edits).
         entry_ids = list(session.scalars(select(LedgerEntry.id).where(
             LedgerEntry.pay_run_id == run.id, LedgerEntry.employee_id == statement.employee_id,
             LedgerEntry.kind == "contribution")))
         reversed_ids = set(session.scalars(select(LedgerEntry.reverses_entry_id).where(
             LedgerEntry.reverses_entry_id.in_(entry_ids))))
         ledger.post_entries(session, plan.id, ledger.reversal_specs(
-            session, [e for e in entry_ids if e not in reversed_ids], today))
+            session, [e for e in entry_ids if e not in reversed_ids]))
     if action == "correct":
+        context = _RunContext.load(session, vault, plan, employer, [session.get(Employee, statement.employee_id)],
+                                   run.pay_date)
         statement.withholdings = {k: v for k, v in corrected.items() if v}
-    if action in ("accept", "correct") and (statement.status == "held" or action == "correct"):
+        if statement.match_source == "computed":
+            statement.employer_match_cents = context.computed_match(
+                session.get(Employee, statement.employee_id), statement.plan_compensation_cents,
+                statement.withholdings)
+        spec = context.contribution_spec(run, statement)
+        spec.key = f"{spec.key}:r{revision}"
+        # Payroll sends (or takes back) the difference, so the trust still holds exactly what was posted.
+        delta = sum(statement.withholdings.values()) + statement.employer_match_cents - in_trust
+        adjustment = EntrySpec(key=f"deposit-adjustment:{statement.id}:r{revision}", kind="deposit",
+                               effective_date=run.pay_date, pay_run_id=run.id, employee_id=statement.employee_id,
+                               lines=[LineSpec(PAYROLL_CLEARING, -delta), LineSpec(TRUST_CASH, delta)] if delta else [])
+        ledger.post_entries(session, plan.id, [e for e in (adjustment, spec) if e.lines])
+        statement.status, statement.posted_at = "posted", utcnow()
+    elif action == "accept" and statement.status == "held":
         context = _RunContext.load(session, vault, plan, employer, [session.get(Employee, statement.employee_id)],
                                    run.pay_date)
         spec = context.contribution_spec(run, statement)
-        spec.key = f"{spec.key}:r{revision}" if action == "correct" else spec.key
-        ledger.post_entries(session, plan.id, [spec])
+        ledger.post_entries(session, plan.id, [spec] if spec.lines else [])
         statement.status, statement.posted_at = "posted", utcnow()
-    elif action == "reject" and statement.status == "held":
-        statement.status = "rejected"
-        cents = sum(statement.withholdings.values()) + statement.employer_match_cents
-        ledger.post_entries(session, plan.id, [EntrySpec(
-            key=f"refund:{statement.id}", kind="refund", effective_date=today, pay_run_id=run.id,
-            employee_id=statement.employee_id, lines=[LineSpec(TRUST_CASH, -cents), LineSpec(PAYROLL_CLEARING, cents)])])
     elif action == "reject":
+        # The money goes back to payroll (to refund the employee): out of the trust, back to clearing.
         statement.status = "rejected"
+        ledger.post_entries(session, plan.id, [EntrySpec(
+            key=f"refund:{statement.id}", kind="refund", effective_date=run.pay_date, pay_run_id=run.id,
+            employee_id=statement.employee_id,
+            lines=[LineSpec(TRUST_CASH, -in_trust), LineSpec(PAYROLL_CLEARING, in_trust)] if in_trust else [])])
     outcome = {"accept": "accepted", "correct": "corrected", "reject": "rejected"}[action]
     for item in siblings:
         if item.id == exception.id or item.severity == "hold" or action != "accept":

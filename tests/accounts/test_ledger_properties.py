@@ -1,0 +1,182 @@
+"""The ledger's invariants, for any sequence of pay runs, corrections, replays and price loads sent through HTTP:
+every entry sums to zero; the plan's accounts sum to zero; participant and trust-cash accounts hold exactly the
+money payroll sent in the latest version of each run; replays change nothing; `plumb ledger check` agrees; and
+the database itself refuses to update or delete ledger rows."""
+import itertools
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import exc, select, text
+
+from backend.accounts.models import LedgerEntry, LedgerLine
+from tests import scenario
+from tests.payroll.support import account_balances, account_cents, row_counts, unbalanced_entries
+
+_worlds = itertools.count(1)
+RUN_SLOTS = 3
+PAY_DATES = [date(2026, 10, 2) + timedelta(days=14 * slot) for slot in range(RUN_SLOTS)]  # 10-02, 10-16, 10-30
+PRICE_DAYS = ["2026-10-01", "2026-10-02", "2026-10-09", "2026-10-16", "2026-10-30", "2026-11-20"]
+
+
+def computed_match(comp: int, deferred: int) -> int:
+    """The safe-harbor basic match (100% of the first 3% of pay, 50% of the next 2%), for one pay period."""
+    if not comp or not deferred:
+        return 0
+    percent = min(Decimal(100), Decimal(deferred) * 100 / Decimal(comp))
+    matched = min(percent, Decimal(3)) + Decimal("0.5") * max(Decimal(0), min(percent, Decimal(5)) - 3)
+    return int((Decimal(comp) * matched / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def received(statements: list[dict]) -> int:
+    """What payroll sends the trust for a run: every withholding and the match, held statements included."""
+    total = 0
+    for st_ in statements:
+        withheld = st_["withholdings"]
+        match = st_.get("employer_match_cents")
+        if match is None:
+            match = computed_match(st_["plan_compensation_cents"], withheld.get("pretax", 0) + withheld.get("roth", 0))
+        total += sum(withheld.values()) + match
+    return total
+
+
+matches = st.one_of(st.none(), st.integers(0, 15000))
+e1_statement = st.builds(lambda gross, pretax, roth, match: scenario.statement(
+    "E1", gross, pretax=pretax, roth=roth, **({} if match is None else {"employer_match_cents": match})),
+    st.integers(100000, 400000), st.integers(0, 20000), st.integers(0, 5000), matches)
+# E2 is not eligible until 2027: any deferral of theirs is held, and its money waits in trust cash.
+e2_statement = st.builds(lambda gross, pretax, match: scenario.statement(
+    "E2", gross, pretax=pretax, **({} if match is None else {"employer_match_cents": match})),
+    st.integers(50000, 150000), st.integers(0, 3000), matches)
+statements = st.tuples(e1_statement, st.one_of(st.none(), e2_statement)).map(lambda pair: [s for s in pair if s])
+run_op = st.tuples(st.just("run"), st.integers(0, RUN_SLOTS - 1), statements)
+operations = st.lists(st.one_of(
+    run_op, run_op,  # twice as likely as the others, so that runs get corrected
+    st.tuples(st.just("replay"), st.integers(0, 20)),  # any version sent so far
+    st.tuples(st.just("prices"), st.sampled_from(PRICE_DAYS), st.sampled_from(["10.00", "12.50", "25.00"])),
+), min_size=1, max_size=10)
+
+
+class Model:
+    """What the test sent, so it knows what the ledger must hold."""
+
+    def __init__(self):
+        self.versions: dict[int, list[dict]] = {}  # run slot → every version's body, oldest first
+        self.prices: dict[str, str] = {}
+
+    def next_version(self, slot: int, sent: list[dict]) -> dict:
+        versions = self.versions.setdefault(slot, [])
+        if versions and sent == versions[-1]["statements"]:
+            sent[0]["gross_pay_cents"] += 1  # a correction changes something
+            sent[0]["plan_compensation_cents"] += 1
+        body = scenario.pay_run(f"P-{slot}", PAY_DATES[slot].isoformat(), sent, version=len(versions) + 1)
+        versions.append(body)
+        return body
+
+    def money_received(self) -> int:
+        return sum(received(versions[-1]["statements"]) for versions in self.versions.values())
+
+
+def snapshot(client, plumb, world) -> tuple:
+    summary = client.get("/mobile/v1/balance", headers=world.participant)
+    assert summary.status_code == 200, summary.json
+    return row_counts(plumb), account_balances(plumb, world.plan_id), summary.json
+
+
+def check_invariants(plumb, world, model: Model) -> None:
+    assert unbalanced_entries(plumb) == []
+    assert account_cents(plumb, world.plan_id) == 0
+    money = model.money_received()
+    assert account_cents(plumb, world.plan_id, "participant", "participant_pending", "trust_cash") == money
+    assert account_cents(plumb, world.plan_id, "payroll_clearing") == -money
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(operations)
+def test_ledger_invariants_hold_for_any_sequence_of_runs_corrections_replays_and_prices(app, client, plumb, ops):
+    n = next(_worlds)
+    world = scenario.World(app, client, name=f"Property Co {n}", advisor_email=f"adv{n}@example.com",
+                           sponsor_email=f"sp{n}@example.com", ein_prefix=f"W{n}-", requires_approval=False)
+    # The scenario's World names employees with its prefix; the statements name them E1 and E2.
+    world_ids = {"E1": f"W{n}-1", "E2": f"W{n}-2"}
+    connection = scenario.connect_payroll(client, world.sponsor, world.employer_id)
+    model = Model()
+    for op in ops:
+        event(op[0])
+        if op[0] == "run":
+            _, slot, sent = op
+            sent = [{**s, "external_id": world_ids[s["external_id"]], "withholdings": dict(s["withholdings"])}
+                    for s in sent]
+            body = model.next_version(slot, sent)
+            event("correction" if body["version"] > 1 else "first version")
+            if len(sent) > 1 and sent[1]["withholdings"]:
+                event("a held statement")
+            response = scenario.signed_post(client, connection, body)
+            assert response.status_code == 200, response.json
+            assert response.json["replayed"] is False
+            assert response.json["pay_run"]["version"] == body["version"]
+        elif op[0] == "replay":
+            sent_so_far = [body for versions in model.versions.values() for body in versions]
+            if not sent_so_far:
+                continue
+            body = sent_so_far[op[1] % len(sent_so_far)]
+            event("replay of a superseded version" if body is not model.versions[int(body["provider_run_id"][2:])][-1]
+                  else "replay of the latest version")
+            before = snapshot(client, plumb, world)
+            response = scenario.signed_post(client, connection, body)
+            assert response.status_code == 200, response.json
+            assert response.json["replayed"] is True and response.json["pay_run"]["version"] == body["version"]
+            assert snapshot(client, plumb, world) == before
+        else:
+            _, day, price = op
+            price = model.prices.setdefault(day, price)  # a stored day is re-sent at its price: accepted, no change
+            response = client.post(f"/v1/plans/{world.plan_id}/fund-prices", headers=world.sponsor,
+                                   json={"prices": [{"ticker": "PLTDX", "price_date": day, "price": price}]})
+            assert response.status_code == 200, response.json
+        check_invariants(plumb, world, model)
+    result = app.test_cli_runner().invoke(args=["ledger", "check"])
+    assert result.exit_code == 0, result.output
+
+
+def _posted_world(app, client):
+    world = scenario.World(app, client, requires_approval=False)
+    connection = scenario.connect_payroll(client, world.sponsor, world.employer_id)
+    response = scenario.signed_post(client, connection, scenario.pay_run("R-1", "2026-11-20", [
+        scenario.statement("E1", 300000, pretax=9000)]))
+    assert response.status_code == 200, response.json
+    return world
+
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE ledger_lines SET amount_cents = amount_cents + 1",
+    "DELETE FROM ledger_lines",
+    "UPDATE ledger_entries SET effective_date = effective_date",
+    "DELETE FROM ledger_entries",
+])
+def test_the_database_refuses_to_change_or_remove_ledger_rows(app, client, plumb, statement):
+    world = _posted_world(app, client)
+    before = account_balances(plumb, world.plan_id), row_counts(plumb)
+    with pytest.raises(exc.DBAPIError, match="append-only"):
+        with plumb.db.transaction() as session:
+            session.execute(text(statement))
+    assert (account_balances(plumb, world.plan_id), row_counts(plumb)) == before
+
+
+def test_ledger_check_reports_an_entry_that_does_not_balance(app, client, plumb):
+    world = _posted_world(app, client)
+    runner = app.test_cli_runner()
+    ok = runner.invoke(args=["ledger", "check"])
+    assert ok.exit_code == 0, ok.output
+    with plumb.db.transaction() as session:  # rows are only ever added: a bad one added by hand must be caught
+        entry = session.scalars(select(LedgerEntry).where(LedgerEntry.kind == "deposit")).one()
+        line = session.scalars(select(LedgerLine).where(LedgerLine.entry_id == entry.id)).first()
+        session.add(LedgerEntry(id="len_forged", plan_id=world.plan_id, idempotency_key="forged:1", kind="deposit",
+                                effective_date=date(2026, 11, 20)))
+        session.flush()
+        session.add(LedgerLine(entry_id="len_forged", account_id=line.account_id, amount_cents=500))
+    bad = runner.invoke(args=["ledger", "check"])
+    assert bad.exit_code == 1
+    assert "entry len_forged does not balance: off by 500 cents" in bad.output
+    assert f"plan {world.plan_id}: accounts sum to 500 cents, not zero" in bad.output
