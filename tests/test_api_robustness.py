@@ -289,6 +289,8 @@ def valid_bodies(ctx: Ctx) -> dict:
             {"tier": "primary", "name": "Pat Doe", "relationship": "spouse", "percent": "100"}]},
         ("PUT", "/mobile/v1/outside-deferrals"): {"calendar_year": 2026, "amount_cents": 150000},
         ("POST", "/v1/payroll/connections/{connection_id}/events"): {"type": "payroll.note", "data": {"message_id": "msg_unknown"}},
+        ("POST", "/v1/plans/{plan_id}/compliance/what-if"): {"changes": [{"external_id": ctx.world.employee["external_id"],
+                                                                          "deferral_percent": "5"}]},
     }
 
 

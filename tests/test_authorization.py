@@ -260,6 +260,12 @@ ENDPOINTS = [
              check=_has_id("id", "employer_id")),
     Endpoint("GET", "/v1/plans/<plan_id>", STAFF, lambda t: {"path": f"/v1/plans/{t.plan_id}"},
              check=_has_id("id", "plan_id")),
+    Endpoint("GET", "/v1/plans/<plan_id>/compliance", STAFF, lambda t: {"path": f"/v1/plans/{t.plan_id}/compliance"},
+             check=lambda body, t: body["year"] == 2026 and "adp" in body["projection"]),
+    Endpoint("POST", "/v1/plans/<plan_id>/compliance/what-if", STAFF, lambda t: {
+        "path": f"/v1/plans/{t.plan_id}/compliance/what-if",
+        "json": {"changes": [{"external_id": t.world.employee["external_id"], "deferral_percent": "5"}]}},
+             check=lambda body, t: body["status"] in ("on_track", "at_risk")),
     Endpoint("GET", "/v1/employers/<employer_id>/employees", STAFF,
              lambda t: {"path": f"/v1/employers/{t.employer_id}/employees"},
              check=lambda body, t: {e["id"] for e in body["data"]} == {e["id"] for e in t.world.employees.values()}),
