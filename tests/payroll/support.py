@@ -1,6 +1,8 @@
 """Read-only looks at the stored rows, for the payroll and ledger tests: what was stored, and where the money sits.
 
 Everything a test does goes through HTTP; these helpers only count rows and sum ledger lines to check invariants."""
+from decimal import Decimal
+
 from sqlalchemy import func, select
 
 from backend.accounts.models import FundPrice, LedgerAccount, LedgerEntry, LedgerLine
@@ -33,7 +35,7 @@ def account_balances(plumb, plan_id: str) -> dict[str, tuple[int, str]]:
         rows = session.execute(select(LedgerAccount.key, func.sum(LedgerLine.amount_cents), func.sum(LedgerLine.units))
                                .join(LedgerLine, LedgerLine.account_id == LedgerAccount.id)
                                .where(LedgerAccount.plan_id == plan_id).group_by(LedgerAccount.key)).all()
-    return {key: (int(cents), str((units or 0).normalize()) if units is not None else "0") for key, cents, units in rows}
+    return {key: (int(cents), str(Decimal(units).normalize()) if units is not None else "0") for key, cents, units in rows}
 
 
 def unbalanced_entries(plumb) -> list[tuple[str, int]]:
