@@ -256,3 +256,55 @@ def test_provider_events_are_verified_and_acted_on_once(app, client, plumb):
                                                        "outcome": f"confirmed {message['id']}"}
     assert post("evt_1").json["duplicate"] is True
     assert client.get("/mobile/v1/elections", headers=world.participant).json[0]["payroll"]["stage"] == "confirmed"
+
+
+def test_a_timed_out_delivery_is_retried_and_applied_once(app, client, plumb, receiver):
+    import httpx
+
+    from backend.payroll import sync
+
+    world = connected_world(app, client, receiver, requires_approval=False)
+    adapter = sync.ADAPTERS["plumb_webhook"]
+    patient, adapter.client = adapter.client, httpx.Client(timeout=0.3)
+    try:
+        receiver.mode("slow", seconds=1.0, count=1)  # the first answer comes after Plumb stopped waiting
+        client.post("/mobile/v1/elections", headers=world.participant,
+                    json={"lines": [{"money_type": "roth", "percent": "4"}]})
+        d = dispatcher(plumb)
+        d.run_once()
+        pending = client.get(f"/v1/employers/{world.employer_id}/payroll-messages?status=pending",
+                             headers=world.sponsor).json["data"]
+        assert "Timeout" in pending[0]["last_error"]
+        time.sleep(1.0)  # the slow request finishes on the receiver's side: it did apply the change
+        drain(d)
+    finally:
+        adapter.client = patient
+    received = receiver.received()
+    assert len(received["deliveries"]) == 2 and len(received["applied"]) == 1  # twice sent, once in effect
+    assert client.get("/mobile/v1/elections", headers=world.participant).json[0]["payroll"]["stage"] == "confirmed"
+
+
+def test_finch_webhooks_are_verified_with_finchs_own_scheme(app, client, plumb):
+    import base64
+    from datetime import datetime, timezone
+
+    from standardwebhooks.webhooks import Webhook
+
+    world = scenario.World(app, client, requires_approval=False)
+    secret = base64.b64encode(b"finch-webhook-secret-0123456789ab").decode()
+    created = client.post(f"/v1/employers/{world.employer_id}/payroll-connections", headers=world.sponsor, json={
+        "provider": "finch", "endpoint_url": "http://127.0.0.1:9", "config": {"access_token": "tok", "webhook_secret": secret}})
+    assert created.status_code == 201
+    body = json.dumps({"type": "job.benefit_enroll.completed", "data": {"job_id": "job_1"}})
+    now = datetime.now(timezone.utc)
+
+    def post(signature):
+        return client.post(f"/v1/payroll/connections/{created.json['id']}/events", data=body,
+                           content_type="application/json",
+                           headers={"finch-event-id": "fin_evt_1", "finch-timestamp": str(int(now.timestamp())),
+                                    "finch-signature": signature})
+
+    assert post("v1,AAAA").status_code == 401
+    signed = post(Webhook(secret).sign("fin_evt_1", now, body))
+    assert signed.status_code == 200 and signed.json["duplicate"] is False
+    assert post(Webhook(secret).sign("fin_evt_1", now, body)).json["duplicate"] is True
