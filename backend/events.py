@@ -6,7 +6,7 @@ election and the message telling payroll about it are one transaction, and nothi
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from backend.db import Base, UTCDateTime, new_id, utcnow

@@ -40,7 +40,7 @@ PER_PAYCHECK = 276923
 def make_plan(app, employees: int, tag: str) -> tuple[str, str, list[str]]:
     """An employer whose whole census is eligible and elects 6% pre-tax + 2% Roth, with prices loaded."""
     plumb = app.extensions["plumb"]
-    config, vault = plumb.config, enrollment.vault_for(plumb.config)
+    vault = enrollment.vault_for(plumb.config)
     actor = Actor.system("bench")
     with plumb.db.transaction() as session:
         setup = plans.setup_plan(session, actor, Principal("usr_bench", "platform_admin", None, None), {

@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, text
 
 from backend.app import create_app
 from backend.clock import Clock

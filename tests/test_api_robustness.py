@@ -163,7 +163,7 @@ class Ctx:
         self.world = scenario.World(app, client, **PLAN_RULES)
         self.employee_id = self.world.employee["id"]
         self.funds = [f["id"] for f in self.world.setup["plan"]["funds"]]
-        sponsor, employer = self.world.sponsor, self.world.employer_id
+        employer = self.world.employer_id
         response = client.post("/mobile/v1/elections", headers=self.world.participant, json=ELECTION)
         assert response.status_code == 201, response.json
         self.election = response.json

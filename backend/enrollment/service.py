@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from backend.config import Config
 from backend.db import utcnow
 from backend.enrollment.eligibility import EligibilityRules, compute_eligibility
-from backend.enrollment.models import (CATCH_UP_TYPES, MONEY_TYPES, Beneficiary, BeneficiaryDesignation,
+from backend.enrollment.models import (CATCH_UP_TYPES, Beneficiary, BeneficiaryDesignation,
                                        DeferralElection, EligibilityDetermination, ElectionLine, InvestmentAllocation,
                                        InvestmentElection, OutsideDeferral)
 from backend.errors import Conflict, Forbidden, NotFound, TooManyAttempts, Unauthenticated, ValidationFailed
@@ -20,7 +20,7 @@ from backend.identity.service import Principal, TokenPair, create_user, issue_to
 from backend.money import HUNDRED, percent_of_cents, percent_str, round_half_up
 from backend.plans import match as match_rules
 from backend.plans import service as plans
-from backend.plans.models import Employee, Employer, Fund, Plan
+from backend.plans.models import Employee, Employer, Plan
 from backend.plans.pii import PiiVault
 from backend.plans.schedules import next_pay_date, periods_per_year
 
@@ -233,7 +233,7 @@ def submit_election(session: Session, vault: PiiVault, actor: Actor, employee: E
                                    amount_cents=line.get("amount_cents")) for i, line in enumerate(lines)]
     session.add(election)
     session.flush()
-    record_audit(session, actor, f"election.submitted", "election", election.id, employer_id=employer.id,
+    record_audit(session, actor, "election.submitted", "election", election.id, employer_id=employer.id,
                  changes={"version": election.version, "kind": kind, "effective_date": effective.isoformat(),
                           "lines": [_line_dict(l) for l in election.lines]})
     if not plan.requires_approval:

@@ -2,7 +2,7 @@
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import jwt
 from argon2 import PasswordHasher

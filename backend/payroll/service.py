@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from backend.accounts import service as ledger
 from backend.accounts.models import LedgerAccount, LedgerEntry, LedgerLine
@@ -25,7 +25,7 @@ from backend.enrollment import automatic
 from backend.enrollment import service as enrollment
 from backend.events import Actor, OutboxMessage, enqueue, publish, record_audit
 from backend.identity.service import Principal
-from backend.money import HUNDRED, percent_of_cents, round_half_up, split_cents, units_for
+from backend.money import HUNDRED, percent_of_cents, split_cents, units_for
 from backend.plans import match as match_rules
 from backend.plans import service as plans
 from backend.plans.models import Employee, Employer, Plan

@@ -36,7 +36,7 @@ def page_schema(item_schema, name: str):
         "data": fields.List(fields.Nested(item_schema), metadata={"description": "This page's items."}),
         "next_cursor": fields.String(allow_none=True, metadata={"description": "Pass as `cursor` for the next page; null at the end."}),
     }, name=name)
-    schema.Meta.description = f"One page of a list; follow next_cursor for the rest."
+    schema.Meta.description = "One page of a list; follow next_cursor for the rest."
     return schema
 
 
