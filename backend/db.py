@@ -14,6 +14,23 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(10)}"
 
 
+def new_ids(prefix: str, count: int) -> list[str]:
+    """`count` ids like new_id's, from one read of the random source (a pay run needs tens of thousands)."""
+    raw = secrets.token_bytes(10 * count).hex()
+    return [f"{prefix}_{raw[i * 20:(i + 1) * 20]}" for i in range(count)]
+
+
+def any_of(session: Session, column, values: list):
+    """`column IN values` for long lists: one array parameter on PostgreSQL (no statement with thousands of
+    placeholders to parse and plan), a plain IN elsewhere."""
+    from sqlalchemy import any_, bindparam
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    if session.get_bind().dialect.name != "postgresql":
+        return column.in_(values)
+    return column == any_(bindparam(None, value=list(values), type_=ARRAY(column.type)))
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 

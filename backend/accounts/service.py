@@ -4,6 +4,7 @@ Posting is built for whole pay runs: accounts are created and entries and lines 
 never one row at a time, and a cause already posted (same idempotency key) is skipped by the database itself."""
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date
 from decimal import Decimal
 
@@ -11,7 +12,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import (EMPLOYEE_SOURCES, FundPrice, LedgerAccount, LedgerEntry, LedgerLine)
-from backend.db import bulk_insert, new_id, utcnow
+from backend.db import bulk_insert, new_ids, utcnow
 from backend.errors import ValidationFailed
 from backend.money import value_cents
 
@@ -29,7 +30,7 @@ class AccountRef:
     source: str | None = None
     fund_id: str | None = None
 
-    @property
+    @cached_property
     def key(self) -> str:
         if self.kind in ("payroll_clearing", "trust_cash"):
             return self.kind
@@ -77,11 +78,12 @@ def ensure_accounts(session: Session, plan_id: str, refs) -> dict[str, str]:
         ids.update(session.execute(select(LedgerAccount.key, LedgerAccount.id).where(
             LedgerAccount.plan_id == plan_id, LedgerAccount.key.in_(list(wanted)))).all())
     rows = []
-    for key, ref in wanted.items():
-        if key not in ids:
-            ids[key] = new_id("lac")
-            rows.append({"id": ids[key], "plan_id": plan_id, "key": key, "kind": ref.kind,
-                         "employee_id": ref.employee_id, "source": ref.source, "fund_id": ref.fund_id})
+    missing = [key for key in wanted if key not in ids]
+    for key, account_id in zip(missing, new_ids("lac", len(missing))):
+        ref = wanted[key]
+        ids[key] = account_id
+        rows.append({"id": account_id, "plan_id": plan_id, "key": key, "kind": ref.kind,
+                     "employee_id": ref.employee_id, "source": ref.source, "fund_id": ref.fund_id})
     bulk_insert(session, LedgerAccount.__table__, rows)
     return ids
 
@@ -106,7 +108,7 @@ def post_entries(session: Session, plan_id: str, specs: list[EntrySpec]) -> dict
     if not fresh:
         return {}
     accounts = ensure_accounts(session, plan_id, [line.account for s in fresh for line in s.lines])
-    posted = {s.key: new_id("len") for s in fresh}
+    posted = dict(zip((s.key for s in fresh), new_ids("len", len(fresh))))
     now = utcnow()
     bulk_insert(session, LedgerEntry.__table__, [
         {"id": posted[s.key], "plan_id": plan_id, "idempotency_key": s.key, "kind": s.kind,

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.config import Config
-from backend.db import utcnow
+from backend.db import any_of, utcnow
 from backend.enrollment.eligibility import EligibilityRules, compute_eligibility
 from backend.enrollment.models import (CATCH_UP_TYPES, Beneficiary, BeneficiaryDesignation,
                                        DeferralElection, EligibilityDetermination, ElectionLine, InvestmentAllocation,
@@ -483,7 +483,8 @@ def mark_observed(session: Session, election_ids: list[str], pay_date: date) -> 
     """Payroll withheld what these elections ask on a pay statement: the change has arrived."""
     from sqlalchemy import update
 
-    for start in range(0, len(election_ids), 1000):
-        session.execute(update(DeferralElection).where(DeferralElection.id.in_(election_ids[start:start + 1000]),
+    for start in range(0, len(election_ids), 5000):
+        chunk = election_ids[start:start + 5000]
+        session.execute(update(DeferralElection).where(any_of(session, DeferralElection.id, chunk),
                                                        DeferralElection.observed_at.is_(None))
                         .values(observed_at=pay_date).execution_options(synchronize_session=False))

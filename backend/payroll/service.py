@@ -16,7 +16,7 @@ from backend.accounts import service as ledger
 from backend.accounts.models import LedgerAccount, LedgerEntry, LedgerLine
 from backend.accounts.service import PAYROLL_CLEARING, TRUST_CASH, AccountRef, EntrySpec, LineSpec
 from backend.compliance import limits as irs
-from backend.db import bulk_insert, new_id, utcnow
+from backend.db import bulk_insert, new_id, new_ids, utcnow
 from backend.enrollment.models import MONEY_TYPES as DEFERRAL_TYPES
 from backend.enrollment.models import (DeferralElection, ElectionLine, EligibilityDetermination, InvestmentAllocation,
                                        InvestmentElection, OutsideDeferral)
@@ -204,6 +204,7 @@ def ingest_pay_run(session: Session, vault: PiiVault, actor: Actor, employer: Em
     statements: list[_Statement] = []
     findings_by_employee: dict[str, list[Finding]] = {}
     hired_now = {h["external_id"] for h in new_hires}
+    statement_ids = new_ids("pst", len(payload["statements"]))
     for position, st in enumerate(payload["statements"]):
         employee = known[st["external_id"]]
         withholdings = {money_type: cents for money_type, cents in st["withholdings"].items() if cents}
@@ -211,7 +212,7 @@ def ingest_pay_run(session: Session, vault: PiiVault, actor: Actor, employer: Em
         match_cents, match_source = (st["employer_match_cents"], "provider") if st.get("employer_match_cents") is not None \
             else (context.computed_match(employee, st["plan_compensation_cents"], withholdings), "computed")
         held = any(f.severity == "hold" for f in findings)
-        statement = _Statement(id=new_id("pst"), pay_run_id=run.id, position=position, employee_id=employee.id,
+        statement = _Statement(id=statement_ids[position], pay_run_id=run.id, position=position, employee_id=employee.id,
                                gross_cents=st["gross_pay_cents"], plan_compensation_cents=st["plan_compensation_cents"],
                                hours=st.get("hours"), withholdings=withholdings, employer_match_cents=match_cents,
                                match_source=match_source, ytd=st.get("ytd"), status="held" if held else "posted",
