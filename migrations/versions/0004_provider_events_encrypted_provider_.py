@@ -1,8 +1,8 @@
-"""provider events, encrypted provider credentials, auto-enrollment notice
+"""provider events, encrypted provider credentials, auto-enrollment notice, outbox order index
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-11-24 18:26:22.280931
+Create Date: 2026-11-24 18:49:45.741033
 """
 from alembic import op
 import sqlalchemy as sa
@@ -32,6 +32,9 @@ def upgrade() -> None:
     with op.batch_alter_table('provider_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_provider_events_connection_id'), ['connection_id'], unique=False)
 
+    with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
+        batch_op.create_index('ix_outbox_status_seq', ['status', 'seq'], unique=False)
+
     with op.batch_alter_table('plans', schema=None) as batch_op:
         batch_op.add_column(sa.Column('auto_enroll_notice_days', sa.Integer(), server_default='30', nullable=False))
 
@@ -48,6 +51,9 @@ def downgrade() -> None:
 
     with op.batch_alter_table('plans', schema=None) as batch_op:
         batch_op.drop_column('auto_enroll_notice_days')
+
+    with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_status_seq')
 
     with op.batch_alter_table('provider_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_provider_events_connection_id'))
