@@ -262,6 +262,10 @@ ENDPOINTS = [
              check=_has_id("id", "plan_id")),
     Endpoint("GET", "/v1/plans/<plan_id>/compliance", STAFF, lambda t: {"path": f"/v1/plans/{t.plan_id}/compliance"},
              check=lambda body, t: body["year"] == 2026 and "adp" in body["projection"]),
+    Endpoint("GET", "/v1/plans/<plan_id>/compliance/history", STAFF,
+             lambda t: {"path": f"/v1/plans/{t.plan_id}/compliance/history"}, check=lambda body, t: "data" in body),
+    Endpoint("GET", "/v1/plans/<plan_id>/compliance/warnings", STAFF,
+             lambda t: {"path": f"/v1/plans/{t.plan_id}/compliance/warnings"}, check=lambda body, t: body == []),
     Endpoint("POST", "/v1/plans/<plan_id>/compliance/what-if", STAFF, lambda t: {
         "path": f"/v1/plans/{t.plan_id}/compliance/what-if",
         "json": {"changes": [{"external_id": t.world.employee["external_id"], "deferral_percent": "5"}]}},

@@ -1,15 +1,18 @@
 """The sponsor's live compliance view (/v1): where the plan stands today and where it is heading."""
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from sqlalchemy import select
 
 from backend.compliance import service
-from backend.compliance.schemas import ComplianceStateOut, WhatIfIn
+from backend.compliance.models import ComplianceSnapshot, ComplianceWarning
+from backend.compliance.schemas import ComplianceStateOut, SnapshotOut, WarningOut, WhatIfIn
 from backend.enrollment.service import vault_for
 from backend.errors import ValidationFailed
 from backend.plans import service as plans
 from backend.plans.models import Employee
 from backend.web import context
 from backend.web.context import requires
+from backend.web.pagination import PageArgs, page_schema, paginate
 
 blp = Blueprint("compliance", __name__, url_prefix="/v1", description="Nondiscrimination and limit tests, live.")
 STAFF = ("sponsor_admin", "advisor", "platform_admin")
@@ -44,3 +47,31 @@ class WhatIf(MethodView):
             raise ValidationFailed(problems)
         what_if = {change["external_id"]: change["deferral_percent"] for change in body["changes"]}
         return service.compliance_state(session, vault_for(context.config()), plan, context.today(), what_if)
+
+
+@blp.route("/plans/<plan_id>/compliance/history")
+class History(MethodView):
+    @requires(*STAFF)
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, page_schema(SnapshotOut, "ComplianceSnapshotPage"))
+    def get(self, args, plan_id):
+        """The plan's projected compliance each time it was recomputed (after pay runs and elections), oldest
+        first: the chart."""
+        session = context.session()
+        plan = plans.plan_for(session, context.principal(), plan_id)
+        rows, cursor = paginate(session, select(ComplianceSnapshot).where(ComplianceSnapshot.plan_id == plan.id),
+                                [ComplianceSnapshot.at, ComplianceSnapshot.id], args["limit"], args["cursor"],
+                                lambda s: [s.at.isoformat(), s.id])
+        return {"data": rows, "next_cursor": cursor}
+
+
+@blp.route("/plans/<plan_id>/compliance/warnings")
+class Warnings(MethodView):
+    @requires(*STAFF)
+    @blp.response(200, WarningOut(many=True))
+    def get(self, plan_id):
+        """Early warnings, newest first: raised once each time the projection turns at risk."""
+        session = context.session()
+        plan = plans.plan_for(session, context.principal(), plan_id)
+        return list(session.scalars(select(ComplianceWarning).where(ComplianceWarning.plan_id == plan.id)
+                                    .order_by(ComplianceWarning.raised_at.desc())))

@@ -26,3 +26,23 @@ class WhatIfIn(Schema):
     """Deferral rates to try for the rest of the year; nothing is stored."""
 
     changes = fields.List(fields.Nested(WhatIfChange), required=True, validate=validate.Length(min=1, max=10000))
+
+
+class SnapshotOut(Schema):
+    """One point of the plan's compliance history."""
+
+    at = fields.DateTime()
+    year = fields.Integer()
+    status = fields.String()
+    figures = fields.Dict(metadata={"description": "Projected ADP/ACP averages, limits, margins, pass"})
+
+
+class WarningOut(Schema):
+    """An early warning: the projection turned at risk, with the fix."""
+
+    id = fields.String()
+    year = fields.Integer()
+    raised_at = fields.DateTime()
+    failing_tests = fields.List(fields.String())
+    message = fields.String()
+    fix = fields.Dict()

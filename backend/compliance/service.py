@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 from backend.accounts.models import LedgerAccount, LedgerEntry, LedgerLine
 from backend.compliance.model import Participant, PlanTestInput
 from backend.compliance.report import run_plan_tests
+from backend.db import utcnow
+from backend.events import Delivery, register_deliverer, subscribe
 from backend.enrollment import service as enrollment
 from backend.enrollment.models import EligibilityDetermination
 from backend.money import HUNDRED, percent_of_cents
@@ -134,3 +136,76 @@ def compliance_state(session: Session, vault: PiiVault, plan: Plan, as_of: date,
     failing = [name for name in ("adp", "acp") if not projected[name]["passed"]]
     return {"as_of": as_of.isoformat(), "year": as_of.year, "status": "on_track" if not failing else "at_risk",
             "failing_tests": failing, "year_to_date": today_result, "projection": projected}
+
+
+# ---- kept current --------------------------------------------------------------------------------------------
+
+RECOMPUTE_TOPIC = "compliance.recompute"
+
+
+def request_recompute(session: Session, plan_id: str, trigger: str, as_of: date) -> None:
+    """Ask for the plan's state to be recomputed, in the same transaction as the change that moves it. The
+    worker does it moments later; requests already waiting for the plan are not repeated."""
+    from backend.events import OutboxMessage, enqueue
+
+    waiting = session.scalar(select(OutboxMessage.id).where(OutboxMessage.topic == RECOMPUTE_TOPIC,
+                                                            OutboxMessage.subject_id == plan_id,
+                                                            OutboxMessage.status == "pending").limit(1))
+    if waiting is None:
+        enqueue(session, RECOMPUTE_TOPIC, f"compliance:{plan_id}",
+                {"plan_id": plan_id, "trigger": trigger, "as_of": as_of.isoformat()}, subject_id=plan_id)
+
+
+def _figures(state: dict) -> dict:
+    projection = state["projection"]
+    return {name: {key: projection[name][key] for key in ("hce_average", "nhce_average", "limit", "margin", "passed")}
+            for name in ("adp", "acp")}
+
+
+def recompute(session: Session, vault: PiiVault, plan: Plan, as_of: date, trigger: str) -> dict:
+    """Compute, store the state and a history point, and raise an early warning when the projection turns at
+    risk (once per change of status, never on every pay run while it stays at risk)."""
+    import json as _json
+
+    from backend.compliance.models import ComplianceSnapshot, ComplianceState, ComplianceWarning
+
+    # Stored as the API shows it: Decimals as their exact digits in strings.
+    state = _json.loads(_json.dumps(compliance_state(session, vault, plan, as_of), default=str))
+    stored = session.get(ComplianceState, (plan.id, as_of.year))
+    previous = stored.status if stored else "on_track"
+    if stored is None:
+        stored = ComplianceState(plan_id=plan.id, year=as_of.year, status=state["status"], trigger=trigger, result=state)
+        session.add(stored)
+    else:
+        stored.status, stored.trigger, stored.result, stored.computed_at = state["status"], trigger, state, utcnow()
+    session.add(ComplianceSnapshot(plan_id=plan.id, year=as_of.year, status=state["status"], figures=_figures(state)))
+    if state["status"] == "at_risk" and previous != "at_risk":
+        fix = {name: {key: state["projection"][name][key] for key in ("refunds", "recharacterized_catch_up", "qnec",
+                                                                         "nhce_increase", "hce_ratio_cap")}
+               for name in state["failing_tests"]}
+        names = " and ".join(name.upper() for name in state["failing_tests"])
+        session.add(ComplianceWarning(
+            plan_id=plan.id, year=as_of.year, failing_tests=state["failing_tests"], fix=fix,
+            message=f"At the current elections the plan is on track to fail its {as_of.year} {names} test. "
+                    f"There is still time to act: see the fix for each test."))
+    return state
+
+
+
+@register_deliverer(RECOMPUTE_TOPIC)
+def _recompute_for_the_outbox(session: Session, message, vault: PiiVault) -> Delivery:
+    plan = session.get(Plan, message.payload["plan_id"])
+    if plan is None:
+        return Delivery(False, "the plan no longer exists", permanent=True)
+    recompute(session, vault, plan, date.fromisoformat(message.payload["as_of"]), message.payload["trigger"])
+    return Delivery(True)
+
+
+@subscribe("payroll.posted")
+def _after_pay_run(session: Session, plan: Plan, pay_run, today: date) -> None:
+    request_recompute(session, plan.id, f"pay_run:{pay_run.id}", today)
+
+
+@subscribe("election.approved")
+def _after_election(session: Session, plan_id: str, election_id: str, today: date) -> None:
+    request_recompute(session, plan_id, f"election:{election_id}", today)

@@ -14,7 +14,7 @@ from backend.enrollment.models import (CATCH_UP_TYPES, Beneficiary, BeneficiaryD
                                        DeferralElection, EligibilityDetermination, ElectionLine, InvestmentAllocation,
                                        InvestmentElection, OutsideDeferral)
 from backend.errors import Conflict, Forbidden, NotFound, TooManyAttempts, Unauthenticated, ValidationFailed
-from backend.events import Actor, OutboxMessage, enqueue, record_audit, subscribe
+from backend.events import Actor, OutboxMessage, enqueue, publish, record_audit, subscribe
 from backend.identity.models import User
 from backend.identity.service import Principal, TokenPair, create_user, issue_tokens
 from backend.money import HUNDRED, percent_of_cents, percent_str, round_half_up
@@ -278,6 +278,7 @@ def _approve(session: Session, actor: Actor, election: DeferralElection, employe
                      "employee_id": employee.id, "external_id": employee.external_id, "version": election.version,
                      "kind": election.kind, "effective_date": election.effective_date.isoformat(),
                      "lines": [_line_dict(l) for l in election.lines]})
+    publish(session, "election.approved", plan_id=election.plan_id, election_id=election.id, today=today)
 
 
 def payroll_recipient(employer_id: str, employee_id: str) -> str:

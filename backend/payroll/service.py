@@ -240,7 +240,7 @@ def ingest_pay_run(session: Session, vault: PiiVault, actor: Actor, employer: Em
     record_audit(session, actor, "pay_run.received", "pay_run", run.id, employer_id=employer.id,
                  changes={"provider_run_id": run.provider_run_id, "version": version, "statements": len(statements),
                           "held": sum(st.status == "held" for st in statements), "via": via})
-    publish(session, "payroll.posted", plan=plan, pay_run=run)
+    publish(session, "payroll.posted", plan=plan, pay_run=run, today=today)
     return PayRunResult(run, False, sum(st.status == "posted" for st in statements),
                         sum(st.status == "held" for st in statements), findings_by_employee)
 
@@ -700,5 +700,5 @@ def resolve_exception(session: Session, vault: PiiVault, actor: Actor, principal
     run.status = "posted_with_holds" if any(st.status == "held" for st in run.statements) else "posted"
     record_audit(session, actor, f"payroll_exception.{outcome}", "payroll_exception", exception.id,
                  {"code": exception.code, "note": note, "corrected": corrected}, employer_id=employer.id)
-    publish(session, "payroll.posted", plan=plan, pay_run=run)
+    publish(session, "payroll.posted", plan=plan, pay_run=run, today=today)
     return exception

@@ -86,8 +86,9 @@ def test_approval_writes_the_payroll_message_in_the_same_transaction(client, wor
         assert session.scalars(select(OutboxMessage)).all() == []
     client.post(f"/v1/elections/{election['id']}/approve", json={}, headers={**world.sponsor, "If-Match": election["etag"]})
     with plumb.db.transaction() as session:
-        messages = session.scalars(select(OutboxMessage)).all()
-        assert len(messages) == 1
+        messages = session.scalars(select(OutboxMessage).order_by(OutboxMessage.seq)).all()
+        # One for payroll, and the plan's compliance is asked to be recomputed: both with the approval.
+        assert [m.topic for m in messages] == ["payroll.deferral_change", "compliance.recompute"]
         message = messages[0]
         assert (message.topic, message.status, message.employer_id) == ("payroll.deferral_change", "pending", world.employer_id)
         assert message.payload["external_id"] == "E1" and message.payload["effective_date"] == "2026-12-04"

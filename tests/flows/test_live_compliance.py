@@ -1,13 +1,21 @@
 """Live compliance from the plan's own data: an owner deferring heavily makes the year-end projection fail ADP and
 ACP; a what-if shows NHCE elections would fix it (storing nothing); the NHCEs elect on their phones and the
-projection passes."""
+projection passes. Each change asks the worker to recompute; the sponsor is warned once, and the history shows it."""
+from backend.enrollment.service import vault_for
+from backend.events import Dispatcher
 from tests import scenario
+
+
+def recompute(plumb):
+    dispatcher = Dispatcher(plumb.db, vault_for(plumb.config), base_delay=0)
+    while dispatcher.run_once():
+        pass
 
 RULES = {"template": "traditional", "requires_approval": False,
          "eligibility": {"min_age": 21, "service_months": 0, "entry_frequency": "immediate"}}
 
 
-def test_nhce_elections_move_the_projection_from_failing_to_passing(app, client):
+def test_nhce_elections_move_the_projection_from_failing_to_passing(app, client, plumb):
     advisor = scenario.advisor(app, client)
     setup = scenario.setup_plan(client, advisor, **RULES)
     sponsor = scenario.accept_sponsor(client, setup)
@@ -20,6 +28,11 @@ def test_nhce_elections_move_the_projection_from_failing_to_passing(app, client)
     owner = scenario.sign_up(client, census["OWN"], "1970-01-01", "0001")
     client.post("/mobile/v1/elections", headers=owner, json={"lines": [{"money_type": "pretax", "percent": "7"}]})
 
+    recompute(plumb)
+    warnings = client.get(f"/v1/plans/{plan_id}/compliance/warnings", headers=sponsor).json
+    assert [(w["failing_tests"], w["year"]) for w in warnings] == [(["adp", "acp"], 2026)]
+    assert "on track to fail its 2026 ADP and ACP test" in warnings[0]["message"]
+    assert warnings[0]["fix"]["adp"]["qnec"]["percent"] == "5.00"
     state = client.get(f"/v1/plans/{plan_id}/compliance", headers=sponsor)
     assert state.status_code == 200, state.json
     projection = state.json["projection"]
@@ -40,8 +53,14 @@ def test_nhce_elections_move_the_projection_from_failing_to_passing(app, client)
     for i in (1, 2, 3):
         phone = scenario.sign_up(client, census[f"N{i}"], "1990-01-01", f"000{i}")
         client.post("/mobile/v1/elections", headers=phone, json={"lines": [{"money_type": "pretax", "percent": "6"}]})
+    recompute(plumb)
     state = client.get(f"/v1/plans/{plan_id}/compliance", headers=sponsor).json
     assert state["status"] == "on_track" and state["failing_tests"] == []
+    history = client.get(f"/v1/plans/{plan_id}/compliance/history", headers=sponsor).json["data"]
+    assert [h["status"] for h in history][0] == "at_risk" and history[-1]["status"] == "on_track"
+    assert history[-1]["figures"]["adp"]["nhce_average"] == "6.00"
+    # The warning was raised once, when the status changed; recomputing while at risk raised no other.
+    assert len(client.get(f"/v1/plans/{plan_id}/compliance/warnings", headers=sponsor).json) == 1
     # The highest passing HCE average is max(1.25 × 6, min(2 × 6, 6 + 2)) = 8%: 7% passes; the match (50% of
     # the first 6%) is 3% for everyone, so the ACP passes too.
     assert (state["projection"]["adp"]["limit"], state["projection"]["acp"]["passed"]) == ("8.00", True)

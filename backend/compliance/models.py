@@ -1,0 +1,48 @@
+"""The plan's compliance as last computed, its history, and the early warnings raised from it."""
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.db import Base, UTCDateTime, new_id, utcnow
+
+
+class ComplianceState(Base):
+    """The latest result for a plan and year: what the sponsor's dashboard shows."""
+
+    __tablename__ = "compliance_states"
+
+    plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))  # on_track | at_risk
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    trigger: Mapped[str] = mapped_column(String(64))
+    result: Mapped[dict] = mapped_column(JSON)
+
+
+class ComplianceSnapshot(Base):
+    """One point of the plan's history (for the chart): recorded at each recompute."""
+
+    __tablename__ = "compliance_snapshots"
+    __table_args__ = (Index("ix_compliance_snapshots_plan_at", "plan_id", "at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("cms"))
+    plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    status: Mapped[str] = mapped_column(String(16))
+    figures: Mapped[dict] = mapped_column(JSON)  # projected ADP/ACP averages, limits, margins
+
+
+class ComplianceWarning(Base):
+    """Raised once when the projection turns at risk (not on every pay run while it stays so)."""
+
+    __tablename__ = "compliance_warnings"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("cmw"))
+    plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    failing_tests: Mapped[list] = mapped_column(JSON)
+    message: Mapped[str] = mapped_column(String(2000))
+    fix: Mapped[dict] = mapped_column(JSON)
