@@ -16,7 +16,6 @@ from backend.compliance.model import Participant, PlanTestInput
 from backend.compliance.report import run_plan_tests
 from backend.db import utcnow
 from backend.events import Delivery, register_deliverer, subscribe
-from backend.enrollment import service as enrollment
 from backend.enrollment.models import EligibilityDetermination
 from backend.money import HUNDRED, percent_of_cents
 from backend.payroll.models import PayRun, PayStatement
@@ -70,6 +69,7 @@ def plan_year_inputs(session: Session, vault: PiiVault, plan: Plan, as_of: date,
     determinations = {d.employee_id: d for d in session.scalars(
         select(EligibilityDetermination).join(Employee, Employee.id == EligibilityDetermination.employee_id)
         .where(Employee.employer_id == employer.id))}
+    elections = _approved_elections(session, plan)
     today_rows, projected_rows = [], []
     for employee in session.scalars(select(Employee).where(Employee.employer_id == employer.id)
                                     .order_by(Employee.external_id)):
@@ -87,7 +87,7 @@ def plan_year_inputs(session: Session, vault: PiiVault, plan: Plan, as_of: date,
             prior_year_compensation_cents=employee.annual_compensation_cents, officer=employee.officer,
             eligible=eligible, employed_at_year_end=employed, **{k: v for k, v in ytd.items()})
         today_rows.append(base)
-        extra = _projected_cents(session, plan, employee, per_check, future_checks, as_of,
+        extra = _projected_cents(plan, elections.get(employee.id, []), per_check, future_checks,
                                  (what_if or {}).get(employee.external_id), eligible)
         projected_rows.append(replace(base, compensation_cents=base.compensation_cents + per_check * len(future_checks),
                                       pretax_cents=base.pretax_cents + extra["pretax"],
@@ -100,8 +100,28 @@ def plan_year_inputs(session: Session, vault: PiiVault, plan: Plan, as_of: date,
     return make(today_rows), make(projected_rows)
 
 
-def _projected_cents(session: Session, plan: Plan, employee: Employee, per_check: int, checks: list[date],
-                     as_of: date, what_if: Decimal | None, eligible: bool) -> dict[str, int]:
+def _approved_elections(session: Session, plan: Plan) -> dict[str, list]:
+    """Every approved election of the plan with its lines, by employee, in the order they take effect (two
+    queries for the whole plan, not one per employee and pay date)."""
+    from backend.enrollment.models import DeferralElection, ElectionLine
+
+    lines = defaultdict(list)
+    for election_id, money_type, percent, amount in session.execute(
+            select(ElectionLine.election_id, ElectionLine.money_type, ElectionLine.percent, ElectionLine.amount_cents)
+            .join(DeferralElection, DeferralElection.id == ElectionLine.election_id)
+            .where(DeferralElection.plan_id == plan.id, DeferralElection.status == "approved")).all():
+        lines[election_id].append((money_type, percent, amount))
+    by_employee = defaultdict(list)
+    for election_id, employee_id, effective in session.execute(
+            select(DeferralElection.id, DeferralElection.employee_id, DeferralElection.effective_date)
+            .where(DeferralElection.plan_id == plan.id, DeferralElection.status == "approved")
+            .order_by(DeferralElection.effective_date, DeferralElection.version)).all():
+        by_employee[employee_id].append((effective, lines[election_id]))
+    return by_employee
+
+
+def _projected_cents(plan: Plan, elections: list, per_check: int, checks: list[date], what_if: Decimal | None,
+                     eligible: bool) -> dict[str, int]:
     """What the rest of the year adds: the election in effect on each remaining pay date, and its match."""
     from backend.plans import match as match_rules
     from backend.plans.service import match_tiers
@@ -114,11 +134,11 @@ def _projected_cents(session: Session, plan: Plan, employee: Employee, per_check
         if what_if is not None:
             lines = {"pretax": percent_of_cents(per_check, what_if)}
         else:
-            election = enrollment.election_in_effect(session, employee.id, pay_date)
+            in_effect = [election_lines for effective, election_lines in elections if effective <= pay_date]
             lines = defaultdict(int)
-            for line in election.lines if election else []:
-                cents = line.amount_cents if line.amount_cents is not None else percent_of_cents(per_check, line.percent)
-                lines["roth" if line.money_type.startswith("roth") else "pretax"] += cents
+            for money_type, percent, amount in in_effect[-1] if in_effect else []:
+                cents = amount if amount is not None else percent_of_cents(per_check, percent)
+                lines["roth" if money_type.startswith("roth") else "pretax"] += cents
         deferred = sum(lines.values())
         extra["pretax"] += lines.get("pretax", 0)
         extra["roth"] += lines.get("roth", 0)
