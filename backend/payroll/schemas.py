@@ -3,6 +3,7 @@ from marshmallow import fields, validate
 
 from backend.payroll.models import RUN_TYPES, WITHHOLDING_TYPES
 from backend.plans.schemas import EmployeeIn
+from backend.web.pagination import PageArgs
 from backend.web.schema import Schema, at_most_places
 
 Cents = lambda **kw: fields.Integer(validate=validate.Range(min=0, max=10**11, error="must be 0 or more cents"), **kw)  # noqa: E731
@@ -148,12 +149,10 @@ class ExceptionOut(Schema):
     created_at = fields.DateTime()
 
 
-class ExceptionArgs(Schema):
+class ExceptionArgs(PageArgs):
     """Filter the queue."""
 
     status = fields.String(load_default="open", validate=validate.OneOf(("open", "accepted", "corrected", "rejected", "all")))
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    cursor = fields.String(load_default=None)
 
 
 class ResolveIn(Schema):
@@ -202,12 +201,10 @@ class OutboxMessageOut(Schema):
     payload = fields.Dict()
 
 
-class OutboxArgs(Schema):
+class OutboxArgs(PageArgs):
     """Filter messages by status."""
 
     status = fields.String(load_default="dead", validate=validate.OneOf(("pending", "awaiting_pull", "delivered", "dead", "all")))
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    cursor = fields.String(load_default=None)
 
 
 class FeedArgs(Schema):
