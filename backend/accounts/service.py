@@ -11,7 +11,7 @@ from decimal import Decimal
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from backend.accounts.models import (EMPLOYEE_SOURCES, FundPrice, LedgerAccount, LedgerEntry, LedgerLine)
+from backend.accounts.models import (FundPrice, LedgerAccount, LedgerEntry, LedgerLine)
 from backend.db import bulk_insert, new_ids, utcnow
 from backend.errors import ValidationFailed
 from backend.money import value_cents
@@ -271,10 +271,6 @@ def balance_from_lines(lines, history: dict, as_of: date) -> Balance:
 
 def participant_balance(session: Session, employee_id: str, fund_ids, as_of: date) -> Balance:
     return balance_from_lines(participant_lines(session, employee_id, as_of), price_history(session, fund_ids, as_of), as_of)
-
-
-def is_employee_source(source: str) -> bool:
-    return source in EMPLOYEE_SOURCES
 
 
 def years_of_service(hire_date: date, as_of: date) -> int:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.errors import Forbidden, NotFound, ValidationFailed
@@ -485,13 +485,6 @@ def _invite_code() -> str:
 def employees_page_query(employer_id: str):
     return select(Employee).where(Employee.employer_id == employer_id)
 
-
-def date_of_birth(vault: PiiVault, employee: Employee) -> date:
-    return vault.open_date(employee.date_of_birth_enc)
-
-
-def count_employees(session: Session, employer_id: str) -> int:
-    return session.scalar(select(func.count()).select_from(Employee).where(Employee.employer_id == employer_id))
 
 
 def vested_percent(plan: Plan, source: str, years_of_service: int) -> Decimal:
