@@ -289,6 +289,7 @@ def valid_bodies(ctx: Ctx) -> dict:
             {"tier": "primary", "name": "Pat Doe", "relationship": "spouse", "percent": "100"}]},
         ("PUT", "/mobile/v1/outside-deferrals"): {"calendar_year": 2026, "amount_cents": 150000},
         ("POST", "/v1/payroll/connections/{connection_id}/events"): {"type": "payroll.note", "data": {"message_id": "msg_unknown"}},
+        ("PUT", "/v1/plans/{plan_id}/compliance/settings"): {"warning_margin": "0.75"},
         ("POST", "/v1/plans/{plan_id}/compliance/what-if"): {"changes": [{"external_id": ctx.world.employee["external_id"],
                                                                           "deferral_percent": "5"}]},
     }
@@ -555,7 +556,7 @@ def test_malformed_requests_are_refused_without_a_500_and_change_nothing(app, cl
     # The rightful caller's valid request gets past authentication: the refusals above were not vacuous.
     if op.get("security") != [] or key == SIGNED or key in FEED:
         response = send(valid_raw, valid_type, valid_query)
-        found.check(f"the valid request was refused: {response.status_code} {response.get_data(as_text=True)[:200]}",
+        found.check(f"the valid request was refused: {response.status_code} {response.get_data()[:200]!r}",
                     response.status_code not in (401, 403))
     found.assert_none()
 

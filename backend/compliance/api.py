@@ -1,11 +1,16 @@
 """The sponsor's live compliance view (/v1): where the plan stands today and where it is heading."""
+from datetime import date
+
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from backend.compliance import service
 from backend.compliance.models import ComplianceSnapshot, ComplianceWarning
-from backend.compliance.schemas import ComplianceStateOut, SnapshotOut, WarningOut, WhatIfIn
+from backend.compliance.schemas import (ComplianceStateOut, CorrectionOut, SettingsIn, SettingsOut, SnapshotOut,
+                                       WarningOut, WhatIfIn, YearArgs)
+from backend.money import percent_str
 from backend.enrollment.service import vault_for
 from backend.errors import ValidationFailed
 from backend.plans import service as plans
@@ -27,7 +32,79 @@ class ComplianceState(MethodView):
         year to date and projected to year end from the elections in effect."""
         session = context.session()
         plan = plans.plan_for(session, context.principal(), plan_id)
-        return service.compliance_state(session, vault_for(context.config()), plan, context.today())
+        return _current_state(session, plan)
+
+
+def _current_state(session, plan) -> dict:
+    """As kept current by pay runs and elections; computed for the answer before the year's first computation."""
+    stored = service.stored_state(session, plan, context.today().year)
+    if stored is not None:
+        return stored
+    return {**service.compliance_state(session, vault_for(context.config()), plan, context.today()),
+            "refresh": "live", "computed_at": None, "trigger": None}
+
+
+@blp.route("/plans/<plan_id>/compliance/correction")
+class Correction(MethodView):
+    @requires(*STAFF)
+    @blp.arguments(YearArgs, location="query")
+    @blp.response(200, CorrectionOut)
+    def get(self, args, plan_id):
+        """The correction plan for a plan year: refunds by HCE with their deadlines, the QNEC or NHCE increase
+        that would do instead, excess deferrals and annual additions, the top-heavy minimum owed; for the
+        current year, from the projection, with the highest deferral percent HCEs can still elect."""
+        session = context.session()
+        plan = plans.plan_for(session, context.principal(), plan_id)
+        return service.correction_plan(session, vault_for(context.config()), plan,
+                                       args.get("year", context.today().year), context.today())
+
+
+@blp.route("/plans/<plan_id>/compliance/report.pdf")
+class Report(MethodView):
+    @requires(*STAFF)
+    @blp.arguments(YearArgs, location="query")
+    @blp.response(200, content_type="application/pdf",
+                  description="The compliance report: state, every test, the correction plan, the IRS figures")
+    def get(self, args, plan_id):
+        """The plan year's compliance report as a PDF; after the year has ended, its final figures."""
+        from backend.compliance.pdf import compliance_report_pdf
+        from backend.db import utcnow
+
+        session = context.session()
+        plan = plans.plan_for(session, context.principal(), plan_id)
+        today, vault = context.today(), vault_for(context.config())
+        year = args.get("year", today.year)
+        correction = service.correction_plan(session, vault, plan, year, today)
+        if year == today.year:
+            state = _current_state(session, plan)
+        else:
+            state = service.compliance_state(session, vault, plan, date(year, 12, 31))
+        pdf = compliance_report_pdf(plan_name=plan.name, employer_name=plan.employer.name,
+                                    state=service.jsonable(state), correction=service.jsonable(correction),
+                                    generated_at=utcnow())
+        return Response(pdf, mimetype="application/pdf", headers={
+            "Content-Disposition": f'attachment; filename="compliance-{plan.id}-{year}.pdf"'})
+
+
+@blp.route("/plans/<plan_id>/compliance/settings")
+class Settings(MethodView):
+    @requires(*STAFF)
+    @blp.response(200, SettingsOut)
+    def get(self, plan_id):
+        """The plan's compliance settings."""
+        plan = plans.plan_for(context.session(), context.principal(), plan_id)
+        return {"warning_margin": percent_str(plan.compliance_warning_margin)}
+
+    @requires(*STAFF)
+    @blp.arguments(SettingsIn)
+    @blp.response(200, SettingsOut)
+    def put(self, body, plan_id):
+        """Set the margin below which a passing projection raises an early warning; the stored status is
+        re-assessed at once, and a warning raised if it turns narrow."""
+        session = context.session()
+        plan = plans.plan_for(session, context.principal(), plan_id)
+        service.set_warning_margin(session, context.actor(), plan, body["warning_margin"], context.today())
+        return {"warning_margin": percent_str(plan.compliance_warning_margin)}
 
 
 @blp.route("/plans/<plan_id>/compliance/what-if")

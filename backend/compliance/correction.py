@@ -299,3 +299,39 @@ def _add_months(day: date, months: int) -> date:
     month_index = day.month - 1 + months
     year, month = day.year + month_index // 12, month_index % 12 + 1
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+@dataclass(frozen=True)
+class HceOutlook:
+    """One HCE part-way through the year, for the highest election the plan can still allow."""
+
+    employee_id: str
+    counted_cents: int  # ADP-counted deferrals so far
+    remaining_pay_cents: int  # pay still to come this year
+    compensation_cents: int  # the year's projected pay, capped at 401(a)(17): the ratio's denominator
+    room_cents: int  # what 402(g) still lets them defer outside catch-up
+
+
+def highest_hce_election(hces: Sequence[HceOutlook], limit: Decimal) -> Decimal | None:
+    """The highest deferral percent (hundredths) every HCE can elect on their remaining pay with the HCE average
+    still at most `limit` (the highest passing HCE average). Assumes each HCE elects that rate, the worst case
+    of an "up to" cap; 100 when no rate can fail the test; None when even 0% fails it (only refunds or NHCE
+    contributions can fix the year)."""
+    def average_at(rate_hundredths: int) -> Decimal:
+        rate = Decimal(rate_hundredths) / HUNDRED
+        return group_average(
+            contribution_ratio(h.counted_cents + min(h.room_cents, percent_of_cents(h.remaining_pay_cents, rate)),
+                               h.compensation_cents) for h in hces)
+
+    if not hces or average_at(10000) <= limit:
+        return HUNDRED.quantize(HUNDREDTH)
+    if average_at(0) > limit:
+        return None
+    low, high = 0, 10000  # average_at(low) passes, average_at(high) fails
+    while high - low > 1:
+        middle = (low + high) // 2
+        if average_at(middle) <= limit:
+            low = middle
+        else:
+            high = middle
+    return (Decimal(low) / HUNDRED).quantize(HUNDREDTH)

@@ -1,10 +1,11 @@
 """The plan's compliance as last computed, its history, and the early warnings raised from it."""
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.db import Base, UTCDateTime, new_id, utcnow
+from backend.db import Base, Dec, UTCDateTime, new_id, utcnow
 
 
 class ComplianceState(Base):
@@ -35,7 +36,8 @@ class ComplianceSnapshot(Base):
 
 
 class ComplianceWarning(Base):
-    """Raised once when the projection turns at risk (not on every pay run while it stays so)."""
+    """Raised once when the projection turns at risk or its margin narrow (not on every pay run while it stays
+    so)."""
 
     __tablename__ = "compliance_warnings"
 
@@ -43,6 +45,22 @@ class ComplianceWarning(Base):
     plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id"), index=True)
     year: Mapped[int] = mapped_column(Integer)
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="at_risk", server_default="at_risk")
     failing_tests: Mapped[list] = mapped_column(JSON)
+    narrow_margin_tests: Mapped[list | None] = mapped_column(JSON)
     message: Mapped[str] = mapped_column(String(2000))
     fix: Mapped[dict] = mapped_column(JSON)
+
+
+class ComplianceRatio(Base):
+    """Each eligible employee's projected ADP and ACP ratios as of the last full computation: what lets one
+    election change move the averages without testing the whole plan again."""
+
+    __tablename__ = "compliance_ratios"
+
+    plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hce: Mapped[bool] = mapped_column(Boolean)
+    adr: Mapped[Decimal] = mapped_column(Dec(12, 4))
+    acr: Mapped[Decimal] = mapped_column(Dec(12, 4))

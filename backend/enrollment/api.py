@@ -70,7 +70,7 @@ class ApprovalQueue(MethodView):
 def _decide(election_id: str, approve: bool, reason: str | None):
     session = context.session()
     election = service.decide(session, context.actor(), context.principal(), election_id, if_match_header(),
-                              approve, context.today(), reason)
+                              approve, context.today(), reason, service.vault_for(context.config()))
     return etag_response(election_view(session, election, context.today()))
 
 
@@ -112,7 +112,8 @@ class BulkDecision(MethodView):
             savepoint = session.begin_nested()
             try:
                 election = service.decide(session, context.actor(), context.principal(), item["election_id"],
-                                          item["etag"], body["decision"] == "approve", context.today(), body["reason"])
+                                          item["etag"], body["decision"] == "approve", context.today(), body["reason"],
+                                          service.vault_for(context.config()))
                 if election.plan_id != plan.id:
                     raise DomainError("This election belongs to another plan.")
                 savepoint.commit()

@@ -237,7 +237,7 @@ def submit_election(session: Session, vault: PiiVault, actor: Actor, employee: E
                  changes={"version": election.version, "kind": kind, "effective_date": effective.isoformat(),
                           "lines": [_line_dict(l) for l in election.lines]})
     if not plan.requires_approval:
-        _approve(session, Actor.system("auto_approval"), election, employer, today)
+        _approve(session, Actor.system("auto_approval"), election, employer, today, vault)
     return election
 
 
@@ -260,7 +260,8 @@ def _line_dict(line: ElectionLine) -> dict:
             "amount_cents": line.amount_cents}
 
 
-def _approve(session: Session, actor: Actor, election: DeferralElection, employer: Employer, today: date) -> None:
+def _approve(session: Session, actor: Actor, election: DeferralElection, employer: Employer, today: date,
+             vault: PiiVault | None = None) -> None:
     election.status = "approved"
     election.decided_at = utcnow()
     election.decided_by = actor.user_id
@@ -278,7 +279,8 @@ def _approve(session: Session, actor: Actor, election: DeferralElection, employe
                      "employee_id": employee.id, "external_id": employee.external_id, "version": election.version,
                      "kind": election.kind, "effective_date": election.effective_date.isoformat(),
                      "lines": [_line_dict(l) for l in election.lines]})
-    publish(session, "election.approved", plan_id=election.plan_id, election_id=election.id, today=today)
+    publish(session, "election.approved", plan_id=election.plan_id, election_id=election.id,
+            employee_id=election.employee_id, today=today, vault=vault)
 
 
 def payroll_recipient(employer_id: str, employee_id: str) -> str:
@@ -316,7 +318,7 @@ def election_for(session: Session, principal: Principal, election_id: str) -> De
 
 
 def decide(session: Session, actor: Actor, principal: Principal, election_id: str, etag: str | None,
-           approve: bool, today: date, reason: str | None = None) -> DeferralElection:
+           approve: bool, today: date, reason: str | None = None, vault: PiiVault | None = None) -> DeferralElection:
     """Approve or reject one pending election. `etag` must be the one the sponsor read: if the participant has
     since made a newer election, this one is superseded and the decision is refused."""
     from backend.errors import PreconditionFailed
@@ -332,7 +334,7 @@ def decide(session: Session, actor: Actor, principal: Principal, election_id: st
         raise Conflict(f"This election is {election.status.replace('_', ' ')}, not waiting for approval.")
     employer = session.get(Employer, session.get(Employee, election.employee_id).employer_id)
     if approve:
-        _approve(session, actor, election, employer, today)
+        _approve(session, actor, election, employer, today, vault)
     else:
         if not reason or not reason.strip():
             raise ValidationFailed([("reason", "is required to reject an election")])

@@ -57,6 +57,9 @@ class Plan(Base):
     requires_approval: Mapped[bool] = mapped_column(Boolean, default=False)
     roth_allowed: Mapped[bool] = mapped_column(Boolean, default=True)
     catch_up_allowed: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Compliance: a passing ADP/ACP projection whose margin (percentage points under the highest passing HCE
+    # average) falls below this warns the sponsor early; 0 warns only on failure.
+    compliance_warning_margin: Mapped[Decimal] = mapped_column(Dec(5, 2), default=Decimal(0), server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     employer: Mapped[Employer] = relationship(back_populates="plans")

@@ -90,6 +90,12 @@ class VestingField(fields.Field):
         raise ValidationError("must be a schedule name or an object of years of service to percent")
 
 
+def WarningMargin(**kw):  # noqa: N802 - a field factory, named like the fields it makes
+    return fields.Decimal(as_string=True, validate=[validate.Range(min=0, max=10), at_most_places(2)], metadata={
+        "description": "Warn when a passing ADP/ACP projection's margin falls below this many percentage points "
+                       "(0, the default, warns only on failure)"}, **kw)
+
+
 class PlanRulesIn(Schema):
     """The plan and its rules. Fields left out come from the template."""
 
@@ -106,6 +112,7 @@ class PlanRulesIn(Schema):
     requires_approval = fields.Boolean(metadata={"description": "Elections wait for the sponsor's approval"})
     roth_allowed = fields.Boolean()
     funds = fields.List(fields.Nested(FundIn))
+    compliance_warning_margin = WarningMargin()
 
 
 class PlanSetupIn(Schema):
@@ -172,6 +179,7 @@ class PlanOut(Schema):
     requires_approval = fields.Boolean()
     roth_allowed = fields.Boolean()
     funds = fields.List(fields.Nested(FundOut))
+    compliance_warning_margin = fields.Function(lambda p: _pct(p.compliance_warning_margin))
 
 
 def _pct(value):

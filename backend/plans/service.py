@@ -312,6 +312,7 @@ def setup_plan(session: Session, actor: Actor, advisor: Principal, data: dict) -
         vesting={source: value if isinstance(value, str) else {k: percent_str(Decimal(v)) for k, v in value.items()}
                  for source, value in (rules.get("vesting") or {}).items()},
         requires_approval=bool(rules.get("requires_approval")), roth_allowed=bool(rules.get("roth_allowed", True)),
+        compliance_warning_margin=_dec(rules.get("compliance_warning_margin")) or Decimal(0),
     )
     session.add(plan)
     session.flush()

@@ -11,6 +11,7 @@ def recompute(plumb):
     while dispatcher.run_once():
         pass
 
+FIGURES = ("hce_average", "nhce_average", "limit", "margin", "passed")
 RULES = {"template": "traditional", "requires_approval": False,
          "eligibility": {"min_age": 21, "service_months": 0, "entry_frequency": "immediate"}}
 
@@ -50,20 +51,59 @@ def test_nhce_elections_move_the_projection_from_failing_to_passing(app, client,
     assert what_if.json["projection"]["adp"]["nhce_average"] == "6.00"
     assert client.get(f"/v1/plans/{plan_id}/compliance", headers=sponsor).json["status"] == "at_risk"  # nothing stored
 
-    for i in (1, 2, 3):
+    correction = client.get(f"/v1/plans/{plan_id}/compliance/correction", headers=sponsor).json
+    assert (correction["basis"], correction["passed"]) == ("projected", False)
+    assert correction["adp"]["recharacterized_catch_up"] == {"OWN": "1076.92"}
+    # With the NHCEs at 0%, no HCE election passes but 0%.
+    assert correction["hce_election_cap"] == {"percent": "0.00", "limit": "0.00", "hces": ["OWN"]}
+
+    # Each NHCE election moves the sponsor's state at once (before the worker runs): the averages are moved
+    # incrementally, and the worker's full computation that follows finds the same figures.
+    expected = [("2.00", "4.00", "at_risk"), ("4.00", "6.00", "at_risk"), ("6.00", "8.00", "on_track")]
+    for i, (nhce_average, limit, status) in zip((1, 2, 3), expected):
         phone = scenario.sign_up(client, census[f"N{i}"], "1990-01-01", f"000{i}")
         client.post("/mobile/v1/elections", headers=phone, json={"lines": [{"money_type": "pretax", "percent": "6"}]})
-    recompute(plumb)
-    state = client.get(f"/v1/plans/{plan_id}/compliance", headers=sponsor).json
+        moved = client.get(f"/v1/plans/{plan_id}/compliance", headers=sponsor).json
+        assert (moved["refresh"], moved["trigger"]) == ("incremental", f"election:{census[f'N{i}']['id']}")
+        adp = moved["projection"]["adp"]
+        assert (adp["nhce_average"], adp["limit"], moved["status"]) == (nhce_average, limit, status)
+        recompute(plumb)
+        full = client.get(f"/v1/plans/{plan_id}/compliance", headers=sponsor).json
+        assert full["refresh"] == "full"
+        for test in ("adp", "acp"):
+            assert ({k: moved["projection"][test][k] for k in FIGURES} == {k: full["projection"][test][k] for k in FIGURES})
+        assert full["status"] == moved["status"]
+    state = full
     assert state["status"] == "on_track" and state["failing_tests"] == []
     history = client.get(f"/v1/plans/{plan_id}/compliance/history", headers=sponsor).json["data"]
     assert [h["status"] for h in history][0] == "at_risk" and history[-1]["status"] == "on_track"
     assert history[-1]["figures"]["adp"]["nhce_average"] == "6.00"
-    # The warning was raised once, when the status changed; recomputing while at risk raised no other.
+    # The warning was raised once, when the status changed; moving and recomputing while at risk raised no other.
     assert len(client.get(f"/v1/plans/{plan_id}/compliance/warnings", headers=sponsor).json) == 1
     # The highest passing HCE average is max(1.25 × 6, min(2 × 6, 6 + 2)) = 8%: 7% passes; the match (50% of
     # the first 6%) is 3% for everyone, so the ACP passes too.
     assert (state["projection"]["adp"]["limit"], state["projection"]["acp"]["passed"]) == ("8.00", True)
+    # Passing now, the owner can elect up to 8% for the two paychecks left: 2 × 8% of $7,692.30 is 8.00% of
+    # the year's $15,384.60.
+    cap = client.get(f"/v1/plans/{plan_id}/compliance/correction", headers=sponsor).json["hce_election_cap"]
+    assert cap == {"percent": "8.00", "limit": "8.00", "hces": ["OWN"]}
+
+    # The sponsor asks to hear when the margin falls under 1.5 points: at 1.00 the status turns narrow at once,
+    # with a warning of its own.
+    settings = client.put(f"/v1/plans/{plan_id}/compliance/settings", headers=sponsor, json={"warning_margin": "1.5"})
+    assert settings.status_code == 200 and settings.json == {"warning_margin": "1.5"}
+    state = client.get(f"/v1/plans/{plan_id}/compliance", headers=sponsor).json
+    assert (state["status"], state["narrow_margin_tests"], state["warning_margin"]) == ("narrow_margin", ["adp"], "1.5")
+    warnings = client.get(f"/v1/plans/{plan_id}/compliance/warnings", headers=sponsor).json
+    assert [w["status"] for w in warnings] == ["narrow_margin", "at_risk"]
+    assert "margin 1.00" in warnings[0]["message"] and warnings[0]["fix"]["adp"]["limit"] == "8.00"
+    recompute(plumb)  # recomputed while narrow: no new warning; the setting holds for the worker too
+    assert client.get(f"/v1/plans/{plan_id}/compliance", headers=sponsor).json["status"] == "narrow_margin"
+    assert len(client.get(f"/v1/plans/{plan_id}/compliance/warnings", headers=sponsor).json) == 2
+    assert client.get(f"/v1/plans/{plan_id}", headers=sponsor).json["compliance_warning_margin"] == "1.5"
+    refused = client.put(f"/v1/plans/{plan_id}/compliance/settings", headers=sponsor, json={"warning_margin": "-1"})
+    assert refused.status_code == 422 and refused.json["errors"][0]["field"] == "warning_margin"
+
     bad = client.post(f"/v1/plans/{plan_id}/compliance/what-if", headers=sponsor,
                       json={"changes": [{"external_id": "NOPE", "deferral_percent": "3"}]})
     assert bad.status_code == 422 and bad.json["errors"][0]["field"] == "changes[0].external_id"

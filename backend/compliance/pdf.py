@@ -1,0 +1,131 @@
+"""The compliance report a sponsor files or hands to an auditor: the plan's state, year to date and projected,
+every test with its figures, the correction plan with its deadlines, and the IRS figures used with their sources.
+Rendered with reportlab from the same results the API returns."""
+import io
+from collections.abc import Mapping
+from datetime import datetime
+
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import LETTER
+from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.units import inch
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from xml.sax.saxutils import escape
+
+from backend.compliance.report import render_text
+
+_STATUS = {"on_track": "On track", "narrow_margin": "Passing by a narrow margin", "at_risk": "At risk of failing"}
+
+
+def compliance_report_pdf(*, plan_name: str, employer_name: str, state: Mapping, correction: Mapping,
+                          generated_at: datetime) -> bytes:
+    """The report as PDF bytes. `state` is the plan's compliance state, `correction` its correction plan."""
+    styles = getSampleStyleSheet()
+    body, mono = styles["BodyText"], styles["Code"]
+    out = io.BytesIO()
+    doc = SimpleDocTemplate(out, pagesize=LETTER, title=f"{plan_name}: {state['year']} compliance report",
+                            author="Plumb", leftMargin=0.75 * inch, rightMargin=0.75 * inch,
+                            topMargin=0.75 * inch, bottomMargin=0.75 * inch)
+    story = [
+        Paragraph(escape(f"{plan_name}: {state['year']} compliance report"), styles["Title"]),
+        Paragraph(escape(f"{employer_name}. Figures as of {state['as_of']}; report generated "
+                         f"{generated_at:%Y-%m-%d %H:%M} UTC."), body),
+        Paragraph(escape(f"Status: {_STATUS.get(state['status'], state['status'])}. Warning margin "
+                         f"{state['warning_margin']} percentage points."), body),
+        Spacer(1, 0.15 * inch),
+        Paragraph("Nondiscrimination tests", styles["Heading2"]),
+        _summary_table(state),
+        Spacer(1, 0.15 * inch),
+        Paragraph(escape(f"Correction plan ({correction['basis']})"), styles["Heading2"]),
+        *[Paragraph(escape(line), body) for line in _correction_lines(correction)],
+    ]
+    for title, result in (("Year-end projection", state["projection"]), ("Year to date", state["year_to_date"])):
+        story.append(Paragraph(title, styles["Heading2"]))
+        story.extend(Paragraph(escape(line) or "&nbsp;", mono) for line in render_text(result).splitlines())
+    limits = state["projection"]["irs_limits"]
+    story.append(Paragraph(escape(f"IRS figures for {limits['year']}"), styles["Heading2"]))
+    story.append(_table([["Limit", "Source"]] + [[name.replace("_", " "), Paragraph(escape(source), body)]
+                                                  for name, source in limits["sources"].items()],
+                        widths=[2.0 * inch, 5.0 * inch]))
+    doc.build(story)
+    return out.getvalue()
+
+
+def _summary_table(state: Mapping):
+    rows = [["Test", "Basis", "HCE average", "NHCE average", "Limit", "Margin", "Result"]]
+    for basis, result in (("Year to date", state["year_to_date"]), ("Projected", state["projection"])):
+        for name in ("adp", "acp"):
+            section = result[name]
+            outcome = "exempt" if section["exempt"] else "passes" if section["passed"] else "FAILS"
+            rows.append([name.upper(), basis, _pct(section["hce_average"]), _pct(section["nhce_average"]),
+                         _pct(section["limit"]), _plain(section["margin"]), outcome])
+    coverage = state["projection"]["coverage"]
+    top = state["projection"]["top_heavy"]
+    rows.append(["410(b)", "Projected", "", "", "70%", "", f"{_pct(coverage['ratio'])} "
+                 + ("passes" if coverage["passed"] else "FAILS")])
+    rows.append(["Top-heavy", "Projected", "", "", "60%", "", f"{_pct(top['ratio'])} "
+                 + ("top-heavy" if top["is_top_heavy"] else "not top-heavy")])
+    return _table(rows, widths=[0.85 * inch, 1.0 * inch, 1.0 * inch, 1.05 * inch, 0.8 * inch, 0.8 * inch,
+                                1.3 * inch])
+
+
+def _correction_lines(correction: Mapping) -> list[str]:
+    if correction["passed"]:
+        lines = ["Nothing to correct: every test passes and no one is over a limit."]
+    else:
+        lines = []
+    for name in ("adp", "acp"):
+        section = correction[name]
+        if section["passed"]:
+            continue
+        lines.append(f"{name.upper()}: total excess ${section['total_excess']}; HCE ratios leveled to "
+                     f"{section['hce_ratio_cap']}%.")
+        if section["refunds"]:
+            lines.append("  Refunds: " + _amounts(section["refunds"]))
+        if section["recharacterized_catch_up"]:
+            lines.append("  Re-characterized as catch-up: " + _amounts(section["recharacterized_catch_up"]))
+        if section["qnec"]:
+            lines.append(f"  Or a QNEC of {section['qnec']['percent']}% of pay to every eligible NHCE, costing "
+                         f"${section['qnec']['cost']}.")
+        if section["nhce_increase"]:
+            increase = section["nhce_increase"]
+            lines.append(f"  Or NHCEs averaging {increase['nhce_average_needed']}% "
+                         f"(+{increase['points']} points).")
+    if correction["limit_402g"]:
+        lines.append("402(g) excess deferrals to distribute: " + _amounts(correction["limit_402g"]))
+    if correction["limit_415c"]:
+        lines.append("415(c) excess annual additions to correct: " + _amounts(correction["limit_415c"]))
+    if correction["top_heavy_minimum_owed"]:
+        lines.append("Top-heavy minimum still owed: " + _amounts(correction["top_heavy_minimum_owed"]))
+    cap = correction.get("hce_election_cap")
+    if cap:
+        if cap["percent"] is None:
+            lines.append("No HCE election can make the ADP test pass this year; see the refunds and the QNEC.")
+        else:
+            lines.append(f"HCEs can elect up to {cap['percent']}% for the rest of the year with the ADP test "
+                         f"still passing (highest passing HCE average {cap['limit']}%).")
+    if not correction["passed"]:
+        lines.append("Deadlines: " + ", ".join(f"{key.replace('_', ' ')} {day}"
+                                                for key, day in sorted(correction["deadlines"].items())))
+    return lines
+
+
+def _table(rows, widths):
+    table = Table(rows, colWidths=widths, repeatRows=1)
+    table.setStyle(TableStyle([
+        ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 9), ("FONT", (0, 1), (-1, -1), "Helvetica", 9),
+        ("GRID", (0, 0), (-1, -1), 0.25, colors.grey), ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
+        ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    return table
+
+
+def _pct(value) -> str:
+    return "n/a" if value is None else f"{value}%"
+
+
+def _plain(value) -> str:
+    return "" if value is None else str(value)
+
+
+def _amounts(amounts: Mapping) -> str:
+    return ", ".join(f"{employee_id} ${amount}" for employee_id, amount in amounts.items())
