@@ -44,7 +44,7 @@ def compliance_report_pdf(*, plan_name: str, employer_name: str, state: Mapping,
         story.extend(Paragraph(escape(line) or "&nbsp;", mono) for line in render_text(result).splitlines())
     limits = state["projection"]["irs_limits"]
     story.append(Paragraph(escape(f"IRS figures for {limits['year']}"), styles["Heading2"]))
-    story.append(_table([["Limit", "Source"]] + [[name.replace("_", " "), Paragraph(escape(source), body)]
+    story.append(_table([["Limit", "Source"]] + [[name.removesuffix("_cents").replace("_", " "), Paragraph(escape(source), body)]
                                                   for name, source in limits["sources"].items()],
                         widths=[2.0 * inch, 5.0 * inch]))
     doc.build(story)

@@ -263,7 +263,7 @@ def _ratio_test_lines(name: str, section: Mapping) -> list[str]:
         lines.append("  refunds: " + _amounts(section["refunds"]))
     if section["recharacterized_catch_up"]:
         lines.append("  re-characterized as catch-up: " + _amounts(section["recharacterized_catch_up"]))
-    if section["unallocated_excess"]:
+    if Decimal(str(section["unallocated_excess"])):  # a Decimal from the engine, a string from a stored state
         lines.append(f"  excess no HCE could return from this plan: {section['unallocated_excess']}")
     deadlines = section["deadlines"]
     lines.append(f"  refund by {deadlines['refund_without_excise_tax']} to avoid the 10% excise tax, "

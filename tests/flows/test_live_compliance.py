@@ -1,6 +1,8 @@
 """Live compliance from the plan's own data: an owner deferring heavily makes the year-end projection fail ADP and
 ACP; a what-if shows NHCE elections would fix it (storing nothing); the NHCEs elect on their phones and the
 projection passes. Each change asks the worker to recompute; the sponsor is warned once, and the history shows it."""
+import subprocess
+
 from backend.enrollment.service import vault_for
 from backend.events import Dispatcher
 from tests import scenario
@@ -16,9 +18,11 @@ RULES = {"template": "traditional", "requires_approval": False,
          "eligibility": {"min_age": 21, "service_months": 0, "entry_frequency": "immediate"}}
 
 
-def test_nhce_elections_move_the_projection_from_failing_to_passing(app, client, plumb):
+def owner_deferring_heavily(app, client):
+    """An owner paid $200,000 deferring 7%, and three NHCEs paid $52,000 deferring nothing: (sponsor, plan id,
+    census by external id)."""
     advisor = scenario.advisor(app, client)
-    setup = scenario.setup_plan(client, advisor, **RULES)
+    setup = scenario.setup_plan(client, advisor, name="Heavy Owner Inc", **RULES)
     sponsor = scenario.accept_sponsor(client, setup)
     employer_id, plan_id = setup["employer"]["id"], setup["plan"]["id"]
     rows = [scenario.census_row("OWN", "1970-01-01", "2015-01-05", "111-11-0001", pay="200000.00", ownership_percent="100",
@@ -28,6 +32,11 @@ def test_nhce_elections_move_the_projection_from_failing_to_passing(app, client,
     census = scenario.employees_by_external_id(client, sponsor, employer_id)
     owner = scenario.sign_up(client, census["OWN"], "1970-01-01", "0001")
     client.post("/mobile/v1/elections", headers=owner, json={"lines": [{"money_type": "pretax", "percent": "7"}]})
+    return sponsor, plan_id, census
+
+
+def test_nhce_elections_move_the_projection_from_failing_to_passing(app, client, plumb):
+    sponsor, plan_id, census = owner_deferring_heavily(app, client)
 
     recompute(plumb)
     warnings = client.get(f"/v1/plans/{plan_id}/compliance/warnings", headers=sponsor).json
@@ -107,3 +116,29 @@ def test_nhce_elections_move_the_projection_from_failing_to_passing(app, client,
     bad = client.post(f"/v1/plans/{plan_id}/compliance/what-if", headers=sponsor,
                       json={"changes": [{"external_id": "NOPE", "deferral_percent": "3"}]})
     assert bad.status_code == 422 and bad.json["errors"][0]["field"] == "changes[0].external_id"
+
+
+def pdf_text(pdf: bytes) -> str:
+    done = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True)
+    return done.stdout.decode()
+
+
+def test_the_pdf_report_has_the_state_the_tests_and_the_fix(app, client, plumb):
+    sponsor, plan_id, _ = owner_deferring_heavily(app, client)
+    recompute(plumb)
+    response = client.get(f"/v1/plans/{plan_id}/compliance/report.pdf", headers=sponsor)
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.data.startswith(b"%PDF-")
+    assert f'filename="compliance-{plan_id}-2026.pdf"' in response.headers["Content-Disposition"]
+    text = " ".join(pdf_text(response.data).split())
+    assert "could return" not in text  # no excess left unallocated
+    for expected in ("Heavy Owner Inc 401(k) Plan: 2026 compliance report", "Figures as of 2026-11-24",
+                     "Status: At risk of failing", "ADP Projected 7.00% 0.00% 0.00% -7.00 FAILS",
+                     "Re-characterized as catch-up: OWN $1076.92",
+                     "Or a QNEC of 5.00% of pay to every eligible NHCE, costing $600.00",
+                     "HCEs can elect up to 0.00% for the rest of the year",
+                     "adp refund without excise tax 2027-06-30", "IRS figures for 2026", "IRS Notice 2025-67"):
+        assert expected in text, (expected, text)
+    for year in ("2025", "2027", "soon"):
+        refused = client.get(f"/v1/plans/{plan_id}/compliance/report.pdf?year={year}", headers=sponsor)
+        assert refused.status_code == 422 and refused.json["errors"][0]["field"] == "year", refused.json
