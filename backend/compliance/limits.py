@@ -111,7 +111,7 @@ def _parse_year(year: int, figures: Mapping) -> IrsLimits:
             raise ValueError(f"{LIMITS_FILE.name}: {year}.{name} must be a positive integer number of cents")
         values[f"{name}_cents"] = cents
         sources[f"{name}_cents"] = entry["source"]
-    unknown = set(figures) - set(_FIGURES)
+    unknown = {key for key in figures if not key.startswith("_")} - set(_FIGURES)  # "_why": a note
     if unknown:
         raise ValueError(f"{LIMITS_FILE.name}: {year} has unknown figures {sorted(unknown)}")
     return IrsLimits(year=year, sources=MappingProxyType(sources), **values)

@@ -106,9 +106,17 @@ def test_prior_year_method_without_last_years_figure_is_a_usage_error(tmp_path):
     assert result.exit_code == 2 and "--prior-nhce-adp" in result.output
 
 
+def test_a_2024_test_uses_2023_pay_for_hce_status(tmp_path):
+    # A's 200,000 of 2023 pay is over the 2023 threshold (150,000); B owns 10%.
+    _, report = run_json(tmp_path, EXAMPLE_B, "--year", "2024")
+    assert report["adp"]["hce"] == ["A", "B"]
+    assert (report["adp"]["hce_average"], report["adp"]["nhce_average"]) == (Decimal("6.50"), Decimal("3.00"))
+    assert (report["adp"]["limit"], report["adp"]["passed"]) == (Decimal("5.00"), False)
+
+
 def test_a_year_without_irs_figures_fails_loudly(tmp_path):
-    result = run(tmp_path, EXAMPLE_B, "--year", "2024")
-    assert result.exit_code == 1 and "no IRS limits on file for 2023" in result.output
+    result = run(tmp_path, EXAMPLE_B, "--year", "2023")
+    assert result.exit_code == 1 and "no IRS limits on file for 2022" in result.output
 
 
 def test_malformed_census_lists_every_bad_row_and_field(tmp_path):

@@ -38,9 +38,15 @@ def test_new_hire_with_no_prior_year_pay_is_not_hce_by_pay():
     assert hces([person("new", 400_000)]) == frozenset()
 
 
-def test_hce_for_2024_needs_2023_figures_which_are_missing():
-    with pytest.raises(MissingLimits, match="2023"):
-        hces([person("x", 100_000, prior_pay=200_000)], 2024)
+def test_hce_for_2024_looks_back_at_2023_pay_over_the_2023_threshold():
+    # IRS Notice 2022-55: the 2023 threshold is 150,000.
+    people = [person("at", 100_000, prior_pay=150_000), person("over", 100_000, prior_pay="150000.01")]
+    assert hces(people, 2024) == {"over"}
+
+
+def test_hce_for_2023_needs_2022_figures_which_are_missing():
+    with pytest.raises(MissingLimits, match="2022"):
+        hces([person("x", 100_000, prior_pay=200_000)], 2023)
 
 
 def test_top_paid_group_election_limits_pay_based_hces_to_top_20_percent():

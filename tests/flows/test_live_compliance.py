@@ -142,3 +142,30 @@ def test_the_pdf_report_has_the_state_the_tests_and_the_fix(app, client, plumb):
     for year in ("2025", "2027", "soon"):
         refused = client.get(f"/v1/plans/{plan_id}/compliance/report.pdf?year={year}", headers=sponsor)
         assert refused.status_code == 422 and refused.json["errors"][0]["field"] == "year", refused.json
+
+
+def test_hce_status_looks_back_at_last_years_payroll_when_the_plan_ran_it(app, client):
+    advisor = scenario.advisor(app, client)
+    setup = scenario.setup_plan(client, advisor, **{**RULES, "effective_date": "2025-01-01"})
+    sponsor = scenario.accept_sponsor(client, setup)
+    employer_id, plan_id = setup["employer"]["id"], setup["plan"]["id"]
+    rows = [scenario.census_row("BONUS", "1980-01-01", "2015-01-05", "111-11-0002", pay="60000.00"),
+            scenario.census_row("CUT", "1980-01-01", "2015-01-05", "111-11-0003", pay="200000.00"),
+            scenario.census_row("N1", "1990-01-01", "2020-01-06", "222-22-0001", pay="50000.00")]
+    assert scenario.upload_csv(client, sponsor, employer_id, rows).status_code == 200
+
+    def hces():
+        state = client.get(f"/v1/plans/{plan_id}/compliance", headers=sponsor).json
+        return state["prior_year_compensation"], state["projection"]["hce"]
+
+    # Without last year's payroll, the census's annual pay stands in for it.
+    assert hces() == ("census", ["CUT"])
+    # The plan's payroll covers 2025 from its first paycheck: what it paid decides 2026 HCE status.
+    connection = scenario.connect_payroll(client, sponsor, employer_id)
+    runs = [("R-2025-01", "2025-01-03", {"BONUS": 17_000_000, "CUT": 500_000, "N1": 192_308}),
+            ("R-2025-26", "2025-12-19", {"BONUS": 230_770, "CUT": 500_000, "N1": 192_308})]
+    for run_id, pay_date, gross in runs:
+        response = scenario.signed_post(client, connection, scenario.pay_run(
+            run_id, pay_date, [scenario.statement(who, cents) for who, cents in gross.items()]))
+        assert response.status_code == 200 and response.json["posted"] == 3, response.json
+    assert hces() == ("payroll", ["BONUS"])
