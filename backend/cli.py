@@ -144,29 +144,37 @@ def _daily_loop(plumb, stop, every_seconds: int = 3600) -> None:
     idempotent, so several workers doing it is harmless."""
     import logging
 
-    from backend.enrollment.automatic import run_daily
-
     while not stop.is_set():
         try:
             with plumb.db.transaction() as session:
-                run_daily(session, plumb.clock.today())
+                _run_daily(session, plumb.clock.today())
         except Exception:
             logging.getLogger(__name__).exception("daily pass failed")
         stop.wait(every_seconds)
 
 
-@click.command("daily", help="Run automatic enrollment and escalation for every plan (idempotent).")
+@click.command("daily", help="Run automatic enrollment and escalation for every plan, and ask for the compliance "
+                              "states older than today to be recomputed (idempotent).")
 @click.option("--date", "on", default=None, help="Run as of this date (YYYY-MM-DD); today by default.")
 @with_appcontext
 def daily_command(on):
     from datetime import date
 
-    from backend.enrollment.automatic import run_daily
-
     plumb = current_app.extensions["plumb"]
     with plumb.db.transaction() as session:
-        counts = run_daily(session, date.fromisoformat(on) if on else plumb.clock.today())
+        counts = _run_daily(session, date.fromisoformat(on) if on else plumb.clock.today())
     click.echo(", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in counts.items()))
+
+
+def _run_daily(session, today) -> dict:
+    """The platform's own daily changes, then a recompute for every plan whose compliance state is older than
+    today (the projection moves as pay dates pass, and a new year starts a new state)."""
+    from backend.compliance.service import refresh_stale
+    from backend.enrollment.automatic import run_daily
+
+    counts = run_daily(session, today)
+    counts["compliance_recomputes_requested"] = refresh_stale(session, today)
+    return counts
 
 
 def _vault(plumb):

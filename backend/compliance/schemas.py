@@ -37,7 +37,7 @@ class CorrectionOut(Schema):
     acp = fields.Dict()
     hce_election_cap = fields.Dict(allow_none=True, metadata={
         "description": "Projected years only: the highest deferral percent every HCE can elect for the rest of "
-                       "the year with the ADP test still passing (null when no election can make it pass)"})
+                       "the year with the ADP test still passing (percent null when even 0% fails)"})
     limit_402g = fields.Dict(metadata={"description": "Excess deferrals to distribute, by employee, in dollars"})
     limit_415c = fields.Dict(metadata={"description": "Excess annual additions to correct, by employee, in dollars"})
     top_heavy_minimum_owed = fields.Dict(metadata={"description": "Top-heavy minimum still owed, by employee"})
@@ -57,6 +57,8 @@ class SettingsIn(Schema):
 
 
 class SettingsOut(Schema):
+    """The plan's compliance settings."""
+
     warning_margin = fields.String()
 
 

@@ -252,6 +252,19 @@ def _store(session: Session, plan: Plan, as_of: date, state: dict, trigger: str)
         _warn(session, plan, as_of, state)
 
 
+def refresh_stale(session: Session, today: date) -> int:
+    """Ask for a recompute of every plan whose state for this year is missing or older than `today`; how many."""
+    from backend.compliance.models import ComplianceState
+
+    current = {plan_id: state.result.get("as_of") for plan_id, state in session.execute(
+        select(ComplianceState.plan_id, ComplianceState).where(ComplianceState.year == today.year)).all()}
+    stale = [plan_id for plan_id in session.scalars(select(Plan.id).where(Plan.effective_date <= today))
+             if current.get(plan_id) != today.isoformat()]
+    for plan_id in stale:
+        request_recompute(session, plan_id, "daily", today)
+    return len(stale)
+
+
 def stored_state(session: Session, plan: Plan, year: int) -> dict | None:
     """The state as last kept current (by the worker's full computation or an election's incremental update),
     with when and why; None before the first computation of the year."""

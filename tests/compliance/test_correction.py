@@ -13,8 +13,10 @@ from backend.compliance.adp_acp import (
 )
 from backend.compliance.annual import annual_limit_results
 from backend.compliance.correction import (
+    HceOutlook,
     correct_by_refunds,
     correction_deadlines,
+    highest_hce_election,
     level_dollars,
     level_ratios,
     minimum_nhce_average_to_pass,
@@ -276,3 +278,43 @@ def test_qnec_found_is_the_smallest_that_passes(members):
         assert not with_qnec(qnec.percent - D("0.01")).passed
     needed = minimum_nhce_average_to_pass(result.hce_average)
     assert passes(result.hce_average, needed) and not passes(result.hce_average, needed - D("0.01"))
+
+
+# --- the highest election HCEs can still make ----------------------------------------------------
+
+
+def test_highest_hce_election_worked_example():
+    # Two HCEs paid 100,000 for the year, 25,000 still to come; 3,000 and 5,000 deferred so far; limit 6.00%.
+    # At r on the remaining pay the ratios are 3 + r/4 and 5 + r/4, whose average is 6.00 at r = 8.00. Each
+    # ratio is rounded to hundredths first (1.401(k)-2(a)(3)): at 8.01 they are 5.0025 -> 5.00 and 7.0025 ->
+    # 7.00, still passing; at 8.02, 5.005 -> 5.01 and 7.005 -> 7.01 fail.
+    hces = [HceOutlook("A", cents(3000), cents(25000), cents(100000), cents(20000)),
+            HceOutlook("B", cents(5000), cents(25000), cents(100000), cents(18000))]
+    assert highest_hce_election(hces, D("6.00")) == D("8.01")
+    # 402(g) room bounds what a rate can add: with 1,000 of room each, nothing they elect can fail the test.
+    capped = [HceOutlook(h.employee_id, h.counted_cents, h.remaining_pay_cents, h.compensation_cents, cents(1000))
+              for h in hces]
+    assert highest_hce_election(capped, D("6.00")) == D("100.00")
+    # Already over the limit on what is deferred: no election passes.
+    assert highest_hce_election(hces, D("3.99")) is None
+
+
+@given(st.lists(st.tuples(st.integers(0, 3_000_000), st.integers(0, 10_000_000), st.integers(1, 36_000_000),
+                          st.integers(0, 2_450_000)), min_size=1, max_size=6),
+       st.decimals(min_value=D("0"), max_value=D("20"), places=2))
+@settings(max_examples=200, deadline=None)
+def test_highest_hce_election_passes_and_one_hundredth_more_fails(people, limit):
+    hces = [HceOutlook(f"H{i}", counted, remaining, pay, room) for i, (counted, remaining, pay, room) in enumerate(people)]
+
+    def average(rate):
+        ratios = [contribution_ratio(h.counted_cents + min(h.room_cents, percent_of_cents(h.remaining_pay_cents, rate)),
+                                     h.compensation_cents) for h in hces]
+        return sum(ratios, D(0)) / len(ratios)
+
+    cap = highest_hce_election(hces, limit)
+    if cap is None:
+        assert average(D(0)).quantize(D("0.01"), rounding="ROUND_HALF_UP") > limit
+        return
+    assert average(cap).quantize(D("0.01"), rounding="ROUND_HALF_UP") <= limit
+    if cap < 100:
+        assert average(cap + D("0.01")).quantize(D("0.01"), rounding="ROUND_HALF_UP") > limit

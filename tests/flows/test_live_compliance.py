@@ -139,6 +139,10 @@ def test_the_pdf_report_has_the_state_the_tests_and_the_fix(app, client, plumb):
                      "HCEs can elect up to 0.00% for the rest of the year",
                      "adp refund without excise tax 2027-06-30", "IRS figures for 2026", "IRS Notice 2025-67"):
         assert expected in text, (expected, text)
+    # The daily pass asks for a recompute only once the stored state is older than the day.
+    daily = lambda on: app.test_cli_runner().invoke(args=["daily", "--date", on]).output  # noqa: E731
+    assert "compliance recomputes requested: 0" in daily("2026-11-24")
+    assert "compliance recomputes requested: 1" in daily("2026-11-25")
     for year in ("2025", "2027", "soon"):
         refused = client.get(f"/v1/plans/{plan_id}/compliance/report.pdf?year={year}", headers=sponsor)
         assert refused.status_code == 422 and refused.json["errors"][0]["field"] == "year", refused.json
