@@ -142,30 +142,42 @@ def _approved_elections(session: Session, plan: Plan, only: str | None = None) -
 
 def _projected_cents(plan: Plan, elections: list, per_check: int, checks: list[date], what_if: Decimal | None,
                      eligible: bool) -> dict[str, int]:
-    """What the rest of the year adds: the election in effect on each remaining pay date, and its match."""
-    from backend.plans import match as match_rules
-    from backend.plans.service import match_tiers
+    """What the rest of the year adds: the election in effect on each remaining pay date, and its match. Each
+    election in effect is priced once per paycheck and counted for the paychecks it covers."""
+    from collections import Counter
 
     extra = {"pretax": 0, "roth": 0, "match": 0}
     if not eligible or not checks:
         return extra
-    tiers = match_tiers(plan)
-    for pay_date in checks:
-        if what_if is not None:
+    if what_if is not None:
+        paychecks = {None: len(checks)}
+    else:
+        # Which election is in effect on each pay date (its index in effective-date order; -1 for none yet).
+        paychecks = Counter(max((i for i, (effective, _) in enumerate(elections) if effective <= pay_date), default=-1)
+                            for pay_date in checks)
+    for which, count in paychecks.items():
+        if which is None:
             lines = {"pretax": percent_of_cents(per_check, what_if)}
         else:
-            in_effect = [election_lines for effective, election_lines in elections if effective <= pay_date]
             lines = defaultdict(int)
-            for money_type, percent, amount in in_effect[-1] if in_effect else []:
+            for money_type, percent, amount in elections[which][1] if which >= 0 else ():
                 cents = amount if amount is not None else percent_of_cents(per_check, percent)
                 lines["roth" if money_type.startswith("roth") else "pretax"] += cents
-        deferred = sum(lines.values())
-        extra["pretax"] += lines.get("pretax", 0)
-        extra["roth"] += lines.get("roth", 0)
-        if tiers and per_check and deferred:
-            percent = min(HUNDRED, Decimal(deferred) * HUNDRED / per_check)
-            extra["match"] += percent_of_cents(per_check, match_rules.match_percent_of_pay(tiers, percent))
+        extra["pretax"] += lines.get("pretax", 0) * count
+        extra["roth"] += lines.get("roth", 0) * count
+        extra["match"] += _match_per_check(plan, per_check, sum(lines.values())) * count
     return extra
+
+
+def _match_per_check(plan: Plan, per_check: int, deferred: int) -> int:
+    from backend.plans import match as match_rules
+    from backend.plans.service import match_tiers
+
+    tiers = match_tiers(plan)
+    if not tiers or not per_check or not deferred:
+        return 0
+    percent = min(HUNDRED, Decimal(deferred) * HUNDRED / per_check)
+    return percent_of_cents(per_check, match_rules.match_percent_of_pay(tiers, percent))
 
 
 def compliance_state(session: Session, vault: PiiVault, plan: Plan, as_of: date,
