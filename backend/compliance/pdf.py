@@ -70,43 +70,24 @@ def _summary_table(state: Mapping):
 
 
 def _correction_lines(correction: Mapping) -> list[str]:
+    """The plan's verdict, what HCEs may still elect, and the deadlines; the itemized fix (refunds by person, the
+    QNEC, the NHCE increase, excess deferrals and additions) is in the test details that follow."""
     if correction["passed"]:
-        lines = ["Nothing to correct: every test passes and no one is over a limit."]
-    else:
-        lines = []
-    for name in ("adp", "acp"):
-        section = correction[name]
-        if section["passed"]:
-            continue
-        lines.append(f"{name.upper()}: total excess ${section['total_excess']}; HCE ratios leveled to "
-                     f"{section['hce_ratio_cap']}%.")
-        if section["refunds"]:
-            lines.append("  Refunds: " + _amounts(section["refunds"]))
-        if section["recharacterized_catch_up"]:
-            lines.append("  Re-characterized as catch-up: " + _amounts(section["recharacterized_catch_up"]))
-        if section["qnec"]:
-            lines.append(f"  Or a QNEC of {section['qnec']['percent']}% of pay to every eligible NHCE, costing "
-                         f"${section['qnec']['cost']}.")
-        if section["nhce_increase"]:
-            increase = section["nhce_increase"]
-            lines.append(f"  Or NHCEs averaging {increase['nhce_average_needed']}% "
-                         f"(+{increase['points']} points).")
-    if correction["limit_402g"]:
-        lines.append("402(g) excess deferrals to distribute: " + _amounts(correction["limit_402g"]))
-    if correction["limit_415c"]:
-        lines.append("415(c) excess annual additions to correct: " + _amounts(correction["limit_415c"]))
-    if correction["top_heavy_minimum_owed"]:
-        lines.append("Top-heavy minimum still owed: " + _amounts(correction["top_heavy_minimum_owed"]))
+        return ["Nothing to correct: every test passes and no one is over a limit."]
+    lines = [f"{name.upper()} fails: total excess ${correction[name]['total_excess']}, itemized below with the "
+             f"alternatives." for name in ("adp", "acp") if not correction[name]["passed"]]
+    for key, what in (("limit_402g", "402(g) excess deferrals"), ("limit_415c", "415(c) excess annual additions"),
+                      ("top_heavy_minimum_owed", "top-heavy minimum contributions")):
+        if correction[key]:
+            lines.append(f"{what.capitalize()} to correct: {len(correction[key])} employees, itemized below.")
     cap = correction.get("hce_election_cap")
-    if cap:
-        if cap["percent"] is None:
-            lines.append("No HCE election can make the ADP test pass this year; see the refunds and the QNEC.")
-        else:
-            lines.append(f"HCEs can elect up to {cap['percent']}% for the rest of the year with the ADP test "
-                         f"still passing (highest passing HCE average {cap['limit']}%).")
-    if not correction["passed"]:
-        lines.append("Deadlines: " + ", ".join(f"{key.replace('_', ' ')} {day}"
-                                                for key, day in sorted(correction["deadlines"].items())))
+    if cap and cap["percent"] is None:
+        lines.append("No HCE election can make the ADP test pass this year: see the refunds and the QNEC below.")
+    elif cap:
+        lines.append(f"HCEs can elect up to {cap['percent']}% for the rest of the year with the ADP test "
+                     f"still passing (highest passing HCE average {cap['limit']}%).")
+    lines.append("Deadlines: " + ", ".join(f"{key.replace('_', ' ')} {day}"
+                                            for key, day in sorted(correction["deadlines"].items())))
     return lines
 
 
@@ -126,6 +107,3 @@ def _pct(value) -> str:
 def _plain(value) -> str:
     return "" if value is None else str(value)
 
-
-def _amounts(amounts: Mapping) -> str:
-    return ", ".join(f"{employee_id} ${amount}" for employee_id, amount in amounts.items())
