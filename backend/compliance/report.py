@@ -34,8 +34,9 @@ from backend.compliance.top_heavy import run_top_heavy_test
 from backend.money import cents_to_dollars, round_half_up
 
 
-def run_plan_tests(plan: PlanTestInput) -> dict:
-    """ADP, ACP (with corrections), 402(g), 415(c), top-heavy and coverage for one plan year."""
+def run_plan_tests(plan: PlanTestInput, members: dict | None = None) -> dict:
+    """ADP, ACP (with corrections), 402(g), 415(c), top-heavy and coverage for one plan year. When `members` is
+    given, the ADP and ACP tests' members (each employee's ratio) are left in it under "adp" and "acp"."""
     limits = limits_for(plan.year)
     participants = plan.participants
     plan_year_end = date(plan.year, 12, 31)  # the engine assumes a calendar plan year
@@ -69,6 +70,8 @@ def run_plan_tests(plan: PlanTestInput) -> dict:
         acp = run_ratio_test("ACP", acp_tested, method=plan.method, prior_nhce_average=plan.prior_nhce_acp,
                              first_plan_year=plan.first_plan_year)
 
+    if members is not None:
+        members.update(adp=adp_tested, acp=acp_tested)
     top_heavy = run_top_heavy_test(participants, plan.year, keys, annual, first_plan_year=plan.first_plan_year,
                                    safe_harbor=plan.safe_harbor)
     coverage = ratio_percentage_test(participants, hces)

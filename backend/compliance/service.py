@@ -72,15 +72,19 @@ def plan_year_inputs(session: Session, vault: PiiVault, plan: Plan, as_of: date,
                                   date.fromordinal(as_of.toordinal() + 1), date(year, 12, 31))
     per_year = periods_per_year(employer.pay_frequency)
     people = Employee.id == only if only else Employee.employer_id == employer.id
-    determinations = {d.employee_id: d for d in session.scalars(
-        select(EligibilityDetermination).join(Employee, Employee.id == EligibilityDetermination.employee_id)
-        .where(people))}
+    entry_dates = dict(session.execute(
+        select(EligibilityDetermination.employee_id, EligibilityDetermination.entry_date)
+        .join(Employee, Employee.id == EligibilityDetermination.employee_id).where(people)).all())
     elections = _approved_elections(session, plan, only)
     prior_pay = _prior_year_pay(session, plan, year - 1, only) if _payroll_covers(session, plan, year - 1) else None
     today_rows, projected_rows = [], []
-    for employee in session.scalars(select(Employee).where(people).order_by(Employee.external_id)):
-        determination = determinations.get(employee.id)
-        eligible = bool(determination and determination.entry_date and determination.entry_date <= date(year, 12, 31))
+    # Plain rows, not ORM objects: a 10,000-person plan is read on every recompute.
+    for employee in session.execute(
+            select(Employee.id, Employee.external_id, Employee.date_of_birth_enc, Employee.hire_date,
+                   Employee.termination_date, Employee.annual_compensation_cents, Employee.ownership_percent,
+                   Employee.officer).where(people).order_by(Employee.external_id)).all():
+        entry = entry_dates.get(employee.id)
+        eligible = bool(entry and entry <= date(year, 12, 31))
         ytd = money.get(employee.id, {})
         per_check = employee.annual_compensation_cents // per_year
         employed = not (employee.termination_date and employee.termination_date <= as_of)
@@ -144,17 +148,20 @@ def _projected_cents(plan: Plan, elections: list, per_check: int, checks: list[d
                      eligible: bool) -> dict[str, int]:
     """What the rest of the year adds: the election in effect on each remaining pay date, and its match. Each
     election in effect is priced once per paycheck and counted for the paychecks it covers."""
-    from collections import Counter
-
     extra = {"pretax": 0, "roth": 0, "match": 0}
     if not eligible or not checks:
         return extra
     if what_if is not None:
         paychecks = {None: len(checks)}
     else:
-        # Which election is in effect on each pay date (its index in effective-date order; -1 for none yet).
-        paychecks = Counter(max((i for i, (effective, _) in enumerate(elections) if effective <= pay_date), default=-1)
-                            for pay_date in checks)
+        # How many paychecks each election covers (by its index in effective-date order; -1 for none yet).
+        paychecks: dict[int | None, int] = {}
+        for pay_date in checks:
+            which = -1
+            for i, (effective, _) in enumerate(elections):
+                if effective <= pay_date:
+                    which = i
+            paychecks[which] = paychecks.get(which, 0) + 1
     for which, count in paychecks.items():
         if which is None:
             lines = {"pretax": percent_of_cents(per_check, what_if)}
@@ -186,9 +193,10 @@ def compliance_state(session: Session, vault: PiiVault, plan: Plan, as_of: date,
     plan's status: at risk when the projection fails, narrow margin when it passes by less than the plan's
     warning margin."""
     today_input, projected_input = plan_year_inputs(session, vault, plan, as_of, what_if)
-    today_result, projected = run_plan_tests(today_input), run_plan_tests(projected_input)
+    members: dict = {}
+    today_result, projected = run_plan_tests(today_input), run_plan_tests(projected_input, members)
     if keep_ratios:
-        _store_ratios(session, plan, projected_input, frozenset(projected["hce"]))
+        _store_ratios(session, plan, projected_input.year, members["adp"], members["acp"])
     state = {"as_of": as_of.isoformat(), "year": as_of.year, "year_to_date": today_result, "projection": projected,
              "prior_year_compensation": _prior_year_basis(session, plan, as_of.year)}
     state.update(assess(projected, plan.compliance_warning_margin))
@@ -380,19 +388,18 @@ def _members(plan_input: PlanTestInput, hces: frozenset[str]):
             acp_members(plan_input.participants, annual, hces, matches_counted=matches_counted))
 
 
-def _store_ratios(session: Session, plan: Plan, plan_input: PlanTestInput, hces: frozenset[str]) -> None:
-    """Each tested employee's projected ratios, kept for the incremental update."""
+def _store_ratios(session: Session, plan: Plan, year: int, adp: list, acp: list) -> None:
+    """Each tested employee's projected ratios (the engine's ADP and ACP members), kept for the incremental
+    update."""
     from sqlalchemy import delete
 
     from backend.compliance.models import ComplianceRatio
     from backend.db import bulk_insert
 
-    adp, acp = _members(plan_input, hces)
     acr = {m.employee_id: m.ratio for m in acp}
-    session.execute(delete(ComplianceRatio).where(ComplianceRatio.plan_id == plan.id,
-                                                  ComplianceRatio.year == plan_input.year))
+    session.execute(delete(ComplianceRatio).where(ComplianceRatio.plan_id == plan.id, ComplianceRatio.year == year))
     bulk_insert(session, ComplianceRatio.__table__, [
-        {"plan_id": plan.id, "year": plan_input.year, "external_id": m.employee_id, "hce": m.hce, "adr": m.ratio,
+        {"plan_id": plan.id, "year": year, "external_id": m.employee_id, "hce": m.hce, "adr": m.ratio,
          "acr": acr.get(m.employee_id, Decimal(0))} for m in adp])
 
 
