@@ -1,6 +1,4 @@
 """The sponsor's live compliance view (/v1): where the plan stands today and where it is heading."""
-from datetime import date
-
 from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -72,13 +70,9 @@ class Report(MethodView):
 
         session = context.session()
         plan = plans.plan_for(session, context.principal(), plan_id)
-        today, vault = context.today(), vault_for(context.config())
-        year = args.get("year", today.year)
-        correction = service.correction_plan(session, vault, plan, year, today)
-        if year == today.year:
-            state = _current_state(session, plan)
-        else:
-            state = service.compliance_state(session, vault, plan, date(year, 12, 31))
+        year = args.get("year", context.today().year)
+        state, correction = service.compliance_report(session, vault_for(context.config()), plan, year,
+                                                      context.today())
         pdf = compliance_report_pdf(plan_name=plan.name, employer_name=plan.employer.name,
                                     state=service.jsonable(state), correction=service.jsonable(correction),
                                     generated_at=utcnow())

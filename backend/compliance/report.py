@@ -11,6 +11,7 @@ import json
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
+from types import MappingProxyType
 
 from backend.compliance.adp_acp import (
     RatioTestResult,
@@ -19,7 +20,7 @@ from backend.compliance.adp_acp import (
     exempt_result,
     run_ratio_test,
 )
-from backend.compliance.annual import annual_limit_results
+from backend.compliance.annual import AnnualLimitResult, annual_limit_results
 from backend.compliance.correction import (
     correct_by_refunds,
     excess_deferral_deadline,
@@ -50,7 +51,7 @@ def run_plan_tests(plan: PlanTestInput, members: dict | None = None) -> dict:
         outside_owners=plan.outside_owners,
     )
 
-    adp_tested = adp_members(participants, annual, hces)
+    adp_tested, acp_tested = ratio_test_members(plan, hces, annual)
     if plan.safe_harbor is not None:
         # IRC 401(k)(12), (13): a safe-harbor arrangement is treated as meeting the ADP test.
         adp = exempt_result("ADP", f"safe-harbor plan ({plan.safe_harbor}), IRC 401(k)(12)/(13)", plan.method,
@@ -60,7 +61,6 @@ def run_plan_tests(plan: PlanTestInput, members: dict | None = None) -> dict:
                              first_plan_year=plan.first_plan_year)
 
     safe_harbor_match = plan.safe_harbor in SAFE_HARBOR_MATCH_KINDS
-    acp_tested = acp_members(participants, annual, hces, matches_counted=not safe_harbor_match)
     if safe_harbor_match and not any(p.after_tax_cents for p in participants):
         # IRC 401(m)(11): a safe-harbor match is treated as meeting the ACP test; with no after-tax money
         # there is nothing else to test.
@@ -118,6 +118,24 @@ def run_plan_tests(plan: PlanTestInput, members: dict | None = None) -> dict:
     }
 
 
+def ratio_test_members(plan: PlanTestInput, hces: frozenset[str],
+                       annual: Mapping[str, AnnualLimitResult] | None = None) -> tuple[list, list]:
+    """(ADP members, ACP members): each eligible employee's ratio as the tests count it. A safe-harbor match is
+    left out of the ACP (IRC 401(m)(11))."""
+    if annual is None:
+        annual = annual_limit_results(plan.participants, plan.year)
+    return (adp_members(plan.participants, annual, hces),
+            acp_members(plan.participants, annual, hces,
+                        matches_counted=plan.safe_harbor not in SAFE_HARBOR_MATCH_KINDS))
+
+
+# What a passing ADP or ACP section holds in place of a correction.
+PASSING_CORRECTION = MappingProxyType({
+    "refunds": {}, "recharacterized_catch_up": {}, "total_excess": Decimal("0.00"),
+    "unallocated_excess": Decimal("0.00"), "hce_ratio_cap": None, "deadlines": None, "qnec": None,
+    "nhce_increase": None})
+
+
 def _ratio_test_section(result: RatioTestResult, plan_year_end: date, eaca: bool) -> dict:
     section = {
         "exempt": result.exempt,
@@ -131,14 +149,7 @@ def _ratio_test_section(result: RatioTestResult, plan_year_end: date, eaca: bool
         "hce": sorted(result.hce_ids),
         "hce_count": len(result.hces),
         "nhce_count": len(result.nhces),
-        "refunds": {},
-        "recharacterized_catch_up": {},
-        "total_excess": Decimal("0.00"),
-        "unallocated_excess": Decimal("0.00"),
-        "hce_ratio_cap": None,
-        "deadlines": None,
-        "qnec": None,
-        "nhce_increase": None,
+        **PASSING_CORRECTION,
     }
     if result.passed:
         return section

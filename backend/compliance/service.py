@@ -44,19 +44,14 @@ def _year_to_date(session: Session, plan: Plan, year: int, as_of: date,
             .group_by(LedgerAccount.employee_id, LedgerAccount.source)).all():
         if source in _SOURCE_FIELD:
             money[employee_id][_SOURCE_FIELD[source]] += int(cents)
-    compensation = dict(session.execute(
-        select(PayStatement.employee_id, func.sum(PayStatement.plan_compensation_cents))
-        .join(PayRun, PayRun.id == PayStatement.pay_run_id)
-        .where(PayRun.plan_id == plan.id, PayRun.status != "superseded", PayStatement.status == "posted",
-               PayRun.pay_date.between(date(year, 1, 1), min(as_of, date(year, 12, 31))),
-               PayStatement.employee_id == only if only else PayStatement.employee_id.is_not(None))
-        .group_by(PayStatement.employee_id)).all())
+    compensation = _posted_pay(session, plan, PayStatement.plan_compensation_cents, date(year, 1, 1),
+                               min(as_of, date(year, 12, 31)), only)
     balances = dict(session.execute(
         select(LedgerAccount.employee_id, func.sum(LedgerLine.amount_cents))
         .join(LedgerLine, LedgerLine.account_id == LedgerAccount.id)
         .where(LedgerAccount.plan_id == plan.id, who)
         .group_by(LedgerAccount.employee_id)).all())
-    return money, {k: int(v) for k, v in compensation.items()}, {k: int(v) for k, v in balances.items()}
+    return money, compensation, {k: int(v) for k, v in balances.items()}
 
 
 def plan_year_inputs(session: Session, vault: PiiVault, plan: Plan, as_of: date,
@@ -76,7 +71,9 @@ def plan_year_inputs(session: Session, vault: PiiVault, plan: Plan, as_of: date,
         select(EligibilityDetermination.employee_id, EligibilityDetermination.entry_date)
         .join(Employee, Employee.id == EligibilityDetermination.employee_id).where(people)).all())
     elections = _approved_elections(session, plan, only)
-    prior_pay = _prior_year_pay(session, plan, year - 1, only) if _payroll_covers(session, plan, year - 1) else None
+    # Gross pay is 415(c)(3) compensation, as 414(q)(4) asks for the look-back year.
+    prior_pay = (_posted_pay(session, plan, PayStatement.gross_cents, date(year - 1, 1, 1), date(year - 1, 12, 31),
+                             only) if _payroll_covers(session, plan, year - 1) else None)
     today_rows, projected_rows = [], []
     # Plain rows, not ORM objects: a 10,000-person plan is read on every recompute.
     for employee in session.execute(
@@ -112,13 +109,13 @@ def plan_year_inputs(session: Session, vault: PiiVault, plan: Plan, as_of: date,
     return make(today_rows), make(projected_rows)
 
 
-def _prior_year_pay(session: Session, plan: Plan, year: int, only: str | None) -> dict[str, int]:
-    """Each employee's gross pay posted by payroll in `year` (415(c)(3) compensation, as 414(q)(4) asks)."""
+def _posted_pay(session: Session, plan: Plan, column, start: date, end: date, only: str | None) -> dict[str, int]:
+    """Each employee's sum of a pay statement column over the plan's posted pay runs paid from `start` to `end`."""
     return {k: int(v) for k, v in session.execute(
-        select(PayStatement.employee_id, func.sum(PayStatement.gross_cents))
+        select(PayStatement.employee_id, func.sum(column))
         .join(PayRun, PayRun.id == PayStatement.pay_run_id)
         .where(PayRun.plan_id == plan.id, PayRun.status != "superseded", PayStatement.status == "posted",
-               PayRun.pay_date.between(date(year, 1, 1), date(year, 12, 31)),
+               PayRun.pay_date.between(start, end),
                PayStatement.employee_id == only if only else PayStatement.employee_id.is_not(None))
         .group_by(PayStatement.employee_id)).all()}
 
@@ -192,7 +189,11 @@ def compliance_state(session: Session, vault: PiiVault, plan: Plan, as_of: date,
     """Year-to-date and projected results of every test, with what would fix a failing projection, and the
     plan's status: at risk when the projection fails, narrow margin when it passes by less than the plan's
     warning margin."""
-    today_input, projected_input = plan_year_inputs(session, vault, plan, as_of, what_if)
+    return _state(session, plan, as_of, *plan_year_inputs(session, vault, plan, as_of, what_if), keep_ratios)
+
+
+def _state(session: Session, plan: Plan, as_of: date, today_input: PlanTestInput, projected_input: PlanTestInput,
+           keep_ratios: bool = False) -> dict:
     members: dict = {}
     today_result, projected = run_plan_tests(today_input), run_plan_tests(projected_input, members)
     if keep_ratios:
@@ -276,8 +277,8 @@ def refresh_stale(session: Session, today: date) -> int:
     """Ask for a recompute of every plan whose state for this year is missing or older than `today`; how many."""
     from backend.compliance.models import ComplianceState
 
-    current = {plan_id: state.result.get("as_of") for plan_id, state in session.execute(
-        select(ComplianceState.plan_id, ComplianceState).where(ComplianceState.year == today.year)).all()}
+    current = dict(session.execute(select(ComplianceState.plan_id, ComplianceState.result["as_of"].as_string())
+                                   .where(ComplianceState.year == today.year)).all())
     stale = [plan_id for plan_id in session.scalars(select(Plan.id).where(Plan.effective_date <= today))
              if current.get(plan_id) != today.isoformat()]
     for plan_id in stale:
@@ -291,26 +292,22 @@ def stored_state(session: Session, plan: Plan, year: int) -> dict | None:
     from backend.compliance.models import ComplianceState
 
     stored = session.get(ComplianceState, (plan.id, year))
-    if stored is None:
-        return None
-    return {**stored.result, "computed_at": stored.computed_at, "trigger": stored.trigger}
+    return None if stored is None else {**stored.result, "computed_at": stored.computed_at, "trigger": stored.trigger}
 
 
-def set_warning_margin(session: Session, actor, plan: Plan, margin: Decimal, today: date) -> dict | None:
+def set_warning_margin(session: Session, actor, plan: Plan, margin: Decimal, today: date) -> None:
     """Change the margin below which a passing projection warns; the stored status is re-assessed at once."""
+    from backend.compliance.models import ComplianceState
     from backend.events import record_audit
 
     before = plan.compliance_warning_margin
     plan.compliance_warning_margin = margin
     record_audit(session, actor, "plan.compliance_settings_changed", "plan", plan.id, employer_id=plan.employer_id,
                  changes={"warning_margin": {"from": percent_str(before), "to": percent_str(margin)}})
-    state = stored_state(session, plan, today.year)
-    if state is None:
-        return None
-    state = {key: value for key, value in state.items() if key not in ("computed_at", "trigger")}
-    state.update(assess(state["projection"], margin))
-    _store(session, plan, date.fromisoformat(state["as_of"]), state, "settings")
-    return state
+    stored = session.get(ComplianceState, (plan.id, today.year))
+    if stored is not None:
+        state = {**stored.result, **assess(stored.result["projection"], margin)}
+        _store(session, plan, date.fromisoformat(state["as_of"]), state, "settings")
 
 
 def _warn(session: Session, plan: Plan, as_of: date, state: dict) -> None:
@@ -376,18 +373,6 @@ def _after_election(session: Session, plan_id: str, election_id: str, employee_i
 
 # ---- incremental: one employee's election changed -----------------------------------------------------------
 
-def _members(plan_input: PlanTestInput, hces: frozenset[str]):
-    """(ADP members, ACP members) as the engine counts them."""
-    from backend.compliance.adp_acp import acp_members, adp_members
-    from backend.compliance.annual import annual_limit_results
-    from backend.compliance.model import SAFE_HARBOR_MATCH_KINDS
-
-    annual = annual_limit_results(plan_input.participants, plan_input.year)
-    matches_counted = plan_input.safe_harbor not in SAFE_HARBOR_MATCH_KINDS
-    return (adp_members(plan_input.participants, annual, hces),
-            acp_members(plan_input.participants, annual, hces, matches_counted=matches_counted))
-
-
 def _store_ratios(session: Session, plan: Plan, year: int, adp: list, acp: list) -> None:
     """Each tested employee's projected ratios (the engine's ADP and ACP members), kept for the incremental
     update."""
@@ -403,11 +388,6 @@ def _store_ratios(session: Session, plan: Plan, year: int, adp: list, acp: list)
          "acr": acr.get(m.employee_id, Decimal(0))} for m in adp])
 
 
-_PASSING_CORRECTION = {"refunds": {}, "recharacterized_catch_up": {}, "total_excess": "0.00",
-                       "unallocated_excess": "0.00", "hce_ratio_cap": None, "deadlines": None, "qnec": None,
-                       "nhce_increase": None}
-
-
 def update_after_election(session: Session, vault: PiiVault, plan: Plan, employee_id: str,
                           as_of: date) -> dict | None:
     """Move the stored projection by one employee's new election: their ratios are recomputed from their own
@@ -416,9 +396,10 @@ def update_after_election(session: Session, vault: PiiVault, plan: Plan, employe
     `corrections_stale` until the worker's full computation, which follows. None when there is nothing stored to
     update (the full computation does it all)."""
     from backend.compliance.adp_acp import highest_passing_hce_average
-    from backend.compliance.models import ComplianceRatio
+    from backend.compliance.models import ComplianceRatio, ComplianceState
+    from backend.compliance.report import PASSING_CORRECTION, ratio_test_members
 
-    stored = stored_state(session, plan, as_of.year)
+    stored = session.get(ComplianceState, (plan.id, as_of.year))
     if stored is None:
         return None
     _, projected_input = plan_year_inputs(session, vault, plan, as_of, only=employee_id)
@@ -428,21 +409,23 @@ def update_after_election(session: Session, vault: PiiVault, plan: Plan, employe
     row = session.get(ComplianceRatio, (plan.id, as_of.year, person.employee_id))
     if row is None:
         return None  # not tested (not eligible) at the last full computation
-    adp, acp = _members(projected_input, frozenset([person.employee_id]) if row.hce else frozenset())
+    adp, acp = ratio_test_members(projected_input, frozenset([person.employee_id]) if row.hce else frozenset())
     row.adr = adp[0].ratio if adp else Decimal(0)
     row.acr = acp[0].ratio if acp else Decimal(0)
     session.flush()
-    state = {key: value for key, value in stored.items() if key not in ("computed_at", "trigger")}
+    # Both tests' sums by group in one query: {hce: (sum of ADP ratios, sum of ACP ratios, count)}.
+    sums = {hce: (adr, acr, count) for hce, adr, acr, count in session.execute(
+        select(ComplianceRatio.hce, func.sum(ComplianceRatio.adr), func.sum(ComplianceRatio.acr), func.count())
+        .where(ComplianceRatio.plan_id == plan.id, ComplianceRatio.year == as_of.year)
+        .group_by(ComplianceRatio.hce)).all()}
+    state = dict(stored.result)
     projection = dict(state["projection"])
-    for test, column in (("adp", ComplianceRatio.adr), ("acp", ComplianceRatio.acr)):
+    for position, test in enumerate(("adp", "acp")):
         section = dict(projection[test])
         if section["exempt"] or section["nhce_basis"] not in ("current_year", "prior_year", "deemed_first_year"):
             continue
-        sums = {hce: (total, count) for hce, total, count in session.execute(
-            select(ComplianceRatio.hce, func.sum(column), func.count())
-            .where(ComplianceRatio.plan_id == plan.id, ComplianceRatio.year == as_of.year)
-            .group_by(ComplianceRatio.hce)).all()}
-        averages = {hce: round_half_up(Decimal(total) / count, 2) for hce, (total, count) in sums.items() if count}
+        averages = {hce: round_half_up(Decimal(totals[position]) / totals[2], 2)
+                    for hce, totals in sums.items() if totals[2]}
         if True not in averages:
             continue
         hce = averages[True]
@@ -454,7 +437,7 @@ def update_after_election(session: Session, vault: PiiVault, plan: Plan, employe
         section.update(hce_average=str(hce), nhce_average=str(nhce), limit=str(limit), margin=str(limit - hce),
                        passed=hce <= limit)
         if section["passed"]:
-            section.update(_PASSING_CORRECTION, corrections_stale=False)
+            section.update(jsonable(dict(PASSING_CORRECTION)), corrections_stale=False)
         elif was_passing or section.get("corrections_stale"):
             section["corrections_stale"] = True
         projection[test] = section
@@ -487,21 +470,41 @@ _CORRECTION_KEYS = ("exempt", "passed", "hce_average", "nhce_average", "limit", 
 def correction_plan(session: Session, vault: PiiVault, plan: Plan, year: int, today: date) -> dict:
     """What it takes to fix a plan year: after the year has ended, from its final figures; during it, from the
     year-end projection, with the highest deferral percent HCEs can still elect and the test still pass."""
+    final, as_of = _plan_year(plan, year, today)
+    today_input, projected_input = plan_year_inputs(session, vault, plan, as_of)
+    return _correction(final, as_of, today_input, projected_input,
+                       run_plan_tests(today_input if final else projected_input))
+
+
+def compliance_report(session: Session, vault: PiiVault, plan: Plan, year: int, today: date) -> tuple[dict, dict]:
+    """(state, correction plan) for the PDF report, from one reading of the plan's data: as of today for the
+    current year, as of December 31 for a year that has ended."""
+    final, as_of = _plan_year(plan, year, today)
+    today_input, projected_input = plan_year_inputs(session, vault, plan, as_of)
+    state = _state(session, plan, as_of, today_input, projected_input)
+    return state, _correction(final, as_of, today_input, projected_input,
+                              state["year_to_date"] if final else state["projection"])
+
+
+def _plan_year(plan: Plan, year: int, today: date) -> tuple[bool, date]:
+    """(whether the year has ended, the day its figures are taken); a year the plan did not run is refused."""
     from backend.errors import ValidationFailed
 
     if not plan.effective_date.year <= year <= today.year:
         raise ValidationFailed([("year", f"must be a plan year from {plan.effective_date.year} to {today.year}")])
     final = year < today.year
-    as_of = date(year, 12, 31) if final else today
-    today_input, projected_input = plan_year_inputs(session, vault, plan, as_of)
-    result = run_plan_tests(today_input if final else projected_input)
+    return final, date(year, 12, 31) if final else today
+
+
+def _correction(final: bool, as_of: date, today_input: PlanTestInput, projected_input: PlanTestInput,
+                result: dict) -> dict:
     sections = {name: {key: result[name][key] for key in _CORRECTION_KEYS} for name in ("adp", "acp")}
     owed = result["top_heavy"]["minimum_owed"]
     deadlines = dict(result["deadlines"])
     for name in ("adp", "acp"):
         for key, day in (result[name]["deadlines"] or {}).items():
             deadlines[f"{name}_{key}"] = day
-    return {"year": year, "basis": "final" if final else "projected", "as_of": as_of.isoformat(),
+    return {"year": as_of.year, "basis": "final" if final else "projected", "as_of": as_of.isoformat(),
             "passed": all(s["passed"] for s in sections.values()) and not result["limit_402g"]
             and not result["limit_415c"] and not owed,
             **sections, "limit_402g": result["limit_402g"], "limit_415c": result["limit_415c"],
