@@ -249,11 +249,13 @@ def _election_status(status):
 
 ENDPOINTS = [
     Endpoint("POST", "/v1/auth/logout", ROLES, lambda t: {"path": "/v1/auth/logout"}, 204, "own", fresh_session=True),
-    Endpoint("GET", "/v1/auth/me", ROLES, lambda t: {"path": "/v1/auth/me"}, 200, "own"),
+    Endpoint("GET", "/v1/auth/me", ROLES, lambda t: {"path": "/v1/auth/me"}, 200, "own",
+             check=lambda body, t: body["role"] in ROLES),
     Endpoint("POST", "/v1/plans/setup", ("advisor", "platform_admin"), lambda t: {
         "path": "/v1/plans/setup", "json": scenario.plan_request(name=f"New Co {next(_unique)}",
                                                                  sponsor_email=f"new{next(_unique)}@example.com")},
-             201, "own"),
+             201, "own",
+             check=lambda body, t: body["employer"]["id"] != t.employer_id),
     Endpoint("GET", "/v1/employers", STAFF, lambda t: {"path": "/v1/employers"}, 200, "own",
              check=lambda body, t: t.employer_id in [e["id"] for e in body]),
     Endpoint("GET", "/v1/employers/<employer_id>", STAFF, lambda t: {"path": f"/v1/employers/{t.employer_id}"},
@@ -467,7 +469,8 @@ def test_endpoint_refuses_everyone_but_its_rightful_callers(app, client, tenants
         if response.status_code >= 400:
             assert_problem(response, endpoint.ok)
         if endpoint.check:
-            assert endpoint.check(response.json, a) is not False, (role, response.json)
+            verdict = endpoint.check(response.json, a)
+            assert verdict is None or verdict is True, (role, verdict, response.json)
 
 
 # ---- beyond the table ----------------------------------------------------------------------------------------------
@@ -594,7 +597,8 @@ def test_provider_pay_runs_need_their_connections_signature(client, tenants):
         "garbage timestamp": {**good, "webhook-timestamp": "yesterday"},
         "garbage signature": {**good, "webhook-signature": "garbage"},
         "unknown signature version": {**good, "webhook-signature": good["webhook-signature"].replace("v1,", "v9,")},
-        "signature with a bearer token": {**_signature(secret, body + b" "), **a.headers("sponsor_admin")},
+        "a bearer token with a signature over another body": {**_signature(secret, body + b" "),
+                                                               **a.headers("sponsor_admin")},
     }
     before_a, before_b = a.snapshot(), b.snapshot()
     wrong = []
@@ -634,22 +638,24 @@ def test_the_deferral_feed_shows_a_pull_connection_its_own_employers_changes_onl
     while dispatcher.run_once():  # the worker puts the approved elections' changes in the feed
         pass
     feed, ack = "/v1/payroll/deferral-changes", "/v1/payroll/deferral-changes/ack"
+    # Each case's headers for a given body: the ack is signed over its own body, so only the named fault refuses it.
     refused = {
-        "unsigned": {},
-        **{f"bearer token of {role}": a.headers(role) for role in ROLES},
-        "no connection named": _signature(a.connection["secret"], b"{}"),
-        "the other employer's secret": _feed_headers(a.connection, b.connection["secret"]),
-        "no such connection": {**_feed_headers(a.connection), "plumb-connection-id": "pcn_doesnotexist"},
-        "stale": {"plumb-connection-id": a.connection["id"], **_signature(
-            a.connection["secret"], b"{}", at=datetime.now(timezone.utc) - timedelta(minutes=10))},
-        "garbage signature": {**_feed_headers(a.connection), "webhook-signature": "garbage"},
+        "unsigned": lambda raw: {},
+        **{f"bearer token of {role}": (lambda raw, role=role: a.headers(role)) for role in ROLES},
+        "no connection named": lambda raw: _signature(a.connection["secret"], raw),
+        "the other employer's secret": lambda raw: _feed_headers(a.connection, b.connection["secret"], body=raw),
+        "no such connection": lambda raw: {**_feed_headers(a.connection, body=raw),
+                                           "plumb-connection-id": "pcn_doesnotexist"},
+        "stale": lambda raw: {"plumb-connection-id": a.connection["id"], **_signature(
+            a.connection["secret"], raw, at=datetime.now(timezone.utc) - timedelta(minutes=10))},
+        "garbage signature": lambda raw: {**_feed_headers(a.connection, body=raw), "webhook-signature": "garbage"},
     }
     before_a, before_b = a.snapshot(), b.snapshot()
     wrong = []
+    acked = json.dumps({"ids": [a.message_id]}).encode()
     for name, headers in refused.items():
-        for response in (client.get(feed, headers=headers),
-                         client.post(ack, data=json.dumps({"ids": [a.message_id]}), content_type="application/json",
-                                     headers={k: v for k, v in headers.items()})):
+        for response in (client.get(feed, headers=headers(b"{}")),
+                         client.post(ack, data=acked, content_type="application/json", headers=headers(acked))):
             if response.status_code != 401 or response.mimetype != PROBLEM:
                 wrong.append(f"{name}: {response.request.method} {response.status_code} "
                              f"{response.get_data(as_text=True)[:150]}")

@@ -269,10 +269,6 @@ def balance_from_lines(lines, history: dict, as_of: date) -> Balance:
     return balance
 
 
-def participant_balance(session: Session, employee_id: str, fund_ids, as_of: date) -> Balance:
-    return balance_from_lines(participant_lines(session, employee_id, as_of), price_history(session, fund_ids, as_of), as_of)
-
-
 def years_of_service(hire_date: date, as_of: date) -> int:
     """Completed years since hire (elapsed time, 29 CFR 2530.200b / 26 CFR 1.410(a)-7)."""
     years = as_of.year - hire_date.year - ((as_of.month, as_of.day) < (hire_date.month, hire_date.day))
@@ -294,14 +290,18 @@ def participant_summary(session: Session, employee, plan, as_of: date) -> dict:
     by_source: dict[str, dict] = {}
     by_fund: dict[str, dict] = {}
     for position in balance.positions:
-        source = by_source.setdefault(position.source, {"source": position.source, "value_cents": 0, "cost_cents": 0,
-                                                        "vested_percent": vested_percent(plan, position.source, years)})
+        if position.source not in by_source:
+            by_source[position.source] = {"source": position.source, "value_cents": 0, "cost_cents": 0,
+                                          "vested_percent": vested_percent(plan, position.source, years)}
+        source = by_source[position.source]
         source["value_cents"] += position.value_cents
         source["cost_cents"] += position.cost_cents
         fund = funds[position.fund_id]
-        row = by_fund.setdefault(fund.id, {"fund_id": fund.id, "ticker": fund.ticker, "name": fund.name,
-                                           "units": Decimal(0), "value_cents": 0, "cost_cents": 0, "pending_cents": 0,
-                                           "price": price_on(history.get(fund.id, []), as_of)})
+        if fund.id not in by_fund:
+            by_fund[fund.id] = {"fund_id": fund.id, "ticker": fund.ticker, "name": fund.name, "units": Decimal(0),
+                                "value_cents": 0, "cost_cents": 0, "pending_cents": 0,
+                                "price": price_on(history.get(fund.id, []), as_of)}
+        row = by_fund[fund.id]
         row["units"] += position.units
         row["value_cents"] += position.value_cents
         row["cost_cents"] += position.cost_cents

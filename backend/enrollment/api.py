@@ -28,8 +28,7 @@ def election_view(session, election: DeferralElection, today, with_match: bool =
         "effective_date": election.effective_date, "submitted_at": election.submitted_at,
         "decided_at": election.decided_at, "rejection_reason": election.rejection_reason,
         "etag": service.election_etag(election),
-        "lines": [{"money_type": l.money_type, "percent": None if l.percent is None else percent_str(l.percent),
-                   "amount_cents": l.amount_cents} for l in election.lines],
+        "lines": [service.line_dict(line) for line in election.lines],
         "match": None,
         "payroll": service.payroll_stage(session, election),
     }
@@ -107,13 +106,14 @@ class BulkDecision(MethodView):
         refused and reported, the others go through."""
         session = context.session()
         plan = plans.plan_for(session, context.principal(), plan_id)
+        vault = service.vault_for(context.config())
         results = []
         for item in body["elections"]:
             savepoint = session.begin_nested()
             try:
                 election = service.decide(session, context.actor(), context.principal(), item["election_id"],
                                           item["etag"], body["decision"] == "approve", context.today(), body["reason"],
-                                          service.vault_for(context.config()))
+                                          vault)
                 if election.plan_id != plan.id:
                     raise DomainError("This election belongs to another plan.")
                 savepoint.commit()

@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.enrollment import service
+from backend.enrollment import eligibility, service
 from backend.enrollment.models import DeferralElection, EligibilityDetermination, ElectionLine
 from backend.events import Actor, OutboxMessage, enqueue, record_audit
 from backend.plans.models import Employee, Employer, Plan
@@ -57,18 +57,13 @@ def enroll_automatically(session: Session, plan: Plan, today: date) -> list[Defe
     return created
 
 
-def _plan_year_start_after(plan: Plan, day: date) -> date:
-    start = date(day.year, plan.plan_year_start_month, plan.plan_year_start_day)
-    return start if start > day else date(day.year + 1, plan.plan_year_start_month, plan.plan_year_start_day)
-
-
 def schedule_escalations(session: Session, plan: Plan, today: date) -> list[DeferralElection]:
     """Within the notice period before a plan year begins, announce the next step for everyone whose current
     automatic rate is below the cap: a scheduled escalation the participant may skip."""
     step, cap = plan.auto_escalate_step_percent, plan.auto_escalate_cap_percent
     if not plan.auto_enroll or not step or cap is None:
         return []
-    year_start = _plan_year_start_after(plan, today)
+    year_start = eligibility.plan_year_start_after(service.eligibility_rules(plan), today)
     if (year_start - today).days > ESCALATION_NOTICE_DAYS:
         return []
     employer = session.get(Employer, plan.employer_id)

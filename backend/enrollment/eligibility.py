@@ -93,7 +93,7 @@ def entry_date_on_or_after(rules: EligibilityRules, conditions_met: date) -> dat
     # IRC 410(a)(4): entry no later than the earlier of the first day of the next plan year or six
     # months after the conditions are met. All four frequencies satisfy it by construction; this
     # check keeps it that way if a frequency is ever added.
-    latest = min(_plan_year_start_after(rules, conditions_met), add_months(conditions_met, 6))
+    latest = min(plan_year_start_after(rules, conditions_met), add_months(conditions_met, 6))
     if entry > latest:
         raise AssertionError(
             f"{rules.entry_frequency} entry {entry} for conditions met {conditions_met} breaks IRC 410(a)(4) "
@@ -427,7 +427,7 @@ def _plan_year_start_on_or_after(rules: EligibilityRules, day: date) -> date:
     return start if start >= day else date(day.year + 1, month, month_day)
 
 
-def _plan_year_start_after(rules: EligibilityRules, day: date) -> date:
+def plan_year_start_after(rules: EligibilityRules, day: date) -> date:
     return _plan_year_start_on_or_after(rules, day + timedelta(days=1))
 
 

@@ -235,7 +235,7 @@ def submit_election(session: Session, vault: PiiVault, actor: Actor, employee: E
     session.flush()
     record_audit(session, actor, "election.submitted", "election", election.id, employer_id=employer.id,
                  changes={"version": election.version, "kind": kind, "effective_date": effective.isoformat(),
-                          "lines": [_line_dict(l) for l in election.lines]})
+                          "lines": [line_dict(l) for l in election.lines]})
     if not plan.requires_approval:
         _approve(session, Actor.system("auto_approval"), election, employer, today, vault)
     return election
@@ -255,7 +255,8 @@ def opt_out(session: Session, vault: PiiVault, actor: Actor, employee: Employee,
     return election, withdrawal
 
 
-def _line_dict(line: ElectionLine) -> dict:
+def line_dict(line: ElectionLine) -> dict:
+    """An election line as payroll messages carry it."""
     return {"money_type": line.money_type, "percent": None if line.percent is None else percent_str(line.percent),
             "amount_cents": line.amount_cents}
 
@@ -278,7 +279,7 @@ def _approve(session: Session, actor: Actor, election: DeferralElection, employe
             payload={"action": "stop" if not election.lines else "set", "election_id": election.id,
                      "employee_id": employee.id, "external_id": employee.external_id, "version": election.version,
                      "kind": election.kind, "effective_date": election.effective_date.isoformat(),
-                     "lines": [_line_dict(l) for l in election.lines]})
+                     "lines": [line_dict(l) for l in election.lines]})
     publish(session, "election.approved", plan_id=election.plan_id, election_id=election.id,
             employee_id=election.employee_id, today=today, vault=vault)
 

@@ -35,7 +35,6 @@ from backend.payroll.models import PayRun, PayrollException, PayStatement, Provi
 
 # A percent election withheld within a cent of the exact figure per line is payroll's rounding, not a mismatch.
 MISMATCH_TOLERANCE_CENTS = 1
-PROVIDERS = ("plumb_webhook", "finch", "gusto", "pull", "csv")
 
 
 # ---- connections -----------------------------------------------------------------------------------------------
@@ -235,8 +234,8 @@ def ingest_pay_run(session: Session, vault: PiiVault, actor: Actor, employer: Em
     run.totals = _totals(statements)
     run.statement_count = len(statements)
     run.status = "posted_with_holds" if any(st.status == "held" for st in statements) else "posted"
-    context.credit_hours_and_status(session, vault, plan, payload, known, today)
-    context.tell_payroll_what_follows(session, run, statements, findings_by_employee, known)
+    context.credit_hours_and_status(session, vault, payload, known, today)
+    context.tell_payroll_what_follows(session, run, statements, findings_by_employee)
     record_audit(session, actor, "pay_run.received", "pay_run", run.id, employer_id=employer.id,
                  changes={"provider_run_id": run.provider_run_id, "version": version, "statements": len(statements),
                           "held": sum(st.status == "held" for st in statements), "via": via})
@@ -341,12 +340,12 @@ class _RunContext:
         self.funds = {f.id: f for f in plan.funds}
         self.default_fund = plans.default_fund(plan).id
         in_employer = Employee.employer_id == employer.id
-        self.entry_dates = dict(session.execute(
-            select(EligibilityDetermination.employee_id, EligibilityDetermination.entry_date)
-            .join(Employee, Employee.id == EligibilityDetermination.employee_id).where(in_employer)).all())
-        self.statuses = dict(session.execute(
-            select(EligibilityDetermination.employee_id, EligibilityDetermination.status)
-            .join(Employee, Employee.id == EligibilityDetermination.employee_id).where(in_employer)).all())
+        self.entry_dates, self.statuses = {}, {}
+        for employee_id, entry_date, status in session.execute(
+                select(EligibilityDetermination.employee_id, EligibilityDetermination.entry_date,
+                       EligibilityDetermination.status)
+                .join(Employee, Employee.id == EligibilityDetermination.employee_id).where(in_employer)).all():
+            self.entry_dates[employee_id], self.statuses[employee_id] = entry_date, status
         self.elections: dict[str, _Election] = {}
         lines: dict[str, list] = defaultdict(list)
         in_effect = (DeferralElection.plan_id == plan.id, DeferralElection.status == "approved",
@@ -508,8 +507,7 @@ class _RunContext:
                          effective_date=run.pay_date, lines=lines, employee_id=statement.employee_id,
                          pay_run_id=run.id, trade_date=max(trade_dates) if trade_dates else None)
 
-    def tell_payroll_what_follows(self, session: Session, run: PayRun, statements: list, findings: dict,
-                                  known: dict) -> None:
+    def tell_payroll_what_follows(self, session: Session, run: PayRun, statements: list, findings: dict) -> None:
         """After a run: elections payroll applied as asked are "observed"; anyone whose next paycheck would pass
         the 402(g) limit (catch-up included by age) gets a cap-and-stop, and a resume on January 1."""
         observed = []
@@ -540,13 +538,11 @@ class _RunContext:
                     payload={"action": "set", "reason": "402g_resume", "employee_id": full.id,
                              "external_id": full.external_id, "election_id": election.id,
                              "effective_date": f"{run.pay_date.year + 1}-01-01",
-                             "lines": [{"money_type": l.money_type,
-                                        "percent": None if l.percent is None else str(l.percent),
-                                        "amount_cents": l.amount_cents} for l in election.lines]})
+                             "lines": [enrollment.line_dict(line) for line in election.lines]})
         enrollment.mark_observed(session, observed, run.pay_date)
 
-    def credit_hours_and_status(self, session: Session, vault: PiiVault, plan: Plan, payload: dict,
-                                known: dict[str, Employee], today: date) -> None:
+    def credit_hours_and_status(self, session: Session, vault: PiiVault, payload: dict, known: dict[str, Employee],
+                                today: date) -> None:
         """Hours count toward eligibility, so they are credited to people not yet in the plan (for those already
         in, nothing in this slice reads them), and a final-pay termination date updates the census."""
         changed = []
@@ -599,12 +595,16 @@ def invest_pending(session: Session, plan: Plan) -> int:
         if entry_id not in reversed_ids:
             by_entry[(entry_id, effective, employee_id)].append((source, fund_id, cents))
     specs = []
+    # One price lookup per pay date, for every fund waiting to be invested (not one per contribution).
+    waiting_funds = list({fund_id for parts in by_entry.values() for _, fund_id, _ in parts})
     prices_by_day: dict[date, dict] = {}
     for (entry_id, effective, employee_id), parts in by_entry.items():
         key = f"invest:{entry_id}"
         if key in done:
             continue
-        prices = prices_by_day.setdefault(effective, ledger.trade_prices(session, list({f for _, f, _ in parts}), effective))
+        if effective not in prices_by_day:
+            prices_by_day[effective] = ledger.trade_prices(session, waiting_funds, effective)
+        prices = prices_by_day[effective]
         if any(fund_id not in prices for _, fund_id, _ in parts):
             continue  # some fund is still unpriced: invest the whole contribution together later
         lines = []
