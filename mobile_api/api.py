@@ -5,7 +5,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from backend.accounts import service as ledger
-from backend.compliance import limits as irs
+from backend.irs import limits as irs
 from backend.enrollment import automatic, service
 from backend.enrollment.api import election_view, etag_response, preview_view
 from backend.enrollment.models import MONEY_TYPES as DEFERRAL_TYPES
@@ -65,7 +65,7 @@ class Me(MethodView):
             "employee_id": employee.id, "first_name": employee.first_name, "last_name": employee.last_name,
             "employer_name": employer.name, "plan_id": plan.id, "plan_name": plan.name,
             "roth_allowed": plan.roth_allowed,
-            "catch_up_eligible": service.age_at_year_end(vault, employee, today.year) >= service.CATCH_UP_AGE,
+            "catch_up_eligible": service.age_at_year_end(vault, employee, today.year) >= irs.CATCH_UP_MIN_AGE,
             "pay_frequency": employer.pay_frequency,
             "next_pay_date": next_pay_date(employer.pay_frequency, employer.anchor_pay_date, today),
             "eligibility": {"status": service.status_on(determination, today, employee),
@@ -113,7 +113,7 @@ class ElectionPreview(MethodView):
         employer = session.get(Employer, employee.employer_id)
         plan = plans.current_plan(session, employer.id)
         problems = service.validate_lines(plan, body["lines"], service.age_at_year_end(
-            service.vault_for(context.config()), employee, context.today().year) >= service.CATCH_UP_AGE)
+            service.vault_for(context.config()), employee, context.today().year) >= irs.CATCH_UP_MIN_AGE)
         if problems:
             raise ValidationFailed(problems)
         preview = service.preview_match(plan, employee, employer.pay_frequency, body["lines"])

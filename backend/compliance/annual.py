@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from backend.compliance.limits import IrsLimits, catch_up_limit, limits_for
+from backend.irs.limits import IrsLimits, catch_up_limit, limits_for
 from backend.compliance.model import Participant
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 import click
 
 from backend.compliance.census_file import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, CensusFileError, read_census
-from backend.compliance.limits import MissingLimits
+from backend.irs.limits import MissingLimits
 from backend.compliance.model import SAFE_HARBOR_KINDS, TESTING_METHODS, PlanTestInput
 from backend.compliance.report import render_json, render_text, run_plan_tests
 

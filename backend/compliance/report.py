@@ -28,7 +28,7 @@ from backend.compliance.correction import (
     qnec_to_pass,
 )
 from backend.compliance.coverage import ratio_percentage_test
-from backend.compliance.limits import limits_for
+from backend.irs.limits import limits_for
 from backend.compliance.model import SAFE_HARBOR_MATCH_KINDS, PlanTestInput
 from backend.compliance.status import highly_compensated_employees, key_employees
 from backend.compliance.top_heavy import run_top_heavy_test

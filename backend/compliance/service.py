@@ -516,7 +516,7 @@ def _hce_election_cap(today_input: PlanTestInput, projected_input: PlanTestInput
     from backend.compliance.adp_acp import adp_members
     from backend.compliance.annual import annual_limit_results
     from backend.compliance.correction import HceOutlook, highest_hce_election
-    from backend.compliance.limits import limits_for
+    from backend.irs.limits import limits_for
 
     section = result["adp"]
     if section["exempt"] or section["limit"] is None or not result["hce"]:

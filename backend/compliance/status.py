@@ -10,7 +10,7 @@ import math
 from collections.abc import Iterable
 from decimal import Decimal
 
-from backend.compliance.limits import MissingLimits, limits_for
+from backend.irs.limits import MissingLimits, limits_for
 from backend.compliance.model import FamilyTie, OutsideOwner, Participant
 from backend.money import round_half_up
 

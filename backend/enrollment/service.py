@@ -16,6 +16,7 @@ from backend.enrollment.models import (CATCH_UP_TYPES, Beneficiary, BeneficiaryD
 from backend.errors import Conflict, Forbidden, NotFound, TooManyAttempts, Unauthenticated, ValidationFailed
 from backend.events import Actor, OutboxMessage, enqueue, publish, record_audit, subscribe
 from backend.identity.models import User
+from backend.irs import limits as irs
 from backend.identity.service import Principal, TokenPair, create_user, issue_tokens
 from backend.money import HUNDRED, percent_of_cents, percent_str, round_half_up
 from backend.plans import match as match_rules
@@ -24,7 +25,6 @@ from backend.plans.models import Employee, Employer, Plan
 from backend.plans.pii import PiiVault
 from backend.plans.schedules import next_pay_date, periods_per_year
 
-CATCH_UP_AGE = 50  # IRC 414(v)(5): age 50 by the end of the calendar year
 ONE = Decimal(1)
 
 
@@ -161,7 +161,7 @@ def validate_lines(plan: Plan, lines: list[dict], catch_up_eligible: bool) -> li
                 problems.append((f"{field}.money_type", "this plan does not allow catch-up contributions"))
             elif not catch_up_eligible:
                 problems.append((f"{field}.money_type",
-                                 f"catch-up contributions start the year you turn {CATCH_UP_AGE} (IRC 414(v)(5))"))
+                                 f"catch-up contributions start the year you turn {irs.CATCH_UP_MIN_AGE} (IRC 414(v)(5))"))
     if total_percent > HUNDRED:
         problems.append(("lines", "percents add up to more than 100% of pay"))
     return problems
@@ -219,7 +219,7 @@ def submit_election(session: Session, vault: PiiVault, actor: Actor, employee: E
     if determination is None or status_on(determination, today, employee) == "terminated":
         raise Forbidden("Only current employees can make elections.")
     effective = next_effective_date(session, employee, employer, today)
-    problems = validate_lines(plan, lines, age_at_year_end(vault, employee, effective.year) >= CATCH_UP_AGE)
+    problems = validate_lines(plan, lines, age_at_year_end(vault, employee, effective.year) >= irs.CATCH_UP_MIN_AGE)
     if problems:
         raise ValidationFailed(problems)
     for pending in session.scalars(select(DeferralElection).where(

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from backend.accounts import service as ledger
 from backend.accounts.models import LedgerAccount, LedgerEntry, LedgerLine
 from backend.accounts.service import PAYROLL_CLEARING, TRUST_CASH, AccountRef, EntrySpec, LineSpec
-from backend.compliance import limits as irs
+from backend.irs import limits as irs
 from backend.db import bulk_insert, new_id, new_ids, utcnow
 from backend.enrollment.models import MONEY_TYPES as DEFERRAL_TYPES
 from backend.enrollment.models import (DeferralElection, ElectionLine, EligibilityDetermination, InvestmentAllocation,

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from backend.compliance.limits import MissingLimits
+from backend.irs.limits import MissingLimits
 from backend.compliance.model import FamilyTie, OutsideOwner, PlanTestInput
 from backend.compliance.status import (
     constructive_ownership,

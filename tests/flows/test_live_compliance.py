@@ -1,7 +1,9 @@
 """Live compliance from the plan's own data: an owner deferring heavily makes the year-end projection fail ADP and
 ACP; a what-if shows NHCE elections would fix it (storing nothing); the NHCEs elect on their phones and the
 projection passes. Each change asks the worker to recompute; the sponsor is warned once, and the history shows it."""
-import subprocess
+import io
+
+from pypdf import PdfReader
 
 from backend.enrollment.service import vault_for
 from backend.events import Dispatcher
@@ -119,8 +121,7 @@ def test_nhce_elections_move_the_projection_from_failing_to_passing(app, client,
 
 
 def pdf_text(pdf: bytes) -> str:
-    done = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True)
-    return done.stdout.decode()
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
 
 
 def test_the_pdf_report_has_the_state_the_tests_and_the_fix(app, client, plumb):

@@ -3,7 +3,7 @@ from dataclasses import fields
 
 import pytest
 
-from backend.compliance.limits import LIMITS_FILE, IrsLimits, MissingLimits, catch_up_limit, limits_for
+from backend.irs.limits import LIMITS_FILE, IrsLimits, MissingLimits, catch_up_limit, limits_for
 
 EXPECTED = {  # RULES.md section 1, in dollars; 2023 (the look-back year of 2024) from IRS Notice 2022-55
     2023: (22_500, 7_500, None, 66_000, 330_000, 150_000, 215_000, None),

@@ -1,8 +1,8 @@
 """IRS dollar limits by year (RULES.md section 1), read from irs_limits.json beside this file.
 
-A leaf module: payroll validation imports it, so it imports nothing from backend. A year without figures is
-an explicit `MissingLimits`, never a silent fallback to a neighbouring year: a wrong year's 402(g) limit would
-let an excess deferral through or refuse a legal one.
+A leaf module: payroll, enrollment, the phone and compliance import it, and it imports nothing from backend. A
+year without figures is an explicit `MissingLimits`, never a silent fallback to a neighbouring year: a wrong
+year's 402(g) limit would let an excess deferral through or refuse a legal one.
 """
 
 from __future__ import annotations

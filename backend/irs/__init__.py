@@ -1,0 +1,1 @@
+"""IRS figures and the rules that read only them: a leaf package, below every other one."""
