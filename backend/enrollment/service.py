@@ -15,6 +15,7 @@ from backend.enrollment.models import (CATCH_UP_TYPES, Beneficiary, BeneficiaryD
                                        InvestmentElection, OutsideDeferral)
 from backend.errors import Conflict, Forbidden, NotFound, TooManyAttempts, Unauthenticated, ValidationFailed
 from backend.events import Actor, OutboxMessage, enqueue, publish, record_audit, subscribe
+from backend.identity import policy
 from backend.identity.models import User
 from backend.irs import limits as irs
 from backend.identity.service import Principal, TokenPair, create_user, issue_tokens
@@ -113,7 +114,8 @@ def sign_up(session: Session, config: Config, vault: PiiVault, actor: Actor, *, 
 
 
 def participant_employee(session: Session, principal: Principal) -> Employee:
-    if principal.role != "participant" or not principal.employee_id:
+    policy.PARTICIPATE.check(principal)
+    if not principal.employee_id:
         raise Forbidden("This is for participants.")
     employee = session.get(Employee, principal.employee_id)
     if employee is None:
@@ -324,8 +326,7 @@ def decide(session: Session, actor: Actor, principal: Principal, election_id: st
     since made a newer election, this one is superseded and the decision is refused."""
     from backend.errors import PreconditionFailed
 
-    if principal.role not in ("sponsor_admin", "platform_admin"):
-        raise Forbidden("Only the sponsor approves elections.")
+    policy.APPROVE_ELECTIONS.check(principal)
     election = election_for(session, principal, election_id)
     current = election_etag(election)
     if etag is not None and etag != current:

@@ -20,10 +20,11 @@ from backend.db import bulk_insert, new_id, new_ids, utcnow
 from backend.enrollment.models import MONEY_TYPES as DEFERRAL_TYPES
 from backend.enrollment.models import (DeferralElection, ElectionLine, EligibilityDetermination, InvestmentAllocation,
                                        InvestmentElection, OutsideDeferral)
-from backend.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from backend.errors import Conflict, NotFound, ValidationFailed
 from backend.enrollment import automatic
 from backend.enrollment import service as enrollment
 from backend.events import Actor, OutboxMessage, enqueue, publish, record_audit
+from backend.identity import policy
 from backend.identity.service import Principal
 from backend.money import HUNDRED, percent_of_cents, split_cents, units_for
 from backend.plans import match as match_rules
@@ -634,8 +635,7 @@ def resolve_exception(session: Session, vault: PiiVault, actor: Actor, principal
     """accept: the statement stands (a held one is posted); correct: the statement is posted with the corrected
     withholdings (a posted one is reversed first); reject: a held statement is not posted and its money goes back
     to payroll, a posted one is reversed."""
-    if principal.role not in ("sponsor_admin", "platform_admin"):
-        raise Forbidden("Only the sponsor resolves payroll exceptions.")
+    policy.RESOLVE_PAYROLL.check(principal)
     exception = exception_for(session, principal, exception_id)
     if exception.status != "open":
         raise Conflict(f"This exception is already {exception.status}.")

@@ -8,8 +8,9 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.errors import Forbidden, NotFound, ValidationFailed
+from backend.errors import NotFound, ValidationFailed
 from backend.events import Actor, publish, record_audit
+from backend.identity import policy
 from backend.identity.service import Principal, create_invitation
 from backend.money import dollars_to_cents, percent_str
 from backend.plans import match as match_rules
@@ -71,38 +72,24 @@ TEMPLATES: dict[str, dict] = {
 def employer_for(session: Session, principal: Principal, employer_id: str, *, write: bool = False) -> Employer:
     """The employer if the caller may see it; otherwise NotFound, so ids of other employers reveal nothing."""
     employer = session.get(Employer, employer_id)
-    if employer is None or not _may_see(principal, employer):
+    if employer is None or not policy.may_see_employer(principal, employer):
         raise NotFound("No such employer.")
-    if write and principal.role not in ("sponsor_admin", "advisor", "platform_admin"):
-        raise Forbidden("Only the sponsor, its advisor or the platform may change this employer.")
+    if write:
+        policy.MANAGE_EMPLOYERS.check(principal)
     return employer
-
-
-def _may_see(principal: Principal, employer: Employer) -> bool:
-    if principal.role == "platform_admin":
-        return True
-    if principal.role == "sponsor_admin":
-        return principal.employer_id == employer.id
-    if principal.role == "advisor":
-        return employer.advisor_user_id == principal.user_id
-    return False
 
 
 def plan_for(session: Session, principal: Principal, plan_id: str) -> Plan:
     plan = session.get(Plan, plan_id)
-    if plan is None or not _may_see(principal, plan.employer):
+    if plan is None or not policy.may_see_employer(principal, plan.employer):
         raise NotFound("No such plan.")
     return plan
 
 
 def employee_for(session: Session, principal: Principal, employee_id: str) -> Employee:
     employee = session.get(Employee, employee_id)
-    if employee is None:
-        raise NotFound("No such employee.")
-    if principal.role == "participant":
-        if principal.employee_id != employee.id:
-            raise NotFound("No such employee.")
-    elif not _may_see(principal, session.get(Employer, employee.employer_id)):
+    if employee is None or not policy.may_see_employee(principal, employee,
+                                                       session.get(Employer, employee.employer_id)):
         raise NotFound("No such employee.")
     return employee
 
