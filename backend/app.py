@@ -1,4 +1,4 @@
-"""The app factory: database, flask-smorest Api, blueprints, error handlers, request transactions, CLI."""
+"""The app factory: the wiring's object graph, flask-smorest Api, blueprints, error handlers, request transactions."""
 import logging
 
 from flask import Flask, g
@@ -8,11 +8,10 @@ from werkzeug.exceptions import HTTPException
 
 from backend.clock import Clock
 from backend.config import Config
-from backend.db import Database
 from backend.errors import DomainError
 from backend.web import problems
 from backend.web.schema import Problem
-from backend.web.context import Plumb
+from backend.wiring import bootstrap
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +45,7 @@ def create_app(config: Config | None = None, clock: Clock | None = None) -> Flas
         TESTING=config.testing,
         MAX_CONTENT_LENGTH=20 * 1024 * 1024,
     )
-    db = Database(config.database_url)
-    app.extensions["plumb"] = Plumb(config=config, db=db, clock=clock or Clock())
+    app.extensions["plumb"] = bootstrap(config, clock)
 
     api = PlumbApi(app)
     # flask-smorest's own pagination schema is unused here (cursor pages are plain schemas) but still documented.
@@ -57,10 +55,6 @@ def create_app(config: Config | None = None, clock: Clock | None = None) -> Flas
     _register_error_handlers(app)
     _refuse_nul_characters(app)
     _register_request_transaction(app)
-
-    from backend.cli import register_commands
-    from backend.payroll import sync  # noqa: F401 - registers the payroll deliverer with the outbox
-    register_commands(app)
     return app
 
 

@@ -1,32 +1,30 @@
-"""The `plumb` command: `plumb run`, `plumb db upgrade`, `plumb user create`, `plumb demo`."""
+"""The `plumb` command: `plumb serve`, `plumb worker`, `plumb daily`, `plumb db upgrade`, `plumb user create`,
+`plumb demo`, `plumb ledger check`, `plumb compliance test`. Each builds its app through `create_app` (and so
+through the wiring); the app never imports this module."""
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from backend.app import create_app
+from backend.audit import Actor, record_audit
+from backend.compliance.cli import compliance_group
 from backend.db import migrate
+from backend.outbox import Dispatcher
 
 
-def _create_app():
-    from backend.app import create_app
-
-    return create_app()
+def command_group() -> FlaskGroup:
+    """Every `plumb` command in one group (tests invoke it with their own app)."""
+    group = FlaskGroup(create_app=lambda: create_app(), add_version_option=False,
+                       help="Plumb, the 401(k) platform. Set DATABASE_URL for PostgreSQL; SQLite under instance/ by "
+                            "default.")
+    for command in (db_group, user_group, demo_command, ledger_group, worker_command, serve_command, daily_command,
+                    compliance_group):
+        group.add_command(command)
+    return group
 
 
 def main():
-    FlaskGroup(create_app=_create_app, add_version_option=False,
-               help="Plumb, the 401(k) platform. Set DATABASE_URL for PostgreSQL; SQLite under instance/ by default.")()
-
-
-def register_commands(app) -> None:
-    app.cli.add_command(db_group)
-    app.cli.add_command(user_group)
-    app.cli.add_command(demo_command)
-    app.cli.add_command(ledger_group)
-    app.cli.add_command(worker_command)
-    app.cli.add_command(serve_command)
-    app.cli.add_command(daily_command)
-    from backend.compliance.cli import register as register_compliance
-    register_compliance(app)
+    command_group()()
 
 
 @click.group("db", help="Database schema.")
@@ -53,7 +51,6 @@ def user_group():
 @with_appcontext
 def user_create(email, password, role):
     from backend.errors import DomainError
-    from backend.events import Actor, record_audit
     from backend.identity.service import create_user
 
     plumb = current_app.extensions["plumb"]
@@ -94,12 +91,10 @@ def _serve(host: str, port: int) -> None:
 
     from werkzeug.serving import run_simple
 
-    from backend.events import Dispatcher
-
     plumb = current_app.extensions["plumb"]
     stop = threading.Event()
     if plumb.db.dialect == "sqlite":
-        dispatcher = Dispatcher(plumb.db, _vault(plumb))
+        dispatcher = Dispatcher(plumb.db, plumb.deliverers)
         threading.Thread(target=dispatcher.run_forever, args=(stop,), name="outbox", daemon=True).start()
         click.echo("outbox dispatcher: running in this process (embedded default)")
     else:
@@ -127,14 +122,12 @@ def worker_command(idle, max_attempts, base_delay):
     import signal
     import threading
 
-    from backend.events import Dispatcher
-
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     plumb = current_app.extensions["plumb"]
     click.echo(f"worker delivering from {plumb.db.dialect}", err=True)
-    dispatcher = Dispatcher(plumb.db, _vault(plumb), max_attempts=max_attempts, base_delay=base_delay)
+    dispatcher = Dispatcher(plumb.db, plumb.deliverers, max_attempts=max_attempts, base_delay=base_delay)
     threading.Thread(target=_daily_loop, args=(plumb, stop), name="daily", daemon=True).start()
     dispatcher.run_forever(stop, idle_seconds=idle)
 
@@ -175,12 +168,6 @@ def _run_daily(session, today) -> dict:
     counts = run_daily(session, today)
     counts["compliance_recomputes_requested"] = refresh_stale(session, today)
     return counts
-
-
-def _vault(plumb):
-    from backend.enrollment.service import vault_for
-
-    return vault_for(plumb.config)
 
 
 @click.group("ledger", help="The recordkeeping ledger.")

@@ -93,7 +93,7 @@ class Base(DeclarativeBase):
 class Database:
     """One engine and its session factory; `transaction()` is how code outside a request writes."""
 
-    def __init__(self, url: str, echo: bool = False):
+    def __init__(self, url: str, echo: bool = False, session_info: dict | None = None):
         kwargs = {}
         if url.startswith("sqlite"):
             # The embedded default serves requests and the dispatcher thread from one file.
@@ -102,7 +102,8 @@ class Database:
         self.engine = create_engine(url, echo=echo, future=True, **kwargs)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        # session_info rides on every session: the wiring puts the event bus there (backend/events.py).
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False, info=dict(session_info or {}))
 
     @property
     def dialect(self) -> str:

@@ -4,7 +4,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from backend.enrollment import service as enrollment
-from backend.events import Actor
+from backend.audit import Actor
 from backend.identity import service as identity
 from backend.identity.models import User
 from backend.plans import service as plans
@@ -51,7 +51,7 @@ def seed_demo(plumb) -> list[tuple[str, str, str, str]]:
                 "plan": {"effective_date": date(today.year, 1, 1), "requires_approval": True},
             })
             identity.accept_invitation(session, config, setup.sponsor_invitation["token"], SPONSOR[1])
-            vault = enrollment.vault_for(config)
+            vault = plumb.vault
             result = plans.load_census(session, vault, actor, setup.employer, _census(today), today)
             maria = next(e for e in result.employees if e.external_id == "E002")
             enrollment.sign_up(session, config, vault, actor, invite_code=maria.invite_code,

@@ -28,12 +28,12 @@ from backend.compliance import service as compliance  # noqa: E402
 from backend.compliance.model import Participant, PlanTestInput  # noqa: E402
 from backend.compliance.report import run_plan_tests  # noqa: E402
 from backend.config import Config  # noqa: E402
-from backend.db import Database, migrate, new_id  # noqa: E402
-from backend.enrollment import service as enrollment  # noqa: E402
+from backend.db import migrate, new_id  # noqa: E402
 from backend.enrollment.models import DeferralElection, ElectionLine  # noqa: E402
-from backend.events import Actor  # noqa: E402
+from backend.audit import Actor  # noqa: E402
 from backend.identity.service import Principal  # noqa: E402
 from backend.plans import service as plans  # noqa: E402
+from backend.wiring import bootstrap  # noqa: E402
 from scratch import ScratchDatabase  # noqa: E402
 
 AS_OF = date(2026, 8, 14)  # August: the month a sponsor should hear that the plan is on track to fail
@@ -54,11 +54,11 @@ def synthetic_input(size: int, rng: random.Random) -> PlanTestInput:
     return PlanTestInput(year=2026, participants=tuple(people))
 
 
-def seeded_plan(db: Database, config: Config, size: int, tag: str):
-    vault = enrollment.vault_for(config)
+def seeded_plan(plumb, size: int, tag: str):
+    vault = plumb.vault
     actor = Actor.system("bench")
     rng = random.Random(size)
-    with db.transaction() as session:
+    with plumb.db.transaction() as session:
         setup = plans.setup_plan(session, actor, Principal("usr_bench", "platform_admin", None, None), {
             "template": "traditional",
             "employer": {"name": f"Compliance {tag}", "ein": f"{size % 89 + 10}-{size + 1000000}",
@@ -89,7 +89,8 @@ def main() -> None:
     try:
         migrate(scratch.url)
         config = Config(database_url=scratch.url, jwt_secret="bench" * 8, pii_key=Fernet.generate_key().decode())
-        db = Database(scratch.url)
+        plumb = bootstrap(config)
+        db = plumb.db
         print(f"database: {db.dialect}")
         figures = {}
         for size in (1000, 10000):
@@ -100,11 +101,11 @@ def main() -> None:
             figures[f"full_seconds_{size}"] = round(engine, 3)
             print(f"  {size:>6,} employees: every test in {engine * 1000:,.0f} ms "
                   f"(ADP {'passes' if result['adp']['passed'] else 'fails'}, {len(result['hce'])} HCEs)")
-            plan_id, employee = seeded_plan(db, config, size, f"C{size}")
+            plan_id, employee = seeded_plan(plumb, size, f"C{size}")
             with db.transaction() as session:
                 plan = session.get(plans.Plan, plan_id)
                 started = time.perf_counter()
-                compliance.recompute(session, enrollment.vault_for(config), plan, AS_OF, "bench")
+                compliance.recompute(session, plumb.vault, plan, AS_OF, "bench")
                 from_db = time.perf_counter() - started
             # One election changes: the stored state moves incrementally, in the transaction that approves it.
             with db.transaction() as session:
@@ -114,12 +115,12 @@ def main() -> None:
             started = time.perf_counter()
             with db.transaction() as session:
                 plan = session.get(plans.Plan, plan_id)
-                moved = compliance.update_after_election(session, enrollment.vault_for(config), plan, employee.id,
+                moved = compliance.update_after_election(session, plumb.vault, plan, employee.id,
                                                          AS_OF)
             incremental = time.perf_counter() - started
             assert moved is not None and moved["refresh"] == "incremental"
             with db.transaction() as session:
-                full = compliance.recompute(session, enrollment.vault_for(config), session.get(plans.Plan, plan_id),
+                full = compliance.recompute(session, plumb.vault, session.get(plans.Plan, plan_id),
                                             AS_OF, "bench")
             same = all(moved["projection"][t][k] == full["projection"][t][k] for t in ("adp", "acp")
                        for k in ("hce_average", "nhce_average", "limit", "passed"))

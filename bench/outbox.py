@@ -26,7 +26,8 @@ from backend.app import create_app  # noqa: E402
 from backend.config import Config  # noqa: E402
 from backend.db import migrate  # noqa: E402
 from backend.enrollment import service as enrollment  # noqa: E402
-from backend.events import Actor, OutboxMessage, enqueue  # noqa: E402
+from backend.audit import Actor  # noqa: E402
+from backend.outbox import OutboxMessage, enqueue  # noqa: E402
 from backend.identity.service import Principal  # noqa: E402
 from backend.payroll import service as payroll  # noqa: E402
 from backend.plans import service as plans  # noqa: E402
@@ -49,7 +50,7 @@ def get(port: int, path: str):
 
 def setup(app, endpoint_url: str) -> tuple[str, str, list[str]]:
     plumb = app.extensions["plumb"]
-    vault = enrollment.vault_for(plumb.config)
+    vault = plumb.vault
     with plumb.db.transaction() as session:
         result = plans.setup_plan(session, Actor.system("bench"), Principal("usr_bench", "platform_admin", None, None), {
             "template": "starter",

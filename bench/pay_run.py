@@ -26,7 +26,7 @@ from backend.clock import Clock  # noqa: E402
 from backend.config import Config  # noqa: E402
 from backend.db import migrate, new_id  # noqa: E402
 from backend.enrollment.models import DeferralElection, ElectionLine  # noqa: E402
-from backend.events import Actor  # noqa: E402
+from backend.audit import Actor  # noqa: E402
 from backend.identity.service import Principal  # noqa: E402
 from backend.plans import service as plans  # noqa: E402
 from backend.enrollment import service as enrollment  # noqa: E402
@@ -40,7 +40,7 @@ PER_PAYCHECK = 276923
 def make_plan(app, employees: int, tag: str) -> tuple[str, str, list[str]]:
     """An employer whose whole census is eligible and elects 6% pre-tax + 2% Roth, with prices loaded."""
     plumb = app.extensions["plumb"]
-    vault = enrollment.vault_for(plumb.config)
+    vault = plumb.vault
     actor = Actor.system("bench")
     with plumb.db.transaction() as session:
         setup = plans.setup_plan(session, actor, Principal("usr_bench", "platform_admin", None, None), {

@@ -41,7 +41,7 @@ class SignUp(MethodView):
     def post(self, body):
         """Create your account with the invite code from your employer; prove it is you with your date of birth
         and the last four digits of your SSN (a few attempts only)."""
-        return service.sign_up(context.session(), context.config(), service.vault_for(context.config()),
+        return service.sign_up(context.session(), context.config(), context.vault(),
                                context.actor(), invite_code=body["invite_code"], date_of_birth=body["date_of_birth"],
                                ssn_last4=body["ssn_last4"], email=body["email"], password=body["password"])
 
@@ -57,7 +57,7 @@ class Me(MethodView):
         employer = session.get(Employer, employee.employer_id)
         plan = plans.current_plan(session, employer.id)
         determination = service.eligibility_of(session, employee.id)
-        vault = service.vault_for(context.config())
+        vault = context.vault()
         in_effect = service.election_in_effect(session, employee.id, today)
         scheduled = service.scheduled_election(session, employee.id, today)
         pending = next((e for e in service.elections_of(session, employee.id) if e.status == "pending_approval"), None)
@@ -97,7 +97,7 @@ class Elections(MethodView):
         entry date, whichever is later, once the sponsor approves it if the plan asks for approval. The answer
         says what your employer will match and what you would miss."""
         session, employee = _me()
-        election = service.submit_election(session, service.vault_for(context.config()), context.actor(), employee,
+        election = service.submit_election(session, context.vault(), context.actor(), employee,
                                            body["lines"], context.today())
         return etag_response(election_view(session, election, context.today(), with_match=True), 201)
 
@@ -113,7 +113,7 @@ class ElectionPreview(MethodView):
         employer = session.get(Employer, employee.employer_id)
         plan = plans.current_plan(session, employer.id)
         problems = service.validate_lines(plan, body["lines"], service.age_at_year_end(
-            service.vault_for(context.config()), employee, context.today().year) >= irs.CATCH_UP_MIN_AGE)
+            context.vault(), employee, context.today().year) >= irs.CATCH_UP_MIN_AGE)
         if problems:
             raise ValidationFailed(problems)
         preview = service.preview_match(plan, employee, employer.pay_frequency, body["lines"])
@@ -129,7 +129,7 @@ class OptOut(MethodView):
         """Opt out of automatic enrollment: deferrals stop from the next pay date. Inside the plan's window the
         automatic contributions can also be withdrawn."""
         session, employee = _me()
-        election, withdrawal = service.opt_out(session, service.vault_for(context.config()), context.actor(), employee,
+        election, withdrawal = service.opt_out(session, context.vault(), context.actor(), employee,
                                                context.today())
         return {"election": election_view(session, election, context.today()),
                 "permissible_withdrawal_available": withdrawal}
@@ -258,7 +258,7 @@ class Limits(MethodView):
         """This year's deferrals here and elsewhere against the 402(g) limit and your catch-up room."""
         session, employee = _me()
         year = context.today().year
-        vault = service.vault_for(context.config())
+        vault = context.vault()
         here = sum(ledger.deferrals_in_year(session, employee.id, year, DEFERRAL_TYPES).values())
         elsewhere = sum(d.amount_cents for d in service.outside_deferrals_of(session, employee.id) if d.calendar_year == year)
         base = irs.limits_for(year).elective_deferral_cents

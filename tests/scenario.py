@@ -3,6 +3,8 @@ import csv
 import io
 import itertools
 
+from tests.support import run_cli
+
 ADVISOR_PASSWORD = "advisor-password-1"
 SPONSOR_PASSWORD = "sponsor-password-1"
 PARTICIPANT_PASSWORD = "participant-password-1"
@@ -17,7 +19,7 @@ def bearer(token: str) -> dict:
 
 
 def create_advisor(app, email: str = "advisor@example.com") -> None:
-    result = app.test_cli_runner().invoke(args=["user", "create", "--email", email, "--password", ADVISOR_PASSWORD,
+    result = run_cli(app, args=["user", "create", "--email", email, "--password", ADVISOR_PASSWORD,
                                                 "--role", "advisor"])
     assert result.exit_code == 0, result.output
 

@@ -18,9 +18,9 @@ import jwt
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from backend.enrollment.service import vault_for
-from backend.events import Dispatcher
+from backend.outbox import Dispatcher
 from tests import scenario
+from tests.support import run_cli
 
 PROBLEM = "application/problem+json"
 PROBLEM_KEYS = {"type", "title", "status", "detail", "errors"}
@@ -175,7 +175,7 @@ class Tenant:
 
 @pytest.fixture
 def admin(app, client):
-    result = app.test_cli_runner().invoke(args=["user", "create", "--email", ADMIN_EMAIL, "--password",
+    result = run_cli(app, args=["user", "create", "--email", ADMIN_EMAIL, "--password",
                                                 ADMIN_PASSWORD, "--role", "platform_admin"])
     assert result.exit_code == 0, result.output
     return scenario.login(client, ADMIN_EMAIL, ADMIN_PASSWORD)
@@ -634,7 +634,7 @@ def test_the_deferral_feed_shows_a_pull_connection_its_own_employers_changes_onl
     a, b = tenants
     a.set_up_payroll()
     b.set_up_payroll()
-    dispatcher = Dispatcher(plumb.db, vault_for(plumb.config), base_delay=0)
+    dispatcher = Dispatcher(plumb.db, plumb.deliverers, base_delay=0)
     while dispatcher.run_once():  # the worker puts the approved elections' changes in the feed
         pass
     feed, ack = "/v1/payroll/deferral-changes", "/v1/payroll/deferral-changes/ack"
@@ -680,7 +680,7 @@ def test_the_deferral_feed_shows_a_pull_connection_its_own_employers_changes_onl
 
 
 def _daily(app, on: str) -> str:
-    result = app.test_cli_runner().invoke(args=["daily", "--date", on])
+    result = run_cli(app, args=["daily", "--date", on])
     assert result.exit_code == 0, result.output
     return result.output
 

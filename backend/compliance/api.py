@@ -9,7 +9,6 @@ from backend.compliance.models import ComplianceSnapshot, ComplianceWarning
 from backend.compliance.schemas import (ComplianceStateOut, CorrectionOut, SettingsIn, SettingsOut, SnapshotOut,
                                        WarningOut, WhatIfIn, YearArgs)
 from backend.money import percent_str
-from backend.enrollment.service import vault_for
 from backend.errors import ValidationFailed
 from backend.plans import service as plans
 from backend.plans.models import Employee
@@ -38,7 +37,7 @@ def _current_state(session, plan) -> dict:
     stored = service.stored_state(session, plan, context.today().year)
     if stored is not None:
         return stored
-    return {**service.compliance_state(session, vault_for(context.config()), plan, context.today()),
+    return {**service.compliance_state(session, context.vault(), plan, context.today()),
             "refresh": "live", "computed_at": None, "trigger": None}
 
 
@@ -53,7 +52,7 @@ class Correction(MethodView):
         current year, from the projection, with the highest deferral percent HCEs can still elect."""
         session = context.session()
         plan = plans.plan_for(session, context.principal(), plan_id)
-        return service.correction_plan(session, vault_for(context.config()), plan,
+        return service.correction_plan(session, context.vault(), plan,
                                        args.get("year", context.today().year), context.today())
 
 
@@ -71,7 +70,7 @@ class Report(MethodView):
         session = context.session()
         plan = plans.plan_for(session, context.principal(), plan_id)
         year = args.get("year", context.today().year)
-        state, correction = service.compliance_report(session, vault_for(context.config()), plan, year,
+        state, correction = service.compliance_report(session, context.vault(), plan, year,
                                                       context.today())
         pdf = compliance_report_pdf(plan_name=plan.name, employer_name=plan.employer.name,
                                     state=service.jsonable(state), correction=service.jsonable(correction),
@@ -117,7 +116,7 @@ class WhatIf(MethodView):
         if problems:
             raise ValidationFailed(problems)
         what_if = {change["external_id"]: change["deferral_percent"] for change in body["changes"]}
-        return service.compliance_state(session, vault_for(context.config()), plan, context.today(), what_if)
+        return service.compliance_state(session, context.vault(), plan, context.today(), what_if)
 
 
 @blp.route("/plans/<plan_id>/compliance/history")

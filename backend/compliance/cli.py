@@ -33,10 +33,6 @@ class PercentType(click.ParamType):
         return percent
 
 
-def register(app) -> None:
-    app.cli.add_command(compliance_group)
-
-
 @click.group("compliance", help="Nondiscrimination and limit tests (ADP/ACP, 402(g), 415(c), top-heavy, coverage).")
 def compliance_group():
     pass

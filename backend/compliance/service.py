@@ -15,7 +15,8 @@ from backend.accounts.models import LedgerAccount, LedgerEntry, LedgerLine
 from backend.compliance.model import Participant, PlanTestInput
 from backend.compliance.report import run_plan_tests
 from backend.db import utcnow
-from backend.events import Delivery, register_deliverer, subscribe
+from backend.events import CensusChanged, ComplianceWarningRaised, ElectionApproved, PayRunPosted, publish
+from backend.outbox import Delivery
 from backend.enrollment.models import EligibilityDetermination
 from backend.money import HUNDRED, percent_of_cents, percent_str, round_half_up
 from backend.payroll.models import PayRun, PayStatement
@@ -224,7 +225,7 @@ WARNING_STATUSES = ("at_risk", "narrow_margin")
 def request_recompute(session: Session, plan_id: str, trigger: str, as_of: date) -> None:
     """Ask for the plan's state to be recomputed, in the same transaction as the change that moves it. The
     worker does it moments later; requests already waiting for the plan are not repeated."""
-    from backend.events import OutboxMessage, enqueue
+    from backend.outbox import OutboxMessage, enqueue
 
     waiting = session.scalar(select(OutboxMessage.id).where(OutboxMessage.topic == RECOMPUTE_TOPIC,
                                                             OutboxMessage.subject_id == plan_id,
@@ -298,7 +299,7 @@ def stored_state(session: Session, plan: Plan, year: int) -> dict | None:
 def set_warning_margin(session: Session, actor, plan: Plan, margin: Decimal, today: date) -> None:
     """Change the margin below which a passing projection warns; the stored status is re-assessed at once."""
     from backend.compliance.models import ComplianceState
-    from backend.events import record_audit
+    from backend.audit import record_audit
 
     before = plan.compliance_warning_margin
     plan.compliance_warning_margin = margin
@@ -313,7 +314,6 @@ def set_warning_margin(session: Session, actor, plan: Plan, margin: Decimal, tod
 def _warn(session: Session, plan: Plan, as_of: date, state: dict) -> None:
     """The early warning, with the numbers and the fix for each test concerned; published for notifications."""
     from backend.compliance.models import ComplianceWarning
-    from backend.events import publish
 
     projection, year = state["projection"], as_of.year
     if state["status"] == "at_risk":
@@ -338,11 +338,11 @@ def _warn(session: Session, plan: Plan, as_of: date, state: dict) -> None:
                                 fix=fix, message=message)
     session.add(warning)
     session.flush()
-    publish(session, "compliance.warning", plan=plan, warning=warning)
+    publish(session, ComplianceWarningRaised(plan.id, warning.id, warning.status))
 
 
-@register_deliverer(RECOMPUTE_TOPIC)
-def _recompute_for_the_outbox(session: Session, message, vault: PiiVault) -> Delivery:
+def recompute_for_the_outbox(session: Session, message, vault: PiiVault) -> Delivery:
+    """The worker's full recompute, asked for by `request_recompute`."""
     plan = session.get(Plan, message.payload["plan_id"])
     if plan is None:
         return Delivery(False, "the plan no longer exists", permanent=True)
@@ -350,25 +350,21 @@ def _recompute_for_the_outbox(session: Session, message, vault: PiiVault) -> Del
     return Delivery(True)
 
 
-@subscribe("payroll.posted")
-def _after_pay_run(session: Session, plan: Plan, pay_run, today: date) -> None:
-    request_recompute(session, plan.id, f"pay_run:{pay_run.id}", today)
+def recompute_after_pay_run(session: Session, event: PayRunPosted) -> None:
+    """Every pay run moves year-to-date figures for everyone paid: the worker recomputes the whole plan."""
+    request_recompute(session, event.plan_id, f"pay_run:{event.pay_run_id}", event.on)
 
 
-@subscribe("census.changed")
-def _after_census(session: Session, employees, today: date, vault: PiiVault) -> None:
+def recompute_after_census(session: Session, event: CensusChanged) -> None:
     """Pay, ownership and officers decide HCE and key-employee status."""
-    for plan_id in session.scalars(select(Plan.id).where(Plan.employer_id.in_({e.employer_id for e in employees}))):
-        request_recompute(session, plan_id, "census", today)
+    for plan_id in session.scalars(select(Plan.id).where(Plan.employer_id == event.employer_id)):
+        request_recompute(session, plan_id, "census", event.on)
 
 
-@subscribe("election.approved")
-def _after_election(session: Session, plan_id: str, election_id: str, employee_id: str, today: date,
-                    vault: PiiVault | None) -> None:
+def move_after_election(session: Session, event: ElectionApproved, vault: PiiVault) -> None:
     """The averages move at once (incremental); the corrections follow with the worker's full computation."""
-    if vault is not None:
-        update_after_election(session, vault, session.get(Plan, plan_id), employee_id, today)
-    request_recompute(session, plan_id, f"election:{election_id}", today)
+    update_after_election(session, vault, session.get(Plan, event.plan_id), event.employee_id, event.on)
+    request_recompute(session, event.plan_id, f"election:{event.election_id}", event.on)
 
 
 # ---- incremental: one employee's election changed -----------------------------------------------------------

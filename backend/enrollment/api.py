@@ -69,7 +69,7 @@ class ApprovalQueue(MethodView):
 def _decide(election_id: str, approve: bool, reason: str | None):
     session = context.session()
     election = service.decide(session, context.actor(), context.principal(), election_id, if_match_header(),
-                              approve, context.today(), reason, service.vault_for(context.config()))
+                              approve, context.today(), reason)
     return etag_response(election_view(session, election, context.today()))
 
 
@@ -106,14 +106,12 @@ class BulkDecision(MethodView):
         refused and reported, the others go through."""
         session = context.session()
         plan = plans.plan_for(session, context.principal(), plan_id)
-        vault = service.vault_for(context.config())
         results = []
         for item in body["elections"]:
             savepoint = session.begin_nested()
             try:
                 election = service.decide(session, context.actor(), context.principal(), item["election_id"],
-                                          item["etag"], body["decision"] == "approve", context.today(), body["reason"],
-                                          vault)
+                                          item["etag"], body["decision"] == "approve", context.today(), body["reason"])
                 if election.plan_id != plan.id:
                     raise DomainError("This election belongs to another plan.")
                 savepoint.commit()

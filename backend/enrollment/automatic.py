@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from backend.enrollment import eligibility, service
 from backend.enrollment.models import DeferralElection, EligibilityDetermination, ElectionLine
-from backend.events import Actor, OutboxMessage, enqueue, record_audit
+from backend.audit import Actor, record_audit
+from backend.outbox import OutboxMessage, enqueue
 from backend.plans.models import Employee, Employer, Plan
 from backend.plans.schedules import next_pay_date
 

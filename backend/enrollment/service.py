@@ -14,7 +14,9 @@ from backend.enrollment.models import (CATCH_UP_TYPES, Beneficiary, BeneficiaryD
                                        DeferralElection, EligibilityDetermination, ElectionLine, InvestmentAllocation,
                                        InvestmentElection, OutsideDeferral)
 from backend.errors import Conflict, Forbidden, NotFound, TooManyAttempts, Unauthenticated, ValidationFailed
-from backend.events import Actor, OutboxMessage, enqueue, publish, record_audit, subscribe
+from backend.audit import Actor, record_audit
+from backend.events import CensusChanged, ElectionApproved, publish
+from backend.outbox import OutboxMessage, enqueue
 from backend.identity import policy
 from backend.identity.models import User
 from backend.irs import limits as irs
@@ -65,22 +67,11 @@ def _met_before_rehire(previous: EligibilityDetermination | None, employee: Empl
     return previous.conditions_met_date if previous.conditions_met_date < employee.rehire_date else None
 
 
-_VAULTS: dict[str, PiiVault] = {}
-
-
-def vault_for(config: Config) -> PiiVault:
-    if config.pii_key not in _VAULTS:
-        _VAULTS[config.pii_key] = PiiVault(config.pii_key)
-    return _VAULTS[config.pii_key]
-
-
-@subscribe("census.changed")
-def _refresh_eligibility(session: Session, employees: list[Employee], today: date, vault: PiiVault) -> None:
-    plans_by_employer: dict[str, Plan] = {}
-    for employee in employees:
-        if employee.employer_id not in plans_by_employer:
-            plans_by_employer[employee.employer_id] = plans.current_plan(session, employee.employer_id)
-        determine_eligibility(session, vault, employee, plans_by_employer[employee.employer_id], today)
+def refresh_eligibility(session: Session, event: CensusChanged, vault: PiiVault) -> None:
+    """The census changed: eligibility and entry dates follow at once (handler of CensusChanged)."""
+    plan = plans.current_plan(session, event.employer_id)
+    for employee_id in event.employee_ids:
+        determine_eligibility(session, vault, session.get(Employee, employee_id), plan, event.on)
 
 
 def eligibility_of(session: Session, employee_id: str) -> EligibilityDetermination | None:
@@ -239,7 +230,7 @@ def submit_election(session: Session, vault: PiiVault, actor: Actor, employee: E
                  changes={"version": election.version, "kind": kind, "effective_date": effective.isoformat(),
                           "lines": [line_dict(l) for l in election.lines]})
     if not plan.requires_approval:
-        _approve(session, Actor.system("auto_approval"), election, employer, today, vault)
+        _approve(session, Actor.system("auto_approval"), election, employer, today)
     return election
 
 
@@ -263,8 +254,7 @@ def line_dict(line: ElectionLine) -> dict:
             "amount_cents": line.amount_cents}
 
 
-def _approve(session: Session, actor: Actor, election: DeferralElection, employer: Employer, today: date,
-             vault: PiiVault | None = None) -> None:
+def _approve(session: Session, actor: Actor, election: DeferralElection, employer: Employer, today: date) -> None:
     election.status = "approved"
     election.decided_at = utcnow()
     election.decided_by = actor.user_id
@@ -282,8 +272,7 @@ def _approve(session: Session, actor: Actor, election: DeferralElection, employe
                      "employee_id": employee.id, "external_id": employee.external_id, "version": election.version,
                      "kind": election.kind, "effective_date": election.effective_date.isoformat(),
                      "lines": [line_dict(l) for l in election.lines]})
-    publish(session, "election.approved", plan_id=election.plan_id, election_id=election.id,
-            employee_id=election.employee_id, today=today, vault=vault)
+    publish(session, ElectionApproved(election.plan_id, election.id, election.employee_id, today))
 
 
 def payroll_recipient(employer_id: str, employee_id: str) -> str:
@@ -321,7 +310,7 @@ def election_for(session: Session, principal: Principal, election_id: str) -> De
 
 
 def decide(session: Session, actor: Actor, principal: Principal, election_id: str, etag: str | None,
-           approve: bool, today: date, reason: str | None = None, vault: PiiVault | None = None) -> DeferralElection:
+           approve: bool, today: date, reason: str | None = None) -> DeferralElection:
     """Approve or reject one pending election. `etag` must be the one the sponsor read: if the participant has
     since made a newer election, this one is superseded and the decision is refused."""
     from backend.errors import PreconditionFailed
@@ -336,7 +325,7 @@ def decide(session: Session, actor: Actor, principal: Principal, election_id: st
         raise Conflict(f"This election is {election.status.replace('_', ' ')}, not waiting for approval.")
     employer = session.get(Employer, session.get(Employee, election.employee_id).employer_id)
     if approve:
-        _approve(session, actor, election, employer, today, vault)
+        _approve(session, actor, election, employer, today)
     else:
         if not reason or not reason.strip():
             raise ValidationFailed([("reason", "is required to reject an election")])

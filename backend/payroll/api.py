@@ -12,7 +12,6 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from backend.enrollment import service as enrollment
 from backend.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
 from backend.money import dollars_to_cents
 from backend.payroll import service, sync
@@ -24,7 +23,8 @@ from backend.payroll.schemas import (ConnectionIn, ConnectionOut, ExceptionArgs,
 from backend.plans import service as plans
 from backend.plans.models import Employee, Employer
 from backend.accounts import service as ledger
-from backend.events import Actor, OutboxMessage, acknowledge_pulled, record_audit, retry_dead
+from backend.audit import Actor, record_audit
+from backend.outbox import OutboxMessage, acknowledge_pulled, retry_dead
 from backend.web import context
 from backend.web.context import requires
 from backend.web.idempotency import idempotent
@@ -36,10 +36,6 @@ blp = Blueprint("payroll", __name__, url_prefix="/v1", description="Pay runs, pa
                 "and the payroll exceptions queue.")
 STAFF = ("sponsor_admin", "advisor", "platform_admin")
 SPONSOR = ("sponsor_admin", "platform_admin")
-
-
-def _vault():
-    return enrollment.vault_for(context.config())
 
 
 def result_view(session, result: service.PayRunResult) -> dict:
@@ -73,7 +69,7 @@ class Connections(MethodView):
         """Connect a payroll provider. The answer carries the signing secret, once, and where to send pay runs."""
         session = context.session()
         employer = plans.employer_for(session, context.principal(), employer_id, write=True)
-        connection, secret = service.create_connection(session, _vault(), context.actor(), employer, body["provider"],
+        connection, secret = service.create_connection(session, context.vault(), context.actor(), employer, body["provider"],
                                                        body["endpoint_url"], body["config"])
         return {"id": connection.id, "provider": connection.provider, "endpoint_url": connection.endpoint_url,
                 "active": connection.active,
@@ -84,7 +80,7 @@ class Connections(MethodView):
 def _verify_signature(connection: ProviderConnection, raw: bytes) -> None:
     """Standard Webhooks: HMAC-SHA256 over id.timestamp.body with the connection's secret, five-minute window."""
     try:
-        Webhook(service.connection_secret(_vault(), connection)).verify(raw, {
+        Webhook(service.connection_secret(context.vault(), connection)).verify(raw, {
             "webhook-id": request.headers.get("webhook-id", ""),
             "webhook-timestamp": request.headers.get("webhook-timestamp", ""),
             "webhook-signature": request.headers.get("webhook-signature", "")})
@@ -125,7 +121,7 @@ class ProviderPayRuns(MethodView):
             raise ValidationFailed([("body", "is not JSON")]) from None
         actor = Actor(user_id=None, role=f"payroll:{connection.id}", ip=context.client_ip(),
                       user_agent=request.headers.get("User-Agent"))
-        result = service.ingest_pay_run(session, _vault(), actor, employer, payload, via="api",
+        result = service.ingest_pay_run(session, context.vault(), actor, employer, payload, via="api",
                                         connection_id=connection.id, today=context.today(),
                                         digest=hashlib.sha256(raw).hexdigest())
         return result_view(session, result)
@@ -223,7 +219,7 @@ class CsvPayRuns(MethodView):
         session = context.session()
         employer = plans.employer_for(session, context.principal(), employer_id, write=True)
         payload = parse_pay_run_csv(uploaded_text(request), args)
-        result = service.ingest_pay_run(session, _vault(), context.actor(), employer, payload, via="csv",
+        result = service.ingest_pay_run(session, context.vault(), context.actor(), employer, payload, via="csv",
                                         connection_id=None, today=context.today())
         return result_view(session, result)
 
@@ -272,7 +268,7 @@ class Resolve(MethodView):
     def post(self, body, exception_id):
         """Accept, correct or reject. Held money is posted or returned; posted money is reversed, never edited."""
         corrected = body["withholdings"]
-        return service.resolve_exception(context.session(), _vault(), context.actor(), context.principal(),
+        return service.resolve_exception(context.session(), context.vault(), context.actor(), context.principal(),
                                          exception_id, body["action"], body["note"], corrected, context.today())
 
 
@@ -438,7 +434,7 @@ def _verify_finch(connection: ProviderConnection, raw: bytes) -> str:
     """Finch signs its webhooks its own way (finch-event-id, finch-timestamp, finch-signature)."""
     import finch
 
-    credentials = service.connection_credentials(_vault(), connection)
+    credentials = service.connection_credentials(context.vault(), connection)
     if not credentials.get("webhook_secret"):
         raise Unauthenticated("This Finch connection has no webhook secret configured.")
     client = finch.Finch(access_token=credentials.get("access_token", "unused"),

@@ -17,7 +17,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import object_session
 
-from backend.events import Delivery, OutboxMessage
+from backend.outbox import Delivery, OutboxMessage
 from backend.payroll.models import ProviderConnection
 
 TIMEOUT_SECONDS = 10.0

@@ -23,7 +23,9 @@ from backend.enrollment.models import (DeferralElection, ElectionLine, Eligibili
 from backend.errors import Conflict, NotFound, ValidationFailed
 from backend.enrollment import automatic
 from backend.enrollment import service as enrollment
-from backend.events import Actor, OutboxMessage, enqueue, publish, record_audit
+from backend.audit import Actor, record_audit
+from backend.events import CensusChanged, PayRunPosted, publish
+from backend.outbox import OutboxMessage, enqueue
 from backend.identity import policy
 from backend.identity.service import Principal
 from backend.money import HUNDRED, percent_of_cents, split_cents, units_for
@@ -240,7 +242,7 @@ def ingest_pay_run(session: Session, vault: PiiVault, actor: Actor, employer: Em
     record_audit(session, actor, "pay_run.received", "pay_run", run.id, employer_id=employer.id,
                  changes={"provider_run_id": run.provider_run_id, "version": version, "statements": len(statements),
                           "held": sum(st.status == "held" for st in statements), "via": via})
-    publish(session, "payroll.posted", plan=plan, pay_run=run, today=today)
+    publish(session, PayRunPosted(plan.id, run.id, today))
     return PayRunResult(run, False, sum(st.status == "posted" for st in statements),
                         sum(st.status == "held" for st in statements), findings_by_employee)
 
@@ -572,7 +574,7 @@ class _RunContext:
             if touched:
                 changed.append(employee)
         if changed:
-            publish(session, "census.changed", employees=changed, today=today, vault=vault)
+            publish(session, CensusChanged(self.employer.id, tuple(e.id for e in changed), today))
 
 
 # ---- prices arriving later -------------------------------------------------------------------------------------
@@ -700,5 +702,5 @@ def resolve_exception(session: Session, vault: PiiVault, actor: Actor, principal
     run.status = "posted_with_holds" if any(st.status == "held" for st in run.statements) else "posted"
     record_audit(session, actor, f"payroll_exception.{outcome}", "payroll_exception", exception.id,
                  {"code": exception.code, "note": note, "corrected": corrected}, employer_id=employer.id)
-    publish(session, "payroll.posted", plan=plan, pay_run=run, today=today)
+    publish(session, PayRunPosted(plan.id, run.id, today))
     return exception

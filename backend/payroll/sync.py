@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook
 
-from backend.events import Delivery, OutboxMessage, register_deliverer
+
+from backend.outbox import Delivery, OutboxMessage
 from backend.payroll.models import ProviderConnection
 from backend.plans.pii import PiiVault
 
@@ -59,8 +60,8 @@ class PullFeedAdapter:
 ADAPTERS = {"plumb_webhook": PlumbWebhookAdapter(), "pull": PullFeedAdapter()}
 
 
-@register_deliverer(TOPIC)
 def deliver_deferral_change(session: Session, message: OutboxMessage, vault: PiiVault) -> Delivery:
+    """Hand a deferral change to the employer's payroll through the adapter of its active connection."""
     connection = session.scalar(select(ProviderConnection).where(
         ProviderConnection.employer_id == message.employer_id, ProviderConnection.active.is_(True))
         .order_by(ProviderConnection.created_at.desc()).limit(1))
@@ -77,7 +78,7 @@ def deliver_deferral_change(session: Session, message: OutboxMessage, vault: Pii
 def receive_provider_event(session: Session, connection: ProviderConnection, event_id: str, event: dict) -> tuple[bool, str]:
     """Act on a verified provider webhook once: (first time?, what was done). A provider that applies changes
     asynchronously confirms or fails them here by Plumb's message id."""
-    from backend.events import acknowledge_pulled, publish
+    from backend.outbox import acknowledge_pulled, mark_dead
     from backend.payroll.models import ProviderEvent
 
     if session.scalar(select(ProviderEvent.id).where(ProviderEvent.connection_id == connection.id,
@@ -92,8 +93,7 @@ def receive_provider_event(session: Session, connection: ProviderConnection, eve
         acknowledge_pulled(session, message, {"via": "provider_event", "event_id": event_id})
         outcome = f"confirmed {message.id}"
     elif message is not None and kind == "deferral_change.failed" and message.status != "delivered":
-        message.status, message.last_error = "dead", str(data.get("reason", "the provider could not apply it"))[:2000]
-        publish(session, "outbox.dead", message=message)
+        mark_dead(session, message, str(data.get("reason", "the provider could not apply it")))
         outcome = f"failed {message.id}"
     session.add(ProviderEvent(connection_id=connection.id, event_id=event_id, type=kind[:100], payload=event,
                               outcome=outcome))

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from backend.enrollment import service as enrollment
 from backend.errors import ValidationFailed
-from backend.events import AuditEvent
+from backend.audit import AuditEvent
 from backend.identity.models import User
 from backend.money import cents_to_dollars, percent_str
 from backend.plans import service
@@ -71,7 +71,7 @@ class PlanResource(MethodView):
 
 
 def employee_view(session, employee: Employee, today) -> dict:
-    vault = enrollment.vault_for(context.config())
+    vault = context.vault()
     determination = enrollment.eligibility_of(session, employee.id)
     signed_up = session.scalar(select(User.id).where(User.employee_id == employee.id)) is not None
     return {
@@ -119,7 +119,7 @@ class Census(MethodView):
         nothing; a file with any bad row is rejected whole with every problem listed."""
         session = context.session()
         employer = service.employer_for(session, context.principal(), employer_id, write=True)
-        result = service.load_census(session, enrollment.vault_for(context.config()), context.actor(), employer,
+        result = service.load_census(session, context.vault(), context.actor(), employer,
                                      body["employees"], context.today())
         return _census_result(session, result)
 
@@ -143,7 +143,7 @@ class CensusCsv(MethodView):
         session = context.session()
         employer = service.employer_for(session, context.principal(), employer_id, write=True)
         rows, labels = parse_census_csv(uploaded_text(request))
-        result = service.load_census(session, enrollment.vault_for(context.config()), context.actor(), employer, rows,
+        result = service.load_census(session, context.vault(), context.actor(), employer, rows,
                                      context.today(), row_label=labels.__getitem__)
         return _census_result(session, result)
 

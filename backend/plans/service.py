@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.errors import NotFound, ValidationFailed
-from backend.events import Actor, publish, record_audit
+from backend.audit import Actor, record_audit
+from backend.events import CensusChanged, publish
 from backend.identity import policy
 from backend.identity.service import Principal, create_invitation
 from backend.money import dollars_to_cents, percent_str
@@ -429,7 +430,7 @@ def load_census(session: Session, vault: PiiVault, actor: Actor, employer: Emplo
         changed.append(employee)
         result.append(employee)
     if changed:
-        publish(session, "census.changed", employees=changed, today=today, vault=vault)
+        publish(session, CensusChanged(employer.id, tuple(e.id for e in changed), today))
     return CensusResult(created, updated, unchanged, result)
 
 

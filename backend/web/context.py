@@ -1,25 +1,15 @@
 """Per-request state: the database session, the authenticated caller, the actor for the audit trail, the clock."""
-from dataclasses import dataclass
 from functools import wraps
 
 from flask import current_app, g, request
 from sqlalchemy.orm import Session
 
-from backend.clock import Clock
 from backend.config import Config
-from backend.db import Database
 from backend.errors import Forbidden, Unauthenticated
-from backend.events import Actor
+from backend.audit import Actor
 from backend.identity.service import Principal, authenticate_access_token
-
-
-@dataclass
-class Plumb:
-    """What create_app wires into `app.extensions["plumb"]`."""
-
-    config: Config
-    db: Database
-    clock: Clock
+from backend.plans.pii import PiiVault
+from backend.wiring import Plumb
 
 
 def plumb() -> Plumb:
@@ -28,6 +18,11 @@ def plumb() -> Plumb:
 
 def config() -> Config:
     return plumb().config
+
+
+def vault() -> PiiVault:
+    """The PII vault the wiring built: opens and seals SSNs, dates of birth and provider credentials."""
+    return plumb().vault
 
 
 def session() -> Session:

@@ -14,6 +14,7 @@ from sqlalchemy import exc, select, text
 from backend.accounts.models import LedgerEntry, LedgerLine
 from tests import scenario
 from tests.payroll.support import account_balances, account_cents, row_counts, unbalanced_entries
+from tests.support import run_cli
 
 _worlds = itertools.count(1)
 RUN_SLOTS = 3
@@ -136,7 +137,7 @@ def test_ledger_invariants_hold_for_any_sequence_of_runs_corrections_replays_and
                                    json={"prices": [{"ticker": "PLTDX", "price_date": day, "price": price}]})
             assert response.status_code == 200, response.json
         check_invariants(plumb, world, model)
-    result = app.test_cli_runner().invoke(args=["ledger", "check"])
+    result = run_cli(app, args=["ledger", "check"])
     assert result.exit_code == 0, result.output
 
 
@@ -166,8 +167,7 @@ def test_the_database_refuses_to_change_or_remove_ledger_rows(app, client, plumb
 
 def test_ledger_check_reports_an_entry_that_does_not_balance(app, client, plumb):
     world = _posted_world(app, client)
-    runner = app.test_cli_runner()
-    ok = runner.invoke(args=["ledger", "check"])
+    ok = run_cli(app, args=["ledger", "check"])
     assert ok.exit_code == 0, ok.output
     with plumb.db.transaction() as session:  # rows are only ever added: a bad one added by hand must be caught
         entry = session.scalars(select(LedgerEntry).where(LedgerEntry.kind == "deposit")).one()
@@ -176,7 +176,7 @@ def test_ledger_check_reports_an_entry_that_does_not_balance(app, client, plumb)
                                 effective_date=date(2026, 11, 20)))
         session.flush()
         session.add(LedgerLine(entry_id="len_forged", account_id=line.account_id, amount_cents=500))
-    bad = runner.invoke(args=["ledger", "check"])
+    bad = run_cli(app, args=["ledger", "check"])
     assert bad.exit_code == 1
     assert "entry len_forged does not balance: off by 500 cents" in bad.output
     assert f"plan {world.plan_id}: accounts sum to 500 cents, not zero" in bad.output

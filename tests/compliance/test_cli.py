@@ -5,7 +5,7 @@ import pytest
 from click.testing import CliRunner
 
 from backend.compliance.census_file import CensusFileError, parse_census
-from backend.compliance.cli import compliance_group, register
+from backend.compliance.cli import compliance_group
 
 HEADER = ("employee_id,date_of_birth,hire_date,compensation,pretax_deferrals,roth_deferrals,catch_up,employer_match,"
           "after_tax_contributions,account_balance,ownership_percent,prior_year_compensation,officer,eligible")
@@ -166,15 +166,7 @@ def test_optional_columns_and_family_ties():
                      "SON,1995-01-01,2020-01-01,40000.00,0,0,0,0,0,0,0,40000.00,false,true,parent:NOBODY\n")
 
 
-def test_register_adds_the_group_to_the_app_cli():
-    added = []
+def test_the_plumb_command_carries_the_compliance_group():
+    from backend.cli import command_group
 
-    class FakeCli:
-        def add_command(self, command):
-            added.append(command)
-
-    class FakeApp:
-        cli = FakeCli()
-
-    register(FakeApp())
-    assert added == [compliance_group]
+    assert command_group().commands["compliance"] is compliance_group

@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy import delete, select
 
-from backend.events import OutboxMessage
+from backend.outbox import OutboxMessage
 from tests import scenario
 
 

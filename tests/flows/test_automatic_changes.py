@@ -4,8 +4,9 @@ from datetime import date
 
 from sqlalchemy import select
 
-from backend.events import OutboxMessage
+from backend.outbox import OutboxMessage
 from tests import scenario
+from tests.support import run_cli
 
 
 def messages(plumb, employee_id):
@@ -15,7 +16,7 @@ def messages(plumb, employee_id):
 
 
 def daily(app, on: str) -> str:
-    result = app.test_cli_runner().invoke(args=["daily", "--date", on])
+    result = run_cli(app, args=["daily", "--date", on])
     assert result.exit_code == 0, result.output
     return result.output
 

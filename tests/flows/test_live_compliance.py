@@ -5,13 +5,13 @@ import io
 
 from pypdf import PdfReader
 
-from backend.enrollment.service import vault_for
-from backend.events import Dispatcher
+from backend.outbox import Dispatcher
 from tests import scenario
+from tests.support import run_cli
 
 
 def recompute(plumb):
-    dispatcher = Dispatcher(plumb.db, vault_for(plumb.config), base_delay=0)
+    dispatcher = Dispatcher(plumb.db, plumb.deliverers, base_delay=0)
     while dispatcher.run_once():
         pass
 
@@ -141,7 +141,7 @@ def test_the_pdf_report_has_the_state_the_tests_and_the_fix(app, client, plumb):
                      "adp refund without excise tax 2027-06-30", "IRS figures for 2026", "IRS Notice 2025-67"):
         assert expected in text, (expected, text)
     # The daily pass asks for a recompute only once the stored state is older than the day.
-    daily = lambda on: app.test_cli_runner().invoke(args=["daily", "--date", on]).output  # noqa: E731
+    daily = lambda on: run_cli(app, args=["daily", "--date", on]).output  # noqa: E731
     assert "compliance recomputes requested: 0" in daily("2026-11-24")
     assert "compliance recomputes requested: 1" in daily("2026-11-25")
     for year in ("2025", "2027", "soon"):

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from backend.events import Dispatcher
-from backend.enrollment.service import vault_for
+from backend.outbox import Dispatcher
 from tests import scenario
 
 RECEIVER = Path(__file__).resolve().parent.parent / "receivers" / "payroll_receiver.py"
@@ -74,7 +73,7 @@ def connected_world(app, client, receiver, **plan):
 
 
 def dispatcher(plumb, **kw) -> Dispatcher:
-    return Dispatcher(plumb.db, vault_for(plumb.config), base_delay=0, **kw)
+    return Dispatcher(plumb.db, plumb.deliverers, base_delay=0, **kw)
 
 
 def drain(d: Dispatcher, passes: int = 20) -> None:
@@ -134,7 +133,7 @@ def test_a_transient_failure_is_retried_with_backoff(app, client, plumb, receive
     world = connected_world(app, client, receiver, requires_approval=False)
     receiver.mode("fail", count=2)
     client.post("/mobile/v1/elections", headers=world.participant, json={"lines": [{"money_type": "roth", "percent": "3"}]})
-    d = Dispatcher(plumb.db, vault_for(plumb.config), base_delay=0.05)
+    d = Dispatcher(plumb.db, plumb.deliverers, base_delay=0.05)
     deadline = time.monotonic() + 10
     while not receiver.received()["applied"]:
         assert time.monotonic() < deadline

@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from backend.enrollment.service import vault_for
-from backend.events import Dispatcher
+from backend.outbox import Dispatcher
 from backend.payroll.models import ProviderConnection
 from backend.payroll.providers import Deduction, deductions_by_treatment, gusto_decimal, match_tiers_by_treatment
 from backend.payroll.sync import ADAPTERS
@@ -96,7 +95,7 @@ def payroll_stages(client, world) -> list[dict]:
 
 
 def dispatcher(plumb, **kw) -> Dispatcher:
-    return Dispatcher(plumb.db, vault_for(plumb.config), base_delay=0, **kw)
+    return Dispatcher(plumb.db, plumb.deliverers, base_delay=0, **kw)
 
 
 def messages(client, world, status: str) -> list[dict]:

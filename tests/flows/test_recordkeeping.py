@@ -5,6 +5,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from tests import scenario
+from tests.support import run_cli
 
 PER_PAYCHECK = 276923  # $72,000 a year, biweekly
 
@@ -118,5 +119,5 @@ def test_three_pay_runs_to_the_phone(app, client, clock):
     chart = client.get("/mobile/v1/balance-history", headers=participant).json
     assert chart[-1] == {"date": "2026-12-31", "value_cents": balance["total_cents"], "contributed_cents": total_in}
 
-    result = app.test_cli_runner().invoke(args=["ledger", "check"])
+    result = run_cli(app, args=["ledger", "check"])
     assert result.exit_code == 0, result.output

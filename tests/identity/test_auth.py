@@ -6,6 +6,7 @@ import jwt
 import pytest
 
 from tests import scenario
+from tests.support import run_cli
 
 EMAIL = "advisor@example.com"
 PASSWORD = scenario.ADVISOR_PASSWORD
@@ -13,7 +14,7 @@ PROBLEM = "application/problem+json"
 
 
 def cli_create(app, email=EMAIL, password=PASSWORD, role="advisor"):
-    return app.test_cli_runner().invoke(args=["user", "create", "--email", email, "--password", password,
+    return run_cli(app, args=["user", "create", "--email", email, "--password", password,
                                               "--role", role])
 
 

@@ -9,6 +9,7 @@ import pytest
 from tests import scenario
 from tests.payroll.support import (account_cents, assert_problem, entries_of, entry_rows, error_fields, row_counts,
                                    statements_of)
+from tests.support import run_cli
 
 NEW_HIRE = {"first_name": "Nia", "last_name": "Hire", "date_of_birth": "1990-02-01", "ssn": "555-44-3333",
             "hire_date": "2020-01-06", "annual_compensation": "39000.00"}
@@ -502,7 +503,7 @@ def test_a_correction_keeps_the_money_traced_to_payroll(client, plumb, clock, wo
 
 
 def app_ledger_check(client) -> int:
-    return client.application.test_cli_runner().invoke(args=["ledger", "check"]).exit_code
+    return run_cli(client.application, args=["ledger", "check"]).exit_code
 
 
 # ---- fund prices ---------------------------------------------------------------------------------------------

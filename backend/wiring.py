@@ -1,0 +1,63 @@
+"""The composition root: the one place that says who handles which event, who delivers which outbox topic, and
+which infrastructure (the database, the PII vault, the clock) each of them gets.
+
+`bootstrap` is called by `create_app` (and through it by every `plumb` command, the worker included), by the
+benchmarks and by the tests. Nothing registers itself on import: to learn what happens when an election is
+approved, read `SUBSCRIBERS` below.
+"""
+from dataclasses import dataclass
+from functools import partial
+
+from backend.clock import Clock
+from backend.compliance import service as compliance
+from backend.config import Config
+from backend.db import Database
+from backend.enrollment import service as enrollment
+from backend.events import (CensusChanged, ComplianceWarningRaised, ElectionApproved, EventBus, MessageDead,
+                            MessageDelivered, PayRunPosted)
+from backend.outbox import Deliverer
+from backend.payroll import sync as payroll_sync
+from backend.plans.pii import PiiVault
+
+
+@dataclass
+class Plumb:
+    """Everything a request, a command or a worker needs, built once per application."""
+
+    config: Config
+    db: Database
+    clock: Clock
+    vault: PiiVault
+    bus: EventBus
+    deliverers: dict[str, Deliverer]
+
+
+def subscribers(vault: PiiVault) -> dict[type, list]:
+    """Who reacts to which event, in order, inside the transaction that published it."""
+    return {
+        # Eligibility first: the compliance recompute it asks for reads the new entry dates.
+        CensusChanged: [partial(enrollment.refresh_eligibility, vault=vault), compliance.recompute_after_census],
+        # Every approval moves the stored projection at once, the platform's own (auto-enrollment, escalation)
+        # included; the worker's full recompute follows.
+        ElectionApproved: [partial(compliance.move_after_election, vault=vault)],
+        PayRunPosted: [compliance.recompute_after_pay_run],
+        ComplianceWarningRaised: [],
+        MessageDelivered: [],
+        MessageDead: [],
+    }
+
+
+def deliverers(vault: PiiVault) -> dict[str, Deliverer]:
+    """Who hands each outbox topic to its receiver."""
+    return {
+        payroll_sync.TOPIC: partial(payroll_sync.deliver_deferral_change, vault=vault),
+        compliance.RECOMPUTE_TOPIC: partial(compliance.recompute_for_the_outbox, vault=vault),
+    }
+
+
+def bootstrap(config: Config, clock: Clock | None = None) -> Plumb:
+    """The application's object graph: database (with the event bus on its sessions), vault, clock, tables."""
+    vault = PiiVault(config.pii_key)
+    bus = EventBus(subscribers(vault))
+    db = Database(config.database_url, session_info={"bus": bus})
+    return Plumb(config=config, db=db, clock=clock or Clock(), vault=vault, bus=bus, deliverers=deliverers(vault))
