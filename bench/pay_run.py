@@ -29,7 +29,6 @@ from backend.enrollment.models import DeferralElection, ElectionLine  # noqa: E4
 from backend.audit import Actor  # noqa: E402
 from backend.identity.service import Principal  # noqa: E402
 from backend.plans import service as plans  # noqa: E402
-from backend.enrollment import service as enrollment  # noqa: E402
 from backend.payroll import service as payroll  # noqa: E402
 from scratch import ScratchDatabase  # noqa: E402
 

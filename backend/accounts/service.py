@@ -269,18 +269,12 @@ def balance_from_lines(lines, history: dict, as_of: date) -> Balance:
     return balance
 
 
-def years_of_service(hire_date: date, as_of: date) -> int:
-    """Completed years since hire (elapsed time, 29 CFR 2530.200b / 26 CFR 1.410(a)-7)."""
-    years = as_of.year - hire_date.year - ((as_of.month, as_of.day) < (hire_date.month, hire_date.day))
-    return max(0, years)
-
-
 # ---- what the participant sees ---------------------------------------------------------------------------------
 
 def participant_summary(session: Session, employee, plan, as_of: date) -> dict:
     """Balance today: total, vested, by source, by fund, with gain or loss against what went in."""
     from backend.money import percent_of_cents
-    from backend.plans.service import vested_percent
+    from backend.plans.vesting import plan_vested_percent, years_of_service
 
     funds = {f.id: f for f in plan.funds}
     lines = participant_lines(session, employee.id, as_of)
@@ -292,7 +286,7 @@ def participant_summary(session: Session, employee, plan, as_of: date) -> dict:
     for position in balance.positions:
         if position.source not in by_source:
             by_source[position.source] = {"source": position.source, "value_cents": 0, "cost_cents": 0,
-                                          "vested_percent": vested_percent(plan, position.source, years)}
+                                          "vested_percent": plan_vested_percent(plan, position.source, years)}
         source = by_source[position.source]
         source["value_cents"] += position.value_cents
         source["cost_cents"] += position.cost_cents

@@ -9,10 +9,22 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.enrollment import eligibility, service
-from backend.enrollment.models import DeferralElection, EligibilityDetermination, ElectionLine
 from backend.audit import Actor, record_audit
-from backend.outbox import OutboxMessage, enqueue
+from backend.enrollment import eligibility
+from backend.enrollment.approvals import approve_election
+from backend.enrollment.determinations import eligibility_rules
+from backend.enrollment.elections import (
+    election_in_effect,
+    next_version,
+    scheduled_election,
+)
+from backend.enrollment.models import (
+    DeferralElection,
+    ElectionLine,
+    EligibilityDetermination,
+)
+from backend.enrollment.payroll_messages import send_deferral_change
+from backend.outbox import OutboxMessage
 from backend.plans.models import Employee, Employer, Plan
 from backend.plans.schedules import next_pay_date
 
@@ -24,7 +36,7 @@ ESCALATION_NOTICE_DAYS = 30
 def _platform_election(session: Session, employee: Employee, plan: Plan, kind: str, percent: Decimal,
                        effective: date, status: str = "approved") -> DeferralElection:
     election = DeferralElection(employee_id=employee.id, plan_id=plan.id,
-                                version=service._next_version(session, DeferralElection, employee.id), kind=kind,
+                                version=next_version(session, DeferralElection, employee.id), kind=kind,
                                 status=status, effective_date=effective, submitted_by=None)
     election.lines = [ElectionLine(position=0, money_type="pretax", percent=percent)]
     session.add(election)
@@ -53,7 +65,7 @@ def enroll_automatically(session: Session, plan: Plan, today: date) -> list[Defe
         start = max(entry, today + timedelta(days=plan.auto_enroll_notice_days))
         effective = next_pay_date(employer.pay_frequency, employer.anchor_pay_date, start - timedelta(days=1))
         election = _platform_election(session, employee, plan, "auto_enroll", plan.auto_enroll_percent, effective)
-        service._approve(session, AUTO, election, employer, today)
+        approve_election(session, AUTO, election, employer, today)
         created.append(election)
     return created
 
@@ -64,7 +76,7 @@ def schedule_escalations(session: Session, plan: Plan, today: date) -> list[Defe
     step, cap = plan.auto_escalate_step_percent, plan.auto_escalate_cap_percent
     if not plan.auto_enroll or not step or cap is None:
         return []
-    year_start = eligibility.plan_year_start_after(service.eligibility_rules(plan), today)
+    year_start = eligibility.plan_year_start_after(eligibility_rules(plan), today)
     if (year_start - today).days > ESCALATION_NOTICE_DAYS:
         return []
     employer = session.get(Employer, plan.employer_id)
@@ -72,7 +84,7 @@ def schedule_escalations(session: Session, plan: Plan, today: date) -> list[Defe
     created = []
     for employee in session.scalars(select(Employee).where(Employee.employer_id == plan.employer_id,
                                                            Employee.termination_date.is_(None))):
-        current = service.election_in_effect(session, employee.id, today) or service.scheduled_election(
+        current = election_in_effect(session, employee.id, today) or scheduled_election(
             session, employee.id, today)
         if current is None or current.kind not in ("auto_enroll", "escalation") or current.effective_date >= year_start:
             continue  # only automatic rates escalate; a participant's own choice stands
@@ -96,7 +108,7 @@ def release_escalations(session: Session, plan: Plan, today: date) -> list[Defer
     for election in session.scalars(select(DeferralElection).where(
             DeferralElection.plan_id == plan.id, DeferralElection.status == "scheduled",
             DeferralElection.effective_date <= today + timedelta(days=7))):
-        service._approve(session, AUTO, election, employer, today)
+        approve_election(session, AUTO, election, employer, today)
         released.append(election)
     return released
 
@@ -117,11 +129,8 @@ def skip_escalation(session: Session, actor: Actor, employee: Employee, election
 
 def stop_deferrals(session: Session, employee: Employee, effective: date, reason: str, **extra) -> OutboxMessage:
     """Tell payroll to stop (or cap and stop) this employee's deductions, in line after earlier changes."""
-    return enqueue(session, "payroll.deferral_change", service.payroll_recipient(employee.employer_id, employee.id),
-                   employer_id=employee.employer_id, subject_id=f"{reason}:{employee.id}:{effective.year}",
-                   payload={"action": "stop", "reason": reason, "employee_id": employee.id,
-                            "external_id": employee.external_id, "effective_date": effective.isoformat(),
-                            "lines": [], **extra})
+    return send_deferral_change(session, employee, action="stop", effective=effective, reason=reason,
+                                subject_id=f"{reason}:{employee.id}:{effective.year}", **extra)
 
 
 def run_daily(session: Session, today: date) -> dict:

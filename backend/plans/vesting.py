@@ -7,6 +7,7 @@ account is fully vested.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 _HUNDRED = Decimal(100)
@@ -191,3 +192,33 @@ def _is_int(value: object) -> bool:
 
 def _is_percent_number(value: object) -> bool:
     return isinstance(value, Decimal) or _is_int(value)
+
+
+def schedule_of(value) -> dict[int, Decimal] | None:
+    """A plan's schedule setting (a name from NAMED_SCHEDULES, or {years: percent}) as {years: percent}; None when
+    it is neither."""
+    if isinstance(value, str):
+        return named_schedule(value) if value in NAMED_SCHEDULES else None
+    try:
+        return {int(k): Decimal(str(v)) for k, v in value.items()}
+    except (ValueError, ArithmeticError, AttributeError):
+        return None
+
+
+def plan_vested_percent(plan, source: str, years: int) -> Decimal:
+    """How much of a source's money the participant owns under this plan. Employee money and safe-harbor money are
+    always fully vested (IRC 411(a)(1), 401(k)(12)(E)); a QACA's safe-harbor money may vest on its 2-year schedule."""
+    if source not in EMPLOYER_SOURCES:
+        return _HUNDRED
+    match_is_safe_harbor = plan.safe_harbor in ("basic_match", "enhanced_match")
+    nonelective_is_safe_harbor = plan.safe_harbor == "nonelective"
+    if (source == "employer_match" and match_is_safe_harbor) or (source == "nonelective" and nonelective_is_safe_harbor):
+        return _HUNDRED
+    schedule = schedule_of((plan.vesting or {}).get(source, "immediate"))
+    return vested_percent(schedule or named_schedule("immediate"), years)
+
+
+def years_of_service(hire_date: date, as_of: date) -> int:
+    """Completed years since hire (elapsed time, 29 CFR 2530.200b / 26 CFR 1.410(a)-7)."""
+    years = as_of.year - hire_date.year - ((as_of.month, as_of.day) < (hire_date.month, hire_date.day))
+    return max(0, years)

@@ -1,0 +1,107 @@
+"""The sponsor's approval of elections (with ETags against races), and where an approved change stands on its
+way to payroll."""
+import hashlib
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.audit import Actor, record_audit
+from backend.db import utcnow
+from backend.enrollment.models import DeferralElection
+from backend.enrollment.payroll_messages import send_deferral_change
+from backend.errors import Conflict, NotFound, ValidationFailed
+from backend.events import ElectionApproved, publish
+from backend.identity import policy
+from backend.identity.service import Principal
+from backend.outbox import OutboxMessage
+from backend.plans import service as plans
+from backend.plans.models import Employee, Employer
+from backend.plans.schedules import next_pay_date
+
+
+def election_etag(election: DeferralElection) -> str:
+    return hashlib.sha256(f"{election.id}:{election.version}:{election.status}".encode()).hexdigest()[:20]
+
+
+def approve_election(session: Session, actor: Actor, election: DeferralElection, employer: Employer,
+                     today: date) -> None:
+    """Approve an election: it goes to payroll (outbox) and moves the plan's compliance state (ElectionApproved)."""
+    election.status = "approved"
+    election.decided_at = utcnow()
+    election.decided_by = actor.user_id
+    # An approval that comes after the requested pay date applies from the next one.
+    next_pay = next_pay_date(employer.pay_frequency, employer.anchor_pay_date, today)
+    if election.effective_date < next_pay:
+        election.effective_date = next_pay
+    employee = session.get(Employee, election.employee_id)
+    record_audit(session, actor, "election.approved", "election", election.id, employer_id=employer.id,
+                 changes={"version": election.version, "effective_date": election.effective_date.isoformat()})
+    # The message to payroll commits with the approval (outbox); the dispatcher delivers it.
+    send_deferral_change(session, employee, action="set" if election.lines else "stop",
+                         effective=election.effective_date, subject_id=election.id, lines=election.lines,
+                         election=election)
+    publish(session, ElectionApproved(election.plan_id, election.id, election.employee_id, today))
+
+
+def payroll_stage(session: Session, election: DeferralElection) -> dict:
+    """Where a change stands on its way to payroll: requested → approved → sent → confirmed → observed, or
+    failed with the reason. Read from the election and its outbox message, so it is never out of step."""
+    if election.status != "approved":
+        stage = {"pending_approval": "requested"}.get(election.status, election.status)
+        return {"stage": stage, "detail": election.rejection_reason}
+    if election.observed_at:
+        return {"stage": "observed", "detail": f"withheld as elected on the {election.observed_at} pay statement"}
+    message = session.scalar(select(OutboxMessage).where(OutboxMessage.subject_id == election.id)
+                             .order_by(OutboxMessage.seq.desc()).limit(1))
+    if message is None:
+        return {"stage": "approved", "detail": None}
+    if message.status == "delivered":
+        return {"stage": "confirmed", "detail": "payroll acknowledged the change"}
+    if message.status == "dead":
+        return {"stage": "failed", "detail": message.last_error}
+    if message.status == "awaiting_pull" or message.attempts:
+        return {"stage": "sent", "detail": message.last_error}
+    return {"stage": "approved", "detail": None}
+
+
+def election_for(session: Session, principal: Principal, election_id: str) -> DeferralElection:
+    election = session.get(DeferralElection, election_id)
+    if election is None:
+        raise NotFound("No such election.")
+    plans.employee_for(session, principal, election.employee_id)  # raises NotFound for others' elections
+    return election
+
+
+def decide(session: Session, actor: Actor, principal: Principal, election_id: str, etag: str | None,
+           approve: bool, today: date, reason: str | None = None) -> DeferralElection:
+    """Approve or reject one pending election. `etag` must be the one the sponsor read: if the participant has
+    since made a newer election, this one is superseded and the decision is refused."""
+    from backend.errors import PreconditionFailed
+
+    policy.APPROVE_ELECTIONS.check(principal)
+    election = election_for(session, principal, election_id)
+    current = election_etag(election)
+    if etag is not None and etag != current:
+        raise PreconditionFailed("This election changed since you read it (the participant may have made a newer "
+                                 "one); reload the queue.", [("If-Match", f"current ETag is {current}")])
+    if election.status != "pending_approval":
+        raise Conflict(f"This election is {election.status.replace('_', ' ')}, not waiting for approval.")
+    employer = session.get(Employer, session.get(Employee, election.employee_id).employer_id)
+    if approve:
+        approve_election(session, actor, election, employer, today)
+    else:
+        if not reason or not reason.strip():
+            raise ValidationFailed([("reason", "is required to reject an election")])
+        election.status = "rejected"
+        election.decided_at = utcnow()
+        election.decided_by = actor.user_id
+        election.rejection_reason = reason.strip()
+        record_audit(session, actor, "election.rejected", "election", election.id, employer_id=employer.id,
+                     changes={"version": election.version, "reason": election.rejection_reason})
+    return election
+
+
+def approval_queue_query(plan_id: str):
+    return select(DeferralElection).where(DeferralElection.plan_id == plan_id,
+                                          DeferralElection.status == "pending_approval")

@@ -1,0 +1,119 @@
+"""The participant's other choices: investments for new contributions, beneficiaries, deferrals at other employers."""
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.audit import Actor, record_audit
+from backend.enrollment.elections import next_version
+from backend.enrollment.models import (
+    Beneficiary,
+    BeneficiaryDesignation,
+    InvestmentAllocation,
+    InvestmentElection,
+    OutsideDeferral,
+)
+from backend.errors import ValidationFailed
+from backend.money import HUNDRED, percent_str
+from backend.plans import service as plans
+from backend.plans.models import Employee
+
+
+def set_investments(session: Session, actor: Actor, employee: Employee, allocations: list[dict] | None) -> InvestmentElection:
+    """New contributions go to these funds; `None` means the plan's default fund (QDIA)."""
+    plan = plans.current_plan(session, employee.employer_id)
+    funds = {f.id: f for f in plan.funds}
+    if allocations is None:
+        allocations = [{"fund_id": plans.default_fund(plan).id, "percent": HUNDRED}]
+    problems = []
+    seen = set()
+    for i, allocation in enumerate(allocations):
+        if allocation["fund_id"] not in funds:
+            problems.append((f"allocations[{i}].fund_id", "is not a fund on this plan's menu"))
+        if allocation["fund_id"] in seen:
+            problems.append((f"allocations[{i}].fund_id", "appears twice"))
+        seen.add(allocation["fund_id"])
+        if allocation["percent"] <= 0 or allocation["percent"] != allocation["percent"].quantize(Decimal("0.01")):
+            problems.append((f"allocations[{i}].percent", "must be above 0 with at most two decimals"))
+    if sum((a["percent"] for a in allocations), Decimal(0)) != HUNDRED:
+        problems.append(("allocations", "percents must add up to exactly 100"))
+    if problems:
+        raise ValidationFailed(problems)
+    election = InvestmentElection(employee_id=employee.id, version=next_version(session, InvestmentElection, employee.id),
+                                  created_by=actor.user_id)
+    election.allocations = [InvestmentAllocation(position=i, fund_id=a["fund_id"], percent=a["percent"])
+                            for i, a in enumerate(allocations)]
+    session.add(election)
+    session.flush()
+    record_audit(session, actor, "investments.changed", "investment_election", election.id,
+                 employer_id=employee.employer_id,
+                 changes={"allocations": [{"fund": funds[a.fund_id].ticker, "percent": percent_str(a.percent)}
+                                          for a in election.allocations]})
+    return election
+
+
+def current_investments(session: Session, employee_id: str) -> InvestmentElection | None:
+    return session.scalar(select(InvestmentElection).where(InvestmentElection.employee_id == employee_id)
+                          .order_by(InvestmentElection.version.desc()).limit(1))
+
+
+def set_beneficiaries(session: Session, actor: Actor, employee: Employee, people: list[dict]) -> BeneficiaryDesignation:
+    problems = []
+    totals = {"primary": Decimal(0), "contingent": Decimal(0)}
+    for i, person in enumerate(people):
+        if person["percent"] <= 0:
+            problems.append((f"beneficiaries[{i}].percent", "must be above 0"))
+        totals[person["tier"]] += person["percent"]
+    if totals["primary"] != HUNDRED:
+        problems.append(("beneficiaries", "primary beneficiaries' shares must add up to 100"))
+    if totals["contingent"] not in (Decimal(0), HUNDRED):
+        problems.append(("beneficiaries", "contingent beneficiaries' shares must add up to 100 (or name none)"))
+    if problems:
+        raise ValidationFailed(problems)
+    designation = BeneficiaryDesignation(employee_id=employee.id,
+                                         version=next_version(session, BeneficiaryDesignation, employee.id))
+    designation.beneficiaries = [Beneficiary(position=i, tier=p["tier"], name=p["name"],
+                                             relationship_to_participant=p["relationship"], percent=p["percent"])
+                                 for i, p in enumerate(people)]
+    session.add(designation)
+    session.flush()
+    record_audit(session, actor, "beneficiaries.changed", "beneficiary_designation", designation.id,
+                 employer_id=employee.employer_id, changes={"version": designation.version, "count": len(people)})
+    return designation
+
+
+def current_beneficiaries(session: Session, employee_id: str) -> BeneficiaryDesignation | None:
+    return session.scalar(select(BeneficiaryDesignation).where(BeneficiaryDesignation.employee_id == employee_id)
+                          .order_by(BeneficiaryDesignation.version.desc()).limit(1))
+
+
+def declare_outside_deferrals(session: Session, actor: Actor, employee: Employee, year: int, amount_cents: int,
+                              other_employer: str | None, today: date) -> OutsideDeferral:
+    """Deferrals at another employer in `year`; they count toward this person's 402(g) limit (IRC 402(g)(1))."""
+    problems = []
+    if year not in (today.year, today.year - 1):
+        problems.append(("calendar_year", f"must be {today.year} (or {today.year - 1} until its limit is settled)"))
+    if amount_cents < 0:
+        problems.append(("amount_cents", "must not be negative"))
+    if problems:
+        raise ValidationFailed(problems)
+    record = session.scalar(select(OutsideDeferral).where(OutsideDeferral.employee_id == employee.id,
+                                                          OutsideDeferral.calendar_year == year))
+    before = record.amount_cents if record else None
+    if record is None:
+        record = OutsideDeferral(employee_id=employee.id, calendar_year=year, amount_cents=amount_cents,
+                                 other_employer=other_employer)
+        session.add(record)
+    else:
+        record.amount_cents, record.other_employer = amount_cents, other_employer
+    session.flush()
+    record_audit(session, actor, "outside_deferrals.declared", "outside_deferral", record.id,
+                 employer_id=employee.employer_id,
+                 changes={"calendar_year": year, "amount_cents": {"from": before, "to": amount_cents}})
+    return record
+
+
+def outside_deferrals_of(session: Session, employee_id: str) -> list[OutsideDeferral]:
+    return list(session.scalars(select(OutsideDeferral).where(OutsideDeferral.employee_id == employee_id)
+                                .order_by(OutsideDeferral.calendar_year.desc())))

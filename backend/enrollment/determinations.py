@@ -1,0 +1,68 @@
+"""Eligibility kept current: each employee's determination (status, entry date, why) recomputed whenever the
+census changes, read as time moves on (a waiting employee's entry date comes, a last day passes)."""
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+from backend.enrollment.eligibility import EligibilityRules, compute_eligibility
+from backend.enrollment.models import EligibilityDetermination
+from backend.events import CensusChanged
+from backend.plans import service as plans
+from backend.plans.models import Employee, Plan
+from backend.plans.pii import PiiVault
+
+
+def eligibility_rules(plan: Plan) -> EligibilityRules:
+    return EligibilityRules(min_age=plan.min_age, service_months=plan.service_months,
+                            entry_frequency=plan.entry_frequency,
+                            plan_year_start=(plan.plan_year_start_month, plan.plan_year_start_day),
+                            plan_effective_date=plan.effective_date, long_term_part_time=plan.long_term_part_time)
+
+
+def determine_eligibility(session: Session, vault: PiiVault, employee: Employee, plan: Plan,
+                          today: date) -> EligibilityDetermination:
+    previous = session.get(EligibilityDetermination, employee.id)
+    result = compute_eligibility(
+        eligibility_rules(plan), date_of_birth=vault.open_date(employee.date_of_birth_enc),
+        hire_date=employee.hire_date, as_of=today,
+        hours_by_period={date.fromisoformat(k): v for k, v in (employee.hours_by_period or {}).items()},
+        rehire_date=employee.rehire_date, termination_date=employee.termination_date,
+        previously_met_date=_met_before_rehire(previous, employee))
+    values = dict(plan_id=plan.id, status=result.status, conditions_met_date=result.conditions_met_date,
+                  entry_date=result.entry_date, basis=result.basis, explanation=result.explanation)
+    if previous is None:
+        previous = EligibilityDetermination(employee_id=employee.id, **values)
+        session.add(previous)
+    else:
+        for key, value in values.items():
+            setattr(previous, key, value)
+    return previous
+
+
+def _met_before_rehire(previous: EligibilityDetermination | None, employee: Employee) -> date | None:
+    """Conditions met in an earlier period of employment carry over to a rehire (IRC 410(a)(5))."""
+    if previous is None or employee.rehire_date is None or previous.conditions_met_date is None:
+        return None
+    return previous.conditions_met_date if previous.conditions_met_date < employee.rehire_date else None
+
+
+def refresh_eligibility(session: Session, event: CensusChanged, vault: PiiVault) -> None:
+    """The census changed: eligibility and entry dates follow at once (handler of CensusChanged)."""
+    plan = plans.current_plan(session, event.employer_id)
+    for employee_id in event.employee_ids:
+        determine_eligibility(session, vault, session.get(Employee, employee_id), plan, event.on)
+
+
+def eligibility_of(session: Session, employee_id: str) -> EligibilityDetermination | None:
+    return session.get(EligibilityDetermination, employee_id)
+
+
+def status_on(determination: EligibilityDetermination, today: date, employee: Employee) -> str:
+    """The stored status is as of the last recompute; time moves on: a waiting employee whose entry date has come
+    is eligible, and one whose last day has passed (without a later rehire) is terminated."""
+    ended = employee.termination_date
+    if ended and ended <= today and not (employee.rehire_date and employee.rehire_date > ended):
+        return "terminated"
+    if determination.status == "waiting" and determination.entry_date and determination.entry_date <= today:
+        return "eligible"
+    return determination.status

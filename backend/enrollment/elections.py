@@ -1,0 +1,180 @@
+"""Deferral elections: validated lines (pre-tax, Roth, catch-up by age), versions, the match they earn, when they
+take effect, and which one is in effect on a day."""
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from backend.audit import Actor, record_audit
+from backend.db import any_of, utcnow
+from backend.enrollment.approvals import approve_election
+from backend.enrollment.determinations import eligibility_of, status_on
+from backend.enrollment.models import CATCH_UP_TYPES, DeferralElection, ElectionLine
+from backend.enrollment.payroll_messages import line_dict
+from backend.errors import Conflict, Forbidden, ValidationFailed
+from backend.irs import limits as irs
+from backend.money import HUNDRED, percent_of_cents, percent_str, round_half_up
+from backend.plans import match as match_rules
+from backend.plans import service as plans
+from backend.plans.models import Employee, Employer, Plan
+from backend.plans.pii import PiiVault
+from backend.plans.schedules import next_pay_date, periods_per_year
+
+
+@dataclass
+class MatchPreview:
+    deferral_percent: Decimal
+    match_percent: Decimal
+    annual_match_cents: int
+    full_match_deferral_percent: Decimal
+    max_match_percent: Decimal
+    left_on_table_cents: int
+    message: str
+
+
+def age_at_year_end(vault: PiiVault, employee: Employee, year: int) -> int:
+    dob = vault.open_date(employee.date_of_birth_enc)
+    return year - dob.year
+
+
+def validate_lines(plan: Plan, lines: list[dict], catch_up_eligible: bool) -> list[tuple[str, str]]:
+    problems = []
+    seen = set()
+    total_percent = Decimal(0)
+    for i, line in enumerate(lines):
+        field = f"lines[{i}]"
+        money_type = line["money_type"]
+        if money_type in seen:
+            problems.append((f"{field}.money_type", f"{money_type} appears twice; one line per money type"))
+        seen.add(money_type)
+        has_percent, has_amount = line.get("percent") is not None, line.get("amount_cents") is not None
+        if has_percent == has_amount:
+            problems.append((field, "give either percent or amount_cents, not both or neither"))
+        if has_percent:
+            total_percent += line["percent"]
+        if money_type.startswith("roth") and not plan.roth_allowed:
+            problems.append((f"{field}.money_type", "this plan does not allow Roth deferrals"))
+        if money_type in CATCH_UP_TYPES:
+            if not plan.catch_up_allowed:
+                problems.append((f"{field}.money_type", "this plan does not allow catch-up contributions"))
+            elif not catch_up_eligible:
+                problems.append((f"{field}.money_type",
+                                 f"catch-up contributions start the year you turn {irs.CATCH_UP_MIN_AGE} (IRC 414(v)(5))"))
+    if total_percent > HUNDRED:
+        problems.append(("lines", "percents add up to more than 100% of pay"))
+    return problems
+
+
+def preview_match(plan: Plan, employee: Employee, frequency: str, lines) -> MatchPreview:
+    """What the employer's match will be at this election, and what more deferral would earn."""
+    tiers = plans.match_tiers(plan)
+    per_paycheck = Decimal(employee.annual_compensation_cents) / periods_per_year(frequency)
+    percent = Decimal(0)
+    for line in lines:
+        if line["percent"] is not None:
+            percent += line["percent"]
+        elif per_paycheck > 0:
+            percent += Decimal(line["amount_cents"]) * HUNDRED / per_paycheck
+    percent = round_half_up(percent, 2)
+    match_pct = match_rules.match_percent_of_pay(tiers, percent)
+    full_at = match_rules.full_match_deferral_percent(tiers)
+    max_pct = match_rules.max_match_percent_of_pay(tiers)
+    annual = percent_of_cents(employee.annual_compensation_cents, match_pct)
+    left = percent_of_cents(employee.annual_compensation_cents, max_pct) - annual
+    if not tiers:
+        message = "This plan has no employer match."
+    elif left > 0:
+        message = (f"Your employer matches {percent_str(match_pct)}% of your pay at this rate. Deferring "
+                   f"{percent_str(full_at)}% would earn the full {percent_str(max_pct)}%: "
+                   f"${left / 100:,.2f} a year more.")
+    else:
+        message = f"You get the full employer match: {percent_str(max_pct)}% of your pay."
+    return MatchPreview(percent, match_pct, annual, full_at, max_pct, max(left, 0), message)
+
+
+def next_effective_date(session: Session, employee: Employee, employer: Employer, today: date) -> date:
+    """The next pay date after today, or the entry date if that is later."""
+    next_pay = next_pay_date(employer.pay_frequency, employer.anchor_pay_date, today)
+    determination = eligibility_of(session, employee.id)
+    if determination and determination.entry_date and determination.entry_date > next_pay:
+        return determination.entry_date
+    return next_pay
+
+
+def next_version(session: Session, model, employee_id: str) -> int:
+    return (session.scalar(select(func.max(model.version)).where(model.employee_id == employee_id)) or 0) + 1
+
+
+def submit_election(session: Session, vault: PiiVault, actor: Actor, employee: Employee, lines: list[dict],
+                    today: date, kind: str = "election") -> DeferralElection:
+    employer = session.get(Employer, employee.employer_id)
+    plan = plans.current_plan(session, employer.id)
+    determination = eligibility_of(session, employee.id)
+    if determination is None or status_on(determination, today, employee) == "terminated":
+        raise Forbidden("Only current employees can make elections.")
+    effective = next_effective_date(session, employee, employer, today)
+    problems = validate_lines(plan, lines, age_at_year_end(vault, employee, effective.year) >= irs.CATCH_UP_MIN_AGE)
+    if problems:
+        raise ValidationFailed(problems)
+    for pending in session.scalars(select(DeferralElection).where(
+            DeferralElection.employee_id == employee.id, DeferralElection.status == "pending_approval")):
+        pending.status = "superseded"
+        pending.decided_at = utcnow()
+    election = DeferralElection(employee_id=employee.id, plan_id=plan.id,
+                                version=next_version(session, DeferralElection, employee.id), kind=kind,
+                                status="pending_approval", effective_date=effective, submitted_by=actor.user_id)
+    election.lines = [ElectionLine(position=i, money_type=line["money_type"], percent=line.get("percent"),
+                                   amount_cents=line.get("amount_cents")) for i, line in enumerate(lines)]
+    session.add(election)
+    session.flush()
+    record_audit(session, actor, "election.submitted", "election", election.id, employer_id=employer.id,
+                 changes={"version": election.version, "kind": kind, "effective_date": effective.isoformat(),
+                          "lines": [line_dict(l) for l in election.lines]})
+    if not plan.requires_approval:
+        approve_election(session, Actor.system("auto_approval"), election, employer, today)
+    return election
+
+
+def opt_out(session: Session, vault: PiiVault, actor: Actor, employee: Employee, today: date) -> tuple[DeferralElection, bool]:
+    """Stop deferring. Inside the plan's window after automatic enrollment began, the automatic contributions may
+    also be withdrawn (IRC 414(w)(2)); returns the election and whether that withdrawal is available."""
+    plan = plans.current_plan(session, employee.employer_id)
+    if not plan.auto_enroll:
+        raise Conflict("This plan has no automatic enrollment to opt out of; elect 0% instead.")
+    first_auto = session.scalar(select(func.min(DeferralElection.effective_date)).where(
+        DeferralElection.employee_id == employee.id, DeferralElection.kind == "auto_enroll",
+        DeferralElection.status == "approved"))
+    withdrawal = first_auto is None or today <= first_auto + timedelta(days=plan.opt_out_window_days or 0)
+    election = submit_election(session, vault, actor, employee, [], today, kind="opt_out")
+    return election, withdrawal
+
+
+def elections_of(session: Session, employee_id: str) -> list[DeferralElection]:
+    return list(session.scalars(select(DeferralElection).where(DeferralElection.employee_id == employee_id)
+                                .order_by(DeferralElection.version.desc())))
+
+
+def election_in_effect(session: Session, employee_id: str, as_of: date) -> DeferralElection | None:
+    return session.scalar(select(DeferralElection).where(
+        DeferralElection.employee_id == employee_id, DeferralElection.status == "approved",
+        DeferralElection.effective_date <= as_of).order_by(DeferralElection.effective_date.desc(),
+                                                           DeferralElection.version.desc()).limit(1))
+
+
+def scheduled_election(session: Session, employee_id: str, as_of: date) -> DeferralElection | None:
+    return session.scalar(select(DeferralElection).where(
+        DeferralElection.employee_id == employee_id, DeferralElection.status == "approved",
+        DeferralElection.effective_date > as_of).order_by(DeferralElection.version.desc()).limit(1))
+
+
+def mark_observed(session: Session, election_ids: list[str], pay_date: date) -> None:
+    """Payroll withheld what these elections ask on a pay statement: the change has arrived."""
+    from sqlalchemy import update
+
+    for start in range(0, len(election_ids), 5000):
+        chunk = election_ids[start:start + 5000]
+        session.execute(update(DeferralElection).where(any_of(session, DeferralElection.id, chunk),
+                                                       DeferralElection.observed_at.is_(None))
+                        .values(observed_at=pay_date).execution_options(synchronize_session=False))

@@ -1,0 +1,39 @@
+"""The one builder of deferral-change messages to payroll (outbox topic `payroll.deferral_change`), whoever
+causes the change: an approved election, a stop for termination or the 402(g) limit, a resume in January.
+
+The body is documented in the README ("Payroll sync"); every push adapter sends it as built here."""
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+from backend.money import percent_str
+from backend.outbox import OutboxMessage, enqueue
+
+TOPIC = "payroll.deferral_change"
+
+
+def payroll_recipient(employer_id: str, employee_id: str) -> str:
+    """The ordering key of messages to payroll: one employee at one employer's payroll."""
+    return f"payroll:{employer_id}:{employee_id}"
+
+
+def line_dict(line) -> dict:
+    """An election line (anything with money_type, percent, amount_cents) as payroll messages carry it."""
+    return {"money_type": line.money_type, "percent": None if line.percent is None else percent_str(line.percent),
+            "amount_cents": line.amount_cents}
+
+
+def send_deferral_change(session: Session, employee, *, action: str, effective: date, subject_id: str,
+                         lines=(), election=None, reason: str | None = None, **extra) -> OutboxMessage:
+    """Queue a deferral change for the employee's payroll, in the caller's transaction, behind their earlier
+    changes. `action` is "set" (withhold what `lines` say) or "stop"; `election` names the election it carries;
+    `reason` says why the platform itself sent it (termination, 402g_limit, 402g_resume)."""
+    payload = {"action": action, "employee_id": employee.id, "external_id": employee.external_id,
+               "effective_date": effective.isoformat(), "lines": [line_dict(line) for line in lines]}
+    if election is not None:
+        payload.update(election_id=election.id, version=election.version, kind=election.kind)
+    if reason is not None:
+        payload["reason"] = reason
+    payload.update(extra)
+    return enqueue(session, TOPIC, payroll_recipient(employee.employer_id, employee.id),
+                   employer_id=employee.employer_id, subject_id=subject_id, payload=payload)
