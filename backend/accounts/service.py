@@ -146,6 +146,21 @@ def reversal_specs(session: Session, entry_ids: list[str]) -> list[EntrySpec]:
     return list(specs.values())
 
 
+def reverse_pay_run_entries(session: Session, plan_id: str, pay_run_id: str, *, employee_id: str | None = None,
+                            kind: str | None = None) -> None:
+    """Reverse (never edit) a pay run's entries not reversed yet: every one of a superseded run, or one
+    participant's contribution taken back when the sponsor corrects or rejects their statement."""
+    scope = [LedgerEntry.pay_run_id == pay_run_id, LedgerEntry.kind != "reversal"]
+    if employee_id is not None:
+        scope.append(LedgerEntry.employee_id == employee_id)
+    if kind is not None:
+        scope.append(LedgerEntry.kind == kind)
+    entry_ids = list(session.scalars(select(LedgerEntry.id).where(*scope)))
+    reversed_ids = set(session.scalars(select(LedgerEntry.reverses_entry_id).where(
+        LedgerEntry.pay_run_id == pay_run_id, LedgerEntry.kind == "reversal")))
+    post_entries(session, plan_id, reversal_specs(session, [e for e in entry_ids if e not in reversed_ids]))
+
+
 # ---- prices ----------------------------------------------------------------------------------------------------
 
 def load_prices(session: Session, plan_funds: dict[str, str], rows: list[dict], row_label) -> int:

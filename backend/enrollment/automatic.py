@@ -13,16 +13,8 @@ from backend.audit import Actor, record_audit
 from backend.enrollment import eligibility
 from backend.enrollment.approvals import approve_election
 from backend.enrollment.determinations import eligibility_rules
-from backend.enrollment.elections import (
-    election_in_effect,
-    next_version,
-    scheduled_election,
-)
-from backend.enrollment.models import (
-    DeferralElection,
-    ElectionLine,
-    EligibilityDetermination,
-)
+from backend.enrollment.elections import election_in_effect, next_version, scheduled_election
+from backend.enrollment.models import DeferralElection, ElectionLine, EligibilityDetermination
 from backend.enrollment.payroll_messages import send_deferral_change
 from backend.outbox import OutboxMessage
 from backend.plans.models import Employee, Employer, Plan

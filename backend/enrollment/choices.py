@@ -7,13 +7,8 @@ from sqlalchemy.orm import Session
 
 from backend.audit import Actor, record_audit
 from backend.enrollment.elections import next_version
-from backend.enrollment.models import (
-    Beneficiary,
-    BeneficiaryDesignation,
-    InvestmentAllocation,
-    InvestmentElection,
-    OutsideDeferral,
-)
+from backend.enrollment.models import (Beneficiary, BeneficiaryDesignation, InvestmentAllocation, InvestmentElection,
+                                       OutsideDeferral)
 from backend.errors import ValidationFailed
 from backend.money import HUNDRED, percent_str
 from backend.plans import service as plans
@@ -117,3 +112,32 @@ def declare_outside_deferrals(session: Session, actor: Actor, employee: Employee
 def outside_deferrals_of(session: Session, employee_id: str) -> list[OutsideDeferral]:
     return list(session.scalars(select(OutsideDeferral).where(OutsideDeferral.employee_id == employee_id)
                                 .order_by(OutsideDeferral.calendar_year.desc())))
+
+
+def allocations_by_employee(session: Session, employer_id: str,
+                            employee_id: str | None = None) -> dict[str, list[tuple[str, Decimal]]]:
+    """Each employee's current investment choice as [(fund id, percent)]; absent: the plan's default fund."""
+    who = Employee.id == employee_id if employee_id else Employee.employer_id == employer_id
+    allocations: dict[str, list[tuple[str, Decimal]]] = {}
+    latest: dict[str, int] = {}
+    for employee_id, version, fund_id, percent in session.execute(
+            select(InvestmentElection.employee_id, InvestmentElection.version, InvestmentAllocation.fund_id,
+                   InvestmentAllocation.percent)
+            .join(InvestmentAllocation, InvestmentAllocation.investment_election_id == InvestmentElection.id)
+            .join(Employee, Employee.id == InvestmentElection.employee_id).where(who)
+            .order_by(InvestmentElection.version, InvestmentAllocation.position)).all():
+        if latest.get(employee_id) != version:
+            latest[employee_id] = version
+            allocations[employee_id] = []
+        allocations[employee_id].append((fund_id, percent))
+    return allocations
+
+
+def outside_deferrals_in_year(session: Session, employer_id: str, year: int,
+                              employee_id: str | None = None) -> dict[str, int]:
+    """Deferrals the employer's employees declared at other employers in calendar `year` (402(g) counts them)."""
+    who = Employee.id == employee_id if employee_id else Employee.employer_id == employer_id
+    return {employee: cents for employee, cents in session.execute(
+        select(OutsideDeferral.employee_id, OutsideDeferral.amount_cents)
+        .join(Employee, Employee.id == OutsideDeferral.employee_id)
+        .where(who, OutsideDeferral.calendar_year == year)).all()}

@@ -178,3 +178,55 @@ def mark_observed(session: Session, election_ids: list[str], pay_date: date) -> 
         session.execute(update(DeferralElection).where(any_of(session, DeferralElection.id, chunk),
                                                        DeferralElection.observed_at.is_(None))
                         .values(observed_at=pay_date).execution_options(synchronize_session=False))
+
+
+@dataclass(frozen=True)
+class LineTerms:
+    """One line of an approved election: a money type at a percent of pay or a flat amount per paycheck."""
+
+    money_type: str
+    percent: Decimal | None
+    amount_cents: int | None
+
+    def cents_of(self, pay_cents: int) -> int:
+        """What this line withholds from a paycheck of `pay_cents`."""
+        return self.amount_cents if self.amount_cents is not None else percent_of_cents(pay_cents, self.percent)
+
+
+@dataclass(frozen=True)
+class ElectionTerms:
+    """An approved election as payroll and the compliance projection read it: plain values, no ORM object."""
+
+    id: str
+    employee_id: str
+    version: int
+    kind: str
+    effective_date: date
+    observed_at: date | None
+    lines: tuple[LineTerms, ...]
+
+
+def approved_elections(session: Session, plan_id: str, *, effective_by: date | None = None,
+                       employee_id: str | None = None) -> dict[str, list[ElectionTerms]]:
+    """Every approved election of the plan (those taking effect by `effective_by` when given), by employee, in
+    the order they take effect: the one in effect on a day is the last one effective by then. Two queries for
+    the whole plan, whatever its size."""
+    scope = [DeferralElection.plan_id == plan_id, DeferralElection.status == "approved"]
+    if effective_by is not None:
+        scope.append(DeferralElection.effective_date <= effective_by)
+    if employee_id is not None:
+        scope.append(DeferralElection.employee_id == employee_id)
+    lines: dict[str, list[LineTerms]] = {}
+    for election_id, money_type, percent, amount in session.execute(
+            select(ElectionLine.election_id, ElectionLine.money_type, ElectionLine.percent, ElectionLine.amount_cents)
+            .join(DeferralElection, DeferralElection.id == ElectionLine.election_id).where(*scope)
+            .order_by(ElectionLine.election_id, ElectionLine.position)).all():
+        lines.setdefault(election_id, []).append(LineTerms(money_type, percent, amount))
+    by_employee: dict[str, list[ElectionTerms]] = {}
+    for election_id, who, version, kind, effective, observed in session.execute(
+            select(DeferralElection.id, DeferralElection.employee_id, DeferralElection.version, DeferralElection.kind,
+                   DeferralElection.effective_date, DeferralElection.observed_at)
+            .where(*scope).order_by(DeferralElection.effective_date, DeferralElection.version)).all():
+        by_employee.setdefault(who, []).append(
+            ElectionTerms(election_id, who, version, kind, effective, observed, tuple(lines.get(election_id, ()))))
+    return by_employee

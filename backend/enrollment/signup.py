@@ -6,13 +6,7 @@ from sqlalchemy.orm import Session
 
 from backend.audit import Actor, record_audit
 from backend.config import Config
-from backend.errors import (
-    Conflict,
-    Forbidden,
-    NotFound,
-    TooManyAttempts,
-    Unauthenticated,
-)
+from backend.errors import Conflict, Forbidden, NotFound, TooManyAttempts, Unauthenticated
 from backend.identity import policy
 from backend.identity.models import User
 from backend.identity.service import Principal, TokenPair, create_user, issue_tokens

@@ -1,0 +1,100 @@
+"""The sponsor's payroll exceptions queue: accept a held statement (it posts), correct one (posted with the
+corrected withholdings, the earlier posting reversed), or reject one (its money goes back to payroll)."""
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.accounts import service as ledger
+from backend.accounts.service import PAYROLL_CLEARING, TRUST_CASH, EntrySpec, LineSpec
+from backend.audit import Actor, record_audit
+from backend.db import utcnow
+from backend.errors import Conflict, NotFound, ValidationFailed
+from backend.events import PayRunPosted, publish
+from backend.identity import policy
+from backend.identity.service import Principal
+from backend.payroll.models import PayrollException, PayRun, PayStatement
+from backend.payroll.posting import computed_match, contribution_spec, run_totals
+from backend.payroll.snapshot import load_snapshot
+from backend.plans import service as plans
+from backend.plans.models import Employee, Employer, Plan
+from backend.plans.pii import PiiVault
+
+
+def exception_for(session: Session, principal: Principal, exception_id: str) -> PayrollException:
+    exception = session.get(PayrollException, exception_id)
+    if exception is None:
+        raise NotFound("No such payroll exception.")
+    plans.employer_for(session, principal, exception.employer_id)
+    return exception
+
+
+def resolve_exception(session: Session, vault: PiiVault, actor: Actor, principal: Principal, exception_id: str, action: str,
+                      note: str | None, corrected: dict[str, int] | None, today: date) -> PayrollException:
+    """accept: the statement stands (a held one is posted); correct: the statement is posted with the corrected
+    withholdings (a posted one is reversed first); reject: a held statement is not posted and its money goes back
+    to payroll, a posted one is reversed."""
+    policy.RESOLVE_PAYROLL.check(principal)
+    exception = exception_for(session, principal, exception_id)
+    if exception.status != "open":
+        raise Conflict(f"This exception is already {exception.status}.")
+    if action == "correct" and not corrected:
+        raise ValidationFailed([("withholdings", "are required to correct a statement")])
+    statement = session.get(PayStatement, exception.statement_id)
+    run = session.get(PayRun, statement.pay_run_id)
+    if run.status == "superseded":
+        raise Conflict("This pay run was corrected by a later version; resolve that version's exceptions.")
+    employer = session.get(Employer, run.employer_id)
+    plan = session.get(Plan, run.plan_id)
+    siblings = list(session.scalars(select(PayrollException).where(PayrollException.statement_id == statement.id,
+                                                                   PayrollException.status == "open")))
+    revision = 1 + sum(1 for _ in session.scalars(select(PayrollException.id).where(
+        PayrollException.statement_id == statement.id, PayrollException.status == "corrected")))
+    in_trust = sum(statement.withholdings.values()) + statement.employer_match_cents  # what payroll deposited
+    if action in ("correct", "reject") and statement.status == "posted":
+        # Take the posted money back out of the participant's accounts (reversals, never edits).
+        ledger.reverse_pay_run_entries(session, plan.id, run.id, employee_id=statement.employee_id,
+                                       kind="contribution")
+    if action == "correct":
+        snapshot = _snapshot(session, vault, plan, employer, run, statement)
+        statement.withholdings = {k: v for k, v in corrected.items() if v}
+        if statement.match_source == "computed":
+            statement.employer_match_cents = computed_match(snapshot, statement.employee_id,
+                                                            statement.plan_compensation_cents, statement.withholdings)
+        spec = contribution_spec(snapshot, run, statement)
+        spec.key = f"{spec.key}:r{revision}"
+        # Payroll sends (or takes back) the difference, so the trust still holds exactly what was posted.
+        delta = sum(statement.withholdings.values()) + statement.employer_match_cents - in_trust
+        adjustment = EntrySpec(key=f"deposit-adjustment:{statement.id}:r{revision}", kind="deposit",
+                               effective_date=run.pay_date, pay_run_id=run.id, employee_id=statement.employee_id,
+                               lines=[LineSpec(PAYROLL_CLEARING, -delta), LineSpec(TRUST_CASH, delta)] if delta else [])
+        ledger.post_entries(session, plan.id, [e for e in (adjustment, spec) if e.lines])
+        statement.status, statement.posted_at = "posted", utcnow()
+    elif action == "accept" and statement.status == "held":
+        spec = contribution_spec(_snapshot(session, vault, plan, employer, run, statement), run, statement)
+        ledger.post_entries(session, plan.id, [spec] if spec.lines else [])
+        statement.status, statement.posted_at = "posted", utcnow()
+    elif action == "reject":
+        # The money goes back to payroll (to refund the employee): out of the trust, back to clearing.
+        statement.status = "rejected"
+        ledger.post_entries(session, plan.id, [EntrySpec(
+            key=f"refund:{statement.id}", kind="refund", effective_date=run.pay_date, pay_run_id=run.id,
+            employee_id=statement.employee_id,
+            lines=[LineSpec(TRUST_CASH, -in_trust), LineSpec(PAYROLL_CLEARING, in_trust)] if in_trust else [])])
+    outcome = {"accept": "accepted", "correct": "corrected", "reject": "rejected"}[action]
+    for item in siblings:
+        if item.id == exception.id or item.severity == "hold" or action != "accept":
+            item.status, item.resolved_by, item.resolved_at = outcome, actor.user_id, utcnow()
+            item.resolution_note = note
+    run.totals = run_totals(run.statements)
+    run.status = "posted_with_holds" if any(st.status == "held" for st in run.statements) else "posted"
+    record_audit(session, actor, f"payroll_exception.{outcome}", "payroll_exception", exception.id,
+                 {"code": exception.code, "note": note, "corrected": corrected}, employer_id=employer.id)
+    publish(session, PayRunPosted(plan.id, run.id, today))
+    return exception
+
+
+def _snapshot(session: Session, vault: PiiVault, plan: Plan, employer: Employer, run: PayRun, statement: PayStatement):
+    """The run's snapshot for the one participant whose statement is being resolved."""
+    employee = session.get(Employee, statement.employee_id)
+    return load_snapshot(session, vault, plan, employer, [employee], run.pay_date, employee_id=employee.id)

@@ -1,0 +1,115 @@
+"""What a pay statement is checked for as it arrives, each rule a function over the run's snapshot and the
+statement: no session, no network, so each is tested directly with worked examples.
+
+A `hold` keeps the statement's money in trust cash until the sponsor decides; a `warning` posts it and asks the
+sponsor to look."""
+from dataclasses import dataclass, field
+
+from backend.enrollment.models import MONEY_TYPES as DEFERRAL_TYPES
+from backend.payroll.snapshot import RunSnapshot
+
+# A percent election withheld within a cent of the exact figure per line is payroll's rounding, not a mismatch.
+MISMATCH_TOLERANCE_CENTS = 1
+
+
+@dataclass
+class Finding:
+    code: str
+    severity: str  # hold | warning
+    message: str
+    details: dict = field(default_factory=dict)
+
+
+def deferred_cents(withholdings: dict[str, int]) -> int:
+    """Elective deferrals on a paycheck: pre-tax and Roth, catch-up columns included (after-tax is not one)."""
+    return sum(withholdings.get(t, 0) for t in DEFERRAL_TYPES)
+
+
+def _dollars(cents: int) -> str:
+    return f"${cents / 100:,.2f}"
+
+
+def new_hire_added(employee) -> Finding:
+    return Finding("new_hire_added", "warning", f"{employee.first_name} {employee.last_name} was not on the census "
+                   "and has been added from this pay run; check their details.")
+
+
+def not_eligible(snapshot: RunSnapshot, employee_id: str, deferred: int) -> Finding | None:
+    """Deferrals withheld before the employee's entry date (IRC 410(a); the plan's eligibility rules)."""
+    entry = snapshot.entry_dates.get(employee_id)
+    if entry is not None and entry <= snapshot.pay_date:
+        return None
+    return Finding("not_eligible", "hold", f"Deferrals of {_dollars(deferred)} were withheld before the employee's "
+                   f"entry date ({entry or 'not yet known'}).",
+                   {"entry_date": entry.isoformat() if entry else None, "deferred_cents": deferred})
+
+
+def opted_out(snapshot: RunSnapshot, employee_id: str, deferred: int) -> Finding | None:
+    """Deferrals withheld although the participant opted out of automatic enrollment (IRC 414(w))."""
+    election = snapshot.elections.get(employee_id)
+    if election is None or election.kind != "opt_out":
+        return None
+    return Finding("opted_out", "hold", f"Deferrals of {_dollars(deferred)} were withheld although the employee "
+                   f"opted out from {election.effective_date}.", {"deferred_cents": deferred})
+
+
+def over_402g(snapshot: RunSnapshot, employee_id: str, deferred: int) -> Finding | None:
+    """This paycheck would take the year's deferrals past 402(g) plus the catch-up the person's age allows."""
+    room = snapshot.deferral_room_cents(employee_id, deferred)
+    if deferred <= room:
+        return None
+    return Finding("over_402g", "hold", f"This paycheck's deferrals ({_dollars(deferred)}) pass the "
+                   f"{snapshot.pay_date.year} limit of 402(g) plus catch-up by {_dollars(deferred - max(room, 0))}.",
+                   {"room_cents": max(room, 0), "deferred_cents": deferred})
+
+
+def deferral_mismatches(snapshot: RunSnapshot, employee_id: str, compensation_cents: int,
+                        withholdings: dict[str, int]) -> list[Finding]:
+    """Each money type withheld differently from the election in effect. Under-withholding is a missed deferral
+    opportunity the employer may have to make up (IRS 401(k) Fix-It Guide, mistake 7)."""
+    election = snapshot.elections.get(employee_id)
+    expected = {line.money_type: line.cents_of(compensation_cents) for line in election.lines} if election else {}
+    found = []
+    for money_type in DEFERRAL_TYPES:
+        want, got = expected.get(money_type, 0), withholdings.get(money_type, 0)
+        if abs(want - got) <= MISMATCH_TOLERANCE_CENTS:
+            continue
+        consequence = ("" if got > want else " A missed deferral opportunity: the employer may owe a corrective "
+                                             "contribution (IRS 401(k) Fix-It Guide, mistake 7).")
+        found.append(Finding("deferral_mismatch", "warning",
+                             f"{money_type} withheld {_dollars(got)}, the election in effect asks for {_dollars(want)} "
+                             f"({'over' if got > want else 'under'}-withheld by {_dollars(abs(got - want))})."
+                             f"{consequence}",
+                             {"money_type": money_type, "expected_cents": want, "withheld_cents": got,
+                              "election_id": election.id if election else None}))
+    return found
+
+
+def paid_after_termination(snapshot: RunSnapshot, employee, statement: dict) -> Finding | None:
+    if not employee.termination_date or snapshot.pay_date <= employee.termination_date \
+            or statement.get("termination_date") is not None:
+        return None
+    return Finding("paid_after_termination", "warning", f"Paid on {snapshot.pay_date} after termination on "
+                   f"{employee.termination_date}.", {"termination_date": employee.termination_date.isoformat()})
+
+
+def missing_hours(statement: dict) -> Finding | None:
+    if statement.get("hours") is not None:
+        return None
+    return Finding("missing_hours", "warning", "No hours were sent; eligibility and long-term part-time status count "
+                   "hours.")
+
+
+def statement_findings(snapshot: RunSnapshot, employee, statement: dict, withholdings: dict[str, int], *,
+                       new_hire: bool) -> list[Finding]:
+    """Every finding for one statement, in the order the sponsor reads them."""
+    found: list[Finding] = [new_hire_added(employee)] if new_hire else []
+    deferred = deferred_cents(withholdings)
+    if deferred:
+        found += [f for f in (not_eligible(snapshot, employee.id, deferred) or opted_out(snapshot, employee.id, deferred),
+                              over_402g(snapshot, employee.id, deferred)) if f]
+    if not any(f.code in ("not_eligible", "opted_out") for f in found):
+        # Deferring at all is the problem there; comparing amounts with an election would say it twice.
+        found += deferral_mismatches(snapshot, employee.id, statement["plan_compensation_cents"], withholdings)
+    found += [f for f in (paid_after_termination(snapshot, employee, statement), missing_hours(statement)) if f]
+    return found

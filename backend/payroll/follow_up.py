@@ -1,0 +1,85 @@
+"""What a posted pay run changes beyond the ledger: elections payroll applied are marked observed, anyone whose
+next paycheck would pass the 402(g) limit gets a cap-and-stop (and a resume on January 1), hours are credited
+toward eligibility, and a final paycheck's termination date reaches the census."""
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.enrollment import automatic
+from backend.enrollment import service as enrollment
+from backend.events import CensusChanged, publish
+from backend.outbox import OutboxMessage
+from backend.payroll.snapshot import RunSnapshot
+from backend.plans.models import Employee
+from backend.plans.schedules import add_months, next_pay_date
+
+
+def observed_elections(snapshot: RunSnapshot, statements: list, findings: dict) -> list[str]:
+    """Elections payroll withheld as asked on a posted statement (no deferral mismatch): the change arrived."""
+    observed = []
+    for st in statements:
+        election = snapshot.elections.get(st.employee_id)
+        if st.status != "posted" or election is None or not election.lines or election.observed_at is not None:
+            continue
+        codes = {f.code for f in findings.get(snapshot.external_id(st.employee_id), [])}
+        if "deferral_mismatch" not in codes:
+            observed.append(election.id)
+    return observed
+
+
+def stop_at_the_402g_limit(session: Session, snapshot: RunSnapshot, pay_date: date, statements: list) -> None:
+    """Anyone whose next paycheck this calendar year would pass 402(g) plus their catch-up gets a cap-and-stop
+    (the last deduction capped at what is left), and their election resumes on January 1."""
+    employer = snapshot.employer
+    next_pay = next_pay_date(employer.pay_frequency, employer.anchor_pay_date, pay_date)
+    if next_pay.year != pay_date.year:
+        return
+    for st in statements:
+        election = snapshot.elections.get(st.employee_id)
+        if st.status != "posted" or election is None:
+            continue
+        upcoming = sum(line.cents_of(st.plan_compensation_cents) for line in election.lines)
+        room = snapshot.deferral_room_cents(st.employee_id, upcoming) if upcoming else 0
+        if not upcoming or upcoming <= room:
+            continue
+        subject = f"402g_limit:{st.employee_id}:{pay_date.year}"
+        if session.scalar(select(OutboxMessage.id).where(OutboxMessage.subject_id == subject)):
+            continue
+        employee = session.get(Employee, st.employee_id)
+        resume_on = date(pay_date.year + 1, 1, 1)
+        automatic.stop_deferrals(session, employee, next_pay, "402g_limit", cap_cents=max(room, 0),
+                                 resume_on=resume_on.isoformat())
+        enrollment.send_deferral_change(session, employee, action="set", effective=resume_on, reason="402g_resume",
+                                        subject_id=f"402g_resume:{employee.id}:{resume_on.year}",
+                                        lines=election.lines, election=election)
+
+
+def credit_hours_and_terminations(session: Session, snapshot: RunSnapshot, statements: list[dict],
+                                  known: dict, today: date) -> None:
+    """Hours count toward eligibility, so they are credited to people not yet in the plan (for those already in,
+    nothing reads them), and a final paycheck's termination date updates the census (and stops deferrals)."""
+    changed = []
+    for st in statements:
+        row = known[st["external_id"]]
+        needs_hours = st.get("hours") is not None and snapshot.statuses.get(row.id) != "eligible"
+        terminates = st.get("termination_date") and row.termination_date != st["termination_date"]
+        if not (needs_hours or terminates):
+            continue
+        employee = session.get(Employee, row.id)
+        if needs_hours:
+            start = employee.rehire_date or employee.hire_date
+            period = start
+            while add_months(period, 12) <= snapshot.pay_date:
+                period = add_months(period, 12)
+            key = period.isoformat()
+            hours = dict(employee.hours_by_period or {})
+            hours[key] = int(hours.get(key, 0) + Decimal(str(st["hours"])))
+            employee.hours_by_period = hours
+        if terminates:
+            employee.termination_date = st["termination_date"]
+            automatic.stop_deferrals(session, employee, st["termination_date"], "termination")
+        changed.append(employee)
+    if changed:
+        publish(session, CensusChanged(snapshot.employer.id, tuple(e.id for e in changed), today))

@@ -1,0 +1,92 @@
+"""Everything a pay run's checks and posting need about the plan and its people, read up front in a few queries
+through the modules that own the data (eligibility and elections from enrollment, money in from the ledger, pay
+from payroll's own history), so the findings and the postings are computed over plain values.
+
+The year-to-date figures move as statements are processed: someone paid twice in one run has the first
+paycheck counted before the second is checked."""
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.accounts import service as ledger
+from backend.accounts.money_in import money_in_by_source
+from backend.enrollment import service as enrollment
+from backend.enrollment.elections import ElectionTerms
+from backend.enrollment.models import MONEY_TYPES as DEFERRAL_TYPES
+from backend.irs import limits as irs
+from backend.payroll.pay_history import posted_pay
+from backend.plans import service as plans
+from backend.plans.models import Employee, Employer, Plan
+from backend.plans.pii import PiiVault
+
+
+@dataclass
+class RunSnapshot:
+    plan: Plan
+    employer: Employer
+    pay_date: date
+    limits: irs.IrsLimits
+    tiers: list
+    fund_ids: list[str]
+    default_fund: str
+    by_id: dict  # employee id → the employee (a row or an object with id, external_id, names, dates)
+    entry_dates: dict[str, date | None]
+    statuses: dict[str, str]
+    elections: dict[str, ElectionTerms]  # the election in effect on the pay date, by employee
+    allocations: dict[str, list[tuple[str, Decimal]]]
+    prices: dict[str, tuple[date, Decimal]]  # fund id → (trade date, price): the first price on or after pay date
+    # Age at the end of the pay date's year; reads the sealed date of birth, so only asked near the 402(g) limit.
+    age_at_year_end: Callable[[str], int]
+    ytd_deferrals: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    ytd_comp: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def external_id(self, employee_id: str) -> str:
+        return self.by_id[employee_id].external_id
+
+    def deferral_room_cents(self, employee_id: str, deferred: int) -> int:
+        """What is left of 402(g) plus the catch-up the person's age allows this calendar year (IRC 402(g)(1),
+        414(v)). The age is read only for someone whose paycheck would pass the base limit."""
+        room = self.limits.elective_deferral_cents - self.ytd_deferrals[employee_id]
+        if deferred <= room:
+            return room
+        return room + irs.catch_up_limit(self.pay_date.year, self.age_at_year_end(employee_id))
+
+    def count_posted(self, employee_id: str, withholdings: dict[str, int], plan_compensation_cents: int) -> None:
+        """A posted paycheck counts toward the year's deferrals and pay for the person's next one in this run."""
+        self.ytd_deferrals[employee_id] += sum(withholdings.get(t, 0) for t in DEFERRAL_TYPES)
+        self.ytd_comp[employee_id] += plan_compensation_cents
+
+
+def load_snapshot(session: Session, vault: PiiVault, plan: Plan, employer: Employer, employees: list,
+                  pay_date: date, *, employee_id: str | None = None) -> RunSnapshot:
+    """The snapshot for a run paid on `pay_date` to `employees`; `employee_id` narrows the reads to one person
+    (a payroll exception being resolved)."""
+    year_start, year_end = date(pay_date.year, 1, 1), date(pay_date.year, 12, 31)
+    eligibility = enrollment.entry_dates_and_statuses(session, employer.id, employee_id)
+    in_effect = {who: elections[-1] for who, elections in enrollment.approved_elections(
+        session, plan.id, effective_by=pay_date, employee_id=employee_id).items()}
+
+    def age_at_year_end(who: str) -> int:
+        born = vault.open_date(session.scalar(select(Employee.date_of_birth_enc).where(Employee.id == who)))
+        return pay_date.year - born.year
+
+    snapshot = RunSnapshot(
+        plan=plan, employer=employer, pay_date=pay_date, limits=irs.limits_for(pay_date.year),
+        tiers=plans.match_tiers(plan), fund_ids=[f.id for f in plan.funds], default_fund=plans.default_fund(plan).id,
+        by_id={e.id: e for e in employees}, entry_dates={k: v[0] for k, v in eligibility.items()},
+        statuses={k: v[1] for k, v in eligibility.items()}, elections=in_effect,
+        allocations=enrollment.allocations_by_employee(session, employer.id, employee_id),
+        prices=ledger.trade_prices(session, [f.id for f in plan.funds], pay_date),
+        age_at_year_end=age_at_year_end)
+    for who, by_source in money_in_by_source(session, plan.id, year_start, year_end, employee_id=employee_id,
+                                             sources=DEFERRAL_TYPES).items():
+        snapshot.ytd_deferrals[who] += sum(by_source.values())
+    for who, cents in enrollment.outside_deferrals_in_year(session, employer.id, pay_date.year, employee_id).items():
+        snapshot.ytd_deferrals[who] += cents
+    snapshot.ytd_comp.update(posted_pay(session, plan.id, year_start, year_end, employee_id=employee_id))
+    return snapshot
