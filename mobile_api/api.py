@@ -5,6 +5,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from backend.accounts import service as ledger
+from backend.accounts.money_in import money_in_by_source
 from backend.irs import limits as irs
 from backend.enrollment import automatic, service
 from backend.enrollment.api import election_view, etag_response, preview_view
@@ -259,8 +260,10 @@ class Limits(MethodView):
         session, employee = _me()
         year = context.today().year
         vault = context.vault()
-        here = sum(ledger.deferrals_in_year(session, employee.id, year, DEFERRAL_TYPES).values())
-        elsewhere = sum(d.amount_cents for d in service.outside_deferrals_of(session, employee.id) if d.calendar_year == year)
+        plan = plans.current_plan(session, employee.employer_id)
+        here = sum(money_in_by_source(session, plan.id, date(year, 1, 1), date(year, 12, 31), employee_id=employee.id,
+                                      sources=DEFERRAL_TYPES).get(employee.id, {}).values())
+        elsewhere = service.outside_deferrals_in_year(session, employee.employer_id, year, employee.id).get(employee.id, 0)
         base = irs.limits_for(year).elective_deferral_cents
         catch_up = irs.catch_up_limit(year, service.age_at_year_end(vault, employee, year))
         return {"calendar_year": year, "deferred_here_cents": here, "deferred_elsewhere_cents": elsewhere,

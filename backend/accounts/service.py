@@ -366,19 +366,6 @@ def balance_history(session: Session, employee_id: str, fund_ids, until: date) -
     return series
 
 
-def deferrals_in_year(session: Session, employee_id: str, year: int, sources) -> dict[str, int]:
-    """Cents deferred to this plan in a calendar year by source (by pay date), corrections netted."""
-    rows = session.execute(
-        select(LedgerAccount.source, func.sum(LedgerLine.amount_cents))
-        .join(LedgerLine, LedgerLine.account_id == LedgerAccount.id)
-        .join(LedgerEntry, LedgerEntry.id == LedgerLine.entry_id)
-        .where(LedgerAccount.employee_id == employee_id, LedgerAccount.source.in_(list(sources)),
-               LedgerEntry.kind != "investment",
-               LedgerEntry.effective_date.between(date(year, 1, 1), date(year, 12, 31)))
-        .group_by(LedgerAccount.source))
-    return {source: int(cents) for source, cents in rows}
-
-
 def check_ledger(session: Session) -> list[str]:
     """Every invariant the ledger promises, checked against the stored rows; returns the problems found."""
     problems = []

@@ -11,16 +11,17 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from backend.accounts.models import LedgerAccount, LedgerEntry, LedgerLine
+from backend.accounts.money_in import cost_basis_by_employee, money_in_by_source
 from backend.compliance.model import Participant, PlanTestInput
 from backend.compliance.report import run_plan_tests
 from backend.db import utcnow
 from backend.events import CensusChanged, ComplianceWarningRaised, ElectionApproved, PayRunPosted, publish
 from backend.outbox import Delivery
-from backend.enrollment.models import EligibilityDetermination
+from backend.enrollment import service as enrollment
 from backend.money import HUNDRED, percent_of_cents, percent_str, round_half_up
-from backend.payroll.models import PayRun, PayStatement
-from backend.plans.models import Employee, Employer, Plan
+from backend.payroll.pay_history import payroll_covers_year, posted_pay
+from backend.plans import service as plans
+from backend.plans.models import Employer, Plan
 from backend.plans.pii import PiiVault
 from backend.plans.schedules import pay_dates_between, periods_per_year
 
@@ -33,26 +34,15 @@ def _year_to_date(session: Session, plan: Plan, year: int, as_of: date,
                   only: str | None = None) -> tuple[dict, dict, dict]:
     """(money by employee and engine field, plan compensation by employee, balances by employee) for the
     calendar year up to `as_of`; for one employee when `only` names them."""
-    who = LedgerAccount.employee_id == only if only else LedgerAccount.employee_id.is_not(None)
+    end = min(as_of, date(year, 12, 31))
     money: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for employee_id, source, cents in session.execute(
-            select(LedgerAccount.employee_id, LedgerAccount.source, func.sum(LedgerLine.amount_cents))
-            .join(LedgerLine, LedgerLine.account_id == LedgerAccount.id)
-            .join(LedgerEntry, LedgerEntry.id == LedgerLine.entry_id)
-            .where(LedgerAccount.plan_id == plan.id, who,
-                   LedgerEntry.kind != "investment",
-                   LedgerEntry.effective_date.between(date(year, 1, 1), min(as_of, date(year, 12, 31))))
-            .group_by(LedgerAccount.employee_id, LedgerAccount.source)).all():
-        if source in _SOURCE_FIELD:
-            money[employee_id][_SOURCE_FIELD[source]] += int(cents)
-    compensation = _posted_pay(session, plan, PayStatement.plan_compensation_cents, date(year, 1, 1),
-                               min(as_of, date(year, 12, 31)), only)
-    balances = dict(session.execute(
-        select(LedgerAccount.employee_id, func.sum(LedgerLine.amount_cents))
-        .join(LedgerLine, LedgerLine.account_id == LedgerAccount.id)
-        .where(LedgerAccount.plan_id == plan.id, who)
-        .group_by(LedgerAccount.employee_id)).all())
-    return money, compensation, {k: int(v) for k, v in balances.items()}
+    for employee_id, by_source in money_in_by_source(session, plan.id, date(year, 1, 1), end,
+                                                     employee_id=only).items():
+        for source, cents in by_source.items():
+            if source in _SOURCE_FIELD:
+                money[employee_id][_SOURCE_FIELD[source]] += cents
+    compensation = posted_pay(session, plan.id, date(year, 1, 1), end, employee_id=only)
+    return money, compensation, cost_basis_by_employee(session, plan.id, employee_id=only)
 
 
 def plan_year_inputs(session: Session, vault: PiiVault, plan: Plan, as_of: date,
@@ -67,20 +57,14 @@ def plan_year_inputs(session: Session, vault: PiiVault, plan: Plan, as_of: date,
     remaining = pay_dates_between(employer.pay_frequency, employer.anchor_pay_date,
                                   date.fromordinal(as_of.toordinal() + 1), date(year, 12, 31))
     per_year = periods_per_year(employer.pay_frequency)
-    people = Employee.id == only if only else Employee.employer_id == employer.id
-    entry_dates = dict(session.execute(
-        select(EligibilityDetermination.employee_id, EligibilityDetermination.entry_date)
-        .join(Employee, Employee.id == EligibilityDetermination.employee_id).where(people)).all())
-    elections = _approved_elections(session, plan, only)
+    entry_dates = {k: v[0] for k, v in enrollment.entry_dates_and_statuses(session, employer.id, only).items()}
+    elections = enrollment.approved_elections(session, plan.id, employee_id=only)
     # Gross pay is 415(c)(3) compensation, as 414(q)(4) asks for the look-back year.
-    prior_pay = (_posted_pay(session, plan, PayStatement.gross_cents, date(year - 1, 1, 1), date(year - 1, 12, 31),
-                             only) if _payroll_covers(session, plan, year - 1) else None)
+    prior_pay = (posted_pay(session, plan.id, date(year - 1, 1, 1), date(year - 1, 12, 31), column="gross",
+                            employee_id=only) if payroll_covers_year(session, plan.id, year - 1) else None)
     today_rows, projected_rows = [], []
     # Plain rows, not ORM objects: a 10,000-person plan is read on every recompute.
-    for employee in session.execute(
-            select(Employee.id, Employee.external_id, Employee.date_of_birth_enc, Employee.hire_date,
-                   Employee.termination_date, Employee.annual_compensation_cents, Employee.ownership_percent,
-                   Employee.officer).where(people).order_by(Employee.external_id)).all():
+    for employee in plans.census_rows(session, employer.id, employee_id=only):
         entry = entry_dates.get(employee.id)
         eligible = bool(entry and entry <= date(year, 12, 31))
         ytd = money.get(employee.id, {})
@@ -110,38 +94,6 @@ def plan_year_inputs(session: Session, vault: PiiVault, plan: Plan, as_of: date,
     return make(today_rows), make(projected_rows)
 
 
-def _posted_pay(session: Session, plan: Plan, column, start: date, end: date, only: str | None) -> dict[str, int]:
-    """Each employee's sum of a pay statement column over the plan's posted pay runs paid from `start` to `end`."""
-    return {k: int(v) for k, v in session.execute(
-        select(PayStatement.employee_id, func.sum(column))
-        .join(PayRun, PayRun.id == PayStatement.pay_run_id)
-        .where(PayRun.plan_id == plan.id, PayRun.status != "superseded", PayStatement.status == "posted",
-               PayRun.pay_date.between(start, end),
-               PayStatement.employee_id == only if only else PayStatement.employee_id.is_not(None))
-        .group_by(PayStatement.employee_id)).all()}
-
-
-def _approved_elections(session: Session, plan: Plan, only: str | None = None) -> dict[str, list]:
-    """Every approved election of the plan with its lines, by employee, in the order they take effect (two
-    queries for the whole plan, not one per employee and pay date)."""
-    from backend.enrollment.models import DeferralElection, ElectionLine
-
-    scope = [DeferralElection.plan_id == plan.id, DeferralElection.status == "approved"]
-    if only:
-        scope.append(DeferralElection.employee_id == only)
-    lines = defaultdict(list)
-    for election_id, money_type, percent, amount in session.execute(
-            select(ElectionLine.election_id, ElectionLine.money_type, ElectionLine.percent, ElectionLine.amount_cents)
-            .join(DeferralElection, DeferralElection.id == ElectionLine.election_id).where(*scope)).all():
-        lines[election_id].append((money_type, percent, amount))
-    by_employee = defaultdict(list)
-    for election_id, employee_id, effective in session.execute(
-            select(DeferralElection.id, DeferralElection.employee_id, DeferralElection.effective_date)
-            .where(*scope).order_by(DeferralElection.effective_date, DeferralElection.version)).all():
-        by_employee[employee_id].append((effective, lines[election_id]))
-    return by_employee
-
-
 def _projected_cents(plan: Plan, elections: list, per_check: int, checks: list[date], what_if: Decimal | None,
                      eligible: bool) -> dict[str, int]:
     """What the rest of the year adds: the election in effect on each remaining pay date, and its match. Each
@@ -156,8 +108,8 @@ def _projected_cents(plan: Plan, elections: list, per_check: int, checks: list[d
         paychecks: dict[int | None, int] = {}
         for pay_date in checks:
             which = -1
-            for i, (effective, _) in enumerate(elections):
-                if effective <= pay_date:
+            for i, election in enumerate(elections):
+                if election.effective_date <= pay_date:
                     which = i
             paychecks[which] = paychecks.get(which, 0) + 1
     for which, count in paychecks.items():
@@ -165,9 +117,8 @@ def _projected_cents(plan: Plan, elections: list, per_check: int, checks: list[d
             lines = {"pretax": percent_of_cents(per_check, what_if)}
         else:
             lines = defaultdict(int)
-            for money_type, percent, amount in elections[which][1] if which >= 0 else ():
-                cents = amount if amount is not None else percent_of_cents(per_check, percent)
-                lines["roth" if money_type.startswith("roth") else "pretax"] += cents
+            for line in elections[which].lines if which >= 0 else ():
+                lines["roth" if line.money_type.startswith("roth") else "pretax"] += line.cents_of(per_check)
         extra["pretax"] += lines.get("pretax", 0) * count
         extra["roth"] += lines.get("roth", 0) * count
         extra["match"] += _match_per_check(plan, per_check, sum(lines.values())) * count
@@ -446,14 +397,7 @@ def update_after_election(session: Session, vault: PiiVault, plan: Plan, employe
 def _prior_year_basis(session: Session, plan: Plan, year: int) -> str:
     """Where last year's pay (HCE look-back, IRC 414(q)) comes from: the plan's own payroll when it covers the
     whole of last year, otherwise the census's annual pay."""
-    return "payroll" if _payroll_covers(session, plan, year - 1) else "census"
-
-
-def _payroll_covers(session: Session, plan: Plan, year: int) -> bool:
-    first = session.scalar(select(func.min(PayRun.pay_date)).where(
-        PayRun.plan_id == plan.id, PayRun.status != "superseded", PayRun.pay_date.between(date(year, 1, 1),
-                                                                                         date(year, 12, 31))))
-    return first is not None and first <= date(year, 1, 31)
+    return "payroll" if payroll_covers_year(session, plan.id, year - 1) else "census"
 
 
 # ---- the correction plan --------------------------------------------------------------------------------------

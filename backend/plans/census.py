@@ -162,3 +162,14 @@ def _invite_code() -> str:
 
 def employees_page_query(employer_id: str):
     return select(Employee).where(Employee.employer_id == employer_id)
+
+
+def census_rows(session: Session, employer_id: str, *, employee_id: str | None = None) -> list:
+    """The employer's census as plain rows (id, external_id, date_of_birth_enc, hire_date, rehire_date,
+    termination_date, annual_compensation_cents, ownership_percent, officer), by external id: what the
+    compliance tests read for a 10,000-person plan, without loading ORM objects."""
+    who = Employee.id == employee_id if employee_id else Employee.employer_id == employer_id
+    return session.execute(
+        select(Employee.id, Employee.external_id, Employee.date_of_birth_enc, Employee.hire_date, Employee.rehire_date,
+               Employee.termination_date, Employee.annual_compensation_cents, Employee.ownership_percent,
+               Employee.officer).where(who).order_by(Employee.external_id)).all()
