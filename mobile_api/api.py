@@ -8,19 +8,19 @@ from backend.accounts import service as ledger
 from backend.accounts.money_in import money_in_by_source
 from backend.irs import limits as irs
 from backend.enrollment import automatic, service
-from backend.enrollment.api import election_view, etag_response, preview_view
+from backend.enrollment.views import election_view, election_views, investments_view, preview_view
 from backend.enrollment.models import MONEY_TYPES as DEFERRAL_TYPES
 from backend.enrollment.schemas import (BeneficiariesIn, BeneficiariesOut, ElectionIn, ElectionOut, InvestmentsIn,
                                         InvestmentsOut, MatchPreviewOut, OptOutOut, OutsideDeferralIn,
                                         OutsideDeferralOut, SignUpIn)
 from backend.errors import ValidationFailed
 from backend.identity.schemas import TokenResponse
-from backend.money import percent_str
 from backend.plans import service as plans
-from backend.plans.models import Employer, Fund
+from backend.plans.models import Employer
 from backend.plans.schedules import next_pay_date
 from backend.web import context
 from backend.web.context import requires
+from backend.web.etags import etag_response
 from backend.web.idempotency import idempotent
 from backend.web.pagination import PageArgs, decode_cursor, encode_cursor, page_schema
 from mobile_api.schemas import BalanceOut, BalancePointOut, ContributionOut, LimitsOut, MeOut
@@ -87,7 +87,7 @@ class Elections(MethodView):
     def get(self):
         """Every version of your deferral election, newest first."""
         session, employee = _me()
-        return [election_view(session, e, context.today()) for e in service.elections_of(session, employee.id)]
+        return election_views(session, service.elections_of(session, employee.id), context.today())
 
     @requires("participant")
     @idempotent
@@ -136,17 +136,6 @@ class OptOut(MethodView):
                 "permissible_withdrawal_available": withdrawal}
 
 
-def _investments_view(session, election) -> dict:
-    if election is None:
-        return {"version": 0, "created_at": None, "uses_default_fund": True, "allocations": []}
-    funds = {a.fund_id: session.get(Fund, a.fund_id) for a in election.allocations}
-    allocations = [{"fund_id": a.fund_id, "ticker": funds[a.fund_id].ticker, "name": funds[a.fund_id].name,
-                    "percent": percent_str(a.percent)} for a in election.allocations]
-    uses_default = len(election.allocations) == 1 and funds[election.allocations[0].fund_id].is_default
-    return {"version": election.version, "created_at": election.created_at, "uses_default_fund": uses_default,
-            "allocations": allocations}
-
-
 @blp.route("/investments")
 class Investments(MethodView):
     @requires("participant")
@@ -154,7 +143,7 @@ class Investments(MethodView):
     def get(self):
         """How your new contributions are invested (the plan's default fund until you choose)."""
         session, employee = _me()
-        return _investments_view(session, service.current_investments(session, employee.id))
+        return investments_view(session, service.current_investments(session, employee.id))
 
     @requires("participant")
     @blp.arguments(InvestmentsIn)
@@ -166,7 +155,7 @@ class Investments(MethodView):
             raise ValidationFailed([("allocations", "give allocations, or use_default: true, not both")])
         election = service.set_investments(session, context.actor(), employee,
                                            None if body["use_default"] else body["allocations"])
-        return _investments_view(session, election)
+        return investments_view(session, election)
 
 
 @blp.route("/beneficiaries")

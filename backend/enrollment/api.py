@@ -1,53 +1,21 @@
 """Sponsors' approval queue and election history (/v1)."""
-from decimal import Decimal
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from backend.enrollment import service
 from backend.enrollment.models import DeferralElection
+from backend.enrollment.views import election_view, election_views
 from backend.enrollment.schemas import BulkDecisionIn, BulkDecisionResultOut, DecisionIn, ElectionOut
 from backend.errors import DomainError
-from backend.money import percent_str
 from backend.plans import service as plans
-from backend.plans.models import Employee, Employer, Plan
 from backend.web import context
 from backend.web.context import requires
-from backend.web.etags import if_match_header
+from backend.web.etags import etag_response, if_match_header
 from backend.web.pagination import PageArgs, page_schema, paginate
 
 blp = Blueprint("enrollment", __name__, url_prefix="/v1", description="Election approvals and history (sponsors).")
 SPONSOR = ("sponsor_admin", "platform_admin")
-
-
-def election_view(session, election: DeferralElection, today, with_match: bool = False) -> dict:
-    in_effect = service.election_in_effect(session, election.employee_id, today)
-    view = {
-        "id": election.id, "employee_id": election.employee_id, "version": election.version, "kind": election.kind,
-        "status": election.status, "in_effect": in_effect is not None and in_effect.id == election.id,
-        "effective_date": election.effective_date, "submitted_at": election.submitted_at,
-        "decided_at": election.decided_at, "rejection_reason": election.rejection_reason,
-        "etag": service.election_etag(election),
-        "lines": [service.line_dict(line) for line in election.lines],
-        "match": None,
-        "payroll": service.payroll_stage(session, election),
-    }
-    if with_match:
-        employee = session.get(Employee, election.employee_id)
-        employer = session.get(Employer, employee.employer_id)
-        plan = session.get(Plan, election.plan_id)
-        preview = service.preview_match(plan, employee, employer.pay_frequency,
-                                        [{"percent": l.percent, "amount_cents": l.amount_cents} for l in election.lines])
-        view["match"] = preview_view(preview)
-    return view
-
-
-def preview_view(preview) -> dict:
-    return {key: percent_str(value) if isinstance(value, Decimal) else value for key, value in preview.__dict__.items()}
-
-
-def etag_response(view: dict, status: int = 200):
-    return view, status, {"ETag": f'"{view["etag"]}"'}
 
 
 @blp.route("/plans/<plan_id>/approvals")
@@ -62,8 +30,7 @@ class ApprovalQueue(MethodView):
         rows, cursor = paginate(session, service.approval_queue_query(plan.id),
                                 [DeferralElection.submitted_at, DeferralElection.id], args["limit"], args["cursor"],
                                 lambda e: [e.submitted_at.isoformat(), e.id])
-        return {"data": [election_view(session, e, context.today(), with_match=True) for e in rows],
-                "next_cursor": cursor}
+        return {"data": election_views(session, rows, context.today(), with_match=True), "next_cursor": cursor}
 
 
 def _decide(election_id: str, approve: bool, reason: str | None):
@@ -131,4 +98,4 @@ class EmployeeElections(MethodView):
         """Every version of an employee's deferral election, newest first."""
         session = context.session()
         employee = plans.employee_for(session, context.principal(), employee_id)
-        return [election_view(session, e, context.today()) for e in service.elections_of(session, employee.id)]
+        return election_views(session, service.elections_of(session, employee.id), context.today())

@@ -44,16 +44,25 @@ def approve_election(session: Session, actor: Actor, election: DeferralElection,
     publish(session, ElectionApproved(election.plan_id, election.id, election.employee_id, today))
 
 
-def payroll_stage(session: Session, election: DeferralElection) -> dict:
-    """Where a change stands on its way to payroll: requested → approved → sent → confirmed → observed, or
-    failed with the reason. Read from the election and its outbox message, so it is never out of step."""
+def payroll_stages(session: Session, elections: list[DeferralElection]) -> dict[str, dict]:
+    """Where each change stands on its way to payroll: requested → approved → sent → confirmed → observed, or
+    failed with the reason. Read from the elections and their outbox messages (one query for all of them), so it
+    is never out of step."""
+    waiting = [e.id for e in elections if e.status == "approved" and not e.observed_at]
+    latest: dict[str, OutboxMessage] = {}
+    if waiting:
+        for message in session.scalars(select(OutboxMessage).where(OutboxMessage.subject_id.in_(waiting))
+                                       .order_by(OutboxMessage.seq)):
+            latest[message.subject_id] = message
+    return {e.id: _stage(e, latest.get(e.id)) for e in elections}
+
+
+def _stage(election: DeferralElection, message: OutboxMessage | None) -> dict:
     if election.status != "approved":
         stage = {"pending_approval": "requested"}.get(election.status, election.status)
         return {"stage": stage, "detail": election.rejection_reason}
     if election.observed_at:
         return {"stage": "observed", "detail": f"withheld as elected on the {election.observed_at} pay statement"}
-    message = session.scalar(select(OutboxMessage).where(OutboxMessage.subject_id == election.id)
-                             .order_by(OutboxMessage.seq.desc()).limit(1))
     if message is None:
         return {"stage": "approved", "detail": None}
     if message.status == "delivered":

@@ -1,7 +1,7 @@
 """Enrollment's public face: what other packages and the HTTP layer call. Each rule lives in the module named after
 its subject (determinations, sign-up, elections, approvals, payroll messages, choices); this module re-exports them."""
 from backend.enrollment.approvals import (approval_queue_query, approve_election, decide, election_etag, election_for,
-                                          payroll_stage)
+                                          payroll_stages)
 from backend.enrollment.choices import (allocations_by_employee, current_beneficiaries, current_investments,
                                         declare_outside_deferrals, outside_deferrals_in_year, outside_deferrals_of,
                                         set_beneficiaries, set_investments)
@@ -13,7 +13,7 @@ from backend.enrollment.elections import (ElectionTerms, LineTerms, MatchPreview
 from backend.enrollment.payroll_messages import line_dict, payroll_recipient, send_deferral_change
 from backend.enrollment.signup import participant_employee, sign_up
 
-__all__ = ["approval_queue_query", "approve_election", "decide", "election_etag", "election_for", "payroll_stage",
+__all__ = ["approval_queue_query", "approve_election", "decide", "election_etag", "election_for", "payroll_stages",
            "allocations_by_employee", "outside_deferrals_in_year", "entry_dates_and_statuses",
            "ElectionTerms", "LineTerms", "approved_elections", "current_beneficiaries", "current_investments", "declare_outside_deferrals", "outside_deferrals_of",
            "set_beneficiaries", "set_investments", "determine_eligibility", "eligibility_of", "eligibility_rules",

@@ -8,13 +8,12 @@ from flask_smorest import Blueprint
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from backend.enrollment import service as enrollment
+from backend.enrollment import views as enrollment_views
 from backend.errors import ValidationFailed
 from backend.audit import AuditEvent
-from backend.identity.models import User
-from backend.money import cents_to_dollars, percent_str
 from backend.plans import service
 from backend.plans.models import Employee
+from backend.plans.views import census_result_view, employee_views
 from backend.plans.schemas import (AuditEventOut, CensusIn, CensusResultOut, EmployeeIn, EmployeeOut, EmployerOut,
                                    PlanOut, PlanSetupIn, PlanSetupOut)
 from backend.web import context
@@ -24,8 +23,8 @@ from backend.web.pagination import PageArgs, page_schema, paginate
 from backend.web.problems import flatten_messages
 from backend.web.uploads import csv_rows, read_header, uploaded_text
 
-# Blueprints compose answers from several services (census rows with their eligibility); the import-direction rule
-# binds domain modules (models, service), not HTTP.
+# Blueprints compose answers from several packages' presenters (census rows with their eligibility): HTTP sits
+# above every domain package.
 blp = Blueprint("plans", __name__, url_prefix="/v1", description="Plan setup (advisors) and the census (sponsors).")
 STAFF = ("sponsor_admin", "advisor", "platform_admin")
 
@@ -70,31 +69,9 @@ class PlanResource(MethodView):
         return service.plan_for(context.session(), context.principal(), plan_id)
 
 
-def employee_view(session, employee: Employee, today) -> dict:
-    vault = context.vault()
-    determination = enrollment.eligibility_of(session, employee.id)
-    signed_up = session.scalar(select(User.id).where(User.employee_id == employee.id)) is not None
-    return {
-        "id": employee.id, "external_id": employee.external_id, "first_name": employee.first_name,
-        "last_name": employee.last_name, "date_of_birth": vault.open_date(employee.date_of_birth_enc),
-        "ssn_last4": employee.ssn_last4, "email": employee.email, "phone": employee.phone,
-        "hire_date": employee.hire_date, "rehire_date": employee.rehire_date,
-        "termination_date": employee.termination_date,
-        "annual_compensation": str(cents_to_dollars(employee.annual_compensation_cents)),
-        "ownership_percent": percent_str(employee.ownership_percent), "officer": employee.officer,
-        "hours_by_period": employee.hours_by_period or {}, "invite_code": employee.invite_code,
-        "signed_up": signed_up,
-        "eligibility": None if determination is None else {
-            "status": enrollment.status_on(determination, today, employee), "conditions_met_date": determination.conditions_met_date,
-            "entry_date": determination.entry_date, "basis": determination.basis,
-            "explanation": determination.explanation},
-    }
-
-
-def _census_result(session, result) -> dict:
-    return {"created": result.created, "updated": result.updated, "unchanged": result.unchanged,
-            "employees": [{"id": e.id, "external_id": e.external_id, "invite_code": e.invite_code}
-                          for e in result.employees]}
+def _employee_views(session, employees: list[Employee]) -> list[dict]:
+    return employee_views(session, context.vault(), employees,
+                          enrollment_views.eligibility_views(session, employees, context.today()))
 
 
 @blp.route("/employers/<employer_id>/employees")
@@ -108,7 +85,7 @@ class Census(MethodView):
         employer = service.employer_for(session, context.principal(), employer_id)
         rows, cursor = paginate(session, service.employees_page_query(employer.id), [Employee.external_id, Employee.id],
                                 args["limit"], args["cursor"], lambda e: [e.external_id, e.id])
-        return {"data": [employee_view(session, e, context.today()) for e in rows], "next_cursor": cursor}
+        return {"data": _employee_views(session, rows), "next_cursor": cursor}
 
     @requires(*STAFF)
     @idempotent
@@ -121,7 +98,7 @@ class Census(MethodView):
         employer = service.employer_for(session, context.principal(), employer_id, write=True)
         result = service.load_census(session, context.vault(), context.actor(), employer,
                                      body["employees"], context.today())
-        return _census_result(session, result)
+        return census_result_view(result)
 
 
 CSV_DOC = {"requestBody": {"required": True, "description": "A CSV file with a header row naming the census "
@@ -145,7 +122,7 @@ class CensusCsv(MethodView):
         rows, labels = parse_census_csv(uploaded_text(request))
         result = service.load_census(session, context.vault(), context.actor(), employer, rows,
                                      context.today(), row_label=labels.__getitem__)
-        return _census_result(session, result)
+        return census_result_view(result)
 
 
 def parse_census_csv(text: str) -> tuple[list[dict], list[str]]:
@@ -189,7 +166,7 @@ class EmployeeResource(MethodView):
     def get(self, employee_id):
         """One employee on the census."""
         session = context.session()
-        return employee_view(session, service.employee_for(session, context.principal(), employee_id), context.today())
+        return _employee_views(session, [service.employee_for(session, context.principal(), employee_id)])[0]
 
 
 @blp.route("/employers/<employer_id>/audit-events")

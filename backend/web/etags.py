@@ -18,3 +18,8 @@ def check_if_match(current_etag: str, sent: str | None) -> None:
     if sent is not None and sent != current_etag and sent != "*":
         raise PreconditionFailed("This record changed since you read it; reload it and try again.",
                                  [("If-Match", f"does not match the current ETag {current_etag}")])
+
+
+def etag_response(view: dict, status: int = 200):
+    """A view answered with its `etag` also in the ETag header, for the next If-Match."""
+    return view, status, {"ETag": f'"{view["etag"]}"'}
