@@ -86,7 +86,8 @@ def run_plan_tests(plan: PlanTestInput, members: dict | None = None) -> dict:
         "acp": _ratio_test_section(acp, plan_year_end, plan.eaca),
         "limit_402g": _dollars_by_id({i: a.excess_deferral_cents for i, a in annual.items()}),
         "limit_415c": _dollars_by_id({i: a.excess_annual_additions_cents for i, a in annual.items()}),
-        "catch_up_reclassified": _dollars_by_id({i: a.reclassified_catch_up_cents for i, a in annual.items()}),
+        # Every catch-up as the rule classes it, whatever payroll's column (the key predates that rule).
+        "catch_up_reclassified": _dollars_by_id({i: a.catch_up_cents for i, a in annual.items()}),
         "deadlines": {"excess_deferrals_402g": excess_deferral_deadline(plan.year).isoformat()},
         "top_heavy": {
             "determination_date": top_heavy.determination_date.isoformat(),
