@@ -34,6 +34,15 @@ def cents_to_dollars(cents: int) -> Decimal:
     return (Decimal(cents) / HUNDRED).quantize(CENT)
 
 
+def format_dollars(cents: int) -> str:
+    """123456 → '$1,234.56', -1230 → '-$12.30': what people read. Integer arithmetic only, so no amount is
+    ever rounded on its way to the page (a float prints 2**53 + 1 cents a cent short)."""
+    if isinstance(cents, bool) or not isinstance(cents, int):
+        raise TypeError(f"cents must be an int, got {type(cents).__name__}")
+    dollars, rest = divmod(abs(cents), 100)
+    return f"{'-' if cents < 0 else ''}${dollars:,}.{rest:02d}"
+
+
 def percent_of_cents(cents: int, percent: Decimal) -> int:
     """`percent`% of an amount in cents, to the nearest cent, halves up."""
     return int(round_half_up(Decimal(cents) * percent / HUNDRED, 0))

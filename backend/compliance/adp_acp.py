@@ -132,16 +132,18 @@ def adp_members(
     for p in eligible:
         limits = annual[p.employee_id]
         hce = p.employee_id in hces
-        in_plan = limits.deferrals_not_catch_up_cents  # IRC 414(v)(3)(B): catch-ups are left out
+        # IRC 414(v)(3)(B): catch-ups are left out, as the rule classes them (not as payroll labelled them).
+        deferrals = limits.deferrals
         if hce:
-            # 26 CFR 1.402(g)-1(e)(1)(ii): an HCE's excess deferrals stay in the test even when distributed,
-            # but money already going back under 402(g) cannot be refunded a second time.
-            refundable = in_plan - limits.excess_deferral_from_deferrals_cents + p.qnec_cents
+            # 26 CFR 1.401(k)-2(a)(4)(iii), 1.402(g)-1(e)(1)(ii): an HCE's excess deferrals stay in the test even
+            # when distributed, but money already going back under 402(g) cannot be refunded a second time.
+            refundable = deferrals.regular_cents + p.qnec_cents
             # IRC 401(k)(3)(A), flush: an HCE's deferrals under every plan of the employer count in this one.
-            counted = in_plan + p.qnec_cents + p.other_plan_deferrals_cents
+            counted = refundable + deferrals.excess_in_plan_cents + p.other_plan_deferrals_cents
         else:
-            # 26 CFR 1.402(g)-1(e)(1)(ii): an NHCE's distributed excess deferrals are left out.
-            counted = in_plan - limits.excess_deferral_from_deferrals_cents + countable_qnec[p.employee_id]
+            # 26 CFR 1.401(k)-2(a)(5)(ii), 1.402(g)-1(e)(1)(ii): an NHCE's distributed excess deferrals are
+            # left out, once.
+            counted = deferrals.regular_cents + countable_qnec[p.employee_id]
             refundable = counted
         members.append(EmployeeRatio(
             employee_id=p.employee_id,

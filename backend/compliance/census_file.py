@@ -1,8 +1,8 @@
 """Read a prospect's census CSV into the engine's records, listing every bad row and field at once.
 
 Money is in dollars with cents, percents are plain numbers, dates ISO, booleans true/false. `catch_up` is
-what payroll already classed as catch-up and is NOT part of `pretax_deferrals` / `roth_deferrals`; Plumb
-re-classes deferrals over 402(g) itself.
+what payroll labelled catch-up and is NOT part of `pretax_deferrals` / `roth_deferrals`. Plumb adds the three
+and decides what is catch-up by the rule (26 CFR 1.414(v)-1), so the label changes no result.
 """
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ leveling-ratio reductions is.
 
 from __future__ import annotations
 
-import calendar
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from backend.compliance.adp_acp import (
     passes,
 )
 from backend.money import HUNDRED, percent_of_cents
+from backend.plans.schedules import add_months
 
 _HALF_HUNDREDTH = Decimal("0.005")
 # Search bound for a QNEC: 100% of pay is the most any contribution can be (IRC 415(c)(1)(B)).
@@ -192,12 +192,12 @@ def correction_deadlines(plan_year_end: date, *, eaca: bool = False) -> Correcti
     next_year_start = date.fromordinal(plan_year_end.toordinal() + 1)
     if eaca:
         # IRC 4979(f)(1) as amended by the Pension Protection Act: 6 months for an EACA.
-        without_tax = _add_months(plan_year_end, 6)
+        without_tax = add_months(plan_year_end, 6)
     else:
         # IRC 4979(f)(1): "2 1/2 months after the close of the plan year": March 15 for a calendar year.
-        two_months_on = _add_months(next_year_start, 2)
+        two_months_on = add_months(next_year_start, 2)
         without_tax = date(two_months_on.year, two_months_on.month, 15)
-    year_after_end = _add_months(plan_year_end, 12)
+    year_after_end = add_months(plan_year_end, 12)
     return CorrectionDeadlines(without_excise_tax=without_tax, latest=year_after_end, qnec_latest=year_after_end)
 
 
@@ -293,12 +293,6 @@ def qnec_to_pass(result: RatioTestResult) -> QnecAlternative | None:
             low = middle
     average, cost = after_qnec(high)
     return QnecAlternative(percent=Decimal(high).scaleb(-2), cost_cents=cost, nhce_average_after=average)
-
-
-def _add_months(day: date, months: int) -> date:
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 @dataclass(frozen=True)

@@ -39,8 +39,9 @@ _CENT_FIELDS = (
 class Participant:
     """One employee for one plan year (the engine assumes a calendar plan year).
 
-    `pretax_cents` and `roth_cents` exclude what payroll already classed as catch-up (`catch_up_cents`);
-    the engine re-classes further deferrals above 402(g) as catch-up when the person is catch-up eligible.
+    `pretax_cents`, `roth_cents` and `catch_up_cents` are the columns payroll put the deferrals in. The engine
+    adds them up and lets the rule decide what is catch-up (26 CFR 1.414(v)-1(a)(1), backend.irs.deferrals):
+    the same dollars give the same results whichever column holds them.
     """
 
     employee_id: str
@@ -49,7 +50,7 @@ class Participant:
     compensation_cents: int
     pretax_cents: int = 0
     roth_cents: int = 0
-    catch_up_cents: int = 0
+    catch_up_cents: int = 0  # payroll's label only: see the class docstring
     match_cents: int = 0
     after_tax_cents: int = 0
     nonelective_cents: int = 0  # employer non-elective (profit sharing, safe-harbor 3%), not a QNEC
@@ -103,8 +104,8 @@ class Participant:
 
     @property
     def plan_deferrals_cents(self) -> int:
-        """Pre-tax and Roth deferrals to this plan not yet classed as catch-up."""
-        return self.pretax_cents + self.roth_cents
+        """Every elective deferral to this plan, whatever column payroll put it in."""
+        return self.pretax_cents + self.roth_cents + self.catch_up_cents
 
 
 @dataclass(frozen=True)

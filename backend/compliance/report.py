@@ -32,7 +32,7 @@ from backend.irs.limits import limits_for
 from backend.compliance.model import SAFE_HARBOR_MATCH_KINDS, PlanTestInput
 from backend.compliance.status import highly_compensated_employees, key_employees
 from backend.compliance.top_heavy import run_top_heavy_test
-from backend.money import cents_to_dollars, round_half_up
+from backend.money import cents_to_dollars, dollars_to_cents, format_dollars, round_half_up
 
 
 def run_plan_tests(plan: PlanTestInput, members: dict | None = None) -> dict:
@@ -86,7 +86,8 @@ def run_plan_tests(plan: PlanTestInput, members: dict | None = None) -> dict:
         "acp": _ratio_test_section(acp, plan_year_end, plan.eaca),
         "limit_402g": _dollars_by_id({i: a.excess_deferral_cents for i, a in annual.items()}),
         "limit_415c": _dollars_by_id({i: a.excess_annual_additions_cents for i, a in annual.items()}),
-        "catch_up_reclassified": _dollars_by_id({i: a.reclassified_catch_up_cents for i, a in annual.items()}),
+        # Every catch-up as the rule classes it, whatever payroll's column (the key predates that rule).
+        "catch_up_reclassified": _dollars_by_id({i: a.catch_up_cents for i, a in annual.items()}),
         "deadlines": {"excess_deferrals_402g": excess_deferral_deadline(plan.year).isoformat()},
         "top_heavy": {
             "determination_date": top_heavy.determination_date.isoformat(),
@@ -237,7 +238,8 @@ def render_text(result: Mapping) -> str:
     if result["limit_402g"]:
         lines.append(f"  distribute by {result['deadlines']['excess_deferrals_402g']}")
     if result["catch_up_reclassified"]:
-        lines.append("  re-classed as catch-up: " + _amounts(result["catch_up_reclassified"]))
+        lines.append("  catch-up (deferrals over 402(g) or 415(c), 26 CFR 1.414(v)-1(b)(1)): "
+                     + _amounts(result["catch_up_reclassified"]))
     lines.append("415(c) annual additions limit: " + _over_limit_text(result["limit_415c"]))
     lines.append("")
     top = result["top_heavy"]
@@ -272,24 +274,26 @@ def _ratio_test_lines(name: str, section: Mapping) -> list[str]:
              f"({section['nhce_basis'].replace('_', ' ')}), highest passing HCE average {pct(section['limit'])}"]
     if section["passed"]:
         return lines
-    lines.append(f"  total excess {section['total_excess']} (HCE ratios capped at {section['hce_ratio_cap']}%)")
+    lines.append(f"  total excess {dollars_text(section['total_excess'])} "
+                 f"(HCE ratios capped at {section['hce_ratio_cap']}%)")
     if section["refunds"]:
         lines.append("  refunds: " + _amounts(section["refunds"]))
     if section["recharacterized_catch_up"]:
         lines.append("  re-characterized as catch-up: " + _amounts(section["recharacterized_catch_up"]))
-    if Decimal(str(section["unallocated_excess"])):  # a Decimal from the engine, a string from a stored state
-        lines.append(f"  excess no HCE could return from this plan: {section['unallocated_excess']}")
+    if dollars_to_cents(section["unallocated_excess"]):  # a Decimal from the engine, a string from a stored state
+        lines.append(f"  excess no HCE could return from this plan: {dollars_text(section['unallocated_excess'])}")
     deadlines = section["deadlines"]
     lines.append(f"  refund by {deadlines['refund_without_excise_tax']} to avoid the 10% excise tax, "
                  f"{deadlines['refund_latest']} at the latest")
     if section["qnec"]:
         q = section["qnec"]
-        lines.append(f"  or a QNEC of {q['percent']}% of pay to every eligible NHCE: cost {q['cost']} "
-                     f"(NHCE average becomes {q['nhce_average_after']}%), by {deadlines['qnec_latest']}")
+        lines.append(f"  or a QNEC of {q['percent']}% of pay to every eligible NHCE: cost "
+                     f"{dollars_text(q['cost'])} (NHCE average becomes {q['nhce_average_after']}%), "
+                     f"by {deadlines['qnec_latest']}")
     if section["nhce_increase"]:
         n = section["nhce_increase"]
         text = (f"  NHCEs would need an average of {n['nhce_average_needed']}% (+{n['points']} points, "
-                f"{n['extra_contributions']} more at current pay)")
+                f"{dollars_text(n['extra_contributions'])} more at current pay)")
         if n["nonparticipants_needed"] is not None:
             text += (f", or {n['nonparticipants_needed']} of {n['nonparticipants']} non-contributors "
                      f"at {n['at_percent']}%")
@@ -302,4 +306,9 @@ def _over_limit_text(amounts: Mapping) -> str:
 
 
 def _amounts(amounts: Mapping) -> str:
-    return ", ".join(f"{employee_id} {amount}" for employee_id, amount in amounts.items())
+    return ", ".join(f"{employee_id} {dollars_text(amount)}" for employee_id, amount in amounts.items())
+
+
+def dollars_text(amount: Decimal | str) -> str:
+    """A section's dollar amount (a Decimal from the engine, its text from a stored state) as people read it."""
+    return format_dollars(dollars_to_cents(amount))

@@ -3,6 +3,9 @@
 "100% of the first 3% of pay plus 50% of the next 2%" is
 [MatchTier(0, 3, 100), MatchTier(3, 5, 50)]: each tier matches `match_rate_percent` of the part of
 the deferral percent that falls between `deferral_from_percent` and `deferral_to_percent`.
+
+`match_for_paycheck` is the one answer to "what match does this paycheck earn?": payroll posts it and the
+compliance projection prices the rest of the year with it (`match_for_paychecks`), so the two never differ.
 """
 
 from __future__ import annotations
@@ -11,6 +14,9 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, Inexact, localcontext
+from typing import NamedTuple
+
+from backend.money import percent_of_cents
 
 _ZERO = Decimal(0)
 _HUNDRED = Decimal(100)
@@ -130,6 +136,72 @@ def full_match_deferral_percent(tiers: Sequence[MatchTier]) -> Decimal:
 
 def max_match_percent_of_pay(tiers: Sequence[MatchTier]) -> Decimal:
     return match_percent_of_pay(tiers, full_match_deferral_percent(tiers))
+
+
+def match_for_paycheck(
+    tiers: Sequence[MatchTier], pay_cents: int, deferred_cents: int, pay_room_cents: int | None = None
+) -> int:
+    """The employer match one paycheck earns, in cents, on the pay the plan may count.
+
+    IRC 401(a)(17): pay beyond the year's compensation limit is not taken into account, so the match is
+    worked out per paycheck on the counted pay: `pay_room_cents` is what is left of the limit after the pay
+    already counted this year (`limits_for(year).compensation_limit_cents` minus it; None: no cap, a negative
+    room: none left). Only the first `pay_room_cents` of this paycheck count; once the limit is reached a
+    paycheck earns no match. A $500,000 earner paid biweekly in 2026 earns a full match on 18 paychecks, part
+    of one on the 19th and none after: the match stops growing once $360,000 of pay has been counted.
+
+    The formula matches deferrals up to each tier's percent of the counted pay, so the deferral percent is
+    the paycheck's deferrals over the counted pay (at most 100%): on the paycheck that reaches the limit,
+    deferrals withheld on the uncounted part still fill the tiers of the counted part.
+    """
+    for name, value in (("pay_cents", pay_cents), ("deferred_cents", deferred_cents)):
+        _require_count(name, value)
+    counted = pay_cents
+    if pay_room_cents is not None:
+        _require_int("pay_room_cents", pay_room_cents)
+        counted = max(0, min(pay_cents, pay_room_cents))
+    if not tiers or counted == 0 or deferred_cents == 0:
+        return 0
+    percent = min(_HUNDRED, Decimal(deferred_cents) * _HUNDRED / Decimal(counted))
+    return percent_of_cents(counted, match_percent_of_pay(tiers, percent))
+
+
+class MatchedPaychecks(NamedTuple):
+    match_cents: int
+    pay_room_cents: int | None  # what is left of the 401(a)(17) limit after these paychecks; None: uncapped
+
+
+def match_for_paychecks(
+    tiers: Sequence[MatchTier], pay_cents: int, deferred_cents: int, paychecks: int,
+    pay_room_cents: int | None = None,
+) -> MatchedPaychecks:
+    """The match on `paychecks` equal paychecks in a row, each priced by `match_for_paycheck` with the room
+    the earlier ones left, and the room left after them: a projection prices one election after another,
+    passing each call's room to the next."""
+    _require_count("paychecks", paychecks)
+    each = match_for_paycheck(tiers, pay_cents, deferred_cents)
+    if pay_room_cents is None:
+        return MatchedPaychecks(each * paychecks, None)
+    _require_int("pay_room_cents", pay_room_cents)
+    room = max(0, pay_room_cents)
+    full = paychecks if pay_cents == 0 else min(paychecks, room // pay_cents)
+    match, room = each * full, room - pay_cents * full
+    if full < paychecks:
+        # The paycheck that reaches the limit counts what is left; every later one counts nothing.
+        match += match_for_paycheck(tiers, pay_cents, deferred_cents, room)
+        room = 0
+    return MatchedPaychecks(match, room)
+
+
+def _require_count(name: str, value: object) -> None:
+    _require_int(name, value)
+    if value < 0:
+        raise ValueError(f"{name} cannot be negative, got {value}")
+
+
+def _require_int(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
 
 
 def _require_valid(tiers: Sequence[MatchTier]) -> None:

@@ -108,3 +108,31 @@ def add_months(start: date, months: int) -> date:
     index = start.year * 12 + start.month - 1 + months
     year, month = divmod(index, 12)
     return date(year, month + 1, min(start.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def eligibility_period_start(hire_or_rehire: date, on: date) -> date:
+    """The first day of the 12-month eligibility computation period that contains `on`.
+
+    The first period begins on the day employment (or re-employment) begins and each later one on its
+    anniversary (IRC 410(a)(3)(A); 29 CFR 2530.202-2(a), (b)(1)). Hours are credited to the period holding the
+    day they are paid for, and the period's start is the key they are stored under. A day before the hire date
+    belongs to no period; it gets the first one, so hours a census reports early are kept, not dropped.
+    """
+    _check_date("hire_or_rehire", hire_or_rehire)
+    _check_date("on", on)
+    if on <= hire_or_rehire:
+        return hire_or_rehire
+    start = _anniversary(hire_or_rehire, on.year - hire_or_rehire.year)
+    if start > on:
+        start = _anniversary(hire_or_rehire, on.year - hire_or_rehire.year - 1)
+    return start
+
+
+def _anniversary(start: date, years: int) -> date:
+    """`start` moved `years` years on, counted from `start` itself so a February 29 never drifts to the 28th."""
+    try:
+        return start.replace(year=start.year + years)
+    except ValueError:
+        # February 29 in a common year: a 12-month period from February 29 ends on February 28, so the next
+        # begins on March 1. The eligibility rules (enrollment/eligibility.py) read anniversaries the same way.
+        return date(start.year + years, 3, 1)

@@ -78,10 +78,12 @@ def test_every_eligible_employee_counts_and_ineligible_ones_do_not():
     assert result.nhce_average == D("2.52")  # (4.77 + 2.78 + 0) / 3
 
 
-def test_catch_up_is_left_out_and_roth_counted():
+def test_roth_counts_and_so_does_money_payroll_labelled_catch_up_under_402g():
+    # A is under 50 and 9,000 in all is far under 402(g): nothing is over a limit, so nothing is catch-up,
+    # whatever column payroll used (26 CFR 1.414(v)-1(a)(1), (b)(1)). Catch-ups proper: the test below.
     people = [person("A", 100_000, 3_000, roth=1_000, catch_up=5_000), person("B", 50_000, 1_000)]
     result = adp(people, {"A"})
-    assert result.hce_average == D("4.00")
+    assert result.hce_average == D("9.00")
 
 
 def test_reclassed_catch_up_is_left_out_of_the_adp():

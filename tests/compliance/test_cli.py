@@ -90,7 +90,7 @@ def test_text_format_is_a_readable_report(tmp_path):
     result = run(tmp_path, EXAMPLE_B, "--year", "2026", "--format", "text")
     assert result.exit_code == 0, result.output
     assert "ADP: FAILS" in result.output
-    assert "refunds: A 3800.00, B 760.00" in result.output
+    assert "refunds: A $3,800.00, B $760.00" in result.output  # money.format_dollars
     assert "Top-heavy" in result.output
 
 
@@ -170,3 +170,10 @@ def test_the_plumb_command_carries_the_compliance_group():
     from backend.cli import command_group
 
     assert command_group().commands["compliance"] is compliance_group
+
+
+def test_report_amounts_are_written_exactly_from_the_engine_or_a_stored_state():
+    from backend.compliance.report import dollars_text
+
+    assert dollars_text(Decimal("1076.92")) == dollars_text("1076.92") == "$1,076.92"
+    assert dollars_text(Decimal("0.00")) == "$0.00"

@@ -2,7 +2,7 @@ from datetime import date
 from decimal import Decimal
 
 from backend.compliance.annual import annual_limit_results
-from backend.compliance.top_heavy import determination_date, run_top_heavy_test
+from backend.compliance.top_heavy import determination_date, highest_key_employee_rate, run_top_heavy_test
 from tests.compliance.people import cents, person
 
 D = Decimal
@@ -62,12 +62,25 @@ def test_minimum_is_3_percent_with_matches_counting_and_deferrals_not():
 
 def test_minimum_is_the_highest_key_rate_when_lower_than_3_percent():
     people = [
-        person("K", 300_000, 6_000, prior_pay=300_000, account_balance=900_000, catch_up=7_000),
+        person("K", 300_000, 6_000, prior_pay=300_000, account_balance=900_000),
         person("E", 50_000, prior_pay=50_000, account_balance=10_000),
     ]
     result = top_heavy(people, {"K"})
-    assert result.minimum_percent == D(2)  # 6,000 / 300,000; catch-ups left out
+    assert result.minimum_percent == D(2)  # 6,000 / 300,000
     assert result.minimum_owed_cents == {"E": cents(1_000)}
+
+
+def test_the_key_rate_leaves_out_catch_ups_as_the_rule_classes_them_not_as_payroll_labelled_them():
+    # Once 7,000 in payroll's catch-up column made K's rate 2% here. K is under 50 and 13,000 is far under
+    # 402(g), so none of it is catch-up (26 CFR 1.414(v)-1(a)(1), (b)(1)): 4.33%, and the minimum is 3%.
+    labelled = [person("K", 300_000, 6_000, prior_pay=300_000, account_balance=900_000, catch_up=7_000),
+                person("E", 50_000, prior_pay=50_000, account_balance=10_000)]
+    result = top_heavy(labelled, {"K"})
+    assert result.minimum_percent == D(3) and result.minimum_owed_cents == {"E": cents(1_500)}
+    # K at 55 deferring 32,500 in 2026: 8,000 over 402(g) is catch-up and left out (IRC 414(v)(3)(B)).
+    older = [person("K", 300_000, 32_500, born=date(1971, 1, 1))]
+    rate = highest_key_employee_rate(older, frozenset({"K"}), annual_limit_results(older, 2026))
+    assert rate == D(24_500) * 100 / D(300_000)
 
 
 def test_safe_harbor_plan_with_only_deferrals_and_safe_harbor_money_is_exempt():

@@ -135,8 +135,8 @@ def test_the_pdf_report_has_the_state_the_tests_and_the_fix(app, client, plumb):
     assert "could return" not in text  # no excess left unallocated
     for expected in ("Heavy Owner Inc 401(k) Plan: 2026 compliance report", "Figures as of 2026-11-24",
                      "Status: At risk of failing", "ADP Projected 7.00% 0.00% 0.00% -7.00 FAILS",
-                     "ADP fails: total excess $1076.92", "re-characterized as catch-up: OWN 1076.92",
-                     "or a QNEC of 5.00% of pay to every eligible NHCE: cost 600.00",
+                     "ADP fails: total excess $1,076.92", "re-characterized as catch-up: OWN $1,076.92",
+                     "or a QNEC of 5.00% of pay to every eligible NHCE: cost $600.00",
                      "HCEs can elect up to 0.00% for the rest of the year",
                      "adp refund without excise tax 2027-06-30", "IRS figures for 2026", "IRS Notice 2025-67"):
         assert expected in text, (expected, text)

@@ -1,10 +1,17 @@
 from datetime import date, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from backend.plans.schedules import PAY_FREQUENCIES, add_months, next_pay_date, pay_dates_between, periods_per_year
+from backend.plans.schedules import (
+    PAY_FREQUENCIES,
+    add_months,
+    eligibility_period_start,
+    next_pay_date,
+    pay_dates_between,
+    periods_per_year,
+)
 
 
 def test_periods_per_year():
@@ -154,3 +161,67 @@ def test_month_based_schedules_pay_a_fixed_number_of_times_each_month(frequency,
     first = date(year, month, 1)
     last = (date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)) - timedelta(days=1)
     assert len(pay_dates_between(frequency, anchor, first, last)) == periods_per_year(frequency) // 12
+
+
+# --- eligibility computation periods ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("hired, on, start", [
+    (date(2025, 3, 10), date(2025, 3, 10), date(2025, 3, 10)),  # the hire date opens the first period
+    (date(2025, 3, 10), date(2026, 3, 9), date(2025, 3, 10)),  # its last day
+    (date(2025, 3, 10), date(2026, 3, 10), date(2026, 3, 10)),  # the anniversary opens the second
+    (date(2025, 3, 10), date(2031, 1, 1), date(2030, 3, 10)),
+    (date(2025, 1, 31), date(2026, 2, 28), date(2026, 1, 31)),
+    (date(2025, 12, 31), date(2026, 12, 30), date(2025, 12, 31)),
+    (date(2025, 12, 31), date(2026, 12, 31), date(2026, 12, 31)),
+])
+def test_an_eligibility_period_runs_from_the_hire_date_or_an_anniversary_for_twelve_months(hired, on, start):
+    assert eligibility_period_start(hired, on) == start
+
+
+@pytest.mark.parametrize("on, start", [
+    (date(2025, 2, 28), date(2024, 2, 29)),  # twelve months from February 29 end on February 28
+    (date(2025, 3, 1), date(2025, 3, 1)),
+    (date(2028, 2, 28), date(2027, 3, 1)),
+    (date(2028, 2, 29), date(2028, 2, 29)),  # a leap year has the anniversary itself
+    (date(2029, 2, 28), date(2028, 2, 29)),
+    (date(2029, 3, 1), date(2029, 3, 1)),
+])
+def test_a_february_29_hire_starts_later_periods_on_march_1_in_common_years(on, start):
+    assert eligibility_period_start(date(2024, 2, 29), on) == start
+
+
+def test_a_day_before_the_hire_date_counts_in_the_first_period():
+    assert eligibility_period_start(date(2026, 6, 1), date(2026, 5, 1)) == date(2026, 6, 1)
+
+
+def test_a_rehire_starts_the_periods_over_from_the_rehire_date():
+    # The caller passes the rehire date when there is one; the original hire date plays no part.
+    assert eligibility_period_start(date(2025, 9, 15), date(2026, 9, 14)) == date(2025, 9, 15)
+
+
+def test_eligibility_period_dates_must_be_dates():
+    with pytest.raises(TypeError):
+        eligibility_period_start(datetime(2025, 1, 1, 9, 0), date(2025, 6, 1))
+    with pytest.raises(TypeError):
+        eligibility_period_start(date(2025, 1, 1), "2025-06-01")
+
+
+@given(st.dates(min_value=date(1950, 1, 1), max_value=date(2090, 12, 31)), st.integers(min_value=0, max_value=40 * 366))
+def test_the_period_holds_the_day_and_ends_before_the_next_begins(hired, days_later):
+    on = hired + timedelta(days=days_later)
+    start = eligibility_period_start(hired, on)
+    assert hired <= start <= on
+    assert eligibility_period_start(hired, start) == start  # a period start is its own period
+    following = eligibility_period_start(hired, add_months(start, 13))
+    assert on < following and (following - start).days in (365, 366)
+
+
+@given(st.dates(min_value=date(1950, 1, 1), max_value=date(2090, 12, 31)), st.integers(min_value=0, max_value=40 * 366))
+def test_for_any_hire_date_but_february_29_it_agrees_with_counting_anniversaries_one_by_one(hired, days_later):
+    assume((hired.month, hired.day) != (2, 29))
+    on = hired + timedelta(days=days_later)
+    period = hired
+    while add_months(period, 12) <= on:
+        period = add_months(period, 12)
+    assert eligibility_period_start(hired, on) == period
