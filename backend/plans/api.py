@@ -4,13 +4,13 @@ import io
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import ValidationError
 from sqlalchemy import select
 
 from backend.enrollment import service as enrollment
 from backend.errors import ValidationFailed
 from backend.events import AuditEvent
+from backend.identity import policy
 from backend.identity.models import User
 from backend.money import cents_to_dollars, percent_str
 from backend.plans import service
@@ -18,22 +18,20 @@ from backend.plans.models import Employee
 from backend.plans.schemas import (AuditEventOut, CensusIn, CensusResultOut, EmployeeIn, EmployeeOut, EmployerOut,
                                    PlanOut, PlanSetupIn, PlanSetupOut)
 from backend.web import context
-from backend.web.context import requires
-from backend.web.idempotency import idempotent
 from backend.web.pagination import PageArgs, page_schema, paginate
 from backend.web.problems import flatten_messages
+from backend.web.smorest import Blueprint
 from backend.web.uploads import csv_rows, read_header, uploaded_text
 
 # Blueprints compose answers from several services (census rows with their eligibility); the import-direction rule
 # binds domain modules (models, service), not HTTP.
 blp = Blueprint("plans", __name__, url_prefix="/v1", description="Plan setup (advisors) and the census (sponsors).")
-STAFF = ("sponsor_admin", "advisor", "platform_admin")
 
 
 @blp.route("/plans/setup")
 class PlanSetup(MethodView):
-    @requires("advisor", "platform_admin")
-    @idempotent
+    @blp.requires(policy.SET_UP_PLANS)
+    @blp.idempotent
     @blp.arguments(PlanSetupIn)
     @blp.response(201, PlanSetupOut)
     def post(self, body):
@@ -45,7 +43,7 @@ class PlanSetup(MethodView):
 
 @blp.route("/employers")
 class Employers(MethodView):
-    @requires(*STAFF)
+    @blp.requires(policy.VIEW_EMPLOYERS)
     @blp.response(200, EmployerOut(many=True))
     def get(self):
         """The employers the caller may see: an advisor's own, a sponsor admin's one."""
@@ -54,7 +52,7 @@ class Employers(MethodView):
 
 @blp.route("/employers/<employer_id>")
 class EmployerResource(MethodView):
-    @requires(*STAFF)
+    @blp.requires(policy.VIEW_EMPLOYERS)
     @blp.response(200, EmployerOut)
     def get(self, employer_id):
         """One employer with its plans."""
@@ -63,7 +61,7 @@ class EmployerResource(MethodView):
 
 @blp.route("/plans/<plan_id>")
 class PlanResource(MethodView):
-    @requires(*STAFF)
+    @blp.requires(policy.VIEW_EMPLOYERS)
     @blp.response(200, PlanOut)
     def get(self, plan_id):
         """A plan and its rules."""
@@ -99,7 +97,7 @@ def _census_result(session, result) -> dict:
 
 @blp.route("/employers/<employer_id>/employees")
 class Census(MethodView):
-    @requires(*STAFF)
+    @blp.requires(policy.VIEW_EMPLOYERS)
     @blp.arguments(PageArgs, location="query")
     @blp.response(200, page_schema(EmployeeOut, "EmployeePage"))
     def get(self, args, employer_id):
@@ -110,8 +108,8 @@ class Census(MethodView):
                                 args["limit"], args["cursor"], lambda e: [e.external_id, e.id])
         return {"data": [employee_view(session, e, context.today()) for e in rows], "next_cursor": cursor}
 
-    @requires(*STAFF)
-    @idempotent
+    @blp.requires(policy.MANAGE_EMPLOYERS)
+    @blp.idempotent
     @blp.arguments(CensusIn)
     @blp.response(200, CensusResultOut)
     def post(self, body, employer_id):
@@ -133,8 +131,8 @@ CSV_DOC = {"requestBody": {"required": True, "description": "A CSV file with a h
 
 @blp.route("/employers/<employer_id>/employees/csv")
 class CensusCsv(MethodView):
-    @requires(*STAFF)
-    @idempotent
+    @blp.requires(policy.MANAGE_EMPLOYERS)
+    @blp.idempotent
     @blp.doc(**CSV_DOC)
     @blp.response(200, CensusResultOut)
     def post(self, employer_id):
@@ -184,7 +182,7 @@ def parse_census_csv(text: str) -> tuple[list[dict], list[str]]:
 
 @blp.route("/employees/<employee_id>")
 class EmployeeResource(MethodView):
-    @requires(*STAFF)
+    @blp.requires(policy.VIEW_EMPLOYERS)
     @blp.response(200, EmployeeOut)
     def get(self, employee_id):
         """One employee on the census."""
@@ -194,7 +192,7 @@ class EmployeeResource(MethodView):
 
 @blp.route("/employers/<employer_id>/audit-events")
 class AuditTrail(MethodView):
-    @requires(*STAFF)
+    @blp.requires(policy.VIEW_EMPLOYERS)
     @blp.arguments(PageArgs, location="query")
     @blp.response(200, page_schema(AuditEventOut, "AuditEventPage"))
     def get(self, args, employer_id):
