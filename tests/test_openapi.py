@@ -166,3 +166,11 @@ def test_a_fractional_bound_is_refused_rather_than_written_as_a_float():
     with pytest.raises(ValueError, match="exact JSON number"):
         _property(fields.Decimal(as_string=True, validate=validate.Range(min=0, max=Decimal("0.5"))))
 
+
+
+def test_a_view_cannot_read_if_match_without_the_decorator_that_documents_it(app):
+    from backend.web.etags import if_match_header
+
+    with app.test_request_context(headers={"If-Match": '"abc"'}):
+        with pytest.raises(RuntimeError, match="blp.if_match"):
+            if_match_header()

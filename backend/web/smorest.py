@@ -45,7 +45,7 @@ INVALID = ("Validation failed: every problem is listed in `errors` (a NUL charac
            "one); nothing was stored.")
 KEY_REUSED = ("`idempotency-key-reused`: this Idempotency-Key was used before with another request (path or body), "
               "or is longer than 255 characters.")
-STALE = "`If-Match` is not the record's current ETag: it changed since it was read. Reload it and decide again."
+STALE = "`If-Match` is not the record's current ETag: it changed since it was read. Reload it and try again."
 MISSING_IF_MATCH = "`If-Match` is missing: send the ETag you last read."
 BAD_SIGNATURE = ("The signature is missing, wrong or stale (more than five minutes off), or names no active "
                  "connection; nothing was stored.")
@@ -83,14 +83,16 @@ class PlumbApi(flask_smorest.Api):
             "content": {PROBLEM_JSON: {"schema": self.ERROR_SCHEMA}}}, lazy=True)
 
 
-def _document(view, *, problems: dict[int, str] | None = None, parameters=(), success_headers=None, security=None,
-              stores_nothing: bool = False):
+def _document(view, *, reasons: dict[int, str] | None = None, parameters=(), success_headers=None, security=None,
+              stores_nothing: bool = False, first: bool = False):
     """`view` with its part of the document added under `_apidoc["plumb"]` (a copy: the wrapped function's own
-    documentation is left as it was, as flask-smorest's decorators do)."""
+    documentation is left as it was, as flask-smorest's decorators do). `first`: these reasons lead the answers'
+    descriptions (the one every call can meet before more particular ones)."""
     view._apidoc = deepcopy(getattr(view, "_apidoc", {}))
     part = view._apidoc.setdefault("plumb", {})
-    for status, why in (problems or {}).items():
-        part.setdefault("problems", {}).setdefault(status, []).append(why)
+    for status, why in (reasons or {}).items():
+        whys = part.setdefault("problems", {}).setdefault(status, [])
+        whys.insert(0 if first else len(whys), why)
     part.setdefault("parameters", []).extend(parameters)
     part.setdefault("success_headers", {}).update(success_headers or {})
     if security is not None:
@@ -141,7 +143,7 @@ class Blueprint(flask_smorest.Blueprint):
             if ability.roles != policy.SIGNED_IN.roles:  # an ability every role has is never refused
                 answers[403] = (f"{ability.refusal} (Roles that may {ability.name}: "
                                 f"{', '.join(sorted(ability.roles))}.)")
-            return _document(wrapper, problems=answers, security=BEARER)
+            return _document(wrapper, reasons=answers, security=BEARER, first=True)
 
         return decorator
 
@@ -157,7 +159,7 @@ class Blueprint(flask_smorest.Blueprint):
         key = _header("Idempotency-Key", "Any unique string (at most 255 characters). Sending the same request "
                       "again with the same key answers the first answer again instead of doing it twice; keys "
                       "belong to the caller.", required=False, maxLength=255)
-        return _document(wrapper, problems={422: KEY_REUSED}, parameters=[key],
+        return _document(wrapper, reasons={422: KEY_REUSED}, parameters=[key],
                          success_headers={"Idempotent-Replayed": IDEMPOTENT_REPLAYED})
 
     @staticmethod
@@ -172,18 +174,18 @@ class Blueprint(flask_smorest.Blueprint):
             return view(*args, **kwargs)
 
         etag = _header("If-Match", "The ETag of the record as you read it (the `etag` field, or the ETag header).")
-        return _document(wrapper, problems={412: STALE, 428: MISSING_IF_MATCH}, parameters=[etag],
+        return _document(wrapper, reasons={412: STALE, 428: MISSING_IF_MATCH}, parameters=[etag],
                          success_headers={"ETag": ETAG})
 
     @staticmethod
-    def signed(*headers: str, optional: tuple[str, ...] = (), why: str = BAD_SIGNATURE):
+    def signed(*headers: str, optional: tuple[str, ...] = ()):
         """Document an endpoint a payroll provider calls: no bearer token, the signature `headers` it sends and
         401 when the signature is refused. The view verifies the signature itself, as it needs the connection the
         path or a header names before it knows the secret."""
 
         def decorator(view):
             parameters = [_header(h, SIGNATURE_HEADERS[h], required=h not in optional) for h in headers]
-            return _document(view, problems={401: why}, parameters=parameters, security=[])
+            return _document(view, reasons={401: BAD_SIGNATURE}, parameters=parameters, security=[])
 
         return decorator
 
@@ -191,17 +193,18 @@ class Blueprint(flask_smorest.Blueprint):
     def answers(status: int, why: str):
         """Document an answer the view's service gives that no decorator stands for (a throttled login's 429,
         say). The authorization and robustness suites check that every answer they observe is documented."""
-        return lambda view: _document(view, problems={status: why})
+        return lambda view: _document(view, reasons={status: why})
 
     @staticmethod
     def stores_nothing(view):
-        """Document an operation that writes though it is a POST, as computing only: no 409 listed."""
+        """Document a POST that only computes an answer and stores nothing, so no 409 is listed for it."""
         return _document(view, stores_nothing=True)
 
     # ---- the document --------------------------------------------------------------------------------------------
 
     @staticmethod
     def _prepare_plumb_doc(doc, doc_info, *, method, **kwargs):
+        """flask-smorest calls this, after its own callbacks, for each operation as the document is built."""
         part = doc_info.get("plumb", {})
         answers = {status: list(whys) for status, whys in part.get("problems", {}).items()}
         answers.setdefault(422, []).insert(0, INVALID)
@@ -214,7 +217,8 @@ class Blueprint(flask_smorest.Blueprint):
         for status, whys in answers.items():
             # Replaces flask-smorest's generic answer (a 422 from `arguments`) with one naming every reason.
             responses.pop(status, None)
-            responses[str(status)] = {"description": " ".join(dict.fromkeys(whys)),
+            whys = list(dict.fromkeys(whys))
+            responses[str(status)] = {"description": whys[0] if len(whys) == 1 else "\n".join(f"- {w}" for w in whys),
                                       "content": {PROBLEM_JSON: {"schema": Problem}}}
             if status == 429:
                 responses[str(status)]["headers"] = {"Retry-After": RETRY_AFTER}
