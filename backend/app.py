@@ -2,7 +2,6 @@
 import logging
 
 from flask import Flask, g
-from flask_smorest import Api
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -10,19 +9,10 @@ from backend.clock import Clock
 from backend.config import Config
 from backend.errors import DomainError
 from backend.web import problems
-from backend.web.schema import Problem
+from backend.web.smorest import PlumbApi
 from backend.wiring import bootstrap
 
 log = logging.getLogger(__name__)
-
-
-class PlumbApi(Api):
-    """flask-smorest's Api with every HTTP error answered as RFC 9457 problem details."""
-
-    ERROR_SCHEMA = Problem
-
-    def handle_http_exception(self, error):
-        return problems.from_http_exception(error)
 
 
 def create_app(config: Config | None = None, clock: Clock | None = None) -> Flask:
@@ -58,7 +48,7 @@ def create_app(config: Config | None = None, clock: Clock | None = None) -> Flas
     return app
 
 
-def _register_blueprints(api: Api) -> None:
+def _register_blueprints(api: PlumbApi) -> None:
     from backend.compliance.api import blp as compliance_blp
     from backend.enrollment.api import blp as enrollment_blp
     from backend.identity.api import blp as identity_blp

@@ -2,7 +2,6 @@
 from datetime import date
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from backend.accounts import service as ledger
 from backend.accounts.money_in import money_in_by_source
@@ -14,15 +13,15 @@ from backend.enrollment.schemas import (BeneficiariesIn, BeneficiariesOut, Elect
                                         InvestmentsOut, MatchPreviewOut, OptOutOut, OutsideDeferralIn,
                                         OutsideDeferralOut, SignUpIn)
 from backend.errors import ValidationFailed
+from backend.identity import policy
 from backend.identity.schemas import TokenResponse
 from backend.plans import service as plans
 from backend.plans.models import Employer
 from backend.plans.schedules import next_pay_date
 from backend.web import context
-from backend.web.context import requires
 from backend.web.etags import etag_response
-from backend.web.idempotency import idempotent
 from backend.web.pagination import PageArgs, decode_cursor, encode_cursor, page_schema
+from backend.web.smorest import Blueprint
 from mobile_api.schemas import BalanceOut, BalancePointOut, ContributionOut, LimitsOut, MeOut
 
 blp = Blueprint("mobile", __name__, url_prefix="/mobile/v1", description="The participant's phone.")
@@ -36,7 +35,10 @@ def _me():
 @blp.route("/signup")
 class SignUp(MethodView):
     @blp.doc(security=[])
-    @idempotent
+    @blp.answers(401, "The date of birth or the SSN's last four digits do not match the employer's records.")
+    @blp.answers(404, "This invite code is not one the employer issued.")
+    @blp.answers(429, "Too many failed attempts for this invite code: ask the employer for a new one.")
+    @blp.idempotent
     @blp.arguments(SignUpIn)
     @blp.response(201, TokenResponse)
     def post(self, body):
@@ -49,7 +51,7 @@ class SignUp(MethodView):
 
 @blp.route("/me")
 class Me(MethodView):
-    @requires("participant")
+    @blp.requires(policy.PARTICIPATE)
     @blp.response(200, MeOut)
     def get(self):
         """Your record: eligibility and entry date, the election in effect, the next pay date, the fund menu."""
@@ -82,15 +84,16 @@ class Me(MethodView):
 
 @blp.route("/elections")
 class Elections(MethodView):
-    @requires("participant")
+    @blp.requires(policy.PARTICIPATE)
     @blp.response(200, ElectionOut(many=True))
     def get(self):
         """Every version of your deferral election, newest first."""
         session, employee = _me()
         return election_views(session, service.elections_of(session, employee.id), context.today())
 
-    @requires("participant")
-    @idempotent
+    @blp.requires(policy.PARTICIPATE)
+    @blp.answers(403, "Only current employees can make elections.")
+    @blp.idempotent
     @blp.arguments(ElectionIn)
     @blp.response(201, ElectionOut)
     def post(self, body):
@@ -105,7 +108,8 @@ class Elections(MethodView):
 
 @blp.route("/elections/preview")
 class ElectionPreview(MethodView):
-    @requires("participant")
+    @blp.requires(policy.PARTICIPATE)
+    @blp.stores_nothing
     @blp.arguments(ElectionIn)
     @blp.response(200, MatchPreviewOut)
     def post(self, body):
@@ -123,8 +127,8 @@ class ElectionPreview(MethodView):
 
 @blp.route("/elections/opt-out")
 class OptOut(MethodView):
-    @requires("participant")
-    @idempotent
+    @blp.requires(policy.PARTICIPATE)
+    @blp.idempotent
     @blp.response(201, OptOutOut)
     def post(self):
         """Opt out of automatic enrollment: deferrals stop from the next pay date. Inside the plan's window the
@@ -138,14 +142,14 @@ class OptOut(MethodView):
 
 @blp.route("/investments")
 class Investments(MethodView):
-    @requires("participant")
+    @blp.requires(policy.PARTICIPATE)
     @blp.response(200, InvestmentsOut)
     def get(self):
         """How your new contributions are invested (the plan's default fund until you choose)."""
         session, employee = _me()
         return investments_view(session, service.current_investments(session, employee.id))
 
-    @requires("participant")
+    @blp.requires(policy.PARTICIPATE)
     @blp.arguments(InvestmentsIn)
     @blp.response(200, InvestmentsOut)
     def put(self, body):
@@ -160,14 +164,14 @@ class Investments(MethodView):
 
 @blp.route("/beneficiaries")
 class Beneficiaries(MethodView):
-    @requires("participant")
+    @blp.requires(policy.PARTICIPATE)
     @blp.response(200, BeneficiariesOut)
     def get(self):
         """Your beneficiaries."""
         session, employee = _me()
         return service.current_beneficiaries(session, employee.id) or {"version": 0, "beneficiaries": []}
 
-    @requires("participant")
+    @blp.requires(policy.PARTICIPATE)
     @blp.arguments(BeneficiariesIn)
     @blp.response(200, BeneficiariesOut)
     def put(self, body):
@@ -178,14 +182,14 @@ class Beneficiaries(MethodView):
 
 @blp.route("/outside-deferrals")
 class OutsideDeferrals(MethodView):
-    @requires("participant")
+    @blp.requires(policy.PARTICIPATE)
     @blp.response(200, OutsideDeferralOut(many=True))
     def get(self):
         """Deferrals you declared at other employers, by calendar year."""
         session, employee = _me()
         return service.outside_deferrals_of(session, employee.id)
 
-    @requires("participant")
+    @blp.requires(policy.PARTICIPATE)
     @blp.arguments(OutsideDeferralIn)
     @blp.response(200, OutsideDeferralOut)
     def put(self, body):
@@ -197,7 +201,7 @@ class OutsideDeferrals(MethodView):
 
 @blp.route("/balance")
 class Balance(MethodView):
-    @requires("participant")
+    @blp.requires(policy.PARTICIPATE)
     @blp.response(200, BalanceOut)
     def get(self):
         """Your balance today: total, vested, by source and fund, gain or loss, at the latest fund prices."""
@@ -208,7 +212,7 @@ class Balance(MethodView):
 
 @blp.route("/contributions")
 class Contributions(MethodView):
-    @requires("participant")
+    @blp.requires(policy.PARTICIPATE)
     @blp.arguments(PageArgs, location="query")
     @blp.response(200, page_schema(ContributionOut, "ContributionPage"))
     def get(self, args):
@@ -231,7 +235,7 @@ class Contributions(MethodView):
 
 @blp.route("/balance-history")
 class BalanceHistory(MethodView):
-    @requires("participant")
+    @blp.requires(policy.PARTICIPATE)
     @blp.response(200, BalancePointOut(many=True))
     def get(self):
         """Your balance and what went in, on each day either changed: the chart."""
@@ -242,7 +246,7 @@ class BalanceHistory(MethodView):
 
 @blp.route("/limits")
 class Limits(MethodView):
-    @requires("participant")
+    @blp.requires(policy.PARTICIPATE)
     @blp.response(200, LimitsOut)
     def get(self):
         """This year's deferrals here and elsewhere against the 402(g) limit and your catch-up room."""
@@ -262,7 +266,7 @@ class Limits(MethodView):
 
 @blp.route("/elections/<election_id>/skip")
 class SkipEscalation(MethodView):
-    @requires("participant")
+    @blp.requires(policy.PARTICIPATE)
     @blp.response(200, ElectionOut)
     def post(self, election_id):
         """Skip an announced automatic escalation before it takes effect; your rate stays as it is."""

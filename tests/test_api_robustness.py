@@ -93,13 +93,24 @@ def assert_refused(response, what):
     assert_problem(response)
 
 
-class Findings:
-    """Collects every wrong answer of a test instead of stopping at the first, so one run lists them all."""
+def documented_statuses(op: dict) -> set[int]:
+    return {int(status) for status in op["responses"] if status != "default"}
 
-    def __init__(self):
+
+class Findings:
+    """Collects every wrong answer of a test instead of stopping at the first, so one run lists them all; with the
+    operation's OpenAPI description, a 4xx the document does not list is a wrong answer too."""
+
+    def __init__(self, op: dict | None = None):
         self.items: list[str] = []
+        self.documented = documented_statuses(op) if op is not None else None
+        self.seen: dict[int, str] = {}  # status → the first request that got it
+
+    def saw(self, what, response) -> None:
+        self.seen.setdefault(response.status_code, str(what))
 
     def _check(self, what, response, ok: bool, expected) -> bool:
+        self.saw(what, response)
         if not ok:
             self.items.append(f"{what}: {response.status_code}, expected {expected}: "
                               f"{response.get_data(as_text=True)[:200]}")
@@ -124,6 +135,10 @@ class Findings:
             self.items.append(what)
 
     def assert_none(self):
+        if self.documented is not None:
+            self.items += [f"{what}: answered {status}, which the document does not list for this operation"
+                           for status, what in sorted(self.seen.items())
+                           if 400 <= status < 500 and status not in self.documented]
         assert not self.items, f"{len(self.items)} wrong answer(s):\n" + "\n".join(self.items)
 
 
@@ -439,7 +454,8 @@ def _cursor(value: str) -> str:
     return base64.urlsafe_b64encode(value.encode()).decode().rstrip("=")
 
 
-PAGING_MUST = [{"limit": "-1"}, {"limit": "0"}, {"limit": "abc"}, {"limit": "501"}, {"limit": "1e400"},
+# With one past the documented maximum of `limit`, so the documented bound is checked too.
+PAGING_MUST = [{"limit": "-1"}, {"limit": "0"}, {"limit": "abc"}, {"limit": "1e400"},
                {"limit": "99999999999999999999999999"}, {"limit": "1.5"}, {"cursor": "garbage"},
                {"cursor": "!!!"}, {"cursor": _cursor("not json")}, {"cursor": _cursor('{"a": 1}')},
                {"cursor": _cursor('"x"')}, {"cursor": _cursor("[1, 2, 3, 4, 5]")}, {"cursor": "%FF"}]
@@ -479,7 +495,7 @@ def test_malformed_requests_are_refused_without_a_500_and_change_nothing(app, cl
     if key_needs_payroll(template):
         ctx.set_up_payroll()
     path = _path(template, ctx.ids)
-    found = Findings()
+    found = Findings(op)
 
     def send(raw=None, content_type="application/json", query=None, to=path):
         return _send(client, method, to, ctx.headers(method, template, op, raw), raw, content_type, query)
@@ -522,8 +538,9 @@ def test_malformed_requests_are_refused_without_a_500_and_change_nothing(app, cl
         for bad in BAD_IDS:
             found.refused(f"{name}={bad[:20]!r}", send(valid_raw, valid_type, valid_query,
                                                        to=_path(template, {**ctx.ids, name: bad})), 404)
-    paging = any(p["name"] == "limit" for p in params)
-    for query in PAGING_MUST if paging else []:
+    limit = next((p for p in params if p["name"] == "limit"), None)
+    paging = limit is not None
+    for query in PAGING_MUST + [{"limit": str(limit["schema"]["maximum"] + 1)}] if paging else []:
         response = send(query=query)
         if found.refused(query, response, 422):
             found.check(f"{query}: no errors listed", bool(response.json["errors"]))
@@ -556,6 +573,7 @@ def test_malformed_requests_are_refused_without_a_500_and_change_nothing(app, cl
     # The rightful caller's valid request gets past authentication: the refusals above were not vacuous.
     if op.get("security") != [] or key == SIGNED or key in FEED:
         response = send(valid_raw, valid_type, valid_query)
+        found.saw("the valid request", response)
         found.check(f"the valid request was refused: {response.status_code} {response.get_data()[:200]!r}",
                     response.status_code not in (401, 403))
     found.assert_none()
@@ -571,7 +589,7 @@ def test_bad_numbers_in_files_are_refused_and_change_nothing(client, ctx, key):
     op = next(op for m, p, op, _ in OPERATIONS if (m, p) == key)
     make_file, make_query, columns = CSV_OPERATIONS[key]
     path = _path(template, ctx.ids)
-    found = Findings()
+    found = Findings(op)
     header, first, *rest = make_file().decode().split("\n")
     names = header.split(",")
 
@@ -745,6 +763,7 @@ def test_fuzzed_bodies_never_500_and_refusals_change_nothing(client, ctx, target
     strategy = st.one_of(_strategy(_json_schema(op), hints), JUNK)
     path = _path(template, ctx.ids)
     state = {"now": state_of(ctx)}
+    seen: set[int] = set()
 
     @settings(max_examples=25, deadline=None, database=None,
               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
@@ -753,12 +772,15 @@ def test_fuzzed_bodies_never_500_and_refusals_change_nothing(client, ctx, target
     def fuzz(body):
         response = client.open(path, method=method, json=body, headers=headers)
         assert_not_500(response, body)
+        seen.add(response.status_code)
         after = state_of(ctx)
         if response.status_code >= 400:
             assert after == state["now"], (body, response.json)
         state["now"] = after
 
     fuzz()
+    undocumented = {status for status in seen if 400 <= status < 500} - documented_statuses(op)
+    assert not undocumented, f"answered {sorted(undocumented)}, which the document does not list"
 
 
 # ---- Idempotency-Key -----------------------------------------------------------------------------------------------
@@ -788,10 +810,27 @@ def _creating(ctx: Ctx):
     }
 
 
-@pytest.mark.parametrize("name", ["plan setup", "census", "census csv", "election", "opt-out", "signup",
-                                  "payroll connection"])
+CREATING = ["plan setup", "census", "census csv", "election", "opt-out", "signup", "payroll connection"]
+
+
+def _operation_of(method: str, path: str) -> tuple[str, dict]:
+    """The document's (path template, operation) that `path` is a request to."""
+    return next((template, op) for m, template, op, _ in OPERATIONS
+                if m == method and re.fullmatch(re.sub(r"{\w+}", "[^/]+", template), path))
+
+
+def test_the_operations_that_document_an_idempotency_key_are_the_ones_tested_for_replays(ctx):
+    reading_the_key = {(m, p) for m, p, _, params in OPERATIONS if "Idempotency-Key" in [q["name"] for q in params]}
+    tested = {("POST", _operation_of("POST", _creating(ctx)[name][0])[0]) for name in CREATING}
+    assert reading_the_key == tested, (sorted(reading_the_key - tested), sorted(tested - reading_the_key))
+
+
+@pytest.mark.parametrize("name", CREATING)
 def test_idempotency_key_replays_the_first_answer_and_refuses_another_body(client, ctx, name):
     path, auth, content_type, body, other_body, status = _creating(ctx)[name]
+    _, op = _operation_of("POST", path)
+    assert "Idempotent-Replayed" in op["responses"][str(status)]["headers"]
+    assert "idempotency-key-reused" in op["responses"]["422"]["description"]
     headers = {**auth, "Idempotency-Key": f"key-{name}"}
     first = client.post(path, data=body, content_type=content_type, headers=headers)
     assert first.status_code == status, first.get_data(as_text=True)

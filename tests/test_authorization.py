@@ -6,7 +6,8 @@ app (the table below must cover `app.url_map`, so a new endpoint without a row f
 no token → 401; a garbage, forged, expired or non-access token → 401; each role the endpoint is not for → 403; a
 user of the other employer holding an allowed role → 404 for A's objects (or, where the endpoint has no object in
 its path, an answer about their own things only); and none of that changes A's state. Then each allowed role of
-A gets a 2xx. Every refusal is an RFC 9457 problem."""
+A gets a 2xx. Every refusal is an RFC 9457 problem, and every status observed is one the OpenAPI document lists for
+that operation (a 403 quoting the refusal the caller got)."""
 import itertools
 import json
 import time
@@ -21,6 +22,7 @@ from standardwebhooks.webhooks import Webhook
 from backend.outbox import Dispatcher
 from tests import scenario
 from tests.support import run_cli
+from tests.test_openapi import documented
 
 PROBLEM = "application/problem+json"
 PROBLEM_KEYS = {"type", "title", "status", "detail", "errors"}
@@ -398,10 +400,24 @@ def test_the_table_covers_every_endpoint(app):
     assert not set(table) - routes, f"rows for endpoints that no longer exist: {sorted(set(table) - routes)}"
 
 
-def _call(client, endpoint: Endpoint, tenant: Tenant, auth: dict | None):
+def _call(client, endpoint: Endpoint, tenant: Tenant, auth: dict | None, seen: dict | None = None):
+    """The endpoint's request for `tenant` as `auth`; its answer is kept in `seen` by status."""
     kwargs = dict(endpoint.request(tenant))
     headers = {**kwargs.pop("headers", {}), **(auth or {})}
-    return client.open(method=endpoint.method, headers=headers, **kwargs)
+    response = client.open(method=endpoint.method, headers=headers, **kwargs)
+    if seen is not None:
+        seen.setdefault(response.status_code, response)
+    return response
+
+
+def assert_documented(client, method: str, rule: str, seen) -> None:
+    """Every status observed for an operation is one the OpenAPI document lists for it, and a 403 there quotes
+    the refusal the caller got."""
+    answers = documented(client.get("/openapi.json").json, method, rule)
+    undocumented = sorted(set(seen) - set(answers))
+    assert not undocumented, f"{method} {rule} answered {undocumented}; the document lists only {sorted(answers)}"
+    if isinstance(seen, dict) and 403 in seen:
+        assert seen[403].json["detail"] in answers[403], (seen[403].json["detail"], answers[403])
 
 
 def _tokens(app, valid_headers: dict) -> dict[str, dict]:
@@ -434,23 +450,24 @@ def test_endpoint_refuses_everyone_but_its_rightful_callers(app, client, tenants
     before = a.snapshot()
 
     # Nobody, and tokens that are not what they claim, are unauthenticated.
-    assert_problem(_call(client, endpoint, a, None), 401)
+    seen = {}
+    assert_problem(_call(client, endpoint, a, None, seen), 401)
     for name, bad in _tokens(app, a.headers(endpoint.allowed[0])).items():
-        response = _call(client, endpoint, a, bad)
+        response = _call(client, endpoint, a, bad, seen)
         assert response.status_code == 401, (name, response.status_code, response.json)
         assert_problem(response, 401)
 
     # Roles the endpoint is not for are forbidden, whoever's objects they name.
     for role in set(ROLES) - set(endpoint.allowed):
-        assert_problem(_call(client, endpoint, a, a.headers(role)), 403)
+        assert_problem(_call(client, endpoint, a, a.headers(role), seen), 403)
 
     # The other employer's users with an allowed role: A's objects do not exist for them.
     for role in set(endpoint.allowed) - {"platform_admin"}:
         auth = b.fresh_headers(role) if endpoint.fresh_session else b.headers(role)
         if endpoint.other == "not_found":
-            assert_problem(_call(client, endpoint, a, auth), 404)
+            assert_problem(_call(client, endpoint, a, auth, seen), 404)
         else:
-            response = _call(client, endpoint, b, auth)
+            response = _call(client, endpoint, b, auth, seen)
             assert response.status_code == endpoint.ok, (role, response.json)
             text = response.get_data(as_text=True)
             assert not [i for i in a.own_ids() if i in text], f"{role} of B sees A's ids: {text}"
@@ -464,13 +481,14 @@ def test_endpoint_refuses_everyone_but_its_rightful_callers(app, client, tenants
         if endpoint.prepare:
             endpoint.prepare(a, role)
         auth = a.fresh_headers(role) if endpoint.fresh_session else a.headers(role)
-        response = _call(client, endpoint, a, auth)
+        response = _call(client, endpoint, a, auth, seen)
         assert response.status_code == endpoint.ok, (role, response.status_code, response.get_data(as_text=True))
         if response.status_code >= 400:
             assert_problem(response, endpoint.ok)
         if endpoint.check:
             verdict = endpoint.check(response.json, a)
             assert verdict is None or verdict is True, (role, verdict, response.json)
+    assert_documented(client, endpoint.method, endpoint.rule, seen)
 
 
 # ---- beyond the table ----------------------------------------------------------------------------------------------
@@ -601,9 +619,10 @@ def test_provider_pay_runs_need_their_connections_signature(client, tenants):
                                                                **a.headers("sponsor_admin")},
     }
     before_a, before_b = a.snapshot(), b.snapshot()
-    wrong = []
+    wrong, seen = [], set()
     for name, headers in refused.items():
         response = client.post(url(a), data=body, content_type="application/json", headers=headers)
+        seen.add(response.status_code)
         if response.status_code != 401 or response.mimetype != PROBLEM:
             wrong.append(f"{name}: {response.status_code} {response.get_data(as_text=True)[:150]}")
     # A's provider, signing properly, aimed at B's connection; and at a connection that does not exist.
@@ -614,6 +633,7 @@ def test_provider_pay_runs_need_their_connections_signature(client, tenants):
 
     response = client.post(url(a), data=body, content_type="application/json", headers=good)
     assert response.status_code == 200, response.json
+    assert_documented(client, "POST", "/v1/payroll/connections/<connection_id>/pay-runs", seen | {401, 404, 200})
     assert response.json["pay_run"]["id"] in [r["id"] for r in a.snapshot()["pay_runs"]["data"]]
     # A's provider naming B's employee reaches no one of B's.
     foreign = _provider_run("X1")
@@ -651,11 +671,12 @@ def test_the_deferral_feed_shows_a_pull_connection_its_own_employers_changes_onl
         "garbage signature": lambda raw: {**_feed_headers(a.connection, body=raw), "webhook-signature": "garbage"},
     }
     before_a, before_b = a.snapshot(), b.snapshot()
-    wrong = []
+    wrong, seen = [], {"GET": {200}, "POST": {200}}
     acked = json.dumps({"ids": [a.message_id]}).encode()
     for name, headers in refused.items():
         for response in (client.get(feed, headers=headers(b"{}")),
                          client.post(ack, data=acked, content_type="application/json", headers=headers(acked))):
+            seen[response.request.method].add(response.status_code)
             if response.status_code != 401 or response.mimetype != PROBLEM:
                 wrong.append(f"{name}: {response.request.method} {response.status_code} "
                              f"{response.get_data(as_text=True)[:150]}")
@@ -676,6 +697,8 @@ def test_the_deferral_feed_shows_a_pull_connection_its_own_employers_changes_onl
     response = client.post(ack, data=body, content_type="application/json", headers=_feed_headers(a.connection, body=body))
     assert response.status_code == 200 and response.json["acknowledged"] == 1, response.json
     assert not wrong, "refused wrongly:\n" + "\n".join(wrong)
+    assert_documented(client, "GET", feed, seen["GET"])
+    assert_documented(client, "POST", ack, seen["POST"])
 
 
 
@@ -708,3 +731,4 @@ def test_only_the_participant_can_skip_their_own_escalation(app, client, clock, 
     response = client.post(path, headers=a.participant)
     assert response.status_code == 200, response.json
     assert (response.json["id"], response.json["status"]) == (escalation["id"], "skipped")
+    assert_documented(client, "POST", "/mobile/v1/elections/<election_id>/skip", {401, 403, 404, 200})

@@ -1,7 +1,6 @@
 """The sponsor's live compliance view (/v1): where the plan stands today and where it is heading."""
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from backend.compliance import service
@@ -10,19 +9,19 @@ from backend.compliance.schemas import (ComplianceStateOut, CorrectionOut, Setti
                                        WarningOut, WhatIfIn, YearArgs)
 from backend.money import percent_str
 from backend.errors import ValidationFailed
+from backend.identity import policy
 from backend.plans import service as plans
 from backend.plans.models import Employee
 from backend.web import context
-from backend.web.context import requires
 from backend.web.pagination import PageArgs, page_schema, paginate
+from backend.web.smorest import Blueprint
 
 blp = Blueprint("compliance", __name__, url_prefix="/v1", description="Nondiscrimination and limit tests, live.")
-STAFF = ("sponsor_admin", "advisor", "platform_admin")
 
 
 @blp.route("/plans/<plan_id>/compliance")
 class ComplianceState(MethodView):
-    @requires(*STAFF)
+    @blp.requires(policy.VIEW_EMPLOYERS)
     @blp.response(200, ComplianceStateOut)
     def get(self, plan_id):
         """ADP, ACP (with the refunds or QNEC that would fix a failure), 402(g), 415(c), top-heavy and coverage,
@@ -43,7 +42,7 @@ def _current_state(session, plan) -> dict:
 
 @blp.route("/plans/<plan_id>/compliance/correction")
 class Correction(MethodView):
-    @requires(*STAFF)
+    @blp.requires(policy.VIEW_EMPLOYERS)
     @blp.arguments(YearArgs, location="query")
     @blp.response(200, CorrectionOut)
     def get(self, args, plan_id):
@@ -58,7 +57,7 @@ class Correction(MethodView):
 
 @blp.route("/plans/<plan_id>/compliance/report.pdf")
 class Report(MethodView):
-    @requires(*STAFF)
+    @blp.requires(policy.VIEW_EMPLOYERS)
     @blp.arguments(YearArgs, location="query")
     @blp.response(200, content_type="application/pdf",
                   description="The compliance report: state, every test, the correction plan, the IRS figures")
@@ -81,14 +80,14 @@ class Report(MethodView):
 
 @blp.route("/plans/<plan_id>/compliance/settings")
 class Settings(MethodView):
-    @requires(*STAFF)
+    @blp.requires(policy.VIEW_EMPLOYERS)
     @blp.response(200, SettingsOut)
     def get(self, plan_id):
         """The plan's compliance settings."""
         plan = plans.plan_for(context.session(), context.principal(), plan_id)
         return {"warning_margin": percent_str(plan.compliance_warning_margin)}
 
-    @requires(*STAFF)
+    @blp.requires(policy.MANAGE_EMPLOYERS)
     @blp.arguments(SettingsIn)
     @blp.response(200, SettingsOut)
     def put(self, body, plan_id):
@@ -102,7 +101,8 @@ class Settings(MethodView):
 
 @blp.route("/plans/<plan_id>/compliance/what-if")
 class WhatIf(MethodView):
-    @requires(*STAFF)
+    @blp.requires(policy.VIEW_EMPLOYERS)
+    @blp.stores_nothing
     @blp.arguments(WhatIfIn)
     @blp.response(200, ComplianceStateOut)
     def post(self, body, plan_id):
@@ -121,7 +121,7 @@ class WhatIf(MethodView):
 
 @blp.route("/plans/<plan_id>/compliance/history")
 class History(MethodView):
-    @requires(*STAFF)
+    @blp.requires(policy.VIEW_EMPLOYERS)
     @blp.arguments(PageArgs, location="query")
     @blp.response(200, page_schema(SnapshotOut, "ComplianceSnapshotPage"))
     def get(self, args, plan_id):
@@ -137,7 +137,7 @@ class History(MethodView):
 
 @blp.route("/plans/<plan_id>/compliance/warnings")
 class Warnings(MethodView):
-    @requires(*STAFF)
+    @blp.requires(policy.VIEW_EMPLOYERS)
     @blp.response(200, WarningOut(many=True))
     def get(self, plan_id):
         """Early warnings, newest first: raised once each time the projection turns at risk."""

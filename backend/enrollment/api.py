@@ -1,26 +1,25 @@
 """Sponsors' approval queue and election history (/v1)."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from backend.enrollment import service
 from backend.enrollment.models import DeferralElection
 from backend.enrollment.views import election_view, election_views
 from backend.enrollment.schemas import BulkDecisionIn, BulkDecisionResultOut, DecisionIn, ElectionOut
 from backend.errors import DomainError
+from backend.identity import policy
 from backend.plans import service as plans
 from backend.web import context
-from backend.web.context import requires
 from backend.web.etags import etag_response, if_match_header
 from backend.web.pagination import PageArgs, page_schema, paginate
+from backend.web.smorest import Blueprint
 
 blp = Blueprint("enrollment", __name__, url_prefix="/v1", description="Election approvals and history (sponsors).")
-SPONSOR = ("sponsor_admin", "platform_admin")
 
 
 @blp.route("/plans/<plan_id>/approvals")
 class ApprovalQueue(MethodView):
-    @requires(*SPONSOR)
+    @blp.requires(policy.APPROVE_ELECTIONS)
     @blp.arguments(PageArgs, location="query")
     @blp.response(200, page_schema(ElectionOut, "ElectionPage"))
     def get(self, args, plan_id):
@@ -42,10 +41,10 @@ def _decide(election_id: str, approve: bool, reason: str | None):
 
 @blp.route("/elections/<election_id>/approve")
 class Approve(MethodView):
-    @requires(*SPONSOR)
+    @blp.requires(policy.APPROVE_ELECTIONS)
     @blp.arguments(DecisionIn)
     @blp.response(200, ElectionOut)
-    @blp.doc(parameters=[{"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"}}])
+    @blp.if_match
     def post(self, _body, election_id):
         """Approve one election. Send its ETag in If-Match: if the participant has made a newer election since,
         the approval is refused (412) and the newer one waits in the queue instead."""
@@ -54,10 +53,10 @@ class Approve(MethodView):
 
 @blp.route("/elections/<election_id>/reject")
 class Reject(MethodView):
-    @requires(*SPONSOR)
+    @blp.requires(policy.APPROVE_ELECTIONS)
     @blp.arguments(DecisionIn)
     @blp.response(200, ElectionOut)
-    @blp.doc(parameters=[{"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"}}])
+    @blp.if_match
     def post(self, body, election_id):
         """Reject one election with a reason the participant will see."""
         return _decide(election_id, False, body["reason"])
@@ -65,7 +64,7 @@ class Reject(MethodView):
 
 @blp.route("/plans/<plan_id>/approvals/bulk")
 class BulkDecision(MethodView):
-    @requires(*SPONSOR)
+    @blp.requires(policy.APPROVE_ELECTIONS)
     @blp.arguments(BulkDecisionIn)
     @blp.response(200, BulkDecisionResultOut)
     def post(self, body, plan_id):
@@ -92,7 +91,7 @@ class BulkDecision(MethodView):
 
 @blp.route("/employees/<employee_id>/elections")
 class EmployeeElections(MethodView):
-    @requires("sponsor_admin", "advisor", "platform_admin")
+    @blp.requires(policy.VIEW_EMPLOYERS)
     @blp.response(200, ElectionOut(many=True))
     def get(self, employee_id):
         """Every version of an employee's deferral election, newest first."""

@@ -1,11 +1,11 @@
 """Authentication endpoints shared by every kind of user (/v1/auth)."""
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from backend.identity import service
+from backend.identity import policy, service
 from backend.identity.models import User
 from backend.identity.schemas import AcceptInvitationRequest, LoginRequest, RefreshRequest, TokenResponse, UserOut
 from backend.web import context
+from backend.web.smorest import Blueprint
 
 blp = Blueprint("auth", __name__, url_prefix="/v1/auth", description="Log in, rotate tokens, log out.")
 PUBLIC = {"security": []}
@@ -14,6 +14,8 @@ PUBLIC = {"security": []}
 @blp.route("/login")
 class Login(MethodView):
     @blp.doc(**PUBLIC)
+    @blp.answers(401, "The email or password is wrong.")
+    @blp.answers(429, "Too many failed logins for this account: wait as Retry-After says.")
     @blp.arguments(LoginRequest)
     @blp.response(200, TokenResponse)
     def post(self, body):
@@ -24,6 +26,7 @@ class Login(MethodView):
 @blp.route("/refresh")
 class Refresh(MethodView):
     @blp.doc(**PUBLIC)
+    @blp.answers(401, "The refresh token is not valid, or was spent already (which ends the whole session).")
     @blp.arguments(RefreshRequest)
     @blp.response(200, TokenResponse)
     def post(self, body):
@@ -33,6 +36,7 @@ class Refresh(MethodView):
 
 @blp.route("/logout")
 class Logout(MethodView):
+    @blp.requires(policy.SIGNED_IN)
     @blp.response(204)
     def post(self):
         """End this session: its refresh tokens and access tokens stop working."""
@@ -41,6 +45,7 @@ class Logout(MethodView):
 
 @blp.route("/me")
 class Me(MethodView):
+    @blp.requires(policy.SIGNED_IN)
     @blp.response(200, UserOut)
     def get(self):
         """The logged-in user."""
@@ -50,6 +55,7 @@ class Me(MethodView):
 @blp.route("/invitations/accept")
 class AcceptInvitation(MethodView):
     @blp.doc(**PUBLIC)
+    @blp.answers(404, "This invitation does not exist, has expired or was already used.")
     @blp.arguments(AcceptInvitationRequest)
     @blp.response(201, TokenResponse)
     def post(self, body):

@@ -7,12 +7,12 @@ import json
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import ValidationError
 from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from backend.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
+from backend.identity import policy
 from backend.money import dollars_to_cents
 from backend.payroll import service, sync
 from backend.payroll.models import PayRun, PayrollException, ProviderConnection
@@ -26,16 +26,13 @@ from backend.accounts import service as ledger
 from backend.audit import Actor, record_audit
 from backend.outbox import OutboxMessage, acknowledge_pulled, retry_dead
 from backend.web import context
-from backend.web.context import requires
-from backend.web.idempotency import idempotent
 from backend.web.pagination import PageArgs, page_schema, paginate
 from backend.web.problems import flatten_messages
+from backend.web.smorest import STANDARD_WEBHOOK_HEADERS, Blueprint
 from backend.web.uploads import csv_rows, read_header, uploaded_text
 
 blp = Blueprint("payroll", __name__, url_prefix="/v1", description="Pay runs, payroll connections, fund prices, "
                 "and the payroll exceptions queue.")
-STAFF = ("sponsor_admin", "advisor", "platform_admin")
-SPONSOR = ("sponsor_admin", "platform_admin")
 
 
 def result_view(session, result: service.PayRunResult) -> dict:
@@ -53,7 +50,7 @@ def result_view(session, result: service.PayRunResult) -> dict:
 
 @blp.route("/employers/<employer_id>/payroll-connections")
 class Connections(MethodView):
-    @requires(*STAFF)
+    @blp.requires(policy.VIEW_EMPLOYERS)
     @blp.response(200, ConnectionOut(many=True))
     def get(self, employer_id):
         """The employer's payroll connections (secrets are never shown again)."""
@@ -61,8 +58,8 @@ class Connections(MethodView):
         employer = plans.employer_for(session, context.principal(), employer_id)
         return list(session.scalars(select(ProviderConnection).where(ProviderConnection.employer_id == employer.id)))
 
-    @requires(*STAFF)
-    @idempotent
+    @blp.requires(policy.MANAGE_EMPLOYERS)
+    @blp.idempotent
     @blp.arguments(ConnectionIn)
     @blp.response(201, ConnectionOut)
     def post(self, body, employer_id):
@@ -93,9 +90,8 @@ def _verify_signature(connection: ProviderConnection, raw: bytes) -> None:
 
 @blp.route("/payroll/connections/<connection_id>/pay-runs")
 class ProviderPayRuns(MethodView):
-    @blp.doc(security=[], requestBody={"required": True, "content": {"application/json": {"schema": PayRunIn}}},
-             parameters=[{"in": "header", "name": h, "required": True, "schema": {"type": "string"}}
-                         for h in ("webhook-id", "webhook-timestamp", "webhook-signature")])
+    @blp.signed(*STANDARD_WEBHOOK_HEADERS)
+    @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": PayRunIn}}})
     @blp.response(200, PayRunResultOut)
     def post(self, connection_id):
         """A pay run from a provider, signed per the Standard Webhooks specification with the connection's secret
@@ -194,7 +190,7 @@ def parse_pay_run_csv(text: str, run: dict) -> dict:
 
 @blp.route("/employers/<employer_id>/pay-runs")
 class PayRuns(MethodView):
-    @requires(*STAFF)
+    @blp.requires(policy.VIEW_EMPLOYERS)
     @blp.arguments(PageArgs, location="query")
     @blp.response(200, page_schema(PayRunOut, "PayRunPage"))
     def get(self, args, employer_id):
@@ -209,7 +205,7 @@ class PayRuns(MethodView):
 
 @blp.route("/employers/<employer_id>/pay-runs/csv")
 class CsvPayRuns(MethodView):
-    @requires(*SPONSOR)
+    @blp.requires(policy.RESOLVE_PAYROLL)
     @blp.arguments(PayRunCsvArgs, location="query")
     @blp.doc(requestBody={"required": True, "content": {"text/csv": {"schema": {"type": "string"}}},
                           "description": "Columns: " + ", ".join(CSV_COLUMNS) + " (dollars and cents)"})
@@ -226,7 +222,7 @@ class CsvPayRuns(MethodView):
 
 @blp.route("/pay-runs/<pay_run_id>")
 class PayRunResource(MethodView):
-    @requires(*STAFF)
+    @blp.requires(policy.VIEW_EMPLOYERS)
     @blp.response(200, PayRunOut)
     def get(self, pay_run_id):
         """One pay run version."""
@@ -251,7 +247,7 @@ def _employer_page(model, args, employer_id: str, keys, key_of) -> dict:
 
 @blp.route("/employers/<employer_id>/payroll-exceptions")
 class Exceptions(MethodView):
-    @requires(*STAFF)
+    @blp.requires(policy.VIEW_EMPLOYERS)
     @blp.arguments(ExceptionArgs, location="query")
     @blp.response(200, page_schema(ExceptionOut, "PayrollExceptionPage"))
     def get(self, args, employer_id):
@@ -262,7 +258,7 @@ class Exceptions(MethodView):
 
 @blp.route("/payroll-exceptions/<exception_id>/resolve")
 class Resolve(MethodView):
-    @requires(*SPONSOR)
+    @blp.requires(policy.RESOLVE_PAYROLL)
     @blp.arguments(ResolveIn)
     @blp.response(200, ExceptionOut)
     def post(self, body, exception_id):
@@ -281,7 +277,7 @@ def _store_prices(plan_id: str, rows: list[dict], row_label) -> dict:
 
 @blp.route("/plans/<plan_id>/fund-prices")
 class FundPrices(MethodView):
-    @requires(*STAFF)
+    @blp.requires(policy.MANAGE_EMPLOYERS)
     @blp.arguments(PricesIn)
     @blp.response(200, PricesOut)
     def post(self, body, plan_id):
@@ -291,7 +287,7 @@ class FundPrices(MethodView):
 
 @blp.route("/plans/<plan_id>/fund-prices/csv")
 class FundPricesCsv(MethodView):
-    @requires(*STAFF)
+    @blp.requires(policy.MANAGE_EMPLOYERS)
     @blp.doc(requestBody={"required": True, "content": {"text/csv": {"schema": {"type": "string"}}},
                           "description": "Columns: ticker, price_date, price"})
     @blp.response(200, PricesOut)
@@ -326,13 +322,9 @@ def _feed_connection(session) -> ProviderConnection:
     return connection
 
 
-FEED_HEADERS = [{"in": "header", "name": h, "required": True, "schema": {"type": "string"}}
-                for h in ("plumb-connection-id", "webhook-id", "webhook-timestamp", "webhook-signature")]
-
-
 @blp.route("/payroll/deferral-changes")
 class DeferralFeed(MethodView):
-    @blp.doc(security=[], parameters=FEED_HEADERS)
+    @blp.signed("plumb-connection-id", *STANDARD_WEBHOOK_HEADERS)
     @blp.arguments(FeedArgs, location="query")
     @blp.response(200, FeedPageOut)
     def get(self, args):
@@ -350,7 +342,7 @@ class DeferralFeed(MethodView):
 
 @blp.route("/payroll/deferral-changes/ack")
 class DeferralFeedAck(MethodView):
-    @blp.doc(security=[], parameters=FEED_HEADERS)
+    @blp.signed("plumb-connection-id", *STANDARD_WEBHOOK_HEADERS)
     @blp.response(200, FeedAckOut)
     def post(self):
         """Acknowledge the changes the provider has applied (by message id); acknowledging twice is harmless."""
@@ -373,7 +365,7 @@ class DeferralFeedAck(MethodView):
 
 @blp.route("/employers/<employer_id>/payroll-messages")
 class PayrollMessages(MethodView):
-    @requires(*STAFF)
+    @blp.requires(policy.VIEW_EMPLOYERS)
     @blp.arguments(OutboxArgs, location="query")
     @blp.response(200, page_schema(OutboxMessageOut, "OutboxMessagePage"))
     def get(self, args, employer_id):
@@ -383,7 +375,7 @@ class PayrollMessages(MethodView):
 
 @blp.route("/payroll-messages/<message_id>/retry")
 class RetryMessage(MethodView):
-    @requires(*SPONSOR)
+    @blp.requires(policy.RESOLVE_PAYROLL)
     @blp.response(200, OutboxMessageOut)
     def post(self, message_id):
         """Send a dead-lettered message again (after fixing what made it fail); it keeps its place in line."""
@@ -402,7 +394,9 @@ class RetryMessage(MethodView):
 
 @blp.route("/payroll/connections/<connection_id>/events")
 class ProviderEvents(MethodView):
-    @blp.doc(security=[], requestBody={"required": True, "content": {"application/json": {"schema": ProviderEventIn}}})
+    @blp.signed(*STANDARD_WEBHOOK_HEADERS, "finch-event-id", "finch-timestamp", "finch-signature",
+                optional=(*STANDARD_WEBHOOK_HEADERS, "finch-event-id", "finch-timestamp", "finch-signature"))
+    @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": ProviderEventIn}}})
     @blp.response(200, ProviderEventOut)
     def post(self, connection_id):
         """Webhooks from the provider (e.g. `deferral_change.applied` / `.failed` with `data.message_id`),

@@ -4,35 +4,33 @@ import io
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import ValidationError
 from sqlalchemy import select
 
 from backend.enrollment import views as enrollment_views
 from backend.errors import ValidationFailed
 from backend.audit import AuditEvent
+from backend.identity import policy
 from backend.plans import service
 from backend.plans.models import Employee
 from backend.plans.views import census_result_view, employee_views
 from backend.plans.schemas import (AuditEventOut, CensusIn, CensusResultOut, EmployeeIn, EmployeeOut, EmployerOut,
                                    PlanOut, PlanSetupIn, PlanSetupOut)
 from backend.web import context
-from backend.web.context import requires
-from backend.web.idempotency import idempotent
 from backend.web.pagination import PageArgs, page_schema, paginate
 from backend.web.problems import flatten_messages
+from backend.web.smorest import Blueprint
 from backend.web.uploads import csv_rows, read_header, uploaded_text
 
 # Blueprints compose answers from several packages' presenters (census rows with their eligibility): HTTP sits
 # above every domain package.
 blp = Blueprint("plans", __name__, url_prefix="/v1", description="Plan setup (advisors) and the census (sponsors).")
-STAFF = ("sponsor_admin", "advisor", "platform_admin")
 
 
 @blp.route("/plans/setup")
 class PlanSetup(MethodView):
-    @requires("advisor", "platform_admin")
-    @idempotent
+    @blp.requires(policy.SET_UP_PLANS)
+    @blp.idempotent
     @blp.arguments(PlanSetupIn)
     @blp.response(201, PlanSetupOut)
     def post(self, body):
@@ -44,7 +42,7 @@ class PlanSetup(MethodView):
 
 @blp.route("/employers")
 class Employers(MethodView):
-    @requires(*STAFF)
+    @blp.requires(policy.VIEW_EMPLOYERS)
     @blp.response(200, EmployerOut(many=True))
     def get(self):
         """The employers the caller may see: an advisor's own, a sponsor admin's one."""
@@ -53,7 +51,7 @@ class Employers(MethodView):
 
 @blp.route("/employers/<employer_id>")
 class EmployerResource(MethodView):
-    @requires(*STAFF)
+    @blp.requires(policy.VIEW_EMPLOYERS)
     @blp.response(200, EmployerOut)
     def get(self, employer_id):
         """One employer with its plans."""
@@ -62,7 +60,7 @@ class EmployerResource(MethodView):
 
 @blp.route("/plans/<plan_id>")
 class PlanResource(MethodView):
-    @requires(*STAFF)
+    @blp.requires(policy.VIEW_EMPLOYERS)
     @blp.response(200, PlanOut)
     def get(self, plan_id):
         """A plan and its rules."""
@@ -76,7 +74,7 @@ def _employee_views(session, employees: list[Employee]) -> list[dict]:
 
 @blp.route("/employers/<employer_id>/employees")
 class Census(MethodView):
-    @requires(*STAFF)
+    @blp.requires(policy.VIEW_EMPLOYERS)
     @blp.arguments(PageArgs, location="query")
     @blp.response(200, page_schema(EmployeeOut, "EmployeePage"))
     def get(self, args, employer_id):
@@ -87,8 +85,8 @@ class Census(MethodView):
                                 args["limit"], args["cursor"], lambda e: [e.external_id, e.id])
         return {"data": _employee_views(session, rows), "next_cursor": cursor}
 
-    @requires(*STAFF)
-    @idempotent
+    @blp.requires(policy.MANAGE_EMPLOYERS)
+    @blp.idempotent
     @blp.arguments(CensusIn)
     @blp.response(200, CensusResultOut)
     def post(self, body, employer_id):
@@ -110,8 +108,8 @@ CSV_DOC = {"requestBody": {"required": True, "description": "A CSV file with a h
 
 @blp.route("/employers/<employer_id>/employees/csv")
 class CensusCsv(MethodView):
-    @requires(*STAFF)
-    @idempotent
+    @blp.requires(policy.MANAGE_EMPLOYERS)
+    @blp.idempotent
     @blp.doc(**CSV_DOC)
     @blp.response(200, CensusResultOut)
     def post(self, employer_id):
@@ -161,7 +159,7 @@ def parse_census_csv(text: str) -> tuple[list[dict], list[str]]:
 
 @blp.route("/employees/<employee_id>")
 class EmployeeResource(MethodView):
-    @requires(*STAFF)
+    @blp.requires(policy.VIEW_EMPLOYERS)
     @blp.response(200, EmployeeOut)
     def get(self, employee_id):
         """One employee on the census."""
@@ -171,7 +169,7 @@ class EmployeeResource(MethodView):
 
 @blp.route("/employers/<employer_id>/audit-events")
 class AuditTrail(MethodView):
-    @requires(*STAFF)
+    @blp.requires(policy.VIEW_EMPLOYERS)
     @blp.arguments(PageArgs, location="query")
     @blp.response(200, page_schema(AuditEventOut, "AuditEventPage"))
     def get(self, args, employer_id):

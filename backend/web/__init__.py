@@ -1,2 +1,3 @@
 """HTTP plumbing shared by every blueprint: the request's session and caller, problem details, idempotency keys,
-cursor pagination and ETags. Domain packages never import this."""
+cursor pagination, ETags, and the self-documenting Blueprint (smorest.py) every api module builds on. Domain packages
+never import this."""

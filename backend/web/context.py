@@ -1,12 +1,10 @@
 """Per-request state: the database session, the authenticated caller, the actor for the audit trail, the clock."""
-from functools import wraps
-
 from flask import current_app, g, request
 from sqlalchemy.orm import Session
 
 from backend.config import Config
-from backend.errors import Forbidden, Unauthenticated
 from backend.audit import Actor
+from backend.errors import Unauthenticated
 from backend.identity.service import Principal, authenticate_access_token
 from backend.plans.pii import PiiVault
 from backend.wiring import Plumb
@@ -61,19 +59,3 @@ def actor() -> Actor:
     return Actor(user_id=p.user_id if p else None, role=p.role if p else "anonymous", ip=client_ip(),
                  user_agent=request.headers.get("User-Agent"))
 
-
-def requires(*roles: str):
-    """Authenticate the caller and require one of `roles`. Which objects they may touch is checked by the
-    service that loads them (object-level authorization), not here."""
-
-    def decorator(view):
-        @wraps(view)
-        def wrapper(*args, **kwargs):
-            caller = principal()
-            if roles and caller.role not in roles:
-                raise Forbidden(f"This needs one of these roles: {', '.join(roles)}.")
-            return view(*args, **kwargs)
-
-        return wrapper
-
-    return decorator

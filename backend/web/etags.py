@@ -1,23 +1,25 @@
-"""ETag / If-Match for updates that can race (an approval against a newer election, say)."""
-from flask import request
+"""ETag / If-Match for updates that can race (an approval against a newer election, say). Views ask for If-Match
+through `Blueprint.if_match` (backend/web/smorest.py), which reads it here and documents it."""
+from flask import g, request
 
-from backend.errors import PreconditionFailed, PreconditionRequired
+from backend.errors import PreconditionRequired
 
 
-def if_match_header(required: bool = True) -> str | None:
+def read_if_match() -> str:
+    """The ETag the client sent in If-Match (quotes and a weak prefix dropped); 428 when there is none."""
     value = request.headers.get("If-Match")
     if value is None:
-        if required:
-            raise PreconditionRequired("Send the ETag you last read in an If-Match header.",
-                                       [("If-Match", "is required")])
-        return None
+        raise PreconditionRequired("Send the ETag you last read in an If-Match header.",
+                                   [("If-Match", "is required")])
     return value.strip().removeprefix("W/").strip('"')
 
 
-def check_if_match(current_etag: str, sent: str | None) -> None:
-    if sent is not None and sent != current_etag and sent != "*":
-        raise PreconditionFailed("This record changed since you read it; reload it and try again.",
-                                 [("If-Match", f"does not match the current ETag {current_etag}")])
+def if_match_header() -> str:
+    """The ETag `Blueprint.if_match` read for this view. A view that reads If-Match without that decorator would
+    leave it out of the document, so it is a programming error."""
+    if "if_match" not in g:
+        raise RuntimeError("Decorate the view with blp.if_match: it reads If-Match and documents it.")
+    return g.if_match
 
 
 def etag_response(view: dict, status: int = 200):

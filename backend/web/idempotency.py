@@ -1,7 +1,7 @@
 """`Idempotency-Key` on creating POSTs: a replay returns the first response; the same key with another body is
-refused. The stored response commits in the same transaction as the change it describes."""
+refused. The stored response commits in the same transaction as the change it describes. Views use it through
+`Blueprint.idempotent` (backend/web/smorest.py), which also documents it."""
 import hashlib
-from functools import wraps
 
 from flask import Response, request
 from sqlalchemy import select
@@ -23,35 +23,33 @@ def _owner() -> str:
     return context.principal().user_id if header else "anonymous"
 
 
-def idempotent(view):
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        key = request.headers.get("Idempotency-Key")
-        if not key:
-            return view(*args, **kwargs)
-        if len(key) > 255:
-            raise IdempotencyKeyReused("The Idempotency-Key header is longer than 255 characters.",
-                                       [("Idempotency-Key", "must be at most 255 characters")])
-        digest = hashlib.sha256(request.method.encode() + request.path.encode() + b"\0" + request.get_data()).hexdigest()
-        session = context.session()
-        owner = _owner()
-        stored = session.scalar(select(IdempotencyRecord).where(IdempotencyRecord.owner == owner,
-                                                                IdempotencyRecord.key == key))
-        if stored is not None:
-            if stored.request_hash != digest:
-                raise IdempotencyKeyReused("This Idempotency-Key was already used with a different request.",
-                                           [("Idempotency-Key", "was used before with another path or body")])
-            replay = Response(stored.body, status=stored.status, headers=stored.headers)
-            replay.headers["Idempotent-Replayed"] = "true"
-            return replay
-        response = view(*args, **kwargs)
-        if not isinstance(response, Response):
-            from flask import make_response
-            response = make_response(response)
-        if response.status_code < 400:
-            session.add(IdempotencyRecord(owner=owner, key=key, request_hash=digest, status=response.status_code,
-                                          body=response.get_data(as_text=True),
-                                          headers={h: response.headers[h] for h in _KEPT_HEADERS if h in response.headers}))
-        return response
-
-    return wrapper
+def replay_or_run(view, args, kwargs):
+    """The stored answer to this caller's earlier request with the same key, or `view`'s answer (stored when it is
+    a success)."""
+    key = request.headers.get("Idempotency-Key")
+    if not key:
+        return view(*args, **kwargs)
+    if len(key) > 255:
+        raise IdempotencyKeyReused("The Idempotency-Key header is longer than 255 characters.",
+                                   [("Idempotency-Key", "must be at most 255 characters")])
+    digest = hashlib.sha256(request.method.encode() + request.path.encode() + b"\0" + request.get_data()).hexdigest()
+    session = context.session()
+    owner = _owner()
+    stored = session.scalar(select(IdempotencyRecord).where(IdempotencyRecord.owner == owner,
+                                                            IdempotencyRecord.key == key))
+    if stored is not None:
+        if stored.request_hash != digest:
+            raise IdempotencyKeyReused("This Idempotency-Key was already used with a different request.",
+                                       [("Idempotency-Key", "was used before with another path or body")])
+        replay = Response(stored.body, status=stored.status, headers=stored.headers)
+        replay.headers["Idempotent-Replayed"] = "true"
+        return replay
+    response = view(*args, **kwargs)
+    if not isinstance(response, Response):
+        from flask import make_response
+        response = make_response(response)
+    if response.status_code < 400:
+        session.add(IdempotencyRecord(owner=owner, key=key, request_hash=digest, status=response.status_code,
+                                      body=response.get_data(as_text=True),
+                                      headers={h: response.headers[h] for h in _KEPT_HEADERS if h in response.headers}))
+    return response

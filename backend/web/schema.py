@@ -48,3 +48,40 @@ def Percent(validate=(), **kw):  # noqa: N802 - a field factory, named like the 
     """A rate in percent as a decimal string, with at most 4 decimal places (what the database keeps exactly)."""
     checks = [validate] if callable(validate) else list(validate)
     return marshmallow.fields.Decimal(as_string=True, validate=checks + [at_most_places(4)], **kw)
+
+
+
+def document_numbers(converter, field, ret, **_) -> dict:
+    """How a field's numbers read in the OpenAPI document (an apispec attribute function, run after apispec's own).
+
+    apispec writes Range bounds through the field itself, so a decimal field's bounds came out as strings (an
+    invalid document), and it drops `min_inclusive=False`. Here bounds are JSON numbers, exclusive where the
+    validator is. A decimal field travels as a string in answers and is read from a string or a number, so its type
+    says both."""
+    out = {}
+    types = ret.get("type") or []
+    types = list(types) if isinstance(types, list) else [types]
+    if isinstance(field, marshmallow.fields.Decimal) and field.as_string:
+        types = ["number", "string"] + [t for t in types if t not in ("number", "string")]
+        out["type"] = types
+    ranges = [v for v in field.validators if isinstance(v, marshmallow.validate.Range)]
+    if not ranges or not {"number", "integer"} & set(types):
+        return out
+    for end, name in (("min", "minimum"), ("max", "maximum")):
+        bounds = [(_json_number(getattr(v, end)), getattr(v, f"{end}_inclusive")) for v in ranges
+                  if getattr(v, end) is not None]
+        if not bounds:
+            continue
+        tightest = (max if end == "min" else min)(value for value, _ in bounds)
+        inclusive = all(inclusive for value, inclusive in bounds if value == tightest)
+        ret.pop(name, None)  # apispec's string form: ret is merged with what this returns, not replaced by it
+        out[name if inclusive else "exclusive" + name.capitalize()] = tightest
+    return out
+
+
+def _json_number(bound) -> int:
+    """A bound as an exact JSON number. Whole numbers only: a fractional Decimal would go out as a float, which could
+    misstate a limit, so such a bound must be taught to this function deliberately."""
+    if bound != int(bound):
+        raise ValueError(f"a Range bound of {bound!r} cannot be documented as an exact JSON number")
+    return int(bound)
