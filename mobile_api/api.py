@@ -4,11 +4,9 @@ from datetime import date
 from flask.views import MethodView
 
 from backend.accounts import service as ledger
-from backend.accounts.money_in import money_in_by_source
 from backend.irs import limits as irs
 from backend.enrollment import automatic, service
 from backend.enrollment.views import election_view, election_views, investments_view, preview_view
-from backend.enrollment.models import MONEY_TYPES as DEFERRAL_TYPES
 from backend.enrollment.schemas import (BeneficiariesIn, BeneficiariesOut, ElectionIn, ElectionOut, InvestmentsIn,
                                         InvestmentsOut, MatchPreviewOut, OptOutOut, OutsideDeferralIn,
                                         OutsideDeferralOut, SignUpIn)
@@ -251,17 +249,7 @@ class Limits(MethodView):
     def get(self):
         """This year's deferrals here and elsewhere against the 402(g) limit and your catch-up room."""
         session, employee = _me()
-        year = context.today().year
-        vault = context.vault()
-        plan = plans.current_plan(session, employee.employer_id)
-        here = sum(money_in_by_source(session, plan.id, date(year, 1, 1), date(year, 12, 31), employee_id=employee.id,
-                                      sources=DEFERRAL_TYPES).get(employee.id, {}).values())
-        elsewhere = service.outside_deferrals_in_year(session, employee.employer_id, year, employee.id).get(employee.id, 0)
-        base = irs.limits_for(year).elective_deferral_cents
-        catch_up = irs.catch_up_limit(year, service.age_at_year_end(vault, employee, year))
-        return {"calendar_year": year, "deferred_here_cents": here, "deferred_elsewhere_cents": elsewhere,
-                "deferred_total_cents": here + elsewhere, "limit_402g_cents": base, "catch_up_limit_cents": catch_up,
-                "total_limit_cents": base + catch_up, "remaining_cents": max(0, base + catch_up - here - elsewhere)}
+        return service.deferral_limits(session, context.vault(), employee, context.today().year)
 
 
 @blp.route("/elections/<election_id>/skip")

@@ -18,12 +18,14 @@ from backend.db import utcnow
 from backend.events import CensusChanged, ComplianceWarningRaised, ElectionApproved, PayRunPosted, publish
 from backend.outbox import Delivery
 from backend.enrollment import service as enrollment
-from backend.money import HUNDRED, percent_of_cents, percent_str, round_half_up
+from backend.money import percent_of_cents, percent_str, round_half_up
 from backend.payroll.pay_history import payroll_covers_year, posted_pay
 from backend.plans import service as plans
 from backend.plans.models import Employer, Plan
 from backend.plans.pii import PiiVault
+from backend.plans.match import match_for_paychecks
 from backend.plans.schedules import pay_dates_between, periods_per_year
+from backend.irs.limits import limits_for
 
 _SOURCE_FIELD = {"pretax": "pretax_cents", "roth": "roth_cents", "pretax_catchup": "catch_up_cents",
                  "roth_catchup": "catch_up_cents", "employer_match": "match_cents", "after_tax": "after_tax_cents",
@@ -57,6 +59,8 @@ def plan_year_inputs(session: Session, vault: PiiVault, plan: Plan, as_of: date,
     remaining = pay_dates_between(employer.pay_frequency, employer.anchor_pay_date,
                                   date.fromordinal(as_of.toordinal() + 1), date(year, 12, 31))
     per_year = periods_per_year(employer.pay_frequency)
+    tiers = plans.match_tiers(plan)
+    pay_limit = limits_for(year).compensation_limit_cents
     entry_dates = {k: v[0] for k, v in enrollment.entry_dates_and_statuses(session, employer.id, only).items()}
     elections = enrollment.approved_elections(session, plan.id, employee_id=only)
     # Gross pay is 415(c)(3) compensation, as 414(q)(4) asks for the look-back year.
@@ -81,8 +85,9 @@ def plan_year_inputs(session: Session, vault: PiiVault, plan: Plan, as_of: date,
                                            else prior_pay.get(employee.id, 0)), officer=employee.officer,
             eligible=eligible, employed_at_year_end=employed, **{k: v for k, v in ytd.items()})
         today_rows.append(base)
-        extra = _projected_cents(plan, elections.get(employee.id, []), per_check, future_checks,
-                                 (what_if or {}).get(employee.external_id), eligible)
+        extra = _projected_cents(tiers, elections.get(employee.id, []), per_check, future_checks,
+                                 (what_if or {}).get(employee.external_id), eligible,
+                                 pay_room_cents=pay_limit - compensation.get(employee.id, 0))
         projected_rows.append(replace(base, compensation_cents=base.compensation_cents + per_check * len(future_checks),
                                       pretax_cents=base.pretax_cents + extra["pretax"],
                                       roth_cents=base.roth_cents + extra["roth"],
@@ -94,10 +99,12 @@ def plan_year_inputs(session: Session, vault: PiiVault, plan: Plan, as_of: date,
     return make(today_rows), make(projected_rows)
 
 
-def _projected_cents(plan: Plan, elections: list, per_check: int, checks: list[date], what_if: Decimal | None,
-                     eligible: bool) -> dict[str, int]:
+def _projected_cents(tiers: list, elections: list, per_check: int, checks: list[date], what_if: Decimal | None,
+                     eligible: bool, pay_room_cents: int) -> dict[str, int]:
     """What the rest of the year adds: the election in effect on each remaining pay date, and its match. Each
-    election in effect is priced once per paycheck and counted for the paychecks it covers."""
+    election in effect is priced once per paycheck and counted for the paychecks it covers; the match stops
+    growing once the year's pay reaches the 401(a)(17) limit, as payroll's does (`pay_room_cents`: what is left
+    of the limit after this year's posted pay)."""
     extra = {"pretax": 0, "roth": 0, "match": 0}
     if not eligible or not checks:
         return extra
@@ -121,19 +128,10 @@ def _projected_cents(plan: Plan, elections: list, per_check: int, checks: list[d
                 lines["roth" if line.money_type.startswith("roth") else "pretax"] += line.cents_of(per_check)
         extra["pretax"] += lines.get("pretax", 0) * count
         extra["roth"] += lines.get("roth", 0) * count
-        extra["match"] += _match_per_check(plan, per_check, sum(lines.values())) * count
+        matched = match_for_paychecks(tiers, per_check, sum(lines.values()), count, pay_room_cents)
+        extra["match"] += matched.match_cents
+        pay_room_cents = matched.pay_room_cents
     return extra
-
-
-def _match_per_check(plan: Plan, per_check: int, deferred: int) -> int:
-    from backend.plans import match as match_rules
-    from backend.plans.service import match_tiers
-
-    tiers = match_tiers(plan)
-    if not tiers or not per_check or not deferred:
-        return 0
-    percent = min(HUNDRED, Decimal(deferred) * HUNDRED / per_check)
-    return percent_of_cents(per_check, match_rules.match_percent_of_pay(tiers, percent))
 
 
 def compliance_state(session: Session, vault: PiiVault, plan: Plan, as_of: date,
@@ -456,7 +454,7 @@ def _hce_election_cap(today_input: PlanTestInput, projected_input: PlanTestInput
     from backend.compliance.adp_acp import adp_members
     from backend.compliance.annual import annual_limit_results
     from backend.compliance.correction import HceOutlook, highest_hce_election
-    from backend.irs.limits import limits_for
+    from backend.irs.deferrals import deferral_room_cents
 
     section = result["adp"]
     if section["exempt"] or section["limit"] is None or not result["hce"]:
@@ -466,11 +464,11 @@ def _hce_election_cap(today_input: PlanTestInput, projected_input: PlanTestInput
     annual_year = annual_limit_results(projected_input.participants, projected_input.year)
     counted = {m.employee_id: m.counted_cents for m in adp_members(today_input.participants, annual_today, hces)}
     year_pay = {p.employee_id: p.compensation_cents for p in projected_input.participants}
-    elective = limits_for(today_input.year).elective_deferral_cents
     outlook = [HceOutlook(employee_id=p.employee_id, counted_cents=counted[p.employee_id],
                           remaining_pay_cents=max(0, year_pay[p.employee_id] - p.compensation_cents),
                           compensation_cents=annual_year[p.employee_id].plan_compensation_cents,
-                          room_cents=max(0, elective - annual_today[p.employee_id].deferrals_not_catch_up_cents))
+                          room_cents=deferral_room_cents(today_input.year, None, p.plan_deferrals_cents,
+                                                         p.other_plan_deferrals_cents + p.outside_deferrals_cents))
                for p in today_input.participants if p.employee_id in hces and p.employee_id in counted]
     percent = highest_hce_election(outlook, section["limit"])
     return {"percent": percent, "limit": section["limit"], "hces": sorted(h.employee_id for h in outlook)}

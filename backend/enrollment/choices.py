@@ -5,14 +5,17 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.accounts.money_in import money_in_by_source
 from backend.audit import Actor, record_audit
-from backend.enrollment.elections import next_version
-from backend.enrollment.models import (Beneficiary, BeneficiaryDesignation, InvestmentAllocation, InvestmentElection,
-                                       OutsideDeferral)
+from backend.enrollment.elections import age_at_year_end, next_version
+from backend.enrollment.models import (MONEY_TYPES, Beneficiary, BeneficiaryDesignation, InvestmentAllocation,
+                                       InvestmentElection, OutsideDeferral)
 from backend.errors import ValidationFailed
+from backend.irs.deferrals import deferral_limit_cents, deferral_room_cents
 from backend.money import HUNDRED, percent_str
 from backend.plans import service as plans
 from backend.plans.models import Employee
+from backend.plans.pii import PiiVault
 
 
 def set_investments(session: Session, actor: Actor, employee: Employee, allocations: list[dict] | None) -> InvestmentElection:
@@ -141,3 +144,19 @@ def outside_deferrals_in_year(session: Session, employer_id: str, year: int,
         select(OutsideDeferral.employee_id, OutsideDeferral.amount_cents)
         .join(Employee, Employee.id == OutsideDeferral.employee_id)
         .where(who, OutsideDeferral.calendar_year == year)).all()}
+
+
+def deferral_limits(session: Session, vault: PiiVault, employee: Employee, year: int) -> dict:
+    """The participant's calendar year against 402(g): deferred here (every column, corrections netted) and at
+    other employers, the limit with the catch-up their age allows, and what is left (IRC 402(g)(1), 414(v))."""
+    plan = plans.current_plan(session, employee.employer_id)
+    here = sum(money_in_by_source(session, plan.id, date(year, 1, 1), date(year, 12, 31), employee_id=employee.id,
+                                  sources=MONEY_TYPES).get(employee.id, {}).values())
+    elsewhere = outside_deferrals_in_year(session, employee.employer_id, year, employee.id).get(employee.id, 0)
+    age = age_at_year_end(vault, employee, year)
+    base = deferral_limit_cents(year, None)
+    return {"calendar_year": year, "deferred_here_cents": here, "deferred_elsewhere_cents": elsewhere,
+            "deferred_total_cents": here + elsewhere, "limit_402g_cents": base,
+            "catch_up_limit_cents": deferral_limit_cents(year, age) - base,
+            "total_limit_cents": deferral_limit_cents(year, age),
+            "remaining_cents": deferral_room_cents(year, age, here, elsewhere)}

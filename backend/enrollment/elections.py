@@ -15,7 +15,7 @@ from backend.enrollment.models import CATCH_UP_TYPES, DeferralElection, Election
 from backend.enrollment.payroll_messages import line_dict
 from backend.errors import Conflict, Forbidden, ValidationFailed
 from backend.irs import limits as irs
-from backend.money import HUNDRED, percent_of_cents, percent_str, round_half_up
+from backend.money import HUNDRED, format_dollars, percent_of_cents, percent_str, round_half_up
 from backend.plans import match as match_rules
 from backend.plans import service as plans
 from backend.plans.models import Employee, Employer, Plan
@@ -88,7 +88,7 @@ def preview_match(plan: Plan, employee: Employee, frequency: str, lines) -> Matc
     elif left > 0:
         message = (f"Your employer matches {percent_str(match_pct)}% of your pay at this rate. Deferring "
                    f"{percent_str(full_at)}% would earn the full {percent_str(max_pct)}%: "
-                   f"${left / 100:,.2f} a year more.")
+                   f"{format_dollars(left)} a year more.")
     else:
         message = f"You get the full employer match: {percent_str(max_pct)}% of your pay."
     return MatchPreview(percent, match_pct, annual, full_at, max_pct, max(left, 0), message)

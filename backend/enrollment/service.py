@@ -2,7 +2,7 @@
 its subject (determinations, sign-up, elections, approvals, payroll messages, choices); this module re-exports them."""
 from backend.enrollment.approvals import (approval_queue_query, approve_election, decide, election_etag, election_for,
                                           payroll_stages)
-from backend.enrollment.choices import (allocations_by_employee, current_beneficiaries, current_investments,
+from backend.enrollment.choices import (allocations_by_employee, current_beneficiaries, deferral_limits, current_investments,
                                         declare_outside_deferrals, outside_deferrals_in_year, outside_deferrals_of,
                                         set_beneficiaries, set_investments)
 from backend.enrollment.determinations import (determine_eligibility, eligibility_of, eligibility_rules,
@@ -14,7 +14,7 @@ from backend.enrollment.payroll_messages import line_dict, payroll_recipient, se
 from backend.enrollment.signup import participant_employee, sign_up
 
 __all__ = ["approval_queue_query", "approve_election", "decide", "election_etag", "election_for", "payroll_stages",
-           "allocations_by_employee", "outside_deferrals_in_year", "entry_dates_and_statuses",
+           "allocations_by_employee", "deferral_limits", "outside_deferrals_in_year", "entry_dates_and_statuses",
            "ElectionTerms", "LineTerms", "approved_elections", "current_beneficiaries", "current_investments", "declare_outside_deferrals", "outside_deferrals_of",
            "set_beneficiaries", "set_investments", "determine_eligibility", "eligibility_of", "eligibility_rules",
            "refresh_eligibility", "status_on", "MatchPreview", "age_at_year_end", "election_in_effect",

@@ -6,6 +6,7 @@ sponsor to look."""
 from dataclasses import dataclass, field
 
 from backend.enrollment.models import MONEY_TYPES as DEFERRAL_TYPES
+from backend.money import format_dollars
 from backend.payroll.snapshot import RunSnapshot
 
 # A percent election withheld within a cent of the exact figure per line is payroll's rounding, not a mismatch.
@@ -25,10 +26,6 @@ def deferred_cents(withholdings: dict[str, int]) -> int:
     return sum(withholdings.get(t, 0) for t in DEFERRAL_TYPES)
 
 
-def _dollars(cents: int) -> str:
-    return f"${cents / 100:,.2f}"
-
-
 def new_hire_added(employee) -> Finding:
     return Finding("new_hire_added", "warning", f"{employee.first_name} {employee.last_name} was not on the census "
                    "and has been added from this pay run; check their details.")
@@ -39,7 +36,7 @@ def not_eligible(snapshot: RunSnapshot, employee_id: str, deferred: int) -> Find
     entry = snapshot.entry_dates.get(employee_id)
     if entry is not None and entry <= snapshot.pay_date:
         return None
-    return Finding("not_eligible", "hold", f"Deferrals of {_dollars(deferred)} were withheld before the employee's "
+    return Finding("not_eligible", "hold", f"Deferrals of {format_dollars(deferred)} were withheld before the employee's "
                    f"entry date ({entry or 'not yet known'}).",
                    {"entry_date": entry.isoformat() if entry else None, "deferred_cents": deferred})
 
@@ -49,7 +46,7 @@ def opted_out(snapshot: RunSnapshot, employee_id: str, deferred: int) -> Finding
     election = snapshot.elections.get(employee_id)
     if election is None or election.kind != "opt_out":
         return None
-    return Finding("opted_out", "hold", f"Deferrals of {_dollars(deferred)} were withheld although the employee "
+    return Finding("opted_out", "hold", f"Deferrals of {format_dollars(deferred)} were withheld although the employee "
                    f"opted out from {election.effective_date}.", {"deferred_cents": deferred})
 
 
@@ -58,8 +55,8 @@ def over_402g(snapshot: RunSnapshot, employee_id: str, deferred: int) -> Finding
     room = snapshot.deferral_room_cents(employee_id, deferred)
     if deferred <= room:
         return None
-    return Finding("over_402g", "hold", f"This paycheck's deferrals ({_dollars(deferred)}) pass the "
-                   f"{snapshot.pay_date.year} limit of 402(g) plus catch-up by {_dollars(deferred - max(room, 0))}.",
+    return Finding("over_402g", "hold", f"This paycheck's deferrals ({format_dollars(deferred)}) pass the "
+                   f"{snapshot.pay_date.year} limit of 402(g) plus catch-up by {format_dollars(deferred - max(room, 0))}.",
                    {"room_cents": max(room, 0), "deferred_cents": deferred})
 
 
@@ -77,8 +74,8 @@ def deferral_mismatches(snapshot: RunSnapshot, employee_id: str, compensation_ce
         consequence = ("" if got > want else " A missed deferral opportunity: the employer may owe a corrective "
                                              "contribution (IRS 401(k) Fix-It Guide, mistake 7).")
         found.append(Finding("deferral_mismatch", "warning",
-                             f"{money_type} withheld {_dollars(got)}, the election in effect asks for {_dollars(want)} "
-                             f"({'over' if got > want else 'under'}-withheld by {_dollars(abs(got - want))})."
+                             f"{money_type} withheld {format_dollars(got)}, the election in effect asks for {format_dollars(want)} "
+                             f"({'over' if got > want else 'under'}-withheld by {format_dollars(abs(got - want))})."
                              f"{consequence}",
                              {"money_type": money_type, "expected_cents": want, "withheld_cents": got,
                               "election_id": election.id if election else None}))

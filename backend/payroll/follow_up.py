@@ -13,7 +13,7 @@ from backend.events import CensusChanged, publish
 from backend.outbox import OutboxMessage
 from backend.payroll.snapshot import RunSnapshot
 from backend.plans.models import Employee
-from backend.plans.schedules import add_months, next_pay_date
+from backend.plans.schedules import eligibility_period_start, next_pay_date
 
 
 def observed_elections(snapshot: RunSnapshot, statements: list, findings: dict) -> list[str]:
@@ -69,11 +69,7 @@ def credit_hours_and_terminations(session: Session, snapshot: RunSnapshot, state
             continue
         employee = session.get(Employee, row.id)
         if needs_hours:
-            start = employee.rehire_date or employee.hire_date
-            period = start
-            while add_months(period, 12) <= snapshot.pay_date:
-                period = add_months(period, 12)
-            key = period.isoformat()
+            key = eligibility_period_start(employee.rehire_date or employee.hire_date, snapshot.pay_date).isoformat()
             hours = dict(employee.hours_by_period or {})
             hours[key] = int(hours.get(key, 0) + Decimal(str(st["hours"])))
             employee.hours_by_period = hours

@@ -2,10 +2,9 @@
 from trust cash into the participant's accounts, by source, split over their funds, at the first price on or
 after the pay date (or held as pending cash for the fund until that price arrives)."""
 from collections import defaultdict
-from decimal import Decimal
 
 from backend.accounts.service import PAYROLL_CLEARING, TRUST_CASH, AccountRef, EntrySpec, LineSpec
-from backend.money import HUNDRED, percent_of_cents, split_cents, units_for
+from backend.money import HUNDRED, split_cents, units_for
 from backend.payroll.findings import deferred_cents
 from backend.payroll.models import PayRun
 from backend.payroll.snapshot import RunSnapshot
@@ -15,12 +14,8 @@ from backend.plans import match as match_rules
 def computed_match(snapshot: RunSnapshot, employee_id: str, compensation_cents: int,
                    withholdings: dict[str, int]) -> int:
     """The plan formula applied to this pay period, on pay up to the 401(a)(17) limit for the year."""
-    counted = max(0, min(compensation_cents, snapshot.limits.compensation_limit_cents - snapshot.ytd_comp[employee_id]))
-    deferred = deferred_cents(withholdings)
-    if not snapshot.tiers or counted <= 0 or deferred <= 0:
-        return 0
-    percent = min(HUNDRED, Decimal(deferred) * HUNDRED / Decimal(counted))
-    return percent_of_cents(counted, match_rules.match_percent_of_pay(snapshot.tiers, percent))
+    return match_rules.match_for_paycheck(snapshot.tiers, compensation_cents, deferred_cents(withholdings),
+                                          snapshot.limits.compensation_limit_cents - snapshot.ytd_comp[employee_id])
 
 
 def contribution_spec(snapshot: RunSnapshot, run: PayRun, statement) -> EntrySpec:

@@ -19,6 +19,7 @@ from backend.enrollment import service as enrollment
 from backend.enrollment.elections import ElectionTerms
 from backend.enrollment.models import MONEY_TYPES as DEFERRAL_TYPES
 from backend.irs import limits as irs
+from backend.irs.deferrals import deferral_room_cents
 from backend.payroll.pay_history import posted_pay
 from backend.plans import service as plans
 from backend.plans.models import Employee, Employer, Plan
@@ -42,19 +43,22 @@ class RunSnapshot:
     prices: dict[str, tuple[date, Decimal]]  # fund id → (trade date, price): the first price on or after pay date
     # Age at the end of the pay date's year; reads the sealed date of birth, so only asked near the 402(g) limit.
     age_at_year_end: Callable[[str], int]
-    ytd_deferrals: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    outside_deferrals: dict[str, int]  # declared at other employers this calendar year
+    ytd_deferrals: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # here, every column
     ytd_comp: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     def external_id(self, employee_id: str) -> str:
         return self.by_id[employee_id].external_id
 
     def deferral_room_cents(self, employee_id: str, deferred: int) -> int:
-        """What is left of 402(g) plus the catch-up the person's age allows this calendar year (IRC 402(g)(1),
-        414(v)). The age is read only for someone whose paycheck would pass the base limit."""
-        room = self.limits.elective_deferral_cents - self.ytd_deferrals[employee_id]
+        """What the person may still defer this calendar year (IRC 402(g)(1), 414(v)), here and at other
+        employers together. The age (a sealed date of birth) is read only when `deferred` passes the room
+        without catch-up."""
+        here, elsewhere = self.ytd_deferrals[employee_id], self.outside_deferrals.get(employee_id, 0)
+        room = deferral_room_cents(self.pay_date.year, None, here, elsewhere)
         if deferred <= room:
             return room
-        return room + irs.catch_up_limit(self.pay_date.year, self.age_at_year_end(employee_id))
+        return deferral_room_cents(self.pay_date.year, self.age_at_year_end(employee_id), here, elsewhere)
 
     def count_posted(self, employee_id: str, withholdings: dict[str, int], plan_compensation_cents: int) -> None:
         """A posted paycheck counts toward the year's deferrals and pay for the person's next one in this run."""
@@ -82,11 +86,10 @@ def load_snapshot(session: Session, vault: PiiVault, plan: Plan, employer: Emplo
         statuses={k: v[1] for k, v in eligibility.items()}, elections=in_effect,
         allocations=enrollment.allocations_by_employee(session, employer.id, employee_id),
         prices=ledger.trade_prices(session, [f.id for f in plan.funds], pay_date),
-        age_at_year_end=age_at_year_end)
+        age_at_year_end=age_at_year_end,
+        outside_deferrals=enrollment.outside_deferrals_in_year(session, employer.id, pay_date.year, employee_id))
     for who, by_source in money_in_by_source(session, plan.id, year_start, year_end, employee_id=employee_id,
                                              sources=DEFERRAL_TYPES).items():
         snapshot.ytd_deferrals[who] += sum(by_source.values())
-    for who, cents in enrollment.outside_deferrals_in_year(session, employer.id, pay_date.year, employee_id).items():
-        snapshot.ytd_deferrals[who] += cents
     snapshot.ytd_comp.update(posted_pay(session, plan.id, year_start, year_end, employee_id=employee_id))
     return snapshot

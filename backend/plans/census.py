@@ -3,7 +3,7 @@ change announced (CensusChanged) so eligibility and compliance follow."""
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -14,6 +14,7 @@ from backend.errors import ValidationFailed
 from backend.events import CensusChanged, publish
 from backend.money import dollars_to_cents
 from backend.plans.models import Employee, Employer
+from backend.plans.schedules import eligibility_period_start
 from backend.plans.pii import PiiVault
 
 
@@ -57,17 +58,13 @@ def validate_census(rows: list[dict], row_label) -> list[tuple[str, str]]:
 
 def hours_by_period(row: dict, today: date) -> dict[str, int]:
     """The census gives hours for the current eligibility period and the one before; key them by period start."""
-    from backend.plans.schedules import add_months
-
     start = row.get("rehire_date") or row["hire_date"]
-    current = start
-    while add_months(current, 12) <= today:
-        current = add_months(current, 12)
+    current = eligibility_period_start(start, today)
     periods = {}
     if row.get("hours") is not None:
         periods[current.isoformat()] = row["hours"]
     if row.get("prior_period_hours") is not None and current > start:
-        periods[add_months(current, -12).isoformat()] = row["prior_period_hours"]
+        periods[eligibility_period_start(start, current - timedelta(days=1)).isoformat()] = row["prior_period_hours"]
     return periods
 
 
