@@ -49,6 +49,7 @@ def create_app(config: Config | None = None, clock: Clock | None = None) -> Flas
 
 
 def _register_blueprints(api: PlumbApi) -> None:
+    from backend.accounts.api import blp as accounts_blp
     from backend.compliance.api import blp as compliance_blp
     from backend.enrollment.api import blp as enrollment_blp
     from backend.identity.api import blp as identity_blp
@@ -56,7 +57,7 @@ def _register_blueprints(api: PlumbApi) -> None:
     from backend.plans.api import blp as plans_blp
     from mobile_api.api import blp as mobile_blp
 
-    for blueprint in (identity_blp, plans_blp, enrollment_blp, payroll_blp, compliance_blp, mobile_blp):
+    for blueprint in (identity_blp, plans_blp, enrollment_blp, accounts_blp, payroll_blp, compliance_blp, mobile_blp):
         api.register_blueprint(blueprint)
 
 

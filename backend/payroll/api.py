@@ -1,8 +1,6 @@
 """Payroll: provider connections, signed pay runs from providers, CSV pay runs and prices from sponsors, and the
 exceptions queue (/v1)."""
-import csv
 import hashlib
-import io
 import json
 
 from flask import request
@@ -13,23 +11,21 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from backend.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
 from backend.identity import policy
-from backend.money import dollars_to_cents
-from backend.payroll import service, sync
+from backend.payroll import csv_format, service, sync
 from backend.payroll.models import PayRun, PayrollException, ProviderConnection
 from backend.payroll.schemas import (ConnectionIn, ConnectionOut, ExceptionArgs, ExceptionOut, FeedAckIn, FeedAckOut,
                                      ProviderEventIn, ProviderEventOut,
                                      FeedArgs, FeedPageOut, OutboxArgs, OutboxMessageOut, PayRunCsvArgs, PayRunIn,
-                                     PayRunOut, PayRunResultOut, PriceIn, PricesIn, PricesOut, ResolveIn, StatementIn)
+                                     PayRunOut, PayRunResultOut, ResolveIn)
 from backend.plans import service as plans
 from backend.plans.models import Employee, Employer
-from backend.accounts import service as ledger
 from backend.audit import Actor, record_audit
 from backend.outbox import OutboxMessage, acknowledge_pulled, retry_dead
 from backend.web import context
 from backend.web.pagination import PageArgs, page_schema, paginate
 from backend.web.problems import flatten_messages
 from backend.web.smorest import STANDARD_WEBHOOK_HEADERS, Blueprint
-from backend.web.uploads import csv_rows, read_header, uploaded_text
+from backend.web.uploads import load_csv_rows, uploaded_text
 
 blp = Blueprint("payroll", __name__, url_prefix="/v1", description="Pay runs, payroll connections, fund prices, "
                 "and the payroll exceptions queue.")
@@ -123,71 +119,6 @@ class ProviderPayRuns(MethodView):
         return result_view(session, result)
 
 
-CSV_COLUMNS = ("external_id", "gross_pay", "plan_compensation", "hours", "pretax", "roth", "pretax_catchup",
-               "roth_catchup", "after_tax", "employer_match")
-
-
-_CSV_COLUMN_OF = {"gross_pay_cents": "gross_pay", "plan_compensation_cents": "plan_compensation",
-                  "employer_match_cents": "employer_match"}
-
-
-def _csv_fields(problems):
-    """Schema problems named by the CSV's columns (gross_pay, not gross_pay_cents)."""
-    renamed = []
-    for field, message in problems:
-        for internal, column in _CSV_COLUMN_OF.items():
-            field = field.replace(f".{internal}", f".{column}")
-        renamed.append((field, message))
-    return renamed
-
-
-def parse_pay_run_csv(text: str, run: dict) -> dict:
-    """A sponsor's CSV (dollars and cents) as a pay run payload; every bad line and field is listed."""
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in read_header(reader)]
-    problems = [("header", f"unknown column {h!r}") for h in header if h not in CSV_COLUMNS]
-    problems += [("header", f"missing column {c!r}") for c in ("external_id", "gross_pay", "plan_compensation")
-                 if c not in header]
-    if problems:
-        raise ValidationFailed(problems)
-    statements = []
-    for raw in csv_rows(reader):
-        label = f"line {reader.line_num}"
-        if None in raw:
-            problems.append((label, "has more fields than the header"))
-            continue
-        row = {k.strip(): (v or "").strip() for k, v in raw.items()}
-        statement = {"external_id": row.get("external_id"), "withholdings": {}}
-        unreadable = []
-        for column, target in (("gross_pay", "gross_pay_cents"), ("plan_compensation", "plan_compensation_cents"),
-                               ("employer_match", "employer_match_cents")):
-            if row.get(column):
-                try:
-                    statement[target] = dollars_to_cents(row[column])
-                except ValueError as error:
-                    unreadable.append((f"{label}.{column}", str(error)))
-        for money_type in ("pretax", "roth", "pretax_catchup", "roth_catchup", "after_tax"):
-            if row.get(money_type):
-                try:
-                    statement["withholdings"][money_type] = dollars_to_cents(row[money_type])
-                except ValueError as error:
-                    unreadable.append((f"{label}.{money_type}", str(error)))
-        if row.get("hours"):
-            statement["hours"] = row["hours"]
-        if unreadable:  # named under the file's own columns, once; the schema would call them missing
-            problems.extend(unreadable)
-            continue
-        try:
-            statements.append(StatementIn().load(statement))
-        except ValidationError as error:
-            problems.extend(_csv_fields(flatten_messages(error.messages, label)))
-    if not statements and not problems:
-        problems.append(("file", "has no statements"))
-    if problems:
-        raise ValidationFailed(problems)
-    return {**run, "statements": statements}
-
-
 @blp.route("/employers/<employer_id>/pay-runs")
 class PayRuns(MethodView):
     @blp.requires(policy.VIEW_EMPLOYERS)
@@ -208,13 +139,16 @@ class CsvPayRuns(MethodView):
     @blp.requires(policy.RESOLVE_PAYROLL)
     @blp.arguments(PayRunCsvArgs, location="query")
     @blp.doc(requestBody={"required": True, "content": {"text/csv": {"schema": {"type": "string"}}},
-                          "description": "Columns: " + ", ".join(CSV_COLUMNS) + " (dollars and cents)"})
+                          "description": "Columns: " + ", ".join(csv_format.COLUMNS) + " (dollars and cents)"})
     @blp.response(200, PayRunResultOut)
     def post(self, args, employer_id):
         """A pay run uploaded by a sponsor without an integrated provider; same validation and replay rules."""
         session = context.session()
         employer = plans.employer_for(session, context.principal(), employer_id, write=True)
-        payload = parse_pay_run_csv(uploaded_text(request), args)
+        statements, _ = load_csv_rows(uploaded_text(request), csv_format.statement_from_row,
+                                      columns=csv_format.COLUMNS, required=csv_format.REQUIRED,
+                                      nothing="has no statements")
+        payload = {**args, "statements": statements}
         result = service.ingest_pay_run(session, context.vault(), context.actor(), employer, payload, via="csv",
                                         connection_id=None, today=context.today())
         return result_view(session, result)
@@ -266,49 +200,6 @@ class Resolve(MethodView):
         corrected = body["withholdings"]
         return service.resolve_exception(context.session(), context.vault(), context.actor(), context.principal(),
                                          exception_id, body["action"], body["note"], corrected, context.today())
-
-
-def _store_prices(plan_id: str, rows: list[dict], row_label) -> dict:
-    session = context.session()
-    plan = plans.plan_for(session, context.principal(), plan_id)
-    stored = ledger.load_prices(session, {f.ticker: f.id for f in plan.funds}, rows, row_label)
-    return {"stored": stored, "invested": service.invest_pending(session, plan)}
-
-
-@blp.route("/plans/<plan_id>/fund-prices")
-class FundPrices(MethodView):
-    @blp.requires(policy.MANAGE_EMPLOYERS)
-    @blp.arguments(PricesIn)
-    @blp.response(200, PricesOut)
-    def post(self, body, plan_id):
-        """Load daily prices; contributions waiting for a price buy their units now."""
-        return _store_prices(plan_id, body["prices"], lambda i: f"prices[{i}]")
-
-
-@blp.route("/plans/<plan_id>/fund-prices/csv")
-class FundPricesCsv(MethodView):
-    @blp.requires(policy.MANAGE_EMPLOYERS)
-    @blp.doc(requestBody={"required": True, "content": {"text/csv": {"schema": {"type": "string"}}},
-                          "description": "Columns: ticker, price_date, price"})
-    @blp.response(200, PricesOut)
-    def post(self, plan_id):
-        """Load daily prices from a CSV file (ticker, price_date, price)."""
-        reader = csv.DictReader(io.StringIO(uploaded_text(request)))
-        read_header(reader)
-        rows, labels, problems = [], [], []
-        for raw_row in csv_rows(reader):
-            label = f"line {reader.line_num}"
-            if None in raw_row:
-                problems.append((label, "has more fields than the header"))
-                continue
-            try:
-                rows.append(PriceIn().load({k.strip(): (v or "").strip() for k, v in raw_row.items() if k}))
-                labels.append(label)
-            except ValidationError as error:
-                problems.extend(flatten_messages(error.messages, label))
-        if problems or not rows:
-            raise ValidationFailed(problems or [("file", "has no prices")])
-        return _store_prices(plan_id, rows, labels.__getitem__)
 
 
 def _feed_connection(session) -> ProviderConnection:

@@ -6,12 +6,14 @@ from backend.plans.schemas import EmployeeIn
 from backend.web.pagination import PageArgs
 from backend.web.schema import Schema, at_most_places
 
-Cents = lambda **kw: fields.Integer(validate=validate.Range(min=0, max=10**11, error="must be 0 or more cents"), **kw)  # noqa: E731
+def CentsField(**kw):  # noqa: N802 - a field factory, named like the fields it makes
+    """An amount in integer cents, 0 or more (the column type of the same name is `db.Cents`)."""
+    return fields.Integer(validate=validate.Range(min=0, max=10**11, error="must be 0 or more cents"), **kw)
 
 
 def Withholdings(**kw):  # noqa: N802 - a field factory, named like the fields it makes
     """Deductions by money type, in cents: {"pretax": 16615, "roth": 5538}; one entry per type by construction."""
-    return fields.Dict(keys=fields.String(validate=validate.OneOf(WITHHOLDING_TYPES)), values=Cents(), **kw)
+    return fields.Dict(keys=fields.String(validate=validate.OneOf(WITHHOLDING_TYPES)), values=CentsField(), **kw)
 
 
 class NewHireIn(EmployeeIn):
@@ -25,22 +27,22 @@ class StatementIn(Schema):
     """One employee's pay in this run."""
 
     external_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    gross_pay_cents = Cents(required=True)
-    plan_compensation_cents = Cents(required=True, metadata={"description": "Gross pay less the earning types the plan excludes"})
+    gross_pay_cents = CentsField(required=True)
+    plan_compensation_cents = CentsField(required=True, metadata={"description": "Gross pay less the earning types the plan excludes"})
     hours = fields.Decimal(as_string=True, load_default=None, allow_none=True,
                            validate=[validate.Range(min=0, max=744, error="must be between 0 and 744 hours"),
                                      at_most_places(2)])
     withholdings = Withholdings(load_default=dict, metadata={"description": "Cents withheld by money type: pretax, "
                                                             "roth, pretax_catchup, roth_catchup, after_tax"})
-    employer_match_cents = Cents(load_default=None, allow_none=True,
+    employer_match_cents = CentsField(load_default=None, allow_none=True,
                                  metadata={"description": "Leave out for Plumb to compute the match from the plan formula"})
     ytd = fields.Dict(load_default=None, allow_none=True, metadata={"description": "Year-to-date figures, if the provider keeps them"})
     termination_date = fields.Date(load_default=None, allow_none=True, metadata={"description": "On final pay"})
     employee = fields.Nested(NewHireIn, load_default=None, allow_none=True)
 
 
-class PayRunIn(Schema):
-    """A pay run. Replaying the same run and version changes nothing; a correction is the next version."""
+class PayRunFields(Schema):
+    """The run-level fields of a pay run, however it arrives."""
 
     provider_run_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
     version = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1000))
@@ -48,18 +50,16 @@ class PayRunIn(Schema):
     period_start = fields.Date(required=True)
     period_end = fields.Date(required=True)
     run_type = fields.String(load_default="regular", validate=validate.OneOf(RUN_TYPES))
+
+
+class PayRunIn(PayRunFields):
+    """A pay run. Replaying the same run and version changes nothing; a correction is the next version."""
+
     statements = fields.List(fields.Nested(StatementIn), required=True, validate=validate.Length(min=1, max=100000))
 
 
-class PayRunCsvArgs(Schema):
+class PayRunCsvArgs(PayRunFields):
     """The run-level fields of a CSV pay run, as query parameters."""
-
-    provider_run_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    version = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1000))
-    pay_date = fields.Date(required=True)
-    period_start = fields.Date(required=True)
-    period_end = fields.Date(required=True)
-    run_type = fields.String(load_default="regular", validate=validate.OneOf(RUN_TYPES))
 
 
 class FindingOut(Schema):
@@ -162,29 +162,6 @@ class ResolveIn(Schema):
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
     withholdings = Withholdings(load_default=None, allow_none=True,
                                 metadata={"description": "The corrected deductions by money type, for action=correct"})
-
-
-class PriceIn(Schema):
-    """A fund's price on a day."""
-
-    ticker = fields.String(required=True, validate=validate.Length(min=1, max=12))
-    price_date = fields.Date(required=True)
-    price = fields.Decimal(required=True, as_string=True, places=None,
-                           validate=[validate.Range(min=0, max=10**6, min_inclusive=False,
-                                                    error="must be above 0 and below 1,000,000"), at_most_places(6)])
-
-
-class PricesIn(Schema):
-    """Daily fund prices."""
-
-    prices = fields.List(fields.Nested(PriceIn), required=True, validate=validate.Length(min=1, max=100000))
-
-
-class PricesOut(Schema):
-    """What a price load stored, and contributions it let buy units."""
-
-    stored = fields.Integer()
-    invested = fields.Integer(metadata={"description": "Pending contributions that now bought units"})
 
 
 class OutboxMessageOut(Schema):

@@ -1,14 +1,10 @@
 """Advisors set up plans; sponsors load and read the census (/v1)."""
-import csv
-import io
 
 from flask import request
 from flask.views import MethodView
-from marshmallow import ValidationError
 from sqlalchemy import select
 
 from backend.enrollment import views as enrollment_views
-from backend.errors import ValidationFailed
 from backend.audit import AuditEvent
 from backend.identity import policy
 from backend.plans import service
@@ -18,9 +14,8 @@ from backend.plans.schemas import (AuditEventOut, CensusIn, CensusResultOut, Emp
                                    PlanOut, PlanSetupIn, PlanSetupOut)
 from backend.web import context
 from backend.web.pagination import PageArgs, page_schema, paginate
-from backend.web.problems import flatten_messages
 from backend.web.smorest import Blueprint
-from backend.web.uploads import csv_rows, read_header, uploaded_text
+from backend.web.uploads import load_csv_rows, uploaded_text
 
 # Blueprints compose answers from several packages' presenters (census rows with their eligibility): HTTP sits
 # above every domain package.
@@ -117,44 +112,14 @@ class CensusCsv(MethodView):
         Errors name the file's line numbers ("line 3.ssn")."""
         session = context.session()
         employer = service.employer_for(session, context.principal(), employer_id, write=True)
-        rows, labels = parse_census_csv(uploaded_text(request))
+        rows, labels = load_csv_rows(uploaded_text(request), lambda cells, _label: EmployeeIn().load(cells),
+                                     columns=EmployeeIn().fields,
+                                     required=[name for name, f in EmployeeIn().fields.items() if f.required],
+                                     empty_file="is empty; it needs a header row and at least one employee",
+                                     nothing="has no employee rows", also_check=service.validate_census)
         result = service.load_census(session, context.vault(), context.actor(), employer, rows,
                                      context.today(), row_label=labels.__getitem__)
         return census_result_view(result)
-
-
-def parse_census_csv(text: str) -> tuple[list[dict], list[str]]:
-    """CSV rows through the same schema as JSON rows, with each row's label ("line 7", the file's own line
-    number). Every bad row and field is listed, the date-order and duplicate checks included."""
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in read_header(reader)]
-    if not header:
-        raise ValidationFailed([("file", "is empty; it needs a header row and at least one employee")])
-    known = set(EmployeeIn().fields)
-    problems = [("header", f"unknown column {h!r}") for h in header if h not in known]
-    problems += [("header", f"missing column {name!r}") for name, f in EmployeeIn().fields.items()
-                 if f.required and name not in header]
-    if problems:
-        raise ValidationFailed(problems)
-    schema = EmployeeIn()
-    rows, labels, problems = [], [], []
-    for raw in csv_rows(reader):
-        label = f"line {reader.line_num}"
-        if None in raw:
-            problems.append((label, "has more fields than the header"))
-            continue
-        cleaned = {k.strip(): v.strip() for k, v in raw.items() if v is not None and v.strip() != ""}
-        try:
-            rows.append(schema.load(cleaned))
-            labels.append(label)
-        except ValidationError as error:
-            problems.extend(flatten_messages(error.messages, label))
-    if not rows and not problems:
-        problems.append(("file", "has no employee rows"))
-    if problems:
-        # The rows that did parse are still checked, so one upload reports everything wrong with the file.
-        raise ValidationFailed(problems + service.validate_census(rows, labels.__getitem__))
-    return rows, labels
 
 
 @blp.route("/employees/<employee_id>")

@@ -9,6 +9,7 @@ from backend.plans.models import Plan
 
 # 414A applies to 401(k) plans established after the enactment of SECURE 2.0 (December 29, 2022).
 SECURE2_ENACTMENT = date(2022, 12, 29)
+_TIER_KEYS = ("deferral_from_percent", "deferral_to_percent", "match_rate_percent")
 
 
 def tiers_of(raw: list[dict]) -> list[match_rules.MatchTier]:
@@ -65,9 +66,12 @@ def validate_rules(rules: dict) -> tuple[list[tuple[str, str]], list[str]]:
         notices.append("IRC 414A: plans established after 2022-12-29 must use automatic enrollment from 2025 unless "
                        "the employer has 10 or fewer employees or is under 3 years old; this plan has it off.")
 
-    tiers = tiers_of(rules.get("match_tiers") or [])
-    tier_problems = match_rules.validate_tiers(tiers)
-    problems.extend((f"plan.{field}", message) for field, message in tier_problems)
+    raw_tiers = rules.get("match_tiers") or []
+    # A tier the schema found incomplete is reported there; the formula is checked once every tier is whole.
+    whole = all(isinstance(t, dict) and all(t.get(key) is not None for key in _TIER_KEYS) for t in raw_tiers)
+    tiers = tiers_of(raw_tiers) if whole else []
+    tier_problems = match_rules.validate_tiers(tiers) if whole else [("match_tiers", "is incomplete")]
+    problems.extend((f"plan.{field}", message) for field, message in tier_problems if whole)
     if tier_problems:
         tiers = []  # a broken formula cannot be compared with the safe-harbor floors below
 
@@ -104,9 +108,12 @@ def validate_rules(rules: dict) -> tuple[list[tuple[str, str]], list[str]]:
         problems.append(("plan.funds", "exactly one fund must be the default (qualified default investment)"))
     seen = {}
     for i, fund in enumerate(funds):
-        if fund["ticker"] in seen:
-            problems.append((f"plan.funds[{i}].ticker", f"repeats funds[{seen[fund['ticker']]}]"))
-        seen.setdefault(fund["ticker"], i)
+        ticker = fund.get("ticker")
+        if ticker is None:
+            continue  # the schema reports the missing ticker
+        if ticker in seen:
+            problems.append((f"plan.funds[{i}].ticker", f"repeats funds[{seen[ticker]}]"))
+        seen.setdefault(ticker, i)
     return problems, notices
 
 

@@ -1,7 +1,11 @@
 """Reading uploaded CSV files safely: a broken file (a NUL byte, a giant cell) is a 422 listing the line, never a 500."""
 import csv
+import io
+
+from marshmallow import ValidationError
 
 from backend.errors import ValidationFailed
+from backend.web.problems import flatten_messages
 
 
 def read_header(reader: csv.DictReader) -> list[str]:
@@ -34,3 +38,40 @@ def uploaded_text(request) -> str:
     if "\x00" in text:
         raise ValidationFailed([("file", "contains a NUL character")])
     return text
+
+
+def load_csv_rows(text: str, parse_row, *, columns, required=(), empty_file: str | None = None,
+                  nothing: str = "has no rows", also_check=None) -> tuple[list, list[str]]:
+    """Every row of an uploaded CSV file through `parse_row(cells, label)`, with each row's label ("line 7", the
+    file's own line number): (rows, labels). Every problem in the file is listed at once: unknown and missing
+    columns, rows with more fields than the header, and what `parse_row` refuses (a marshmallow
+    `ValidationError`, or a `ValidationFailed` naming fields). Empty cells are left out, as if not sent.
+    `also_check(rows, labels)` adds the problems only the whole file shows (a repeated id), even when some rows
+    failed, so one upload reports everything."""
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in read_header(reader)]
+    if not header and empty_file:
+        raise ValidationFailed([("file", empty_file)])
+    problems = [("header", f"unknown column {h!r}") for h in header if h not in columns]
+    problems += [("header", f"missing column {name!r}") for name in required if name not in header]
+    if problems:
+        raise ValidationFailed(problems)
+    rows, labels = [], []
+    for raw in csv_rows(reader):
+        label = f"line {reader.line_num}"
+        if None in raw:
+            problems.append((label, "has more fields than the header"))
+            continue
+        cells = {k.strip(): v.strip() for k, v in raw.items() if k and v is not None and v.strip() != ""}
+        try:
+            rows.append(parse_row(cells, label))
+            labels.append(label)
+        except ValidationError as error:
+            problems.extend(flatten_messages(error.messages, label))
+        except ValidationFailed as error:
+            problems.extend(error.errors)
+    if not rows and not problems:
+        problems.append(("file", nothing))
+    if problems:
+        raise ValidationFailed(problems + (also_check(rows, labels.__getitem__) if also_check else []))
+    return rows, labels

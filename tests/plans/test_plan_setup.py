@@ -357,3 +357,11 @@ def test_openapi_every_component_schema_has_a_description(client):
     assert "PlanSetupIn" in schemas and "EmployeeOut" in schemas
     missing = sorted(name for name, schema in schemas.items() if not schema.get("description"))
     assert missing == []
+
+
+def test_incomplete_match_tiers_and_funds_are_named_not_a_crash(client, advisor):
+    """Found by the robustness fuzzing on PostgreSQL: a tier or fund missing a field reached the rule checks."""
+    body = scenario.plan_request(match_tiers=[{"deferral_from_percent": "0"}], funds=[{"name": "No ticker"}])
+    fields = fields_of(setup(client, advisor, body))
+    assert "plan.match_tiers[0].deferral_to_percent" in fields and "plan.match_tiers[0].match_rate_percent" in fields
+    assert "plan.funds[0].ticker" in fields
