@@ -24,9 +24,8 @@ from hypothesis import strategies as st
 from backend.app import create_app
 from backend.config import Config
 from tests import scenario
+from tests.support.problems import assert_problem
 
-PROBLEM = "application/problem+json"
-PROBLEM_KEYS = {"type", "title", "status", "detail", "errors"}
 PLAN_RULES = {"requires_approval": True, "auto_enrollment": {"enabled": True, "default_percent": "3"}}
 ELECTION = {"lines": [{"money_type": "pretax", "percent": "6"}]}
 NUMERIC = re.compile(r"^-?\d+(\.\d+)?$")
@@ -65,21 +64,6 @@ def _json_schema(op) -> dict | None:
 
 def _takes_csv(op) -> bool:
     return "text/csv" in op.get("requestBody", {}).get("content", {})
-
-
-def assert_problem(response, status=None):
-    assert response.mimetype == PROBLEM, (response.status_code, response.headers.get("Content-Type"),
-                                          response.get_data(as_text=True)[:300])
-    body = response.json
-    assert PROBLEM_KEYS <= set(body), body
-    assert body["status"] == response.status_code
-    assert body["type"].startswith("https://") and body["title"] and isinstance(body["detail"], str)
-    assert isinstance(body["errors"], list)
-    for error in body["errors"]:
-        assert set(error) == {"field", "message"} and error["message"], error
-    if status is not None:
-        assert response.status_code == status, body
-    return body
 
 
 def assert_not_500(response, what):

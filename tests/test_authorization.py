@@ -19,18 +19,18 @@ import jwt
 import pytest
 from standardwebhooks.webhooks import Webhook
 
+from backend.identity import policy
 from backend.outbox import Dispatcher
 from tests import scenario
 from tests.support import run_cli
+from tests.support.problems import PROBLEM, assert_problem
 from tests.test_openapi import documented
 
-PROBLEM = "application/problem+json"
-PROBLEM_KEYS = {"type", "title", "status", "detail", "errors"}
 ADMIN_EMAIL, ADMIN_PASSWORD = "admin@plumb.example.com", "platform-admin-password-1"
 ROLES = ("advisor", "sponsor_admin", "participant", "platform_admin")
-STAFF = ("sponsor_admin", "advisor", "platform_admin")
-SPONSOR = ("sponsor_admin", "platform_admin")
-PARTICIPANT = ("participant",)
+# Who may call what comes from the policy itself, in a fixed order (the first role's token is the one forged).
+STAFF, SPONSOR = tuple(sorted(policy.STAFF, reverse=True)), tuple(sorted(policy.SPONSOR, reverse=True))
+PARTICIPANT = tuple(policy.PARTICIPATE.roles)
 PLAN_RULES = {"requires_approval": True, "auto_enrollment": {"enabled": True, "default_percent": "3"}}
 # Authenticated by a Standard Webhooks signature with the connection's secret, not a bearer token: tested below.
 SIGNED = {("POST", "/v1/payroll/connections/<connection_id>/pay-runs"), ("GET", "/v1/payroll/deferral-changes"),
@@ -41,19 +41,6 @@ PUBLIC = {("POST", "/v1/auth/login"), ("POST", "/v1/auth/refresh"), ("POST", "/v
           ("POST", "/mobile/v1/signup")}
 ELECTION = {"lines": [{"money_type": "pretax", "percent": "6"}]}
 _unique = itertools.count(1)
-
-
-def assert_problem(response, status):
-    assert response.status_code == status, (response.status_code, response.get_data(as_text=True))
-    assert response.mimetype == PROBLEM, response.headers.get("Content-Type")
-    body = response.json
-    assert PROBLEM_KEYS <= set(body), body
-    assert body["status"] == status
-    assert body["type"].startswith("https://") and body["title"] and body["detail"]
-    assert isinstance(body["errors"], list)
-    for error in body["errors"]:
-        assert set(error) == {"field", "message"}, error
-    return body
 
 
 # ---- the cast ------------------------------------------------------------------------------------------------------

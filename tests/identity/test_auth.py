@@ -7,10 +7,10 @@ import pytest
 
 from tests import scenario
 from tests.support import run_cli
+from tests.support.problems import assert_problem
 
 EMAIL = "advisor@example.com"
 PASSWORD = scenario.ADVISOR_PASSWORD
-PROBLEM = "application/problem+json"
 
 
 def cli_create(app, email=EMAIL, password=PASSWORD, role="advisor"):
@@ -28,19 +28,6 @@ def me(client, access_token):
 
 def refresh(client, refresh_token):
     return client.post("/v1/auth/refresh", json={"refresh_token": refresh_token})
-
-
-def assert_problem(response, status, slug, detail=None):
-    assert response.status_code == status, response.json
-    assert response.mimetype == PROBLEM
-    body = response.json
-    assert body["type"] == f"https://plumb.dev/problems/{slug}"
-    assert body["status"] == status
-    assert isinstance(body["title"], str) and body["title"]
-    assert isinstance(body["errors"], list)
-    if detail is not None:
-        assert body["detail"] == detail
-    return body
 
 
 @pytest.fixture

@@ -61,17 +61,6 @@ def entries_of(plumb, pay_run_id: str) -> list[tuple[str, str]]:
             .order_by(LedgerEntry.idempotency_key)).all()]
 
 
-def assert_problem(response, status: int, slug: str) -> None:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    assert response.json["status"] == status
-    assert response.json["type"] == f"https://plumb.dev/problems/{slug}"
-
-
-def error_fields(response) -> list[str]:
-    return sorted(e["field"] for e in response.json["errors"])
-
-
 def entry_rows(plumb, pay_run_id: str) -> list[dict]:
     """The run's ledger entries with their net movement per account kind, oldest key first."""
     with plumb.db.transaction() as session:

@@ -7,22 +7,12 @@ from decimal import Decimal
 import pytest
 
 from tests import scenario
-from tests.payroll.support import (account_cents, assert_problem, entries_of, entry_rows, error_fields, row_counts,
-                                   statements_of)
+from tests.payroll.support import account_cents, entries_of, entry_rows, row_counts, statements_of
 from tests.support import run_cli
+from tests.support.problems import assert_problem, error_fields
 
 NEW_HIRE = {"first_name": "Nia", "last_name": "Hire", "date_of_birth": "1990-02-01", "ssn": "555-44-3333",
             "hire_date": "2020-01-06", "annual_compensation": "39000.00"}
-
-
-@pytest.fixture
-def world(app, client):
-    return scenario.World(app, client, requires_approval=False)
-
-
-@pytest.fixture
-def connection(client, world):
-    return scenario.connect_payroll(client, world.sponsor, world.employer_id)
 
 
 def send(client, connection, run: dict, status: int = 200):

@@ -8,7 +8,8 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from tests import scenario
-from tests.payroll.support import account_balances, assert_problem, row_counts
+from tests.payroll.support import account_balances, row_counts
+from tests.support.problems import assert_problem
 
 NEW_HIRE = {"first_name": "Nia", "last_name": "Hire", "date_of_birth": "1999-02-01", "ssn": "555-44-3333",
             "hire_date": "2020-01-06", "annual_compensation": "39000.00"}
@@ -19,16 +20,6 @@ def run_with_new_hire() -> dict:
     return scenario.pay_run("SIG-1", "2026-11-20", [
         scenario.statement("E1", 300000, pretax=9000),
         scenario.statement("N9", 150000, employee=NEW_HIRE)])
-
-
-@pytest.fixture
-def world(app, client):
-    return scenario.World(app, client, requires_approval=False)
-
-
-@pytest.fixture
-def connection(client, world):
-    return scenario.connect_payroll(client, world.sponsor, world.employer_id)
 
 
 def headers_for(secret: str, body: str, at: datetime, msg_id: str = "msg_sig_1") -> dict:

@@ -9,8 +9,7 @@ from sqlalchemy import select
 
 from backend.models import metadata
 from tests import scenario
-
-PROBLEM = "application/problem+json"
+from tests.support.problems import validation_fields as problem_fields
 
 E1 = scenario.census_row("E1", "1985-07-19", "2024-03-15", "123-45-6789", pay="72000.00")
 E2 = scenario.census_row("E2", "2006-03-10", "2026-06-01", "987-65-4321", pay="31000.00")
@@ -45,13 +44,6 @@ class Employer:
 @pytest.fixture
 def employer(app, client):
     return Employer(app, client)
-
-
-def problem_fields(response) -> list[str]:
-    assert response.status_code == 422, response.json
-    assert response.mimetype == PROBLEM
-    assert response.json["type"] == "https://plumb.dev/problems/validation"
-    return [e["field"] for e in response.json["errors"]]
 
 
 def row(external_id, born="1980-01-01", hired="2020-01-01", ssn="111-22-3333", **extra):

@@ -3,8 +3,8 @@ notice, idempotent replay, reading back what was set up, and the OpenAPI documen
 import pytest
 
 from tests import scenario
+from tests.support.problems import validation_fields as fields_of
 
-PROBLEM = "application/problem+json"
 DEFAULT_TICKERS = ["PLTDX", "PLUSX", "PLINX", "PLBDX", "PLSVX"]
 AUTO_ENROLL_DEFAULTS = {"enabled": True, "default_percent": "3", "escalation_step_percent": "1",
                         "escalation_cap_percent": "10", "opt_out_window_days": 90, "notice_days": 30}
@@ -19,14 +19,6 @@ def advisor(app, client):
 
 def setup(client, headers, body, **extra_headers):
     return client.post("/v1/plans/setup", json=body, headers={**headers, **extra_headers})
-
-
-def fields_of(response) -> list[str]:
-    assert response.status_code == 422, response.json
-    assert response.mimetype == PROBLEM
-    assert response.json["type"] == "https://plumb.dev/problems/validation"
-    assert response.json["status"] == 422
-    return [e["field"] for e in response.json["errors"]]
 
 
 def employers(client, headers) -> list[dict]:
