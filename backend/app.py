@@ -1,16 +1,23 @@
 """The app factory: the wiring's object graph, flask-smorest Api, blueprints, error handlers, request transactions."""
 import logging
 
-from flask import Flask, g
+from flask import Flask, g, request
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from backend.accounts.api import blp as accounts_blp
 from backend.clock import Clock
+from backend.compliance.api import blp as compliance_blp
 from backend.config import Config
+from backend.enrollment.api import blp as enrollment_blp
 from backend.errors import DomainError
+from backend.identity.api import blp as identity_blp
+from backend.payroll.api import blp as payroll_blp
+from backend.plans.api import blp as plans_blp
 from backend.web import problems
 from backend.web.smorest import PlumbApi
 from backend.wiring import bootstrap
+from mobile_api.api import blp as mobile_blp
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +56,6 @@ def create_app(config: Config | None = None, clock: Clock | None = None) -> Flas
 
 
 def _register_blueprints(api: PlumbApi) -> None:
-    from backend.accounts.api import blp as accounts_blp
-    from backend.compliance.api import blp as compliance_blp
-    from backend.enrollment.api import blp as enrollment_blp
-    from backend.identity.api import blp as identity_blp
-    from backend.payroll.api import blp as payroll_blp
-    from backend.plans.api import blp as plans_blp
-    from mobile_api.api import blp as mobile_blp
-
     for blueprint in (identity_blp, plans_blp, enrollment_blp, accounts_blp, payroll_blp, compliance_blp, mobile_blp):
         api.register_blueprint(blueprint)
 
@@ -82,8 +81,6 @@ def _register_error_handlers(app: Flask) -> None:
 def _refuse_nul_characters(app: Flask) -> None:
     """No id, parameter or text field ever contains a NUL character, and PostgreSQL cannot store one: refuse
     them at the door rather than fail deep inside."""
-    from flask import request
-
     @app.before_request
     def refuse():
         if "\x00" in request.path:

@@ -3,7 +3,7 @@ record commit or roll back together."""
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from backend.db import Base, UTCDateTime, new_id, utcnow
@@ -52,6 +52,4 @@ def record_audit(session: Session, actor: Actor, action: str, subject_type: str,
 
 def audit_trail_query(employer_id: str):
     """Every recorded change for an employer, for the paged audit-trail endpoint."""
-    from sqlalchemy import select
-
     return select(AuditEvent).where(AuditEvent.employer_id == employer_id)

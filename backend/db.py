@@ -3,8 +3,12 @@ import secrets
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from decimal import Decimal
+from pathlib import Path
 
-from sqlalchemy import BigInteger, DateTime, Numeric, String, create_engine, event
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import BigInteger, DateTime, Numeric, String, any_, bindparam, create_engine, event
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -23,9 +27,6 @@ def new_ids(prefix: str, count: int) -> list[str]:
 def any_of(session: Session, column, values: list):
     """`column IN values` for long lists: one array parameter on PostgreSQL (no statement with thousands of
     placeholders to parse and plan), a plain IN elsewhere."""
-    from sqlalchemy import any_, bindparam
-    from sqlalchemy.dialects.postgresql import ARRAY
-
     if session.get_bind().dialect.name != "postgresql":
         return column.in_(values)
     return column == any_(bindparam(None, value=list(values), type_=ARRAY(column.type)))
@@ -133,11 +134,6 @@ def _sqlite_pragmas(dbapi_connection, _record):
 
 def migrate(url: str) -> None:
     """Bring the database at `url` to the newest Alembic revision (every schema change is a migration)."""
-    from pathlib import Path
-
-    from alembic import command
-    from alembic.config import Config as AlembicConfig
-
     root = Path(__file__).resolve().parent.parent
     config = AlembicConfig(str(root / "alembic.ini"))
     config.set_main_option("script_location", str(root / "migrations"))

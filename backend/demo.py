@@ -3,11 +3,12 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from backend.enrollment import service as enrollment
 from backend.audit import Actor
+from backend.enrollment import service as enrollment
 from backend.identity import service as identity
 from backend.identity.models import User
 from backend.plans import service as plans
+from backend.plans.models import Employee
 
 ADVISOR = ("advisor@plumb.demo", "demo-advisor-pass")
 SPONSOR = ("sponsor@acme.demo", "demo-sponsor-pass")
@@ -58,7 +59,6 @@ def seed_demo(plumb) -> list[tuple[str, str, str, str]]:
                                date_of_birth=date(1985, 7, 19), ssn_last4="0002", email=PARTICIPANT[0],
                                password=PARTICIPANT[1])
     with plumb.db.transaction() as session:
-        from backend.plans.models import Employee
         codes = {e.external_id: e.invite_code for e in session.scalars(select(Employee))}
     return [
         ("advisor", *ADVISOR, "sets up plans: POST /v1/plans/setup"),

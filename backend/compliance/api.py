@@ -5,11 +5,13 @@ from sqlalchemy import select
 
 from backend.compliance import service
 from backend.compliance.models import ComplianceSnapshot, ComplianceWarning
+from backend.compliance.pdf import compliance_report_pdf
 from backend.compliance.schemas import (ComplianceStateOut, CorrectionOut, SettingsIn, SettingsOut, SnapshotOut,
-                                       WarningOut, WhatIfIn, YearArgs)
-from backend.money import percent_str
+                                        WarningOut, WhatIfIn, YearArgs)
+from backend.db import utcnow
 from backend.errors import ValidationFailed
 from backend.identity import policy
+from backend.money import percent_str
 from backend.plans import service as plans
 from backend.plans.models import Employee
 from backend.web import context
@@ -63,9 +65,6 @@ class Report(MethodView):
                   description="The compliance report: state, every test, the correction plan, the IRS figures")
     def get(self, args, plan_id):
         """The plan year's compliance report as a PDF; after the year has ended, its final figures."""
-        from backend.compliance.pdf import compliance_report_pdf
-        from backend.db import utcnow
-
         session = context.session()
         plan = plans.plan_for(session, context.principal(), plan_id)
         year = args.get("year", context.today().year)

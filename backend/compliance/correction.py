@@ -15,17 +15,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_CEILING, Decimal
 
-from backend.compliance.adp_acp import (
-    ALTERNATIVE_MULTIPLE,
-    ALTERNATIVE_POINTS,
-    BASIC_MULTIPLE,
-    HUNDREDTH,
-    RatioTestResult,
-    EmployeeRatio,
-    contribution_ratio,
-    group_average,
-    passes,
-)
+from backend.compliance.adp_acp import (ALTERNATIVE_MULTIPLE, ALTERNATIVE_POINTS, BASIC_MULTIPLE, HUNDREDTH,
+                                        RatioTestResult, EmployeeRatio, contribution_ratio, group_average, passes)
 from backend.money import HUNDRED, percent_of_cents
 from backend.plans.schedules import add_months
 

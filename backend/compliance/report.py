@@ -13,20 +13,10 @@ from datetime import date
 from decimal import Decimal
 from types import MappingProxyType
 
-from backend.compliance.adp_acp import (
-    RatioTestResult,
-    acp_members,
-    adp_members,
-    exempt_result,
-    run_ratio_test,
-)
+from backend.compliance.adp_acp import (RatioTestResult, acp_members, adp_members, exempt_result, run_ratio_test)
 from backend.compliance.annual import AnnualLimitResult, annual_limit_results
-from backend.compliance.correction import (
-    correct_by_refunds,
-    excess_deferral_deadline,
-    nhce_increase_to_pass,
-    qnec_to_pass,
-)
+from backend.compliance.correction import (correct_by_refunds, excess_deferral_deadline, nhce_increase_to_pass,
+                                           qnec_to_pass)
 from backend.compliance.coverage import ratio_percentage_test
 from backend.irs.limits import limits_for
 from backend.compliance.model import SAFE_HARBOR_MATCH_KINDS, PlanTestInput

@@ -10,7 +10,7 @@ from backend.audit import Actor, record_audit
 from backend.db import utcnow
 from backend.enrollment.models import DeferralElection
 from backend.enrollment.payroll_messages import send_deferral_change
-from backend.errors import Conflict, NotFound, ValidationFailed
+from backend.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 from backend.events import ElectionApproved, publish
 from backend.identity import policy
 from backend.identity.service import Principal
@@ -86,8 +86,6 @@ def decide(session: Session, actor: Actor, principal: Principal, election_id: st
            approve: bool, today: date, reason: str | None = None) -> DeferralElection:
     """Approve or reject one pending election. `etag` must be the one the sponsor read: if the participant has
     since made a newer election, this one is superseded and the decision is refused."""
-    from backend.errors import PreconditionFailed
-
     policy.APPROVE_ELECTIONS.check(principal)
     election = election_for(session, principal, election_id)
     current = election_etag(election)

@@ -16,6 +16,7 @@ from backend.enrollment.determinations import eligibility_rules
 from backend.enrollment.elections import election_in_effect, next_version, scheduled_election
 from backend.enrollment.models import DeferralElection, ElectionLine, EligibilityDetermination
 from backend.enrollment.payroll_messages import send_deferral_change
+from backend.errors import Conflict, NotFound
 from backend.outbox import OutboxMessage
 from backend.plans.models import Employee, Employer, Plan
 from backend.plans.schedules import next_pay_date
@@ -108,10 +109,8 @@ def release_escalations(session: Session, plan: Plan, today: date) -> list[Defer
 def skip_escalation(session: Session, actor: Actor, employee: Employee, election_id: str) -> DeferralElection:
     election = session.get(DeferralElection, election_id)
     if election is None or election.employee_id != employee.id or election.kind != "escalation":
-        from backend.errors import NotFound
         raise NotFound("No such escalation.")
     if election.status != "scheduled":
-        from backend.errors import Conflict
         raise Conflict(f"This escalation is {election.status}; only a scheduled one can be skipped.")
     election.status = "skipped"
     record_audit(session, actor, "election.escalation_skipped", "election", election.id,

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from backend.audit import Actor, record_audit
@@ -171,8 +171,6 @@ def scheduled_election(session: Session, employee_id: str, as_of: date) -> Defer
 
 def mark_observed(session: Session, election_ids: list[str], pay_date: date) -> None:
     """Payroll withheld what these elections ask on a pay statement: the change has arrived."""
-    from sqlalchemy import update
-
     for start in range(0, len(election_ids), 5000):
         chunk = election_ids[start:start + 5000]
         session.execute(update(DeferralElection).where(any_of(session, DeferralElection.id, chunk),

@@ -10,12 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.audit import Actor, record_audit
+from backend.db import utcnow
 from backend.errors import ValidationFailed
 from backend.events import CensusChanged, publish
 from backend.money import dollars_to_cents
 from backend.plans.models import Employee, Employer
-from backend.plans.schedules import eligibility_period_start
 from backend.plans.pii import PiiVault
+from backend.plans.schedules import eligibility_period_start
 
 
 @dataclass
@@ -121,8 +122,6 @@ def load_census(session: Session, vault: PiiVault, actor: Actor, employer: Emplo
 
 
 def _now():
-    from backend.db import utcnow
-
     return utcnow()
 
 

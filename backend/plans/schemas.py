@@ -1,9 +1,11 @@
 """Shapes for plan setup (advisors) and the census (sponsors)."""
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from backend.web.schema import Percent, Schema, at_most_places
-
+from backend.money import percent_str
 from backend.plans.schedules import PAY_FREQUENCIES
+from backend.plans.rules import validate_rules
+from backend.plans.templates import apply_template
+from backend.web.schema import Percent, Schema, at_most_places
 
 ENTRY_FREQUENCIES = ("immediate", "monthly", "quarterly", "semi_annual")
 SAFE_HARBOR_KINDS = ("none", "basic_match", "enhanced_match", "nonelective", "qaca_match", "qaca_nonelective")
@@ -126,8 +128,6 @@ class PlanSetupIn(Schema):
     @validates_schema(skip_on_field_errors=False)
     def plan_rules_hold(self, data, **kwargs):
         """The plan's rules are checked even when other fields are malformed, so one answer lists everything."""
-        from backend.plans.service import apply_template, validate_rules
-
         if not isinstance(data.get("plan"), dict):
             return
         problems, _ = validate_rules(apply_template(data.get("template", "safe_harbor_match"), data["plan"]))
@@ -183,8 +183,6 @@ class PlanOut(Schema):
 
 
 def _pct(value):
-    from backend.money import percent_str
-
     return None if value is None else percent_str(value)
 
 

@@ -3,7 +3,7 @@ refused. The stored response commits in the same transaction as the change it de
 `Blueprint.idempotent` (backend/web/smorest.py), which also documents it."""
 import hashlib
 
-from flask import Response, request
+from flask import Response, make_response, request
 from sqlalchemy import select
 
 from backend.errors import DomainError
@@ -46,7 +46,6 @@ def replay_or_run(view, args, kwargs):
         return replay
     response = view(*args, **kwargs)
     if not isinstance(response, Response):
-        from flask import make_response
         response = make_response(response)
     if response.status_code < 400:
         session.add(IdempotencyRecord(owner=owner, key=key, request_hash=digest, status=response.status_code,

@@ -3,12 +3,13 @@
 The cursor is the opaque, url-safe encoding of the last row's sort key; pages stay stable while rows are added."""
 import base64
 import json
+from datetime import date, datetime
 
 from marshmallow import fields, validate
-
-from backend.web.schema import Schema
+from sqlalchemy import literal, tuple_
 
 from backend.errors import ValidationFailed
+from backend.web.schema import Schema
 
 
 class PageArgs(Schema):
@@ -43,8 +44,6 @@ def page_schema(item_schema, name: str):
 def paginate(session, query, key_columns, limit: int, cursor: str | None, key_of, descending: bool = False):
     """Rows of `query` ordered by `key_columns` (ascending, or newest first), after `cursor`; returns
     (rows, next_cursor). Cursor values go back through the columns' own types (dates, instants)."""
-    from sqlalchemy import literal, tuple_
-
     after = decode_cursor(cursor)
     if after is not None:
         if not isinstance(after, list) or len(after) != len(key_columns):
@@ -63,8 +62,6 @@ def paginate(session, query, key_columns, limit: int, cursor: str | None, key_of
 
 def _typed(column, value):
     """A cursor value (JSON) as the Python value its column expects."""
-    from datetime import date, datetime
-
     python_type = column.type.python_type
     if python_type in (datetime, date, str):
         if not isinstance(value, str) or "\x00" in value or len(value) > 200:

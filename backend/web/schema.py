@@ -1,4 +1,6 @@
 """The base of every API schema: its docstring becomes its description in the OpenAPI document."""
+from decimal import Decimal
+
 import marshmallow
 
 
@@ -39,8 +41,6 @@ def at_most_places(places: int):
 
 
 def _quantum(places: int):
-    from decimal import Decimal
-
     return Decimal(1).scaleb(-places)
 
 
