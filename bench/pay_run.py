@@ -1,5 +1,8 @@
 """Benchmark: post a pay run of 1,000 and of 10,000 employees (validate, post, invest, update balances) through
-the provider API, and compare with a plain bulk insert of the same number of ledger lines.
+the provider API, and compare with two floors measured in the same run: a plain executemany insert of as many
+ledger-line-shaped rows, and (PostgreSQL only) a plain COPY of the very lines the 10,000-employee run posted into a
+table of the same shape without indexes, keys or triggers. SQLite has no COPY: there the executemany insert is the
+only floor and `ratio_to_copy` is null.
 
     DATABASE_URL=postgresql+psycopg://user@host/db python bench/pay_run.py
 
@@ -118,6 +121,33 @@ def bulk_insert_seconds(engine, lines: int) -> float:
     return elapsed
 
 
+def copy_seconds(engine, pay_run_id: str) -> float | None:
+    """The floor on PostgreSQL: the lines the run posted, COPYed again into a plain table of the same columns (no
+    index, key, constraint or trigger) in one transaction, commit included. None elsewhere (no COPY)."""
+    if engine.dialect.name != "postgresql":
+        return None
+    columns = "id, entry_id, account_id, amount_cents, units, price"
+    with engine.begin() as connection:
+        rows = connection.execute(text("SELECT l.id, l.entry_id, l.account_id, l.amount_cents, l.units, l.price "
+                                       "FROM ledger_lines l JOIN ledger_entries e ON e.id = l.entry_id "
+                                       "WHERE e.pay_run_id = :run ORDER BY l.id"), {"run": pay_run_id}).all()
+        connection.execute(text("CREATE TABLE bench_copy_lines (LIKE ledger_lines)"))
+    raw = engine.raw_connection()
+    try:
+        started = time.perf_counter()
+        with raw.driver_connection.cursor() as cursor:
+            with cursor.copy(f"COPY bench_copy_lines ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        raw.commit()
+        elapsed = time.perf_counter() - started
+    finally:
+        raw.close()
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE bench_copy_lines"))
+    return elapsed
+
+
 def main() -> None:
     scratch = ScratchDatabase(os.environ.get("DATABASE_URL"))
     try:
@@ -134,6 +164,7 @@ def main() -> None:
             before = ledger_line_count(engine)
             seconds, result = post_run(client, connection_id, secret, run_payload(external_ids, f"RUN-{size}"))
             lines = ledger_line_count(engine) - before
+            first_run_id = result["pay_run"]["id"]
             assert result["posted"] == size, result["posted"]
             replay_seconds, replay = post_run(client, connection_id, secret, run_payload(external_ids, f"RUN-{size}"))
             assert replay["replayed"] and ledger_line_count(engine) == before + lines
@@ -145,12 +176,20 @@ def main() -> None:
             print(f"  {size:>6,} statements posted in {seconds:.3f} s ({size / seconds:,.0f} statements/s, "
                   f"{lines:,} ledger lines, opening every account); replay answered in {replay_seconds:.3f} s "
                   f"with nothing posted; the next run {next_seconds:.3f} s")
+        copied = copy_seconds(engine, first_run_id)
         bulk = bulk_insert_seconds(engine, figures["ledger_lines_10000"])
         figures["bulk_insert_seconds_10000"] = round(bulk, 3)
         figures["statements_per_s"] = round(10000 / figures["seconds_10000"])
         figures["ratio_to_bulk_insert"] = round(figures["seconds_10000"] / bulk, 2)
         figures["growth_10000_over_1000"] = round(figures["seconds_10000"] / figures["seconds_1000"], 2)
-        print(f"  plain bulk insert of {figures['ledger_lines_10000']:,} ledger lines: {bulk:.3f} s")
+        figures["copy_seconds_10000"] = None if copied is None else round(copied, 3)
+        figures["ratio_to_copy"] = None if copied is None else round(figures["seconds_10000"] / copied, 2)
+        print(f"  plain bulk insert (executemany) of {figures['ledger_lines_10000']:,} ledger lines: {bulk:.3f} s")
+        if copied is None:
+            print(f"  {engine.dialect.name} has no COPY: the executemany insert above is the only floor")
+        else:
+            print(f"  plain COPY of the run's {figures['ledger_lines_10000']:,} ledger lines: {copied:.3f} s; "
+                  f"the run took {figures['ratio_to_copy']}x the COPY")
         print(f"  the 10,000-employee run took {figures['ratio_to_bulk_insert']}x the bulk insert; "
               f"10x the employees took {figures['growth_10000_over_1000']}x the time")
         app.extensions["plumb"].db.engine.dispose()
