@@ -109,8 +109,10 @@ def bulk_insert_seconds(engine, lines: int) -> float:
         connection.execute(text("CREATE TABLE bench_lines (id INTEGER PRIMARY KEY, entry_id BIGINT NOT NULL, "
                                 "account_id BIGINT NOT NULL, amount_cents BIGINT NOT NULL, units NUMERIC(20,6), "
                                 "price NUMERIC(18,6))"))
-    rows = [{"id": i, "entry_id": i // 4, "account_id": i % 977, "amount_cents": 1000 + i, "units": Decimal("1.234567"),
-             "price": Decimal("25.000000")} for i in range(lines)]
+    # Decimals travel as text to SQLite, as the ledger's own Dec columns send them (sqlite3 cannot bind a Decimal).
+    exact = str if engine.dialect.name == "sqlite" else Decimal
+    rows = [{"id": i, "entry_id": i // 4, "account_id": i % 977, "amount_cents": 1000 + i, "units": exact("1.234567"),
+             "price": exact("25.000000")} for i in range(lines)]
     started = time.perf_counter()
     with engine.begin() as connection:
         connection.execute(text("INSERT INTO bench_lines (id, entry_id, account_id, amount_cents, units, price) "
