@@ -31,9 +31,10 @@ SOURCES = ("pretax", "roth", "pretax_catchup", "roth_catchup", "after_tax", "emp
            "safe_harbor", "profit_sharing", "rollover")
 EMPLOYEE_SOURCES = ("pretax", "roth", "pretax_catchup", "roth_catchup", "after_tax", "rollover")
 
-# SQLite's half of the balance rule lives in migration 0008, outside these models: a table of running sums per entry
-# and a deferred foreign key from every entry to its "balanced" row. Autogenerate and the schema test leave them be.
-SQLITE_BALANCE_OBJECTS = {("table", "ledger_entry_sums"), ("foreign_key_constraint", "fk_ledger_entries_balanced")}
+# SQLite's half of the balance rule lives in migration 0008, outside these models: a table of the entries that
+# balance, kept by a trigger, and a deferred foreign key from every entry to it. Autogenerate and the schema test
+# leave them be.
+SQLITE_BALANCE_OBJECTS = {("table", "ledger_balanced_entries"), ("foreign_key_constraint", "fk_ledger_entries_balanced")}
 
 
 def kept_outside_the_models(name: str | None, type_: str) -> bool:

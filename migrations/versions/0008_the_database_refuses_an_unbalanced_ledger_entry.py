@@ -13,11 +13,11 @@ PostgreSQL (SQLSTATE 23514, check_violation):
   trigger never hears of it).
 
 SQLite has neither statement triggers nor deferred triggers, but it checks deferred foreign keys at COMMIT (with
-`PRAGMA foreign_keys=ON`, which every Plumb connection sets). Row triggers keep each entry's running sum and line
-count in ledger_entry_sums, whose balanced_entry_id is the entry's id while the sum is zero and there are two lines
-or more, and null otherwise; every ledger entry has a deferred foreign key to that column. An entry that ends its
-transaction unbalanced or without lines has nothing to point at, and the COMMIT fails ("FOREIGN KEY constraint
-failed"). The table and the foreign key are kept outside the models (`accounts.models.SQLITE_BALANCE_OBJECTS`).
+`PRAGMA foreign_keys=ON`, which every Plumb connection sets). A row trigger on ledger_lines keeps
+ledger_balanced_entries: an entry's id is there while its lines sum to zero and number two or more, and only then.
+Every ledger entry has a deferred foreign key to that table, so an entry that ends its transaction unbalanced or
+without lines has nothing to point at, and the COMMIT fails ("FOREIGN KEY constraint failed"). The table and the
+foreign key are kept outside the models (`accounts.models.SQLITE_BALANCE_OBJECTS`).
 
 Entries already stored are not checked again (as PostgreSQL's NOT VALID constraints); `plumb ledger check` reports
 any old one that breaks a rule.
@@ -86,54 +86,35 @@ def _sqlite_append_only_triggers() -> None:
 
 
 def _upgrade_sqlite() -> None:
-    # balanced_entry_id is a function of the sums (the CHECK), so it cannot be set by hand to hide an imbalance.
     op.execute("""
-        CREATE TABLE ledger_entry_sums (
+        CREATE TABLE ledger_balanced_entries (
             entry_id VARCHAR(32) NOT NULL,
-            sum_cents BIGINT NOT NULL,
-            line_count INTEGER NOT NULL,
-            balanced_entry_id VARCHAR(32),
-            CONSTRAINT pk_ledger_entry_sums PRIMARY KEY (entry_id),
-            CONSTRAINT uq_ledger_entry_sums_balanced_entry_id UNIQUE (balanced_entry_id),
-            CONSTRAINT ck_ledger_entry_sums_balanced CHECK (
-                (balanced_entry_id IS NOT NULL) = (sum_cents = 0 AND line_count >= 2)
-                AND (balanced_entry_id IS NULL OR balanced_entry_id = entry_id))
+            CONSTRAINT pk_ledger_balanced_entries PRIMARY KEY (entry_id)
         )""")
     op.execute("""
-        INSERT INTO ledger_entry_sums (entry_id, sum_cents, line_count, balanced_entry_id)
-        SELECT e.id, coalesce(sum(l.amount_cents), 0), count(l.id),
-               CASE WHEN coalesce(sum(l.amount_cents), 0) = 0 AND count(l.id) >= 2 THEN e.id END
-          FROM ledger_entries e LEFT JOIN ledger_lines l ON l.entry_id = e.id
-         GROUP BY e.id""")
+        INSERT INTO ledger_balanced_entries (entry_id)
+        SELECT entry_id FROM ledger_lines GROUP BY entry_id HAVING sum(amount_cents) = 0 AND count(*) >= 2""")
     with op.batch_alter_table("ledger_entries", recreate="always") as batch_op:
-        batch_op.create_foreign_key("fk_ledger_entries_balanced", "ledger_entry_sums", ["id"], ["balanced_entry_id"],
+        batch_op.create_foreign_key("fk_ledger_entries_balanced", "ledger_balanced_entries", ["id"], ["entry_id"],
                                     deferrable=True, initially="DEFERRED")
     _sqlite_append_only_triggers()
+    # Each line re-adds its entry's lines (an index range of a few rows, just written): reading them costs a
+    # third of keeping a running sum row up to date, which is a write per line.
     op.execute("""
-        CREATE TRIGGER ledger_entries_open_sum AFTER INSERT ON ledger_entries BEGIN
-            INSERT INTO ledger_entry_sums (entry_id, sum_cents, line_count) VALUES (NEW.id, 0, 0);
+        CREATE TRIGGER ledger_lines_balance AFTER INSERT ON ledger_lines BEGIN
+            DELETE FROM ledger_balanced_entries WHERE entry_id = NEW.entry_id;
+            INSERT INTO ledger_balanced_entries (entry_id)
+            SELECT entry_id FROM ledger_lines WHERE entry_id = NEW.entry_id
+             GROUP BY entry_id HAVING sum(amount_cents) = 0 AND count(*) >= 2;
         END""")
-    op.execute("""
-        CREATE TRIGGER ledger_lines_add_to_sum AFTER INSERT ON ledger_lines BEGIN
-            UPDATE ledger_entry_sums
-               SET sum_cents = sum_cents + NEW.amount_cents,
-                   line_count = line_count + 1,
-                   balanced_entry_id = CASE WHEN sum_cents + NEW.amount_cents = 0 AND line_count + 1 >= 2
-                                            THEN entry_id END
-             WHERE entry_id = NEW.entry_id;
-        END""")
-    # The sums are the ledger's own bookkeeping: append-only like the rows they add up.
-    op.execute("CREATE TRIGGER ledger_entry_sums_no_delete BEFORE DELETE ON ledger_entry_sums "
-               "BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END")
 
 
 def _downgrade_sqlite() -> None:
-    for trigger in ("ledger_entry_sums_no_delete", "ledger_lines_add_to_sum", "ledger_entries_open_sum"):
-        op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    op.execute("DROP TRIGGER IF EXISTS ledger_lines_balance")
     with op.batch_alter_table("ledger_entries", recreate="always") as batch_op:
         batch_op.drop_constraint("fk_ledger_entries_balanced", type_="foreignkey")
     _sqlite_append_only_triggers()
-    op.execute("DROP TABLE ledger_entry_sums")
+    op.execute("DROP TABLE ledger_balanced_entries")
 
 
 def upgrade() -> None:
