@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import exc, select, text
 
-from backend.accounts.models import LedgerEntry, LedgerLine
+from backend.accounts.models import LedgerEntry
 from tests import scenario
 from tests.payroll.support import account_balances, account_cents, row_counts, unbalanced_entries
 
