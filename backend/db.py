@@ -7,7 +7,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import BigInteger, DateTime, Numeric, String, any_, bindparam, create_engine, event
+from sqlalchemy import BigInteger, DateTime, MetaData, Numeric, String, any_, bindparam, create_engine, event
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -87,8 +87,21 @@ class Dec(TypeDecorator):
 Cents = BigInteger
 
 
+# Every constraint gets a predictable name, so a migration can drop or alter it by name on both databases (SQLite's
+# batch mode rebuilds tables and finds constraints only by name). Index names are SQLAlchemy's default, which every
+# existing index already has; a CHECK must be named by hand. Foreign keys leave out the referred table to stay
+# within PostgreSQL's 63 characters.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
 class Base(DeclarativeBase):
-    pass
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 class Database:

@@ -1,5 +1,8 @@
 """Benchmark: post a pay run of 1,000 and of 10,000 employees (validate, post, invest, update balances) through
-the provider API, and compare with a plain bulk insert of the same number of ledger lines.
+the provider API, and compare with two floors measured in the same run: a plain executemany insert of as many
+ledger-line-shaped rows, and (PostgreSQL only) a plain COPY of the very lines the 10,000-employee run posted into a
+table of the same shape without indexes, keys or triggers. SQLite has no COPY: there the executemany insert is the
+only floor and `ratio_to_copy` is null.
 
     DATABASE_URL=postgresql+psycopg://user@host/db python bench/pay_run.py
 
@@ -7,9 +10,11 @@ Creates a scratch database next to the one in DATABASE_URL (or a temporary SQLit
 Prints figures as it goes; the last line is one JSON object of the figures."""
 import json
 import os
+import statistics
 import sys
 import time
 import uuid
+from dataclasses import replace
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -18,9 +23,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cryptography.fernet import Fernet  # noqa: E402
-from sqlalchemy import insert, text  # noqa: E402
+from sqlalchemy import insert, select, text  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
 from standardwebhooks.webhooks import Webhook  # noqa: E402
 
+from backend.accounts import service as ledger  # noqa: E402
+from backend.accounts.models import LedgerEntry  # noqa: E402
 from backend.app import create_app  # noqa: E402
 from backend.clock import Clock  # noqa: E402
 from backend.config import Config  # noqa: E402
@@ -105,8 +113,10 @@ def bulk_insert_seconds(engine, lines: int) -> float:
         connection.execute(text("CREATE TABLE bench_lines (id INTEGER PRIMARY KEY, entry_id BIGINT NOT NULL, "
                                 "account_id BIGINT NOT NULL, amount_cents BIGINT NOT NULL, units NUMERIC(20,6), "
                                 "price NUMERIC(18,6))"))
-    rows = [{"id": i, "entry_id": i // 4, "account_id": i % 977, "amount_cents": 1000 + i, "units": Decimal("1.234567"),
-             "price": Decimal("25.000000")} for i in range(lines)]
+    # Decimals travel as text to SQLite, as the ledger's own Dec columns send them (sqlite3 cannot bind a Decimal).
+    exact = str if engine.dialect.name == "sqlite" else Decimal
+    rows = [{"id": i, "entry_id": i // 4, "account_id": i % 977, "amount_cents": 1000 + i, "units": exact("1.234567"),
+             "price": exact("25.000000")} for i in range(lines)]
     started = time.perf_counter()
     with engine.begin() as connection:
         connection.execute(text("INSERT INTO bench_lines (id, entry_id, account_id, amount_cents, units, price) "
@@ -115,6 +125,81 @@ def bulk_insert_seconds(engine, lines: int) -> float:
     with engine.begin() as connection:
         connection.execute(text("DROP TABLE bench_lines"))
     return elapsed
+
+
+def copy_seconds(engine, pay_run_id: str) -> float | None:
+    """The floor on PostgreSQL: the lines the run posted, COPYed again into a plain table of the same columns (no
+    index, key, constraint or trigger) in one transaction, commit included. None elsewhere (no COPY)."""
+    if engine.dialect.name != "postgresql":
+        return None
+    columns = "id, entry_id, account_id, amount_cents, units, price"
+    with engine.begin() as connection:
+        rows = connection.execute(text("SELECT l.id, l.entry_id, l.account_id, l.amount_cents, l.units, l.price "
+                                       "FROM ledger_lines l JOIN ledger_entries e ON e.id = l.entry_id "
+                                       "WHERE e.pay_run_id = :run ORDER BY l.id"), {"run": pay_run_id}).all()
+        connection.execute(text("CREATE TABLE bench_copy_lines (LIKE ledger_lines)"))
+    raw = engine.raw_connection()
+    try:
+        started = time.perf_counter()
+        with raw.driver_connection.cursor() as cursor:
+            with cursor.copy(f"COPY bench_copy_lines ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        raw.commit()
+        elapsed = time.perf_counter() - started
+    finally:
+        raw.close()
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE bench_copy_lines"))
+    return elapsed
+
+
+# Migration 0008's balance guard, switched off inside one transaction: PostgreSQL disables its two triggers (and
+# enables them again before the commit); SQLite drops its trigger (created again before the commit) on a connection
+# whose foreign keys are off, so the deferred foreign key is not checked either.
+GUARD_OFF = {"postgresql": ["ALTER TABLE ledger_lines DISABLE TRIGGER ledger_lines_balance",
+                            "ALTER TABLE ledger_entries DISABLE TRIGGER ledger_entries_have_lines"],
+             "sqlite": ["DROP TRIGGER ledger_lines_balance"]}
+GUARD_ON = {"postgresql": ["ALTER TABLE ledger_lines ENABLE TRIGGER ledger_lines_balance",
+                           "ALTER TABLE ledger_entries ENABLE TRIGGER ledger_entries_have_lines"]}
+
+
+def guard_seconds(engine, pay_run_id: str, rounds: int = 5) -> tuple[float, float]:
+    """What the database's balance check costs a whole pay run: the run's entries posted again (as their exact
+    reversals, through post_entries, 40,002 lines) with the check and without it, alternately, `rounds` times
+    each. Returns the median seconds (with, without)."""
+    dialect = engine.dialect.name
+    with Session(engine) as session:
+        entries = session.execute(select(LedgerEntry.id, LedgerEntry.plan_id)
+                                  .where(LedgerEntry.pay_run_id == pay_run_id)).all()
+        plan_id, entry_ids = entries[0].plan_id, [entry.id for entry in entries]
+        template = ledger.reversal_specs(session, entry_ids)
+    if dialect == "sqlite":
+        with engine.connect() as connection:
+            GUARD_ON["sqlite"] = [connection.execute(text(
+                "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'ledger_lines_balance'")).scalar_one()]
+    timings: dict[bool, list[float]] = {True: [], False: []}
+    for turn in range(rounds):
+        for guarded in (True, False):
+            specs = [replace(spec, key=f"guard:{turn}:{guarded}:{spec.key}", reverses_entry_id=None)
+                     for spec in template]
+            with engine.connect() as connection:
+                if not guarded and dialect == "sqlite":
+                    connection.exec_driver_sql("PRAGMA foreign_keys=OFF")  # taken only outside a transaction
+                    connection.commit()
+                started = time.perf_counter()
+                with Session(bind=connection) as session:
+                    for statement in [] if guarded else GUARD_OFF[dialect]:
+                        session.execute(text(statement))
+                    ledger.post_entries(session, plan_id, specs)
+                    for statement in [] if guarded else GUARD_ON[dialect]:
+                        session.execute(text(statement))
+                    session.commit()
+                timings[guarded].append(time.perf_counter() - started)
+                if not guarded and dialect == "sqlite":
+                    connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                    connection.commit()
+    return statistics.median(timings[True]), statistics.median(timings[False])
 
 
 def main() -> None:
@@ -133,6 +218,7 @@ def main() -> None:
             before = ledger_line_count(engine)
             seconds, result = post_run(client, connection_id, secret, run_payload(external_ids, f"RUN-{size}"))
             lines = ledger_line_count(engine) - before
+            first_run_id = result["pay_run"]["id"]
             assert result["posted"] == size, result["posted"]
             replay_seconds, replay = post_run(client, connection_id, secret, run_payload(external_ids, f"RUN-{size}"))
             assert replay["replayed"] and ledger_line_count(engine) == before + lines
@@ -144,12 +230,27 @@ def main() -> None:
             print(f"  {size:>6,} statements posted in {seconds:.3f} s ({size / seconds:,.0f} statements/s, "
                   f"{lines:,} ledger lines, opening every account); replay answered in {replay_seconds:.3f} s "
                   f"with nothing posted; the next run {next_seconds:.3f} s")
+        copied = copy_seconds(engine, first_run_id)
+        print("  posting the 10,000-employee run's entries again, with and without the database's balance check …",
+              flush=True)
+        guarded, unguarded = guard_seconds(engine, first_run_id)
         bulk = bulk_insert_seconds(engine, figures["ledger_lines_10000"])
         figures["bulk_insert_seconds_10000"] = round(bulk, 3)
         figures["statements_per_s"] = round(10000 / figures["seconds_10000"])
         figures["ratio_to_bulk_insert"] = round(figures["seconds_10000"] / bulk, 2)
         figures["growth_10000_over_1000"] = round(figures["seconds_10000"] / figures["seconds_1000"], 2)
-        print(f"  plain bulk insert of {figures['ledger_lines_10000']:,} ledger lines: {bulk:.3f} s")
+        figures["copy_seconds_10000"] = None if copied is None else round(copied, 3)
+        figures["ratio_to_copy"] = None if copied is None else round(figures["seconds_10000"] / copied, 2)
+        print(f"  plain bulk insert (executemany) of {figures['ledger_lines_10000']:,} ledger lines: {bulk:.3f} s")
+        if copied is None:
+            print(f"  {engine.dialect.name} has no COPY: the executemany insert above is the only floor")
+        else:
+            print(f"  plain COPY of the run's {figures['ledger_lines_10000']:,} ledger lines: {copied:.3f} s; "
+                  f"the run took {figures['ratio_to_copy']}x the COPY")
+        figures["post_entries_seconds_10000"] = round(guarded, 3)
+        figures["balance_check_seconds_10000"] = round(guarded - unguarded, 3)
+        print(f"  post_entries of those {figures['ledger_lines_10000']:,} lines: {guarded:.3f} s with the balance "
+              f"check, {unguarded:.3f} s without (medians of 5): the check costs {guarded - unguarded:.3f} s")
         print(f"  the 10,000-employee run took {figures['ratio_to_bulk_insert']}x the bulk insert; "
               f"10x the employees took {figures['growth_10000_over_1000']}x the time")
         app.extensions["plumb"].db.engine.dispose()

@@ -20,7 +20,8 @@ CHUNK = 2000
 
 
 class LedgerImbalance(ValueError):
-    """An entry whose lines do not sum to zero: a bug, never a user error."""
+    """An entry whose lines do not sum to zero, or that has fewer than two lines (no lines at all, say): a bug,
+    never a user error. The database refuses such an entry too; this says which cause it came from."""
 
 
 @dataclass(frozen=True)
@@ -90,8 +91,14 @@ def ensure_accounts(session: Session, plan_id: str, refs) -> dict[str, str]:
 
 def post_entries(session: Session, plan_id: str, specs: list[EntrySpec]) -> dict[str, str]:
     """Post balanced entries; returns {idempotency key: entry id} for the ones posted now. Entries whose key is
-    already in the ledger are left alone, so posting the same cause again changes nothing."""
+    already in the ledger are left alone, so posting the same cause again changes nothing.
+
+    The only way to post: all the entries go in first, then all their lines in one statement, which is what the
+    database's balance check expects (see `accounts.models`). A cause that moves no money posts no entry: the caller
+    leaves it out, and an entry without lines here is a bug."""
     for spec in specs:
+        if len(spec.lines) < 2:
+            raise LedgerImbalance(f"entry {spec.key} has {len(spec.lines)} line(s): an entry needs two or more")
         if sum(line.amount_cents for line in spec.lines) != 0:
             raise LedgerImbalance(f"entry {spec.key} does not balance")
     existing: set[str] = set()

@@ -77,10 +77,11 @@ def resolve_exception(session: Session, vault: PiiVault, actor: Actor, principal
     elif action == "reject":
         # The money goes back to payroll (to refund the employee): out of the trust, back to clearing.
         statement.status = "rejected"
-        ledger.post_entries(session, plan.id, [EntrySpec(
-            key=f"refund:{statement.id}", kind="refund", effective_date=run.pay_date, pay_run_id=run.id,
-            employee_id=statement.employee_id,
-            lines=[LineSpec(TRUST_CASH, -in_trust), LineSpec(PAYROLL_CLEARING, in_trust)] if in_trust else [])])
+        if in_trust:  # a statement that carried no money has nothing to send back: no entry
+            ledger.post_entries(session, plan.id, [EntrySpec(
+                key=f"refund:{statement.id}", kind="refund", effective_date=run.pay_date, pay_run_id=run.id,
+                employee_id=statement.employee_id,
+                lines=[LineSpec(TRUST_CASH, -in_trust), LineSpec(PAYROLL_CLEARING, in_trust)])])
     outcome = {"accept": "accepted", "correct": "corrected", "reject": "rejected"}[action]
     for item in siblings:
         if item.id == exception.id or item.severity == "hold" or action != "accept":

@@ -1,8 +1,10 @@
 """The ledger's invariants, for any sequence of pay runs, corrections, replays and price loads sent through HTTP:
 every entry sums to zero; the plan's accounts sum to zero; participant and trust-cash accounts hold exactly the
-money payroll sent in the latest version of each run; replays change nothing; `plumb ledger check` agrees; and
-the database itself refuses to update or delete ledger rows."""
+money payroll sent in the latest version of each run; replays change nothing; `plumb ledger check` agrees. And the
+database itself refuses to update or delete ledger rows, and to store an entry that does not balance or has fewer
+than two lines, whoever writes it."""
 import itertools
+from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -11,7 +13,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import exc, select, text
 
-from backend.accounts.models import LedgerEntry, LedgerLine
+from backend.accounts.models import LedgerEntry
 from tests import scenario
 from tests.payroll.support import account_balances, account_cents, row_counts, unbalanced_entries
 from tests.support import run_cli
@@ -165,18 +167,132 @@ def test_the_database_refuses_to_change_or_remove_ledger_rows(app, client, plumb
     assert (account_balances(plumb, world.plan_id), row_counts(plumb)) == before
 
 
-def test_ledger_check_reports_an_entry_that_does_not_balance(app, client, plumb):
+# ---- the database's own refusals, shown around the ORM and post_entries: plain SQL on a connection -------------
+
+FORGED_DAY = "2026-11-20"
+
+
+def _accounts(plumb, plan_id: str) -> list[str]:
+    """The ids of the plan's payroll clearing and trust cash accounts, to write forged lines against."""
+    with plumb.db.engine.connect() as connection:
+        ids = dict(connection.execute(text("SELECT key, id FROM ledger_accounts WHERE plan_id = :plan"),
+                                      {"plan": plan_id}).all())
+    return [ids["payroll_clearing"], ids["trust_cash"]]
+
+
+def _insert_entry(connection, plan_id: str, entry_id: str) -> None:
+    connection.execute(text("INSERT INTO ledger_entries (id, plan_id, idempotency_key, kind, effective_date, created_at) "
+                            "VALUES (:id, :plan, :key, 'deposit', :day, :now)"),
+                       {"id": entry_id, "plan": plan_id, "key": f"forged:{entry_id}", "day": FORGED_DAY,
+                        "now": f"{FORGED_DAY} 12:00:00"})
+
+
+def _insert_lines(connection, entry_id: str, accounts: list[str], amounts: list[int]) -> None:
+    """All the lines in one statement, as post_entries writes them."""
+    if not amounts:
+        return
+    values = ", ".join(f"(:entry, :account{i}, :cents{i})" for i in range(len(amounts)))
+    params = {"entry": entry_id}
+    for i, cents in enumerate(amounts):
+        params[f"account{i}"], params[f"cents{i}"] = accounts[i % len(accounts)], cents
+    connection.execute(text(f"INSERT INTO ledger_lines (entry_id, account_id, amount_cents) VALUES {values}"), params)
+
+
+def _assert_refused(plumb, raised, reason: str) -> None:
+    """PostgreSQL names the rule (SQLSTATE 23514, check_violation); SQLite's deferred foreign key fails at COMMIT."""
+    if plumb.db.dialect == "postgresql":
+        assert raised.value.orig.sqlstate == "23514"
+        assert reason in str(raised.value.orig)
+    else:
+        assert "FOREIGN KEY constraint failed" in str(raised.value.orig)
+
+
+REFUSED = {
+    # name: (the forged entry's lines in cents, what PostgreSQL says)
+    "lines that do not sum to zero": ([500, -400], "ledger entry len_forged does not balance: 2 line(s) summing to 100"),
+    "a single line": ([500], "ledger entry len_forged does not balance: 1 line(s) summing to 500"),
+    "a single line of zero cents": ([0], "ledger entry len_forged does not balance: 1 line(s) summing to 0"),
+    "no lines at all": ([], "ledger entry len_forged has no lines"),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSED))
+def test_the_database_refuses_an_entry_that_does_not_balance_or_has_fewer_than_two_lines(app, client, plumb, case):
+    amounts, reason = REFUSED[case]
+    world = _posted_world(app, client)
+    accounts = _accounts(plumb, world.plan_id)
+    before = account_balances(plumb, world.plan_id), row_counts(plumb)
+    with pytest.raises(exc.IntegrityError) as raised:
+        with plumb.db.engine.begin() as connection:
+            _insert_entry(connection, world.plan_id, "len_forged")
+            _insert_lines(connection, "len_forged", accounts, amounts)
+    _assert_refused(plumb, raised, reason)
+    assert (account_balances(plumb, world.plan_id), row_counts(plumb)) == before
+    check = run_cli(app, args=["ledger", "check"])
+    assert check.exit_code == 0, check.output
+
+
+def test_the_database_accepts_a_balanced_entry_written_in_plain_sql(app, client, plumb):
+    world = _posted_world(app, client)
+    before = row_counts(plumb)
+    with plumb.db.engine.begin() as connection:
+        _insert_entry(connection, world.plan_id, "len_by_hand")
+        _insert_lines(connection, "len_by_hand", _accounts(plumb, world.plan_id), [-500, 300, 200])
+    after = row_counts(plumb)
+    assert (after["ledger_entries"], after["ledger_lines"]) == (before["ledger_entries"] + 1, before["ledger_lines"] + 3)
+    check = run_cli(app, args=["ledger", "check"])
+    assert check.exit_code == 0, check.output
+
+
+def test_the_database_refuses_a_line_added_to_an_entry_already_posted(app, client, plumb):
+    world = _posted_world(app, client)
+    with plumb.db.transaction() as session:
+        deposit = session.scalars(select(LedgerEntry.id).where(LedgerEntry.kind == "deposit")).one()
+    before = account_balances(plumb, world.plan_id), row_counts(plumb)
+    with pytest.raises(exc.IntegrityError) as raised:
+        with plumb.db.engine.begin() as connection:
+            _insert_lines(connection, deposit, _accounts(plumb, world.plan_id)[1:], [1])
+    _assert_refused(plumb, raised, f"ledger entry {deposit} does not balance: 3 line(s) summing to 1")
+    assert (account_balances(plumb, world.plan_id), row_counts(plumb)) == before
+
+
+@contextmanager
+def _as_before_migration_0008(plumb):
+    """A connection in a transaction where the database does not check balances, as it did not before migration
+    0008: PostgreSQL's triggers are disabled and enabled again inside the transaction (no other session ever sees
+    them off); SQLite's foreign keys are off for this connection (a pragma it takes only outside a transaction)."""
+    triggers = (("ledger_lines", "ledger_lines_balance"), ("ledger_entries", "ledger_entries_have_lines"))
+    with plumb.db.engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            with connection.begin():
+                for table, trigger in triggers:
+                    connection.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}"))
+                yield connection
+                for table, trigger in triggers:
+                    connection.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}"))
+            return
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()
+        try:
+            with connection.begin():
+                yield connection
+        finally:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
+
+
+def test_ledger_check_reports_entries_stored_before_the_database_refused_them(app, client, plumb):
+    """Migration 0008 does not re-check stored entries: `plumb ledger check` is what finds an old bad one."""
     world = _posted_world(app, client)
     ok = run_cli(app, args=["ledger", "check"])
     assert ok.exit_code == 0, ok.output
-    with plumb.db.transaction() as session:  # rows are only ever added: a bad one added by hand must be caught
-        entry = session.scalars(select(LedgerEntry).where(LedgerEntry.kind == "deposit")).one()
-        line = session.scalars(select(LedgerLine).where(LedgerLine.entry_id == entry.id)).first()
-        session.add(LedgerEntry(id="len_forged", plan_id=world.plan_id, idempotency_key="forged:1", kind="deposit",
-                                effective_date=date(2026, 11, 20)))
-        session.flush()
-        session.add(LedgerLine(entry_id="len_forged", account_id=line.account_id, amount_cents=500))
+    accounts = _accounts(plumb, world.plan_id)
+    with _as_before_migration_0008(plumb) as connection:
+        _insert_entry(connection, world.plan_id, "len_unbalanced")
+        _insert_lines(connection, "len_unbalanced", accounts[1:], [500])
+        _insert_entry(connection, world.plan_id, "len_empty")
     bad = run_cli(app, args=["ledger", "check"])
     assert bad.exit_code == 1
-    assert "entry len_forged does not balance: off by 500 cents" in bad.output
+    assert "entry len_unbalanced does not balance: off by 500 cents" in bad.output
+    assert "entry len_empty has no lines" in bad.output
     assert f"plan {world.plan_id}: accounts sum to 500 cents, not zero" in bad.output
