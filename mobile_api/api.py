@@ -18,7 +18,7 @@ from backend.plans.models import Employer
 from backend.plans.schedules import next_pay_date
 from backend.web import context
 from backend.web.etags import etag_response
-from backend.web.pagination import PageArgs, decode_cursor, encode_cursor, page_schema
+from backend.web.pagination import PageArgs, page_schema, paginate_computed
 from backend.web.smorest import Blueprint
 from mobile_api.schemas import BalanceOut, BalancePointOut, ContributionOut, LimitsOut, MeOut
 
@@ -216,19 +216,9 @@ class Contributions(MethodView):
     def get(self, args):
         """Money in per pay date, newest first (paginated)."""
         session, employee = _me()
-        rows = ledger.contribution_history(session, employee.id)
-        after = decode_cursor(args["cursor"])
-        if after is not None:
-            try:
-                before = date.fromisoformat(after) if isinstance(after, str) else None
-            except ValueError:
-                before = None
-            if before is None:
-                raise ValidationFailed([("cursor", "is not a cursor this API issued")])
-            rows = [r for r in rows if r["pay_date"] < before]
-        page = rows[:args["limit"]]
-        more = len(rows) > args["limit"]
-        return {"data": page, "next_cursor": encode_cursor(page[-1]["pay_date"].isoformat()) if more else None}
+        page, cursor = paginate_computed(ledger.contribution_history(session, employee.id),
+                                         lambda row: row["pay_date"], date, args["limit"], args["cursor"])
+        return {"data": page, "next_cursor": cursor}
 
 
 @blp.route("/balance-history")

@@ -55,6 +55,8 @@ def enroll_automatically(session: Session, plan: Plan, today: date) -> list[Defe
     ).all()
     created = []
     for employee, entry in rows:
+        if eligibility.terminated_on(employee.termination_date, employee.rehire_date, today):
+            continue  # the stored status predates the last day: time has moved on
         start = max(entry, today + timedelta(days=plan.auto_enroll_notice_days))
         effective = next_pay_date(employer.pay_frequency, employer.anchor_pay_date, start - timedelta(days=1))
         election = _platform_election(session, employee, plan, "auto_enroll", plan.auto_enroll_percent, effective)
@@ -75,8 +77,9 @@ def schedule_escalations(session: Session, plan: Plan, today: date) -> list[Defe
     employer = session.get(Employer, plan.employer_id)
     effective = next_pay_date(employer.pay_frequency, employer.anchor_pay_date, year_start - timedelta(days=1))
     created = []
-    for employee in session.scalars(select(Employee).where(Employee.employer_id == plan.employer_id,
-                                                           Employee.termination_date.is_(None))):
+    for employee in session.scalars(select(Employee).where(Employee.employer_id == plan.employer_id)):
+        if eligibility.terminated_on(employee.termination_date, employee.rehire_date, today):
+            continue  # a rehired employee escalates like anyone employed
         current = election_in_effect(session, employee.id, today) or scheduled_election(
             session, employee.id, today)
         if current is None or current.kind not in ("auto_enroll", "escalation") or current.effective_date >= year_start:

@@ -5,7 +5,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.enrollment.eligibility import EligibilityRules, compute_eligibility
+from backend.enrollment.eligibility import EligibilityRules, compute_eligibility, terminated_on
 from backend.enrollment.models import EligibilityDetermination
 from backend.events import CensusChanged
 from backend.plans import service as plans
@@ -61,8 +61,7 @@ def eligibility_of(session: Session, employee_id: str) -> EligibilityDeterminati
 def status_on(determination: EligibilityDetermination, today: date, employee: Employee) -> str:
     """The stored status is as of the last recompute; time moves on: a waiting employee whose entry date has come
     is eligible, and one whose last day has passed (without a later rehire) is terminated."""
-    ended = employee.termination_date
-    if ended and ended <= today and not (employee.rehire_date and employee.rehire_date > ended):
+    if terminated_on(employee.termination_date, employee.rehire_date, today):
         return "terminated"
     if determination.status == "waiting" and determination.entry_date and determination.entry_date <= today:
         return "eligible"

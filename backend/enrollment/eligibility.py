@@ -153,7 +153,7 @@ def compute_eligibility(
             hours_by_period=hours_by_period,
         )
 
-    if termination_date is not None and _is_terminated(termination_date, rehire_date, as_of):
+    if terminated_on(termination_date, rehire_date, as_of):
         return EligibilityResult(
             status="terminated",
             conditions_met_date=outcome.conditions_met_date,
@@ -390,11 +390,13 @@ def _terminated_explanation(termination_date: date, entry: date | None) -> str:
 # --- dates -------------------------------------------------------------------------------------
 
 
-def _is_terminated(termination_date: date, rehire_date: date | None, as_of: date) -> bool:
-    if termination_date > as_of:
+def terminated_on(termination_date: date | None, rehire_date: date | None, day: date) -> bool:
+    """Whether employment has ended by `day`: the one "still employed" rule that eligibility, automatic
+    enrollment, escalation and the status shown to sponsors share."""
+    if termination_date is None or termination_date > day:
         return False
     # A termination followed by a rehire that has already happened is history, not current status.
-    return not (rehire_date is not None and termination_date < rehire_date <= as_of)
+    return not (rehire_date is not None and termination_date < rehire_date <= day)
 
 
 def _next_entry_date(rules: EligibilityRules, on_or_after: date) -> date:

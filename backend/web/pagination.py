@@ -60,9 +60,31 @@ def paginate(session, query, key_columns, limit: int, cursor: str | None, key_of
     return rows[:limit], next_cursor
 
 
+def paginate_computed(items: list, key, key_type: type, limit: int, cursor: str | None):
+    """One page of a list computed rather than queried (sorted newest first by `key(item)`, a `key_type` value),
+    with the same opaque, type-checked cursors as `paginate`; returns (items, next_cursor)."""
+    after = decode_cursor(cursor)
+    if after is not None:
+        try:
+            bound = _as_type(key_type, after)
+        except (TypeError, ValueError, OverflowError):
+            raise ValidationFailed([("cursor", "is not a cursor this API issued")]) from None
+        items = [item for item in items if key(item) < bound]
+    page = items[:limit]
+    more = len(items) > limit
+    return page, encode_cursor(_as_json(key(page[-1]))) if more else None
+
+
+def _as_json(value):
+    return value.isoformat() if isinstance(value, (date, datetime)) else value
+
+
 def _typed(column, value):
     """A cursor value (JSON) as the Python value its column expects."""
-    python_type = column.type.python_type
+    return _as_type(column.type.python_type, value)
+
+
+def _as_type(python_type: type, value):
     if python_type in (datetime, date, str):
         if not isinstance(value, str) or "\x00" in value or len(value) > 200:
             raise ValueError("not a string this API issued")

@@ -99,3 +99,29 @@ def test_termination_in_a_pay_run_stops_deferrals_and_observed_elections(app, cl
     clock.fixed_today = date(2026, 12, 20)
     assert census["E1"]["eligibility"]["status"] == "eligible"  # as of 2026-11-24, before the last day
     assert client.get("/mobile/v1/me", headers=world.participant).json["eligibility"]["status"] == "terminated"
+
+
+def test_one_employment_rule_a_rehire_escalates_and_a_past_last_day_is_not_enrolled(app, client, plumb, clock):
+    """Automatic enrollment and escalation ask the same "still employed" rule as eligibility
+    (`eligibility.terminated_on`): a rehired employee escalates like anyone employed, and someone whose last day
+    has passed since eligibility was last computed is not enrolled."""
+    world = scenario.World(app, client, requires_approval=True)
+    daily(app, "2026-11-24")  # E1 auto-enrolled at 3%
+    rehired = scenario.census_row("E1", "1985-07-19", "2024-03-15", "123-45-6789", pay="72000.00",
+                                  termination_date="2025-01-31", rehire_date="2025-06-02")
+    leaving = scenario.census_row("E3", "1980-01-01", "2020-01-06", "555-12-3456",
+                                  termination_date="2026-11-30")  # eligible today; gone a week from now
+    assert scenario.upload_csv(client, world.sponsor, world.employer_id, [rehired, leaving]).status_code == 200
+    assert "auto enrolled: 0" in daily(app, "2026-12-07")  # E3's last day passed: no enrollment
+    clock.fixed_today = date(2027, 12, 10)
+    assert "escalations scheduled: 1" in daily(app, "2027-12-10")  # E1, rehired, escalates
+
+
+def test_still_employed_is_one_rule_with_rehires():
+    from backend.enrollment.eligibility import terminated_on
+
+    assert not terminated_on(None, None, date(2026, 1, 1))
+    assert not terminated_on(date(2026, 3, 1), None, date(2026, 2, 28))  # the last day is still ahead
+    assert terminated_on(date(2026, 3, 1), None, date(2026, 3, 1))
+    assert terminated_on(date(2026, 3, 1), date(2026, 6, 1), date(2026, 5, 31))  # rehired next week: not yet
+    assert not terminated_on(date(2026, 3, 1), date(2026, 6, 1), date(2026, 6, 1))
