@@ -5,7 +5,8 @@ from flask.views import MethodView
 
 from backend.accounts import service as ledger
 from backend.irs import limits as irs
-from backend.enrollment import automatic, service
+from backend.enrollment import automatic
+from backend.enrollment import service as enrollment
 from backend.enrollment.views import election_view, election_views, investments_view, preview_view
 from backend.enrollment.schemas import (BeneficiariesIn, BeneficiariesOut, ElectionIn, ElectionOut, InvestmentsIn,
                                         InvestmentsOut, MatchPreviewOut, OptOutOut, OutsideDeferralIn,
@@ -27,7 +28,7 @@ blp = Blueprint("mobile", __name__, url_prefix="/mobile/v1", description="The pa
 
 def _me():
     session = context.session()
-    return session, service.participant_employee(session, context.principal())
+    return session, enrollment.participant_employee(session, context.principal())
 
 
 @blp.route("/signup")
@@ -42,7 +43,7 @@ class SignUp(MethodView):
     def post(self, body):
         """Create your account with the invite code from your employer; prove it is you with your date of birth
         and the last four digits of your SSN (a few attempts only)."""
-        return service.sign_up(context.session(), context.config(), context.vault(),
+        return enrollment.sign_up(context.session(), context.config(), context.vault(),
                                context.actor(), invite_code=body["invite_code"], date_of_birth=body["date_of_birth"],
                                ssn_last4=body["ssn_last4"], email=body["email"], password=body["password"])
 
@@ -57,19 +58,19 @@ class Me(MethodView):
         today = context.today()
         employer = session.get(Employer, employee.employer_id)
         plan = plans.current_plan(session, employer.id)
-        determination = service.eligibility_of(session, employee.id)
+        determination = enrollment.eligibility_of(session, employee.id)
         vault = context.vault()
-        in_effect = service.election_in_effect(session, employee.id, today)
-        scheduled = service.scheduled_election(session, employee.id, today)
-        pending = next((e for e in service.elections_of(session, employee.id) if e.status == "pending_approval"), None)
+        in_effect = enrollment.election_in_effect(session, employee.id, today)
+        scheduled = enrollment.scheduled_election(session, employee.id, today)
+        pending = next((e for e in enrollment.elections_of(session, employee.id) if e.status == "pending_approval"), None)
         return {
             "employee_id": employee.id, "first_name": employee.first_name, "last_name": employee.last_name,
             "employer_name": employer.name, "plan_id": plan.id, "plan_name": plan.name,
             "roth_allowed": plan.roth_allowed,
-            "catch_up_eligible": service.age_at_year_end(vault, employee, today.year) >= irs.CATCH_UP_MIN_AGE,
+            "catch_up_eligible": enrollment.age_at_year_end(vault, employee, today.year) >= irs.CATCH_UP_MIN_AGE,
             "pay_frequency": employer.pay_frequency,
             "next_pay_date": next_pay_date(employer.pay_frequency, employer.anchor_pay_date, today),
-            "eligibility": {"status": service.status_on(determination, today, employee),
+            "eligibility": {"status": enrollment.status_on(determination, today, employee),
                             "conditions_met_date": determination.conditions_met_date,
                             "entry_date": determination.entry_date, "basis": determination.basis,
                             "explanation": determination.explanation},
@@ -87,7 +88,7 @@ class Elections(MethodView):
     def get(self):
         """Every version of your deferral election, newest first."""
         session, employee = _me()
-        return election_views(session, service.elections_of(session, employee.id), context.today())
+        return election_views(session, enrollment.elections_of(session, employee.id), context.today())
 
     @blp.requires(policy.PARTICIPATE)
     @blp.answers(403, "Only current employees can make elections.")
@@ -99,7 +100,7 @@ class Elections(MethodView):
         entry date, whichever is later, once the sponsor approves it if the plan asks for approval. The answer
         says what your employer will match and what you would miss."""
         session, employee = _me()
-        election = service.submit_election(session, context.vault(), context.actor(), employee,
+        election = enrollment.submit_election(session, context.vault(), context.actor(), employee,
                                            body["lines"], context.today())
         return etag_response(election_view(session, election, context.today(), with_match=True), 201)
 
@@ -115,11 +116,11 @@ class ElectionPreview(MethodView):
         session, employee = _me()
         employer = session.get(Employer, employee.employer_id)
         plan = plans.current_plan(session, employer.id)
-        problems = service.validate_lines(plan, body["lines"], service.age_at_year_end(
+        problems = enrollment.validate_lines(plan, body["lines"], enrollment.age_at_year_end(
             context.vault(), employee, context.today().year) >= irs.CATCH_UP_MIN_AGE)
         if problems:
             raise ValidationFailed(problems)
-        preview = service.preview_match(plan, employee, employer.pay_frequency, body["lines"])
+        preview = enrollment.preview_match(plan, employee, employer.pay_frequency, body["lines"])
         return preview_view(preview)
 
 
@@ -132,7 +133,7 @@ class OptOut(MethodView):
         """Opt out of automatic enrollment: deferrals stop from the next pay date. Inside the plan's window the
         automatic contributions can also be withdrawn."""
         session, employee = _me()
-        election, withdrawal = service.opt_out(session, context.vault(), context.actor(), employee,
+        election, withdrawal = enrollment.opt_out(session, context.vault(), context.actor(), employee,
                                                context.today())
         return {"election": election_view(session, election, context.today()),
                 "permissible_withdrawal_available": withdrawal}
@@ -145,7 +146,7 @@ class Investments(MethodView):
     def get(self):
         """How your new contributions are invested (the plan's default fund until you choose)."""
         session, employee = _me()
-        return investments_view(session, service.current_investments(session, employee.id))
+        return investments_view(session, enrollment.current_investments(session, employee.id))
 
     @blp.requires(policy.PARTICIPATE)
     @blp.arguments(InvestmentsIn)
@@ -155,7 +156,7 @@ class Investments(MethodView):
         session, employee = _me()
         if body["use_default"] == (body["allocations"] is not None):
             raise ValidationFailed([("allocations", "give allocations, or use_default: true, not both")])
-        election = service.set_investments(session, context.actor(), employee,
+        election = enrollment.set_investments(session, context.actor(), employee,
                                            None if body["use_default"] else body["allocations"])
         return investments_view(session, election)
 
@@ -167,7 +168,7 @@ class Beneficiaries(MethodView):
     def get(self):
         """Your beneficiaries."""
         session, employee = _me()
-        return service.current_beneficiaries(session, employee.id) or {"version": 0, "beneficiaries": []}
+        return enrollment.current_beneficiaries(session, employee.id) or {"version": 0, "beneficiaries": []}
 
     @blp.requires(policy.PARTICIPATE)
     @blp.arguments(BeneficiariesIn)
@@ -175,7 +176,7 @@ class Beneficiaries(MethodView):
     def put(self, body):
         """Replace your beneficiaries: primary shares add up to 100, contingent shares to 100 (or name none)."""
         session, employee = _me()
-        return service.set_beneficiaries(session, context.actor(), employee, body["beneficiaries"])
+        return enrollment.set_beneficiaries(session, context.actor(), employee, body["beneficiaries"])
 
 
 @blp.route("/outside-deferrals")
@@ -185,7 +186,7 @@ class OutsideDeferrals(MethodView):
     def get(self):
         """Deferrals you declared at other employers, by calendar year."""
         session, employee = _me()
-        return service.outside_deferrals_of(session, employee.id)
+        return enrollment.outside_deferrals_of(session, employee.id)
 
     @blp.requires(policy.PARTICIPATE)
     @blp.arguments(OutsideDeferralIn)
@@ -193,7 +194,7 @@ class OutsideDeferrals(MethodView):
     def put(self, body):
         """Declare what you deferred at another employer this calendar year; it counts toward your 402(g) limit."""
         session, employee = _me()
-        return service.declare_outside_deferrals(session, context.actor(), employee, body["calendar_year"],
+        return enrollment.declare_outside_deferrals(session, context.actor(), employee, body["calendar_year"],
                                                  body["amount_cents"], body["other_employer"], context.today())
 
 
@@ -239,7 +240,7 @@ class Limits(MethodView):
     def get(self):
         """This year's deferrals here and elsewhere against the 402(g) limit and your catch-up room."""
         session, employee = _me()
-        return service.deferral_limits(session, context.vault(), employee, context.today().year)
+        return enrollment.deferral_limits(session, context.vault(), employee, context.today().year)
 
 
 @blp.route("/elections/<election_id>/skip")
