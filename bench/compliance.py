@@ -33,6 +33,7 @@ from backend.enrollment.models import DeferralElection, ElectionLine  # noqa: E4
 from backend.audit import Actor  # noqa: E402
 from backend.identity.service import Principal  # noqa: E402
 from backend.plans import service as plans  # noqa: E402
+from backend.plans.models import Plan  # noqa: E402
 from backend.wiring import bootstrap  # noqa: E402
 from scratch import ScratchDatabase  # noqa: E402
 
@@ -103,7 +104,7 @@ def main() -> None:
                   f"(ADP {'passes' if result['adp']['passed'] else 'fails'}, {len(result['hce'])} HCEs)")
             plan_id, employee = seeded_plan(plumb, size, f"C{size}")
             with db.transaction() as session:
-                plan = session.get(plans.Plan, plan_id)
+                plan = session.get(Plan, plan_id)
                 started = time.perf_counter()
                 compliance.recompute(session, plumb.vault, plan, AS_OF, "bench")
                 from_db = time.perf_counter() - started
@@ -114,13 +115,13 @@ def main() -> None:
                                              lines=[ElectionLine(position=0, money_type="pretax", percent=Decimal(12))]))
             started = time.perf_counter()
             with db.transaction() as session:
-                plan = session.get(plans.Plan, plan_id)
+                plan = session.get(Plan, plan_id)
                 moved = compliance.update_after_election(session, plumb.vault, plan, employee.id,
                                                          AS_OF)
             incremental = time.perf_counter() - started
             assert moved is not None and moved["refresh"] == "incremental"
             with db.transaction() as session:
-                full = compliance.recompute(session, plumb.vault, session.get(plans.Plan, plan_id),
+                full = compliance.recompute(session, plumb.vault, session.get(Plan, plan_id),
                                             AS_OF, "bench")
             same = all(moved["projection"][t][k] == full["projection"][t][k] for t in ("adp", "acp")
                        for k in ("hce_average", "nhce_average", "limit", "passed"))
