@@ -25,7 +25,7 @@ from cryptography.fernet import Fernet  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
 from backend.compliance import service as compliance  # noqa: E402
-from backend.compliance.model import Participant, PlanTestInput  # noqa: E402
+from backend.compliance.engine_input import Participant, PlanTestInput  # noqa: E402
 from backend.compliance.report import run_plan_tests  # noqa: E402
 from backend.config import Config  # noqa: E402
 from backend.db import migrate, new_id  # noqa: E402

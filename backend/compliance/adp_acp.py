@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
 from backend.compliance.annual import AnnualLimitResult
-from backend.compliance.model import Participant
+from backend.compliance.engine_input import Participant
 from backend.money import HUNDRED, percent_of_cents, round_half_up
 
 HUNDREDTH = Decimal("0.01")

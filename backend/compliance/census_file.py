@@ -15,7 +15,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from backend.compliance.model import RELATIONSHIPS, FamilyTie, Participant
+from backend.compliance.engine_input import RELATIONSHIPS, FamilyTie, Participant
 from backend.money import dollars_to_cents
 
 REQUIRED_COLUMNS = (

@@ -29,7 +29,7 @@ from backend.compliance.correction import (
 )
 from backend.compliance.coverage import ratio_percentage_test
 from backend.irs.limits import limits_for
-from backend.compliance.model import SAFE_HARBOR_MATCH_KINDS, PlanTestInput
+from backend.compliance.engine_input import SAFE_HARBOR_MATCH_KINDS, PlanTestInput
 from backend.compliance.status import highly_compensated_employees, key_employees
 from backend.compliance.top_heavy import run_top_heavy_test
 from backend.money import cents_to_dollars, dollars_to_cents, format_dollars, round_half_up

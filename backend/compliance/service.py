@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.accounts.money_in import cost_basis_by_employee, money_in_by_source
-from backend.compliance.model import Participant, PlanTestInput
+from backend.compliance.engine_input import Participant, PlanTestInput
 from backend.compliance.report import run_plan_tests
 from backend.db import utcnow
 from backend.events import CensusChanged, ComplianceWarningRaised, ElectionApproved, PayRunPosted, publish

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from backend.irs.limits import MissingLimits, limits_for
-from backend.compliance.model import FamilyTie, OutsideOwner, Participant
+from backend.compliance.engine_input import FamilyTie, OutsideOwner, Participant
 from backend.money import round_half_up
 
 # IRC 414(q)(2) and 416(i)(1)(B)(i): "more than 5 percent" (equality is not enough).

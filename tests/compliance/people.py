@@ -2,7 +2,7 @@
 from datetime import date
 from decimal import Decimal
 
-from backend.compliance.model import Participant
+from backend.compliance.engine_input import Participant
 
 YOUNG = date(1985, 6, 1)  # under 50 through 2026: no catch-up room
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from backend.compliance.adp_acp import adp_members, run_ratio_test
 from backend.compliance.annual import annual_limit_results
-from backend.compliance.model import Participant, PlanTestInput
+from backend.compliance.engine_input import Participant, PlanTestInput
 from backend.compliance.report import run_plan_tests
 from tests.compliance.people import cents, person
 
