@@ -47,7 +47,7 @@ def synthetic_input(size: int, rng: random.Random) -> PlanTestInput:
         rate = Decimal(rng.choice([0, 0, 3, 5, 6, 8, 10, 15]))
         deferral = int(pay * rate / 100)
         people.append(Participant(
-            employee_id=f"E{i:06d}", date_of_birth=date(1960 + i % 40, 1 + i % 12, 1 + i % 28),
+            employee_id=f"E{i:06d}", birth_year=1960 + i % 40,
             hire_date=date(2010 + i % 15, 1, 1), compensation_cents=pay, pretax_cents=deferral,
             match_cents=min(deferral, pay * 4 // 100), account_balance_cents=pay // 2,
             ownership_percent=Decimal(30) if i < 2 else Decimal(0), prior_year_compensation_cents=pay,
