@@ -84,9 +84,12 @@ def contribution_ratio(contribution_cents: int, compensation_cents: int) -> Deci
     26 CFR 1.401(k)-2(a)(3)(i), 1.401(m)-2(a)(3)(i). An eligible employee paid nothing in the year can
     contribute nothing; we give them 0 rather than leaving them out.
     """
-    if compensation_cents <= 0:
-        return Decimal("0.00")
+    if compensation_cents <= 0 or contribution_cents == 0:
+        return _NO_RATIO
     return round_half_up(Decimal(contribution_cents) * HUNDRED / Decimal(compensation_cents), 2)
+
+
+_NO_RATIO = Decimal("0.00")
 
 
 def group_average(ratios: Iterable[Decimal]) -> Decimal | None:

@@ -6,27 +6,40 @@ re-summing 10,000 rows on each election cost more than the rest of the update (a
 as binary floats)."""
 from decimal import Decimal
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from backend.compliance.models import ComplianceRatio
 from backend.db import bulk_insert
 
 GROUPS = {True: "hce", False: "nhce"}
+_CHUNK = 5000  # ids per DELETE: under every database's limit on bound parameters
 
 
 def store_ratios(session: Session, plan_id: str, year: int, adp: list, acp: list) -> dict:
-    """Replace the plan year's stored ratios with the engine's ADP and ACP members; their sums by group."""
-    acr = {m.employee_id: m.ratio for m in acp}
-    rows = [{"plan_id": plan_id, "year": year, "external_id": m.employee_id, "hce": m.hce, "adr": m.ratio,
-             "acr": acr.get(m.employee_id, Decimal(0))} for m in adp]
-    session.execute(delete(ComplianceRatio).where(ComplianceRatio.plan_id == plan_id, ComplianceRatio.year == year))
-    bulk_insert(session, ComplianceRatio.__table__, rows)
+    """Bring the plan year's stored ratios to the engine's ADP and ACP members; their sums by group. Only the
+    rows that differ are rewritten: from one recompute to the next most ratios stay as they were (a pay run
+    moves money from the projected rest of the year into the year to date), and rewriting 10,000 rows each time
+    cost more than reading them."""
+    acp_ratios = {m.employee_id: m.ratio for m in acp}
+    ratios = {m.employee_id: (m.hce, m.ratio, acp_ratios.get(m.employee_id, Decimal(0))) for m in adp}
+    scope = (ComplianceRatio.plan_id == plan_id, ComplianceRatio.year == year)
+    stored = {external_id: (hce, adr, acr) for external_id, hce, adr, acr in session.execute(
+        select(ComplianceRatio.external_id, ComplianceRatio.hce, ComplianceRatio.adr, ComplianceRatio.acr)
+        .where(*scope)).all()}
+    changed = [external_id for external_id, values in ratios.items() if stored.get(external_id) != values]
+    stale = [external_id for external_id, values in stored.items() if ratios.get(external_id) != values]
+    for chunk in range(0, len(stale), _CHUNK):
+        session.execute(delete(ComplianceRatio).where(*scope, ComplianceRatio.external_id.in_(
+            stale[chunk:chunk + _CHUNK])))
+    bulk_insert(session, ComplianceRatio.__table__, [
+        {"plan_id": plan_id, "year": year, "external_id": external_id, "hce": ratios[external_id][0],
+         "adr": ratios[external_id][1], "acr": ratios[external_id][2]} for external_id in changed])
     sums = {name: {"adr": Decimal(0), "acr": Decimal(0), "count": 0} for name in GROUPS.values()}
-    for row in rows:
-        group = sums[GROUPS[row["hce"]]]
-        group["adr"] += row["adr"]
-        group["acr"] += row["acr"]
+    for hce, adr, acr in ratios.values():
+        group = sums[GROUPS[hce]]
+        group["adr"] += adr
+        group["acr"] += acr
         group["count"] += 1
     return as_json(sums)
 
