@@ -11,7 +11,7 @@ from backend.compliance.correction import HceOutlook, highest_hce_election
 from backend.compliance.engine_input import PlanTestInput
 from backend.compliance.live_input import plan_year_inputs
 from backend.compliance.report import run_plan_tests
-from backend.compliance.state import state_of
+from backend.compliance.state import collector_paused, state_of
 from backend.errors import ValidationFailed
 from backend.irs.deferrals import deferral_room_cents
 from backend.plans.models import Plan
@@ -26,19 +26,21 @@ def correction_plan(session: Session, vault: PiiVault, plan: Plan, year: int, to
     """What it takes to fix a plan year: after the year has ended, from its final figures; during it, from the
     year-end projection, with the highest deferral percent HCEs can still elect and the test still pass."""
     final, as_of = _plan_year(plan, year, today)
-    today_input, projected_input = plan_year_inputs(session, vault, plan, as_of)
-    return _correction(final, as_of, today_input, projected_input,
-                       run_plan_tests(today_input if final else projected_input))
+    with collector_paused():
+        today_input, projected_input = plan_year_inputs(session, vault, plan, as_of)
+        return _correction(final, as_of, today_input, projected_input,
+                           run_plan_tests(today_input if final else projected_input))
 
 
 def compliance_report(session: Session, vault: PiiVault, plan: Plan, year: int, today: date) -> tuple[dict, dict]:
     """(state, correction plan) for the PDF report, from one reading of the plan's data: as of today for the
     current year, as of December 31 for a year that has ended."""
     final, as_of = _plan_year(plan, year, today)
-    today_input, projected_input = plan_year_inputs(session, vault, plan, as_of)
-    state = state_of(session, plan, as_of, today_input, projected_input)
-    return state, _correction(final, as_of, today_input, projected_input,
-                              state["year_to_date"] if final else state["projection"])
+    with collector_paused():
+        today_input, projected_input = plan_year_inputs(session, vault, plan, as_of)
+        state = state_of(session, plan, as_of, today_input, projected_input)
+        return state, _correction(final, as_of, today_input, projected_input,
+                                  state["year_to_date"] if final else state["projection"])
 
 
 def _plan_year(plan: Plan, year: int, today: date) -> tuple[bool, date]:

@@ -36,18 +36,22 @@ _BIRTH_YEARS: "WeakKeyDictionary[PiiVault, dict[bytes, int]]" = WeakKeyDictionar
 _MAX_BIRTH_YEARS = 250_000  # per vault; past it the memory starts over
 
 
-def birth_year(vault: PiiVault, sealed_date_of_birth: bytes) -> int:
-    """The year of a sealed date of birth, opened once per process."""
+def birth_years(vault: PiiVault):
+    """A function giving the year of a sealed date of birth, each opened once per process."""
     known = _BIRTH_YEARS.get(vault)
     if known is None:
         known = _BIRTH_YEARS[vault] = {}
-    key = bytes(sealed_date_of_birth)
-    year = known.get(key)
-    if year is None:
-        if len(known) >= _MAX_BIRTH_YEARS:
-            known.clear()
-        year = known[key] = vault.open_date(key).year
-    return year
+
+    def year_of(sealed_date_of_birth: bytes) -> int:
+        key = bytes(sealed_date_of_birth)
+        year = known.get(key)
+        if year is None:
+            if len(known) >= _MAX_BIRTH_YEARS:
+                known.clear()
+            year = known[key] = vault.open_date(key).year
+        return year
+
+    return year_of
 
 
 def plan_year_inputs(session: Session, vault: PiiVault, plan: Plan, as_of: date,
@@ -86,6 +90,7 @@ def _inputs(session: Session, vault: PiiVault, plan: Plan, as_of: date, what_if:
         employer.pay_frequency, employer.anchor_pay_date, date.fromordinal(as_of.toordinal() + 1), year_end))
     per_year = periods_per_year(employer.pay_frequency)
     pay_limit = limits_for(year).compensation_limit_cents
+    birth_year = birth_years(vault)
     today_rows, projected_rows = [], []
     for employee in plans.census_rows(session, employer.id, employee_id=only):
         entry = entry_dates.get(employee.id)
@@ -96,7 +101,7 @@ def _inputs(session: Session, vault: PiiVault, plan: Plan, as_of: date, what_if:
         extra = projection.extra_cents(elections.get(employee.id, ()), per_check, employee.termination_date,
                                        what_if.get(employee.external_id), eligible, pay_room_cents=pay_limit - paid)
         common = dict(
-            employee_id=employee.external_id, birth_year=birth_year(vault, employee.date_of_birth_enc),
+            employee_id=employee.external_id, birth_year=birth_year(employee.date_of_birth_enc),
             hire_date=employee.hire_date, account_balance_cents=max(0, balances.get(employee.id, 0)),
             ownership_percent=employee.ownership_percent,
             prior_year_compensation_cents=(employee.annual_compensation_cents if prior_pay is None
