@@ -67,6 +67,7 @@ def update_after_election(session: Session, vault: PiiVault, plan: Plan, employe
             section["corrections_stale"] = True
     headline = {**stored.headline, "projection": projection, "ratio_sums": sums, "refresh": "incremental",
                 **assess(projection, plan.compliance_warning_margin)}
-    store_headline(session, plan, stored, headline, f"election:{employee_id}")
+    # No history point: the worker's full computation, which follows every election, records one.
+    store_headline(session, plan, stored, headline, f"election:{employee_id}", history=False)
     return headline
 

@@ -128,21 +128,23 @@ def recompute(session: Session, vault: PiiVault, plan: Plan, as_of: date, trigge
     return state
 
 
-def store_headline(session: Session, plan: Plan, stored: ComplianceState, headline: dict, trigger: str) -> None:
+def store_headline(session: Session, plan: Plan, stored: ComplianceState, headline: dict, trigger: str, *,
+                   history: bool = True) -> None:
     """Keep what moved since the last full computation (the full result stays as it was), with a history point
-    and, when the status turns at risk or narrow, an early warning."""
+    unless `history` is false, and, when the status turns at risk or narrow, an early warning."""
     previous = stored.status
     stored.status, stored.trigger, stored.computed_at, stored.headline = headline["status"], trigger, utcnow(), headline
-    _record(session, plan, stored.year, previous, headline, lambda: with_headline(stored.result, headline))
+    _record(session, plan, stored.year, previous, headline, lambda: with_headline(stored.result, headline), history)
 
 
 def _record(session: Session, plan: Plan, year: int, previous: str, headline: dict,
-            whole_state: Callable[[], dict]) -> None:
-    projection = headline["projection"]
-    figures = {name: {key: projection[name][key] for key in ("hce_average", "nhce_average", "limit", "margin",
-                                                             "passed")} for name in RATIO_TESTS}
-    figures["warning_margin"] = headline["warning_margin"]
-    session.add(ComplianceSnapshot(plan_id=plan.id, year=year, status=headline["status"], figures=figures))
+            whole_state: Callable[[], dict], history: bool = True) -> None:
+    if history:
+        projection = headline["projection"]
+        figures = {name: {key: projection[name][key] for key in ("hce_average", "nhce_average", "limit", "margin",
+                                                                 "passed")} for name in RATIO_TESTS}
+        figures["warning_margin"] = headline["warning_margin"]
+        session.add(ComplianceSnapshot(plan_id=plan.id, year=year, status=headline["status"], figures=figures))
     if headline["status"] in WARNING_STATUSES and previous != headline["status"]:
         # The fix quotes the corrections, which only the whole state holds: read only when warning.
         raise_warning(session, plan, year, whole_state())
