@@ -7,7 +7,8 @@ off where it does not (HCE and key-employee status use uncapped 415(c)(3) pay).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, fields
 from datetime import date
 from decimal import Decimal
 
@@ -98,6 +99,18 @@ class Participant:
         if self.served_in_prior_year is not None and not isinstance(self.served_in_prior_year, bool):
             raise TypeError(f"{self.employee_id}: served_in_prior_year must be a bool or None")
 
+    @classmethod
+    def from_mapping(cls, values: Mapping) -> Participant:
+        """The same as `Participant(**values)`, checked the same way, in one step: a live recompute builds 20,000
+        of these, and a frozen dataclass's `__init__` sets its 27 fields one call at a time (40% slower)."""
+        if not _REQUIRED_FIELDS <= values.keys() <= _FIELD_NAMES:
+            return cls(**values)  # the usual constructor says what is missing or unknown
+        self = object.__new__(cls)
+        self.__dict__.update(_DEFAULTS)
+        self.__dict__.update(values)
+        self.__post_init__()
+        return self
+
     def age_at_end_of(self, year: int) -> int:
         """Age attained by December 31 of `year` (IRC 414(v)(5)(A) and 414(v)(2)(E) look at the year's end)."""
         return year - self.birth_year
@@ -112,6 +125,11 @@ class Participant:
     def plan_deferrals_cents(self) -> int:
         """Every elective deferral to this plan, whatever column payroll put it in."""
         return self.pretax_cents + self.roth_cents + self.catch_up_cents
+
+
+_FIELD_NAMES = frozenset(f.name for f in fields(Participant))
+_REQUIRED_FIELDS = frozenset(f.name for f in fields(Participant) if f.default is MISSING)
+_DEFAULTS = {f.name: f.default for f in fields(Participant) if f.default is not MISSING}
 
 
 @dataclass(frozen=True)

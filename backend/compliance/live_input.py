@@ -33,7 +33,7 @@ _SOURCE_FIELD = {"pretax": "pretax_cents", "roth": "roth_cents", "pretax_catchup
 # corrected date of birth (sealed anew) is opened afresh, and an entry cannot outlive the vault, whose key the
 # process holds anyway.
 _BIRTH_YEARS: "WeakKeyDictionary[PiiVault, dict[bytes, int]]" = WeakKeyDictionary()
-_MAX_BIRTH_YEARS = 250_000  # per vault; past it the memory starts over
+_MAX_BIRTH_YEARS = 200_000  # per vault (some 50 MB); past it the memory starts over
 
 
 def birth_years(vault: PiiVault):
@@ -100,22 +100,22 @@ def _inputs(session: Session, vault: PiiVault, plan: Plan, as_of: date, what_if:
         per_check = employee.annual_compensation_cents // per_year
         extra = projection.extra_cents(elections.get(employee.id, ()), per_check, employee.termination_date,
                                        what_if.get(employee.external_id), eligible, pay_room_cents=pay_limit - paid)
-        common = dict(
-            employee_id=employee.external_id, birth_year=birth_year(employee.date_of_birth_enc),
-            hire_date=employee.hire_date, account_balance_cents=max(0, balances.get(employee.id, 0)),
-            ownership_percent=employee.ownership_percent,
-            prior_year_compensation_cents=(employee.annual_compensation_cents if prior_pay is None
-                                           else prior_pay.get(employee.id, 0)),
-            officer=employee.officer, eligible=eligible,
-            employed_at_year_end=not (employee.termination_date and employee.termination_date <= as_of),
-            catch_up_cents=ytd.get("catch_up_cents", 0), after_tax_cents=ytd.get("after_tax_cents", 0),
-            nonelective_cents=ytd.get("nonelective_cents", 0))
+        common = {
+            "employee_id": employee.external_id, "birth_year": birth_year(employee.date_of_birth_enc),
+            "hire_date": employee.hire_date, "account_balance_cents": max(0, balances.get(employee.id, 0)),
+            "ownership_percent": employee.ownership_percent,
+            "prior_year_compensation_cents": (employee.annual_compensation_cents if prior_pay is None
+                                              else prior_pay.get(employee.id, 0)),
+            "officer": employee.officer, "eligible": eligible,
+            "employed_at_year_end": not (employee.termination_date and employee.termination_date <= as_of),
+            "catch_up_cents": ytd.get("catch_up_cents", 0), "after_tax_cents": ytd.get("after_tax_cents", 0),
+            "nonelective_cents": ytd.get("nonelective_cents", 0)}
         pretax, roth, match = ytd.get("pretax_cents", 0), ytd.get("roth_cents", 0), ytd.get("match_cents", 0)
-        today_rows.append(Participant(compensation_cents=paid, pretax_cents=pretax, roth_cents=roth,
-                                      match_cents=match, **common))
-        projected_rows.append(Participant(
-            compensation_cents=paid + extra.compensation, pretax_cents=pretax + extra.pretax,
-            roth_cents=roth + extra.roth, match_cents=match + extra.match, **common))
+        today_rows.append(Participant.from_mapping({
+            **common, "compensation_cents": paid, "pretax_cents": pretax, "roth_cents": roth, "match_cents": match}))
+        projected_rows.append(Participant.from_mapping({
+            **common, "compensation_cents": paid + extra.compensation, "pretax_cents": pretax + extra.pretax,
+            "roth_cents": roth + extra.roth, "match_cents": match + extra.match}))
     safe_harbor = None if plan.safe_harbor == "none" else plan.safe_harbor
     first_year = plan.effective_date.year == year
 
