@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
 from backend.compliance.annual import AnnualLimitResult
-from backend.compliance.model import Participant
+from backend.compliance.engine_input import Participant
 from backend.money import HUNDRED, percent_of_cents, round_half_up
 
 HUNDREDTH = Decimal("0.01")
@@ -84,9 +84,13 @@ def contribution_ratio(contribution_cents: int, compensation_cents: int) -> Deci
     26 CFR 1.401(k)-2(a)(3)(i), 1.401(m)-2(a)(3)(i). An eligible employee paid nothing in the year can
     contribute nothing; we give them 0 rather than leaving them out.
     """
-    if compensation_cents <= 0:
-        return Decimal("0.00")
+    if compensation_cents <= 0 or contribution_cents == 0:
+        return _NO_RATIO
     return round_half_up(Decimal(contribution_cents) * HUNDRED / Decimal(compensation_cents), 2)
+
+
+_NO_RATIO = Decimal("0.00")
+_NO_QNECS: Mapping[str, int] = {}
 
 
 def group_average(ratios: Iterable[Decimal]) -> Decimal | None:
@@ -124,10 +128,13 @@ def adp_members(
 ) -> list[EmployeeRatio]:
     """The ADP test's eligible employees with their elective deferrals (pre-tax + Roth, catch-up excluded)."""
     eligible = [p for p in participants if p.eligible]
-    countable_qnec = qnec_countable_cents(
-        [(p.employee_id, p.qnec_cents, annual[p.employee_id].plan_compensation_cents, p.employed_at_year_end)
-         for p in eligible if p.employee_id not in hces]
-    )
+    if any(p.qnec_cents for p in eligible):
+        countable_qnec = qnec_countable_cents(
+            [(p.employee_id, p.qnec_cents, annual[p.employee_id].plan_compensation_cents, p.employed_at_year_end)
+             for p in eligible if p.employee_id not in hces]
+        )
+    else:
+        countable_qnec = _NO_QNECS  # no QNEC anywhere: nothing to cap, and nothing counted
     members = []
     for p in eligible:
         limits = annual[p.employee_id]
@@ -143,7 +150,7 @@ def adp_members(
         else:
             # 26 CFR 1.401(k)-2(a)(5)(ii), 1.402(g)-1(e)(1)(ii): an NHCE's distributed excess deferrals are
             # left out, once.
-            counted = deferrals.regular_cents + countable_qnec[p.employee_id]
+            counted = deferrals.regular_cents + countable_qnec.get(p.employee_id, 0)
             refundable = counted
         members.append(EmployeeRatio(
             employee_id=p.employee_id,

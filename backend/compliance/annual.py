@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from backend.compliance.model import Participant
+from backend.compliance.engine_input import Participant
 from backend.irs.deferrals import DeferralClassification, classify_deferrals
 from backend.irs.limits import IrsLimits, limits_for
 

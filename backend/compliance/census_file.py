@@ -15,7 +15,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from backend.compliance.model import RELATIONSHIPS, FamilyTie, Participant
+from backend.compliance.engine_input import RELATIONSHIPS, FamilyTie, Participant
 from backend.money import dollars_to_cents
 
 REQUIRED_COLUMNS = (
@@ -158,9 +158,10 @@ def _row_values(row: dict[str, str], problems: list[str]) -> dict:
     prior_ownership = field("prior_year_ownership_percent", _percent, required=False)
     if prior_ownership is not None:
         values["prior_year_ownership_percent"] = prior_ownership
-    born, hired = values["date_of_birth"], values["hire_date"]
+    born, hired = values.pop("date_of_birth"), values["hire_date"]
     if born is not None and hired is not None and hired < born:
         problems.append("hire_date: before date_of_birth")
+    values["birth_year"] = born.year if born is not None else None
     return values
 
 

@@ -8,7 +8,7 @@ import click
 
 from backend.compliance.census_file import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, CensusFileError, read_census
 from backend.irs.limits import MissingLimits
-from backend.compliance.model import SAFE_HARBOR_KINDS, TESTING_METHODS, PlanTestInput
+from backend.compliance.engine_input import SAFE_HARBOR_KINDS, TESTING_METHODS, PlanTestInput
 from backend.compliance.report import render_json, render_text, run_plan_tests
 
 

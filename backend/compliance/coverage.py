@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from backend.compliance.model import Participant
+from backend.compliance.engine_input import Participant
 from backend.money import HUNDRED, round_half_up
 
 # IRC 410(b)(1)(B): at least 70 percent of the HCEs' percentage.

@@ -9,16 +9,21 @@ from backend.db import Base, Dec, UTCDateTime, new_id, utcnow
 
 
 class ComplianceState(Base):
-    """The latest result for a plan and year: what the sponsor's dashboard shows."""
+    """The latest result for a plan and year: what the sponsor's dashboard shows.
+
+    `result` is the last full computation, every test in full (about 250 kB for 10,000 employees), written only by
+    it. `headline` is what has moved since, small enough to rewrite on each election: the status and the
+    projected ADP and ACP figures (laid over `result` when read), with the sums of the stored ratios by group."""
 
     __tablename__ = "compliance_states"
 
     plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id"), primary_key=True)
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
-    status: Mapped[str] = mapped_column(String(16))  # on_track | at_risk
+    status: Mapped[str] = mapped_column(String(16))  # on_track | narrow_margin | at_risk
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     trigger: Mapped[str] = mapped_column(String(64))
-    result: Mapped[dict] = mapped_column(JSON)
+    result: Mapped[dict] = mapped_column(JSON, deferred=True)  # loaded only when the whole state is read
+    headline: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # None before the first full computation
 
 
 class ComplianceSnapshot(Base):

@@ -19,7 +19,7 @@ from backend.compliance.correction import (correct_by_refunds, excess_deferral_d
                                            qnec_to_pass)
 from backend.compliance.coverage import ratio_percentage_test
 from backend.irs.limits import limits_for
-from backend.compliance.model import SAFE_HARBOR_MATCH_KINDS, PlanTestInput
+from backend.compliance.engine_input import SAFE_HARBOR_MATCH_KINDS, PlanTestInput
 from backend.compliance.status import highly_compensated_employees, key_employees
 from backend.compliance.top_heavy import run_top_heavy_test
 from backend.money import cents_to_dollars, dollars_to_cents, format_dollars, round_half_up
@@ -175,7 +175,9 @@ def _ratio_test_section(result: RatioTestResult, plan_year_end: date, eaca: bool
 
 
 def _dollars_by_id(cents_by_id: Mapping[str, int]) -> dict[str, Decimal]:
-    return {employee_id: cents_to_dollars(cents) for employee_id, cents in sorted(cents_by_id.items()) if cents}
+    # Filtered before sorting: of 10,000 employees, usually none or a few are over a limit.
+    return {employee_id: cents_to_dollars(cents)
+            for employee_id, cents in sorted((i, c) for i, c in cents_by_id.items() if c)}
 
 
 def _percent(value: Decimal | None) -> Decimal | None:

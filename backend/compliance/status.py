@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from backend.irs.limits import MissingLimits, limits_for
-from backend.compliance.model import FamilyTie, OutsideOwner, Participant
+from backend.compliance.engine_input import FamilyTie, OutsideOwner, Participant
 from backend.money import round_half_up
 
 # IRC 414(q)(2) and 416(i)(1)(B)(i): "more than 5 percent" (equality is not enough).
@@ -63,7 +63,10 @@ def constructive_ownership(
     total: dict[str, Decimal] = {}
     for person in participants:
         pid = person.employee_id
-        total[pid] = direct[pid] + sum((direct.get(r, Decimal(0)) for r in attributed_from.get(pid, ())), Decimal(0))
+        relatives = attributed_from.get(pid)
+        # Most people have no family tie on file: their ownership is their own.
+        total[pid] = direct[pid] if relatives is None else direct[pid] + sum(
+            (direct.get(r, Decimal(0)) for r in relatives), Decimal(0))
     return total
 
 

@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 from backend.compliance.annual import AnnualLimitResult
-from backend.compliance.model import SAFE_HARBOR_MATCH_KINDS, Participant
+from backend.compliance.engine_input import SAFE_HARBOR_MATCH_KINDS, Participant
 from backend.money import HUNDRED, percent_of_cents, round_half_up
 
 # IRC 416(g)(1)(A)(i): top-heavy when key employees' share "exceeds 60 percent"; exactly 60% is not.

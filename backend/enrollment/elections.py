@@ -207,24 +207,28 @@ class ElectionTerms:
 def approved_elections(session: Session, plan_id: str, *, effective_by: date | None = None,
                        employee_id: str | None = None) -> dict[str, list[ElectionTerms]]:
     """Every approved election of the plan (those taking effect by `effective_by` when given), by employee, in
-    the order they take effect: the one in effect on a day is the last one effective by then. Two queries for
+    the order they take effect: the one in effect on a day is the last one effective by then. One query for
     the whole plan, whatever its size."""
     scope = [DeferralElection.plan_id == plan_id, DeferralElection.status == "approved"]
     if effective_by is not None:
         scope.append(DeferralElection.effective_date <= effective_by)
     if employee_id is not None:
         scope.append(DeferralElection.employee_id == employee_id)
-    lines: dict[str, list[LineTerms]] = {}
-    for election_id, money_type, percent, amount in session.execute(
-            select(ElectionLine.election_id, ElectionLine.money_type, ElectionLine.percent, ElectionLine.amount_cents)
-            .join(DeferralElection, DeferralElection.id == ElectionLine.election_id).where(*scope)
-            .order_by(ElectionLine.election_id, ElectionLine.position)).all():
-        lines.setdefault(election_id, []).append(LineTerms(money_type, percent, amount))
     by_employee: dict[str, list[ElectionTerms]] = {}
-    for election_id, who, version, kind, effective, observed in session.execute(
+    election, lines = None, []
+    for election_id, who, version, kind, effective, observed, money_type, percent, amount in session.execute(
             select(DeferralElection.id, DeferralElection.employee_id, DeferralElection.version, DeferralElection.kind,
-                   DeferralElection.effective_date, DeferralElection.observed_at)
-            .where(*scope).order_by(DeferralElection.effective_date, DeferralElection.version)).all():
-        by_employee.setdefault(who, []).append(
-            ElectionTerms(election_id, who, version, kind, effective, observed, tuple(lines.get(election_id, ()))))
+                   DeferralElection.effective_date, DeferralElection.observed_at, ElectionLine.money_type,
+                   ElectionLine.percent, ElectionLine.amount_cents)
+            .outerjoin(ElectionLine, ElectionLine.election_id == DeferralElection.id).where(*scope)
+            .order_by(DeferralElection.effective_date, DeferralElection.version, DeferralElection.id,
+                      ElectionLine.position)):
+        if election is None or election[0] != election_id:
+            if election is not None:
+                by_employee.setdefault(election[1], []).append(ElectionTerms(*election, tuple(lines)))
+            election, lines = (election_id, who, version, kind, effective, observed), []
+        if money_type is not None:
+            lines.append(LineTerms(money_type, percent, amount))
+    if election is not None:
+        by_employee.setdefault(election[1], []).append(ElectionTerms(*election, tuple(lines)))
     return by_employee

@@ -2,7 +2,7 @@
 from datetime import date
 from decimal import Decimal
 
-from backend.compliance.model import Participant
+from backend.compliance.engine_input import Participant
 
 YOUNG = date(1985, 6, 1)  # under 50 through 2026: no catch-up room
 
@@ -21,7 +21,7 @@ def person(employee_id, pay, deferral=0, *, born=YOUNG, hired=date(2015, 1, 1), 
             money[f"{name}_cents"] = cents(fields.pop(name))
     return Participant(
         employee_id=employee_id,
-        date_of_birth=born,
+        birth_year=born.year,
         hire_date=hired,
         compensation_cents=cents(pay),
         pretax_cents=cents(deferral),

@@ -12,7 +12,7 @@ from backend.compliance.adp_acp import (
     run_ratio_test,
 )
 from backend.compliance.annual import annual_limit_results
-from backend.compliance.model import PlanTestInput
+from backend.compliance.engine_input import PlanTestInput
 from backend.compliance.report import run_plan_tests
 from tests.compliance.people import cents, person
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from backend.compliance.adp_acp import adp_members, run_ratio_test
 from backend.compliance.annual import annual_limit_results
-from backend.compliance.model import Participant, PlanTestInput
+from backend.compliance.engine_input import Participant, PlanTestInput
 from backend.compliance.report import run_plan_tests
 from tests.compliance.people import cents, person
 
@@ -81,7 +81,7 @@ def participants(draw, index):
     pretax = draw(st.integers(min_value=0, max_value=deferred))
     roth = draw(st.integers(min_value=0, max_value=deferred - pretax))
     return Participant(
-        employee_id=f"E{index}", date_of_birth=draw(st.sampled_from(BIRTHS)), hire_date=date(2015, 1, 1),
+        employee_id=f"E{index}", birth_year=draw(st.sampled_from(BIRTHS)).year, hire_date=date(2015, 1, 1),
         compensation_cents=pay, pretax_cents=pretax, roth_cents=roth, catch_up_cents=deferred - pretax - roth,
         match_cents=draw(st.integers(min_value=0, max_value=2_000_000)),
         after_tax_cents=draw(st.sampled_from([0, 0, 0, 500_000, 5_000_000])),

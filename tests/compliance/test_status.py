@@ -3,7 +3,7 @@ from decimal import Decimal
 import pytest
 
 from backend.irs.limits import MissingLimits
-from backend.compliance.model import FamilyTie, OutsideOwner, PlanTestInput
+from backend.compliance.engine_input import FamilyTie, OutsideOwner, PlanTestInput
 from backend.compliance.status import (
     constructive_ownership,
     highly_compensated_employees,

@@ -7,7 +7,8 @@ off where it does not (HCE and key-employee status use uncapped 415(c)(3) pay).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, fields
 from datetime import date
 from decimal import Decimal
 
@@ -45,7 +46,9 @@ class Participant:
     """
 
     employee_id: str
-    date_of_birth: date
+    # IRC 414(v)(5)(A), 414(v)(2)(E): catch-up looks at the age attained by December 31, so the year of birth is
+    # all the engine reads of a date of birth, and all it is given.
+    birth_year: int
     hire_date: date
     compensation_cents: int
     pretax_cents: int = 0
@@ -76,11 +79,15 @@ class Participant:
     def __post_init__(self) -> None:
         if not isinstance(self.employee_id, str) or not self.employee_id.strip():
             raise ValueError("employee_id must be a non-empty string")
-        for name in ("date_of_birth", "hire_date"):
-            if not isinstance(getattr(self, name), date):
-                raise TypeError(f"{self.employee_id}: {name} must be a date")
+        if type(self.birth_year) is not int:
+            raise TypeError(f"{self.employee_id}: birth_year must be an int year")
+        if not isinstance(self.hire_date, date):
+            raise TypeError(f"{self.employee_id}: hire_date must be a date")
+        # A live recompute builds 20,000 of these: the common case (a plain non-negative int) is checked inline.
         for name in _CENT_FIELDS:
-            _check_cents(self.employee_id, name, getattr(self, name))
+            value = getattr(self, name)
+            if type(value) is not int or value < 0:
+                _check_cents(self.employee_id, name, value)
         if self.prior_year_compensation_cents is not None:
             _check_cents(self.employee_id, "prior_year_compensation_cents", self.prior_year_compensation_cents)
         _check_percent(self.employee_id, "ownership_percent", self.ownership_percent)
@@ -92,9 +99,21 @@ class Participant:
         if self.served_in_prior_year is not None and not isinstance(self.served_in_prior_year, bool):
             raise TypeError(f"{self.employee_id}: served_in_prior_year must be a bool or None")
 
+    @classmethod
+    def from_mapping(cls, values: Mapping) -> Participant:
+        """The same as `Participant(**values)`, checked the same way, in one step: a live recompute builds 20,000
+        of these, and a frozen dataclass's `__init__` sets its 27 fields one call at a time (40% slower)."""
+        if not _REQUIRED_FIELDS <= values.keys() <= _FIELD_NAMES:
+            return cls(**values)  # the usual constructor says what is missing or unknown
+        self = object.__new__(cls)
+        self.__dict__.update(_DEFAULTS)
+        self.__dict__.update(values)
+        self.__post_init__()
+        return self
+
     def age_at_end_of(self, year: int) -> int:
         """Age attained by December 31 of `year` (IRC 414(v)(5)(A) and 414(v)(2)(E) look at the year's end)."""
-        return year - self.date_of_birth.year
+        return year - self.birth_year
 
     @property
     def ownership_in_prior_year(self) -> Decimal:
@@ -106,6 +125,11 @@ class Participant:
     def plan_deferrals_cents(self) -> int:
         """Every elective deferral to this plan, whatever column payroll put it in."""
         return self.pretax_cents + self.roth_cents + self.catch_up_cents
+
+
+_FIELD_NAMES = frozenset(f.name for f in fields(Participant))
+_REQUIRED_FIELDS = frozenset(f.name for f in fields(Participant) if f.default is MISSING)
+_DEFAULTS = {f.name: f.default for f in fields(Participant) if f.default is not MISSING}
 
 
 @dataclass(frozen=True)
