@@ -162,8 +162,9 @@ class JobRunner:
         if postgres:
             oldest = oldest.with_for_update(skip_locked=True)
         token = secrets.token_hex(8)
+        oldest = oldest.subquery("oldest")
         with self.db.transaction() as session:
-            row = session.execute(table.update().where(table.c.seq.in_(oldest.scalar_subquery()))
+            row = session.execute(table.update().where(table.c.seq == oldest.c.seq)
                                   .values(status="running", run_after=now + self.lease, claim=token,
                                           attempts=table.c.attempts + 1)
                                   .returning(table.c.id, table.c.kind, table.c.subject, table.c.payload,

@@ -1,7 +1,7 @@
 """outbox leases and unique subjects; jobs of their own kind
 
-The outbox gains a lease (`claim`), a unique subject for messages enqueued once per subject, and a partial index
-for the claim's "anything earlier still open?" probe. Internal work leaves the outbox for its own table: waiting
+The outbox gains a lease (`claim`), a unique subject for messages enqueued once per subject, and the two partial
+indexes its claim walks (pending messages in line order; each recipient's open ones) in place of three others. Internal work leaves the outbox for its own table: waiting
 compliance recomputes become jobs (one per plan year, carrying the newest as-of date).
 
 Revision ID: 0009
@@ -22,7 +22,9 @@ down_revision = '0006'
 branch_labels = None
 depends_on = None
 
+PENDING = sa.text("status = 'pending'")
 OPEN = sa.text("status IN ('pending', 'dead')")
+ONCE = sa.text("unique_subject IS NOT NULL")
 LIVE = sa.text("status IN ('queued', 'running')")
 # Subjects that were only ever enqueued once (a 402(g) stop and its resume, a termination's stop): their first
 # message holds the subject, as `enqueue(..., once_per_subject=True)` would have.
@@ -47,9 +49,20 @@ def upgrade() -> None:
     with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
         batch_op.add_column(sa.Column('unique_subject', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('claim', sa.String(length=32), nullable=True))
+    # The claim walks pending messages in line order and probes each recipient's open ones; no index holds the
+    # columns a claim changes (next_attempt_at, claim), so PostgreSQL can update a claimed row in place.
+    op.drop_index('ix_outbox_pending', table_name='outbox_messages')
+    op.drop_index('ix_outbox_status_seq', table_name='outbox_messages')
+    op.drop_index('ix_outbox_messages_recipient', table_name='outbox_messages')  # (recipient, seq) serves
+    op.create_index('ix_outbox_pending_line', 'outbox_messages', ['seq'], unique=False,
+                    postgresql_where=PENDING, sqlite_where=PENDING)
     op.create_index('ix_outbox_open_lines', 'outbox_messages', ['recipient', 'seq'], unique=False,
                     postgresql_where=OPEN, sqlite_where=OPEN)
-    op.create_index('uq_outbox_unique_subject', 'outbox_messages', ['unique_subject'], unique=True)
+    op.create_index('uq_outbox_unique_subject', 'outbox_messages', ['unique_subject'], unique=True,
+                    postgresql_where=ONCE, sqlite_where=ONCE)
+    if op.get_bind().dialect.name == "postgresql":
+        # Room on each page for the claim's and the outcome's new row versions next to the old (HOT updates).
+        op.execute("ALTER TABLE outbox_messages SET (fillfactor = 70)")
 
     op.create_table('jobs',
     sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -115,8 +128,15 @@ def downgrade() -> None:
     op.drop_index('uq_jobs_live_subject', table_name='jobs', postgresql_where=LIVE, sqlite_where=LIVE)
     op.drop_index('ix_jobs_due', table_name='jobs')
     op.drop_table('jobs')
-    op.drop_index('uq_outbox_unique_subject', table_name='outbox_messages')
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("ALTER TABLE outbox_messages RESET (fillfactor)")
+    op.drop_index('uq_outbox_unique_subject', table_name='outbox_messages', postgresql_where=ONCE, sqlite_where=ONCE)
     op.drop_index('ix_outbox_open_lines', table_name='outbox_messages', postgresql_where=OPEN, sqlite_where=OPEN)
+    op.drop_index('ix_outbox_pending_line', table_name='outbox_messages', postgresql_where=PENDING,
+                  sqlite_where=PENDING)
+    op.create_index('ix_outbox_messages_recipient', 'outbox_messages', ['recipient'], unique=False)
+    op.create_index('ix_outbox_status_seq', 'outbox_messages', ['status', 'seq'], unique=False)
+    op.create_index('ix_outbox_pending', 'outbox_messages', ['status', 'next_attempt_at'], unique=False)
     with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
         batch_op.drop_column('claim')
         batch_op.drop_column('unique_subject')
