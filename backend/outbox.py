@@ -137,24 +137,27 @@ Deliverer = Callable[[Message], Delivery]
 
 def _settle(session: Session, messages: list, claims: Mapping[str, str] | None, statuses: Iterable[str],
             **values) -> set[str]:
-    """Move messages on, those still in one of `statuses` (and, for the dispatcher, still held by the claim
-    named in `claims`: a worker whose lease ran out and was taken over records nothing). The ids moved."""
+    """Move messages on: those still in one of `statuses`, or, for the dispatcher, those still held by the claim
+    named in `claims` (a worker whose lease ran out and was taken over records nothing). The ids moved."""
     if not messages:
         return set()
     table = OutboxMessage.__table__
     ids = [m.id for m in messages]
+    # Found by their ids (a unique index, whatever the planner knows of the table), then held to their claims:
+    # a message still under a claim is pending (every move clears the claim), so no status need be asked.
+    held = any_of(session, table.c.id, ids)
     if claims is None:
-        held = any_of(session, table.c.id, ids)
+        held &= table.c.status.in_(tuple(statuses))
     elif session.get_bind().dialect.name == "postgresql":
         # Two array parameters rather than a placeholder pair per message: a batch is hundreds of them.
         pairs = func.unnest(bindparam(None, ids, type_=postgresql.ARRAY(String)),
                             bindparam(None, [claims[i] for i in ids], type_=postgresql.ARRAY(String))
                             ).table_valued("id", "claim").render_derived()
-        held = tuple_(table.c.id, table.c.claim).in_(select(pairs.c.id, pairs.c.claim))
+        held &= tuple_(table.c.id, table.c.claim).in_(select(pairs.c.id, pairs.c.claim))
     else:
-        held = tuple_(table.c.id, table.c.claim).in_([(i, claims[i]) for i in ids])
-    moved = set(session.execute(table.update().where(held, table.c.status.in_(tuple(statuses)))
-                                .values(claim=None, **values).returning(table.c.id)).scalars())
+        held &= tuple_(table.c.id, table.c.claim).in_([(i, claims[i]) for i in ids])
+    moved = set(session.execute(table.update().where(held).values(claim=None, **values)
+                                .returning(table.c.id)).scalars())
     for message in messages:
         if message.id in moved and isinstance(message, OutboxMessage):
             session.expire(message)  # the caller's object shows the new state when next read
@@ -315,6 +318,11 @@ class Dispatcher:
                  .order_by(candidate.c.seq).limit(limit))
         if self.db.dialect == "postgresql":
             heads = heads.with_for_update(skip_locked=True)
+            # The walk must stay a walk when the table's statistics are missing or stale (a fresh table, a burst
+            # of ten thousand since the last ANALYZE): a plan that reads every pending message and sorts them,
+            # which such statistics make look cheap, costs a claim as much as the backlog is long.
+            session.execute(text("SELECT " + ", ".join(f"set_config('enable_{plan}', 'off', true)" for plan in (
+                "seqscan", "bitmapscan", "sort", "hashjoin", "mergejoin"))))
         token = next(self._tokens)
         heads = heads.subquery("heads")
         rows = sorted(session.execute(
