@@ -128,6 +128,7 @@ def serve_command(host, port):
                    "this. A delivery still running after half of it is given up on and retried.")
 @with_appcontext
 def worker_command(idle, max_attempts, base_delay, concurrency, lease):
+    import gc
     import signal
     import threading
 
@@ -135,6 +136,9 @@ def worker_command(idle, max_attempts, base_delay, concurrency, lease):
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     plumb = current_app.extensions["plumb"]
+    # Everything loaded so far lives as long as the process: the collector need not walk it again. Without this,
+    # each full collection walks the whole import graph (0.1-0.2 s) while messages wait.
+    gc.freeze()
     click.echo(f"worker delivering from {plumb.db.dialect}", err=True)
     dispatcher = Dispatcher(plumb.db, plumb.deliverers, max_attempts=max_attempts, base_delay=base_delay,
                             concurrency=concurrency, lease_seconds=lease)
