@@ -235,22 +235,27 @@ class Couriers:
         self._tasks: queue.SimpleQueue = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._hired = 0
-        self._abandoned: set[str] = set()  # claims of deliveries given up on
+        self._waiting: set = set()  # sent, not yet picked up
+        self._carrying: set = set()
+        self._given_up: set = set()  # past their deadline: skipped if still waiting, retiring their courier if not
 
     def send(self, leased: "_Leased") -> None:
-        if self._hired < self.size:
-            with self._lock:
-                while self._hired < self.size:
-                    self._hire()
+        with self._lock:
+            while self._hired < self.size:
+                self._hire()
+            self._waiting.add(leased.key)
         self._tasks.put(leased)
 
     def abandon(self, late: list["_Leased"]) -> None:
-        """These deliveries are past their deadline: hire a courier for each, and retire whichever courier ends
-        up with it (still carrying it, or picking it up later: then it is not delivered at all)."""
+        """These deliveries are past their deadline: one still waiting is never made; for one being made, a new
+        courier is hired in place of the one stuck with it."""
         with self._lock:
             for leased in late:
-                self._abandoned.add(leased.key)
-                self._hire()
+                if leased.key in self._waiting:
+                    self._given_up.add(leased.key)
+                elif leased.key in self._carrying:
+                    self._given_up.add(leased.key)
+                    self._hire()
 
     def _hire(self) -> None:
         self._hired += 1
@@ -259,14 +264,22 @@ class Couriers:
     def _work(self) -> None:
         while True:
             leased = self._tasks.get()
-            if leased.key not in self._abandoned:
-                self.done.put((leased, self.carry(leased.message)))
-                if leased.key not in self._abandoned:
-                    continue
             with self._lock:
-                self._abandoned.discard(leased.key)
-                self._hired -= 1
-            return
+                self._waiting.discard(leased.key)
+                if leased.key in self._given_up:
+                    self._given_up.discard(leased.key)
+                    continue
+                self._carrying.add(leased.key)
+            outcome = self.carry(leased.message)
+            with self._lock:
+                self._carrying.discard(leased.key)
+                retire = leased.key in self._given_up
+                self._given_up.discard(leased.key)
+                if retire:
+                    self._hired -= 1
+            self.done.put((leased, outcome))  # (a late outcome is ignored: the message was recorded as failed)
+            if retire:
+                return
 
 
 class Dispatcher:
