@@ -146,7 +146,7 @@ class JobRunner:
     at once."""
 
     def __init__(self, db, handlers: Mapping[str, JobHandler], *, max_attempts: int = 5, base_delay: float = 5.0,
-                 max_delay: float = 3600.0, lease_seconds: float = 900.0, now: Callable[[], datetime] = utcnow):
+                 max_delay: float = 3600.0, lease_seconds: float = 300.0, now: Callable[[], datetime] = utcnow):
         self.db, self.handlers = db, handlers
         self.max_attempts, self.base_delay, self.max_delay = max_attempts, base_delay, max_delay
         self.lease, self.now = timedelta(seconds=lease_seconds), now
