@@ -234,16 +234,17 @@ class Couriers:
         self.done: queue.SimpleQueue = queue.SimpleQueue()  # (leased, outcome) as each delivery ends
         self._tasks: queue.SimpleQueue = queue.SimpleQueue()
         self._lock = threading.Lock()
-        self._hired = 0
+        self._hired = self._stuck = 0
         self._waiting: set = set()  # sent, not yet picked up
         self._carrying: set = set()
         self._given_up: set = set()  # past their deadline: skipped if still waiting, retiring their courier if not
 
     def send(self, leased: "_Leased") -> None:
         with self._lock:
-            while self._hired < self.size:
-                self._hire()
             self._waiting.add(leased.key)
+            # Hired as the work asks, up to `size` (the ones stuck in a deliverer not counted).
+            if len(self._waiting) + len(self._carrying) > self._hired and self._hired - self._stuck < self.size:
+                self._hire()
         self._tasks.put(leased)
 
     def abandon(self, late: list["_Leased"]) -> None:
@@ -255,6 +256,7 @@ class Couriers:
                     self._given_up.add(leased.key)
                 elif leased.key in self._carrying:
                     self._given_up.add(leased.key)
+                    self._stuck += 1
                     self._hire()
 
     def _hire(self) -> None:
@@ -277,6 +279,7 @@ class Couriers:
                 self._given_up.discard(leased.key)
                 if retire:
                     self._hired -= 1
+                    self._stuck -= 1
             self.done.put((leased, outcome))  # (a late outcome is ignored: the message was recorded as failed)
             if retire:
                 return
