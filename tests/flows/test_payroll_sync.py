@@ -181,10 +181,11 @@ def test_two_workers_and_a_killed_one_deliver_everything_once_in_order(app, clie
     receiver.mode("slow", seconds=0.3)
     env = {**os.environ, "DATABASE_URL": database_url, "PLUMB_PII_KEY": plumb.config.pii_key,
            "PLUMB_JWT_SECRET": plumb.config.jwt_secret, "PLUMB_INSTANCE_DIR": str(ROOT / "instance")}
-    command = [str(Path(sys.executable).parent / "plumb"), "worker", "--idle", "0.05", "--base-delay", "0.05"]
+    command = [str(Path(sys.executable).parent / "plumb"), "worker", "--idle", "0.05", "--base-delay", "0.05",
+               "--lease", "4"]
     first = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
     time.sleep(0.8)
-    first.send_signal(signal.SIGKILL)  # mid-delivery: its claimed batch is released when its connection drops
+    first.send_signal(signal.SIGKILL)  # mid-delivery: what it claimed is taken over when its lease runs out
     first.wait(10)
     workers = [subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL) for _ in range(2)]
     try:
