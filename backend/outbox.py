@@ -1,18 +1,40 @@
 """The transactional outbox: messages owed to someone outside (payroll, a phone, Stripe), written in the caller's
 transaction with the change that causes them, and delivered by the dispatcher until a receiver acknowledges them.
 
-Who delivers which topic is the wiring's table (`backend/wiring.py`); a deliverer is a callable
-`(session, message) -> Delivery`.
-"""
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
+No delivery runs inside a transaction. The dispatcher leases a batch of messages in one short transaction (the
+lease expires, so a killed worker's messages go back in line), hands them to their deliverers outside any
+transaction, several at once, and records each outcome in another short transaction. A deliverer's failure, a
+database error included, costs its own message an attempt and touches no other message.
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text
+Who delivers which topic is the wiring's table (`backend/wiring.py`). A deliverer is a callable
+`(Message) -> Delivery`: it gets a read-only snapshot of the message, and whatever else it needs (the database for
+its own short transactions, the PII vault) is bound to it by the wiring.
+"""
+import itertools
+import logging
+import queue
+import random
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from types import MappingProxyType
+
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, bindparam, func, select, text, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from backend.db import Base, UTCDateTime, new_id, utcnow
+from backend.db import Base, UTCDateTime, any_of, new_id, utcnow
+from backend.errors import Conflict
 from backend.events import MessageDead, MessageDelivered, publish
+
+log = logging.getLogger(__name__)
+
+# A message waiting its turn: it holds back the later messages to its recipient (a dead one until the sponsor
+# retries it or gives up on it).
+OPEN = ("pending", "dead")
 
 
 class OutboxMessage(Base):
@@ -23,33 +45,78 @@ class OutboxMessage(Base):
     """
 
     __tablename__ = "outbox_messages"
-    __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),
-                      Index("ix_outbox_status_seq", "status", "seq"),
-                      Index("ix_outbox_recipient_seq", "recipient", "seq"))
+    # Few indexes, none on `next_attempt_at` or `claim`: a claim then changes no indexed column, and PostgreSQL
+    # updates the row in place (a HOT update; the table keeps room on its pages for that, migration 0009).
+    __table_args__ = (Index("ix_outbox_recipient_seq", "recipient", "seq"),
+                      # The claim walks the pending messages in line order ...
+                      Index("ix_outbox_pending_line", "seq", postgresql_where=text("status = 'pending'"),
+                            sqlite_where=text("status = 'pending'")),
+                      # ... and asks of each: is anything earlier to its recipient still open?
+                      Index("ix_outbox_open_lines", "recipient", "seq",
+                            postgresql_where=text("status IN ('pending', 'dead')"),
+                            sqlite_where=text("status IN ('pending', 'dead')")),
+                      Index("ix_outbox_unique_subject", "unique_subject", unique=True,
+                            postgresql_where=text("unique_subject IS NOT NULL"),
+                            sqlite_where=text("unique_subject IS NOT NULL")))
 
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
     id: Mapped[str] = mapped_column(String(32), unique=True, default=lambda: new_id("msg"))
     topic: Mapped[str] = mapped_column(String(64))
-    recipient: Mapped[str] = mapped_column(String(128), index=True)
+    recipient: Mapped[str] = mapped_column(String(128))
     employer_id: Mapped[str | None] = mapped_column(String(32), index=True)
     subject_id: Mapped[str | None] = mapped_column(String(64), index=True)  # what it is about (an election id)
+    # The subject again when the message may exist only once for it (enqueue(..., once_per_subject=True)): a
+    # unique index, so two transactions racing to enqueue it cannot both succeed.
+    unique_subject: Mapped[str | None] = mapped_column(String(64))
     payload: Mapped[dict] = mapped_column(JSON)
     # pending → delivered, or dead after too many tries (the sponsor can retry); awaiting_pull for providers that
     # poll the feed instead of being called: delivered when they acknowledge.
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # When it may next be claimed: its next try, or, while a worker holds it, when that worker's lease runs out.
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    claim: Mapped[str | None] = mapped_column(String(32))  # the lease holding it; an outcome must name it
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 def enqueue(session: Session, topic: str, recipient: str, payload: dict, employer_id: str | None = None,
-            subject_id: str | None = None) -> OutboxMessage:
-    message = OutboxMessage(topic=topic, recipient=recipient, payload=payload, employer_id=employer_id,
-                            subject_id=subject_id)
-    session.add(message)
-    return message
+            subject_id: str | None = None, *, once_per_subject: bool = False) -> OutboxMessage | None:
+    """Owe `recipient` this message, in the caller's transaction. With `once_per_subject`, a message about the
+    same subject that was ever enqueued that way wins: nothing is added and None is returned (two transactions
+    racing to enqueue it both reach this answer: one inserts, the other waits for it and then finds it)."""
+    if not once_per_subject:
+        message = OutboxMessage(topic=topic, recipient=recipient, payload=payload, employer_id=employer_id,
+                                subject_id=subject_id)
+        session.add(message)
+        return message
+    if subject_id is None:
+        raise ValueError("once_per_subject needs a subject_id")
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # Flushed first, so messages added earlier in this transaction keep their place in line before this one.
+    session.flush()
+    seq = session.execute(
+        insert(OutboxMessage.__table__).values(
+            id=new_id("msg"), topic=topic, recipient=recipient, payload=payload, employer_id=employer_id,
+            subject_id=subject_id, unique_subject=subject_id, status="pending", attempts=0,
+            next_attempt_at=utcnow(), created_at=utcnow())
+        .on_conflict_do_nothing().returning(OutboxMessage.__table__.c.seq)).scalar()
+    return None if seq is None else session.get(OutboxMessage, seq)
+
+
+@dataclass(frozen=True)
+class Message:
+    """An outbox message as its deliverer sees it: a read-only snapshot taken when the dispatcher claimed it."""
+
+    id: str
+    topic: str
+    recipient: str
+    employer_id: str | None
+    subject_id: str | None
+    payload: Mapping
+    attempts: int  # earlier attempts (this one not counted)
 
 
 @dataclass(frozen=True)
@@ -63,112 +130,356 @@ class Delivery:
     result: dict | None = None  # what the receiver answered, carried by the MessageDelivered event
 
 
-Deliverer = Callable[[Session, "OutboxMessage"], Delivery]
+Deliverer = Callable[[Message], Delivery]
+
+
+# ---- recording what happened to a message (the dispatcher, the pull feed and provider events alike) --------------
+
+def _settle(session: Session, messages: list, claims: Mapping[str, str] | None, statuses: Iterable[str],
+            **values) -> set[str]:
+    """Move messages on: those still in one of `statuses`, or, for the dispatcher, those still held by the claim
+    named in `claims` (a worker whose lease ran out and was taken over records nothing). The ids moved."""
+    if not messages:
+        return set()
+    table = OutboxMessage.__table__
+    ids = [m.id for m in messages]
+    # Found by their ids (a unique index, whatever the planner knows of the table), then held to their claims:
+    # a message still under a claim is pending (every move clears the claim), so no status need be asked.
+    held = any_of(session, table.c.id, ids)
+    if claims is None:
+        held &= table.c.status.in_(tuple(statuses))
+    elif session.get_bind().dialect.name == "postgresql":
+        # Two array parameters rather than a placeholder pair per message: a batch is hundreds of them.
+        pairs = func.unnest(bindparam(None, ids, type_=postgresql.ARRAY(String)),
+                            bindparam(None, [claims[i] for i in ids], type_=postgresql.ARRAY(String))
+                            ).table_valued("id", "claim").render_derived()
+        held &= tuple_(table.c.id, table.c.claim).in_(select(pairs.c.id, pairs.c.claim))
+    else:
+        held &= tuple_(table.c.id, table.c.claim).in_([(i, claims[i]) for i in ids])
+    moved = set(session.execute(table.update().where(held).values(claim=None, **values)
+                                .returning(table.c.id)).scalars())
+    for message in messages:
+        if message.id in moved and isinstance(message, OutboxMessage):
+            session.expire(message)  # the caller's object shows the new state when next read
+    return moved
+
+
+def record_deliveries(session: Session, delivered: list[tuple[object, Mapping | None]], *,
+                      claims: Mapping[str, str] | None = None,
+                      statuses: Iterable[str] = ("pending", "awaiting_pull")) -> int:
+    """Receivers acknowledged these messages (answering the dispatcher, acknowledging the pull feed, confirming by
+    a provider event), each given with what the receiver answered: delivered, each announced by MessageDelivered.
+    The one way a message becomes delivered. How many were recorded (not already done)."""
+    moved = _settle(session, [message for message, _ in delivered], claims, statuses, status="delivered",
+                    delivered_at=utcnow(), last_error=None, attempts=OutboxMessage.__table__.c.attempts + 1)
+    for message, result in delivered:
+        if message.id in moved:
+            publish(session, MessageDelivered(message.id, message.topic, message.employer_id, message.subject_id,
+                                              dict(result or {})))
+    return len(moved)
+
+
+def mark_dead(session: Session, message, reason: str | None, *, claims: Mapping[str, str] | None = None,
+              count_attempt: bool = False, announce: bool = True) -> bool:
+    """Give up on a message (refused for good, or out of attempts); the sponsor can put it back in line."""
+    reason = (reason or "refused")[:2000]
+    values = {"status": "dead", "last_error": reason}
+    if count_attempt:
+        values["attempts"] = OutboxMessage.__table__.c.attempts + 1
+    if not _settle(session, [message], claims, ("pending", "awaiting_pull"), **values):
+        return False
+    if announce:
+        publish(session, MessageDead(message.id, message.topic, message.employer_id, message.subject_id, reason))
+    return True
+
+
+def acknowledge_pulled(session: Session, employer_id: str, message_ids: Iterable[str],
+                       result: Mapping | None = None) -> int:
+    """A polling receiver says it applied these messages of its employer's; only those waiting for it are
+    acknowledged (anything else, or another employer's, is ignored). How many were."""
+    waiting = session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(list(message_ids)),
+                                                          OutboxMessage.employer_id == employer_id,
+                                                          OutboxMessage.status == "awaiting_pull")).all()
+    return record_deliveries(session, [(message, result) for message in waiting], statuses=("awaiting_pull",))
+
+
+def retry_dead(session: Session, message: OutboxMessage) -> None:
+    """Put a dead-lettered message back in line (the sponsor asked): it is retried from scratch, in order.
+    Only dead letters are retried: anything else is still on its way (or already there)."""
+    if message.status != "dead":
+        raise Conflict(f"Only dead-lettered messages are retried; this one is {message.status}.")
+    message.status, message.attempts, message.next_attempt_at, message.last_error = "pending", 0, utcnow(), None
+    message.claim = None
+
+
+# ---- the dispatcher -----------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Leased:
+    message: Message
+    claim: str
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.message.id, self.claim
+
+
+class Couriers:
+    """The threads that carry deliveries, several at once; each outcome comes back on `done`. A courier stuck in
+    a deliverer past its deadline is left behind (a thread cannot be stopped) and another is hired in its place,
+    so a receiver that hangs costs a thread, never the dispatcher; the stuck one retires if it ever comes back."""
+
+    def __init__(self, size: int, carry: Callable[[Message], Delivery]):
+        self.size, self.carry = size, carry
+        self.done: queue.SimpleQueue = queue.SimpleQueue()  # (leased, outcome) as each delivery ends
+        self._tasks: queue.SimpleQueue = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._hired = self._stuck = 0
+        self._waiting: set = set()  # sent, not yet picked up
+        self._carrying: set = set()
+        self._given_up: set = set()  # past their deadline: skipped if still waiting, retiring their courier if not
+
+    def send(self, leased: "_Leased") -> None:
+        with self._lock:
+            self._waiting.add(leased.key)
+            # Hired as the work asks, up to `size` (the ones stuck in a deliverer not counted).
+            if len(self._waiting) + len(self._carrying) > self._hired and self._hired - self._stuck < self.size:
+                self._hire()
+        self._tasks.put(leased)
+
+    def abandon(self, late: list["_Leased"]) -> None:
+        """These deliveries are past their deadline: one still waiting is never made; for one being made, a new
+        courier is hired in place of the one stuck with it."""
+        with self._lock:
+            for leased in late:
+                if leased.key in self._waiting:
+                    self._given_up.add(leased.key)
+                elif leased.key in self._carrying:
+                    self._given_up.add(leased.key)
+                    self._stuck += 1
+                    self._hire()
+
+    def _hire(self) -> None:
+        self._hired += 1
+        threading.Thread(target=self._work, name="outbox-courier", daemon=True).start()
+
+    def _work(self) -> None:
+        while True:
+            leased = self._tasks.get()
+            with self._lock:
+                self._waiting.discard(leased.key)
+                if leased.key in self._given_up:
+                    self._given_up.discard(leased.key)
+                    continue
+                self._carrying.add(leased.key)
+            outcome = self.carry(leased.message)
+            with self._lock:
+                self._carrying.discard(leased.key)
+                retire = leased.key in self._given_up
+                self._given_up.discard(leased.key)
+                if retire:
+                    self._hired -= 1
+                    self._stuck -= 1
+            self.done.put((leased, outcome))  # (a late outcome is ignored: the message was recorded as failed)
+            if retire:
+                return
 
 
 class Dispatcher:
     """Delivers pending outbox messages until acknowledged, with exponential backoff and a dead-letter state.
 
-    Ordering: a message is only claimed when no earlier message to the same recipient is still pending or dead, so
-    a later change to an employee never overtakes an earlier one. Several dispatchers (one per `plumb worker`
-    process) share the work on PostgreSQL through FOR UPDATE SKIP LOCKED; a message stays locked while it is being
-    delivered, so no two workers deliver it at once, and a worker that dies mid-delivery leaves it pending for the
-    next one (the receiver de-duplicates by the message id, which never changes)."""
+    Ordering: only the head of each recipient's line is claimed (no earlier message to that recipient is pending
+    or dead), and a claimed message stays pending under its lease, so a later change to an employee never
+    overtakes an earlier one, whichever worker holds it. A batch holds one message per recipient, so it is
+    delivered concurrently without reordering anything. Several dispatchers (one per `plumb worker` process) share
+    the work on PostgreSQL: the claim skips rows another worker is claiming (FOR UPDATE SKIP LOCKED) and the lease
+    keeps the claimed ones from everyone else until it runs out. A worker that dies leaves its messages leased;
+    when the lease runs out they are claimed again (the receiver de-duplicates by the message id, which never
+    changes).
+    """
 
     def __init__(self, db, deliverers: Mapping[str, Deliverer], *, max_attempts: int = 10, base_delay: float = 1.0,
-                 max_delay: float = 3600.0, batch_size: int = 20, now=utcnow):
+                 max_delay: float = 3600.0, batch_size: int = 100, concurrency: int = 32, window: int = 256,
+                 lease_seconds: float = 120.0, now: Callable[[], datetime] = utcnow):
         self.db, self.deliverers = db, deliverers
         self.max_attempts, self.base_delay, self.max_delay = max_attempts, base_delay, max_delay
-        self.batch_size, self.now = batch_size, now
+        self.batch_size, self.concurrency, self.now = batch_size, concurrency, now
+        # Messages claimed and not yet recorded, between passes: more than the couriers carry at once, so they
+        # always have the next one while a pass records and claims.
+        self.window = max(window, concurrency)
+        self.lease = timedelta(seconds=lease_seconds)
+        # A delivery is given up on well inside its lease, so its outcome is recorded before anyone may take it over.
+        self.delivery_timeout = lease_seconds / 2
+        self.couriers = Couriers(concurrency, self.deliver)
+        # Lease tokens: a random prefix per dispatcher and a counter (no system call per claim).
+        self._tokens = (f"{secrets.token_hex(6)}{n:04x}" for n in itertools.count())
 
-    def _claim(self, session: Session) -> list[OutboxMessage]:
-        """Lock up to a batch of messages that are each the head of their recipient's line (the oldest message to
-        that recipient not yet delivered), skipping rows another worker holds. Every step is an index walk, so a
-        claim costs the same with ten thousand messages waiting as with ten, whatever the planner knows."""
-        from sqlalchemy import func, select
+    def claim(self, limit: int) -> list[_Leased]:
+        """Lease up to `limit` messages that are each the head of their recipient's line and due, oldest first,
+        in one short transaction."""
+        with self.db.transaction() as session:
+            return self._claim(session, limit)
 
-        candidates = select(OutboxMessage.id, OutboxMessage.recipient, OutboxMessage.seq).where(
-            OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= self.now()
-        ).order_by(OutboxMessage.seq).limit(self.batch_size * 5)
+    def _claim(self, session: Session, limit: int) -> list[_Leased]:
+        # An index walk over the pending messages in line order, each probed for an earlier open one to its
+        # recipient (a partial index holds only open messages, so a long history costs nothing).
+        table = OutboxMessage.__table__
+        candidate, earlier = table.alias("candidate"), table.alias("earlier")
+        now = self.now()
+        held_back = (select(earlier.c.seq).where(earlier.c.recipient == candidate.c.recipient,
+                                                 earlier.c.seq < candidate.c.seq, earlier.c.status.in_(OPEN))
+                     .exists())
+        heads = (select(candidate.c.seq)
+                 .where(candidate.c.status == "pending", candidate.c.next_attempt_at <= now, ~held_back)
+                 .order_by(candidate.c.seq).limit(limit))
         if self.db.dialect == "postgresql":
-            # Lock the candidates, skipping what another worker holds, so workers look at different rows; the
-            # ones that are not heads stay locked only until this batch commits.
-            candidates = candidates.with_for_update(skip_locked=True, of=OutboxMessage)
-        candidates = session.execute(candidates).all()
-        if not candidates:
-            return []
-        heads = dict(session.execute(
-            select(OutboxMessage.recipient, func.min(OutboxMessage.seq))
-            .where(OutboxMessage.recipient.in_({c.recipient for c in candidates}),
-                   OutboxMessage.status.in_(("pending", "dead")))
-            .group_by(OutboxMessage.recipient)).all())
-        chosen = [c.id for c in candidates if heads.get(c.recipient) == c.seq][:self.batch_size]
-        return list(session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(chosen))
-                                    .order_by(OutboxMessage.seq)))
+            heads = heads.with_for_update(skip_locked=True)
+            # The walk must stay a walk when the table's statistics are missing or stale (a fresh table, a burst
+            # of ten thousand since the last ANALYZE): a plan that reads every pending message and sorts them,
+            # which such statistics make look cheap, costs a claim as much as the backlog is long.
+            session.execute(text("SELECT " + ", ".join(f"set_config('enable_{plan}', 'off', true)" for plan in (
+                "seqscan", "bitmapscan", "sort", "hashjoin", "mergejoin"))))
+        token = next(self._tokens)
+        heads = heads.subquery("heads")
+        rows = sorted(session.execute(
+            table.update().where(table.c.seq == heads.c.seq)
+            .values(next_attempt_at=now + self.lease, claim=token)
+            .returning(table.c.seq, table.c.id, table.c.topic, table.c.recipient, table.c.employer_id,
+                       table.c.subject_id, table.c.payload, table.c.attempts)).all(), key=lambda row: row.seq)
+        return [_Leased(Message(row.id, row.topic, row.recipient, row.employer_id, row.subject_id,
+                                MappingProxyType(row.payload), row.attempts), token) for row in rows]
+
+    def deliver(self, message: Message) -> Delivery:
+        """Hand one message to its deliverer; whatever it raises is a failed attempt, like a refusal."""
+        deliverer = self.deliverers.get(message.topic)
+        if deliverer is None:
+            return Delivery(False, f"no deliverer for {message.topic}")
+        try:
+            return deliverer(message)
+        except Exception as error:  # a deliverer's bug, a network or a database error: retried like any failure
+            return Delivery(False, f"{type(error).__name__}: {error}")
+
+    def record(self, outcomes: list[tuple[_Leased, Delivery]]) -> None:
+        """Record the outcomes, all in one short transaction when nothing goes wrong; otherwise each in its own,
+        so one that cannot be recorded (a MessageDelivered handler failing, say) costs only its own message an
+        attempt."""
+        if not outcomes:
+            return
+        try:
+            with self.db.transaction() as session:
+                self._record(session, outcomes)
+            return
+        except Exception:
+            log.warning("recording %d outcomes together failed; recording them one by one", len(outcomes),
+                        exc_info=True)
+        for leased, outcome in outcomes:
+            try:
+                with self.db.transaction() as session:
+                    self._record(session, [(leased, outcome)])
+            except Exception as error:
+                log.exception("recording the outcome of %s failed", leased.message.id)
+                try:
+                    with self.db.transaction() as session:
+                        self._record(session, [(leased, Delivery(
+                            False, f"its outcome could not be recorded: {type(error).__name__}: {error}"))],
+                            announce=False)
+                except Exception:  # the database itself is away: the lease runs out and the message is retried
+                    log.exception("recording the failure of %s failed too", leased.message.id)
+
+    def _record(self, session: Session, outcomes: list[tuple[_Leased, Delivery]], announce: bool = True) -> None:
+        claims = {leased.message.id: leased.claim for leased, _ in outcomes}
+        record_deliveries(session, [(leased.message, outcome.result) for leased, outcome in outcomes
+                                    if outcome.acknowledged and not outcome.parked],
+                          claims=claims, statuses=("pending",))
+        _settle(session, [leased.message for leased, outcome in outcomes if outcome.parked], claims, ("pending",),
+                status="awaiting_pull")
+        for leased, outcome in outcomes:
+            if outcome.acknowledged or outcome.parked:
+                continue
+            message = leased.message
+            detail = (outcome.detail or "not acknowledged")[:2000]
+            attempts = message.attempts + 1
+            if outcome.permanent or attempts >= self.max_attempts:
+                mark_dead(session, message, detail, claims=claims, count_attempt=True, announce=announce)
+                continue
+            delay = min(self.max_delay, self.base_delay * 2 ** (attempts - 1)) * random.uniform(0.8, 1.2)
+            _settle(session, [message], claims, ("pending",), attempts=attempts, last_error=detail,
+                    next_attempt_at=self.now() + timedelta(seconds=delay))
+
+    def _overdue(self) -> Delivery:
+        return Delivery(False, f"the deliverer did not finish within {self.delivery_timeout:g} s")
 
     def run_once(self) -> int:
-        """Claim a batch and try each message once; returns how many were tried."""
-        with self.db.transaction() as session:
-            claimed = self._claim(session)
-            for message in claimed:
-                self._attempt(session, message)
-        return len(claimed)
-
-    def _attempt(self, session: Session, message: OutboxMessage) -> int:
-        import random
-        from datetime import timedelta
-
-        deliverer = self.deliverers.get(message.topic)
-        try:
-            outcome = (deliverer(session, message) if deliverer
-                       else Delivery(False, f"no deliverer for {message.topic}"))
-        except Exception as error:  # a deliverer's bug or a network error: retried like any failure
-            outcome = Delivery(False, f"{type(error).__name__}: {error}")
-        if outcome.parked:
-            message.status = "awaiting_pull"
-            return 1
-        message.attempts += 1
-        if outcome.acknowledged:
-            message.status, message.delivered_at, message.last_error = "delivered", self.now(), None
-            publish(session, MessageDelivered(message.id, message.topic, message.employer_id, message.subject_id,
-                                              outcome.result or {}))
-            return 1
-        message.last_error = (outcome.detail or "not acknowledged")[:2000]
-        if outcome.permanent or message.attempts >= self.max_attempts:
-            mark_dead(session, message, message.last_error)
-        else:
-            delay = min(self.max_delay, self.base_delay * 2 ** (message.attempts - 1))
-            message.next_attempt_at = self.now() + timedelta(seconds=delay * random.uniform(0.8, 1.2))
-        return 0
-
-    def run_forever(self, stop, idle_seconds: float = 0.5) -> None:
-        """Deliver until `stop` (a threading.Event) is set; sleep briefly when there is nothing to do."""
-        import logging
-
-        log = logging.getLogger(__name__)
-        while not stop.is_set():
+        """Claim a batch, deliver it concurrently, record the outcomes; how many messages were tried."""
+        batch = self.claim(self.batch_size)
+        if not batch:
+            return 0
+        in_flight = {leased.key: leased for leased in batch}
+        for leased in batch:
+            self.couriers.send(leased)
+        finished, deadline = [], time.monotonic() + self.delivery_timeout
+        while in_flight and (left := deadline - time.monotonic()) > 0:
             try:
-                busy = self.run_once()
-            except Exception:
-                log.exception("dispatcher pass failed; retrying")
-                busy = 0
-            if not busy:
+                leased, outcome = self.couriers.done.get(timeout=left)
+            except queue.Empty:
+                break
+            if in_flight.pop(leased.key, None) is not None:  # (not a straggler given up on earlier)
+                finished.append((leased, outcome))
+        if in_flight:
+            self.couriers.abandon(list(in_flight.values()))
+        self.record(finished + [(leased, self._overdue()) for leased in in_flight.values()])
+        return len(batch)
+
+    def run_forever(self, stop: threading.Event, idle_seconds: float = 0.1) -> None:
+        """Deliver until `stop` is set, keeping up to `window` claimed messages on their way: each pass records
+        what finished and claims as many new heads, in one short transaction, so a slow receiver holds up only
+        its own messages. Sleeps `idle_seconds` when there is nothing to do; on stop, finishes what is in flight."""
+        in_flight: dict[tuple[str, str], tuple[_Leased, float]] = {}
+        arrived: list[tuple[_Leased, Delivery]] = []
+        while not stop.is_set() or in_flight:
+            while True:
+                try:
+                    arrived.append(self.couriers.done.get_nowait())
+                except queue.Empty:
+                    break
+            finished = [(leased, outcome) for leased, outcome in arrived if in_flight.pop(leased.key, None)]
+            arrived.clear()
+            clock = time.monotonic()
+            late = [leased for leased, deadline in in_flight.values() if deadline <= clock]
+            if late:
+                self.couriers.abandon(late)
+                for leased in late:
+                    del in_flight[leased.key]
+                finished += [(leased, self._overdue()) for leased in late]
+            room = 0 if stop.is_set() else self.window - len(in_flight)
+            claimed = self._record_and_claim(finished, room)
+            deadline = time.monotonic() + self.delivery_timeout
+            for leased in claimed:
+                in_flight[leased.key] = (leased, deadline)
+                self.couriers.send(leased)
+            if finished or claimed:
+                continue
+            if in_flight:
+                nearest = min(deadline for _, deadline in in_flight.values()) - time.monotonic()
+                try:
+                    arrived.append(self.couriers.done.get(timeout=max(0.0, min(idle_seconds, nearest))))
+                except queue.Empty:
+                    pass
+            else:
                 stop.wait(idle_seconds)
 
-
-def acknowledge_pulled(session: Session, message: OutboxMessage, result: dict | None = None) -> None:
-    """A polling receiver says it applied this message."""
-    message.status, message.delivered_at, message.attempts = "delivered", utcnow(), message.attempts + 1
-    publish(session, MessageDelivered(message.id, message.topic, message.employer_id, message.subject_id,
-                                      result or {}))
-
-
-def mark_dead(session: Session, message: OutboxMessage, reason: str | None) -> None:
-    """Give up on a message (refused for good, or out of attempts); the sponsor can put it back in line."""
-    message.status, message.last_error = "dead", (reason or "refused")[:2000]
-    publish(session, MessageDead(message.id, message.topic, message.employer_id, message.subject_id, message.last_error))
-
-
-def retry_dead(session: Session, message: OutboxMessage) -> None:
-    """Put a dead-lettered message back in line (the sponsor asked): it is retried from scratch, in order."""
-    message.status, message.attempts, message.next_attempt_at, message.last_error = "pending", 0, utcnow(), None
+    def _record_and_claim(self, finished: list[tuple[_Leased, Delivery]], room: int) -> list[_Leased]:
+        """One short transaction: the outcomes of what finished, and a claim on up to `room` more (one commit
+        instead of two, which matters at thousands of messages a second). If it fails, the outcomes are recorded
+        on their own, one by one if need be, and the claim waits for the next pass."""
+        if not finished and not room:
+            return []
+        try:
+            with self.db.transaction() as session:
+                if finished:
+                    self._record(session, finished)
+                return self._claim(session, room) if room else []
+        except Exception:
+            log.warning("recording and claiming together failed; recording on its own", exc_info=True)
+        self.record(finished)
+        return []

@@ -1,5 +1,5 @@
-"""The composition root: the one place that says who handles which event, who delivers which outbox topic, and
-which infrastructure (the database, the PII vault, the clock) each of them gets.
+"""The composition root: the one place that says who handles which event, who delivers which outbox topic, who
+runs which kind of job, and which infrastructure (the database, the PII vault, the clock) each of them gets.
 
 `bootstrap` is called by `create_app` (and through it by every `plumb` command, the worker included), by the
 benchmarks and by the tests. Nothing registers itself on import: to learn what happens when an election is
@@ -15,6 +15,7 @@ from backend.db import Database
 from backend.enrollment import service as enrollment
 from backend.events import (CensusChanged, ComplianceWarningRaised, ElectionApproved, EventBus, MessageDead,
                             MessageDelivered, PayRunPosted)
+from backend.jobs import JobHandler
 from backend.outbox import Deliverer
 from backend.payroll import sync as payroll_sync
 from backend.plans.pii import PiiVault
@@ -30,6 +31,7 @@ class Plumb:
     vault: PiiVault
     bus: EventBus
     deliverers: dict[str, Deliverer]
+    jobs: dict[str, JobHandler]
 
 
 def subscribers(vault: PiiVault) -> dict[type, list]:
@@ -47,11 +49,19 @@ def subscribers(vault: PiiVault) -> dict[type, list]:
     }
 
 
-def deliverers(vault: PiiVault) -> dict[str, Deliverer]:
-    """Who hands each outbox topic to its receiver."""
+def deliverers(db: Database, vault: PiiVault) -> dict[str, Deliverer]:
+    """Who hands each outbox topic to its receiver (outside any transaction: each reads what it needs in short
+    transactions of its own)."""
     return {
-        payroll_sync.TOPIC: partial(payroll_sync.deliver_deferral_change, vault=vault),
-        compliance.RECOMPUTE_TOPIC: partial(compliance.recompute_for_the_outbox, vault=vault),
+        payroll_sync.TOPIC: partial(payroll_sync.deliver_deferral_change, db=db,
+                                    connections=payroll_sync.ActiveConnections(db, vault)),
+    }
+
+
+def jobs(vault: PiiVault) -> dict[str, JobHandler]:
+    """Who runs each kind of job (in the job's own transaction, which also records its completion)."""
+    return {
+        compliance.RECOMPUTE_JOB: partial(compliance.run_recompute, vault=vault),
     }
 
 
@@ -60,4 +70,5 @@ def bootstrap(config: Config, clock: Clock | None = None) -> Plumb:
     vault = PiiVault(config.pii_key)
     bus = EventBus(subscribers(vault))
     db = Database(config.database_url, session_info={"bus": bus})
-    return Plumb(config=config, db=db, clock=clock or Clock(), vault=vault, bus=bus, deliverers=deliverers(vault))
+    return Plumb(config=config, db=db, clock=clock or Clock(), vault=vault, bus=bus, deliverers=deliverers(db, vault),
+                 jobs=jobs(vault))

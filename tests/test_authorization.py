@@ -20,9 +20,9 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from backend.identity import policy
-from backend.outbox import Dispatcher
 from tests import scenario
 from tests.support import run_cli
+from tests.support.outbox import drain
 from tests.support.problems import PROBLEM, assert_problem
 from tests.test_openapi import documented
 
@@ -641,9 +641,7 @@ def test_the_deferral_feed_shows_a_pull_connection_its_own_employers_changes_onl
     a, b = tenants
     a.set_up_payroll()
     b.set_up_payroll()
-    dispatcher = Dispatcher(plumb.db, plumb.deliverers, base_delay=0)
-    while dispatcher.run_once():  # the worker puts the approved elections' changes in the feed
-        pass
+    drain(plumb)  # the worker puts the approved elections' changes in the feed
     feed, ack = "/v1/payroll/deferral-changes", "/v1/payroll/deferral-changes/ack"
     # Each case's headers for a given body: the ack is signed over its own body, so only the named fault refuses it.
     refused = {

@@ -21,32 +21,32 @@ from backend.compliance.live_input import plan_year_inputs
 from backend.compliance.state import (WARNING_STATUSES, assess, compliance_state, jsonable, recompute,
                                       set_warning_margin, stale_plans, stored_state)
 from backend.events import CensusChanged, ElectionApproved, PayRunPosted
-from backend.outbox import Delivery
+from backend.jobs import Job, request_job
 from backend.plans.models import Plan
 from backend.plans.pii import PiiVault
 
-__all__ = ["RECOMPUTE_TOPIC", "WARNING_STATUSES", "assess", "compliance_report", "compliance_state",
+__all__ = ["RECOMPUTE_JOB", "WARNING_STATUSES", "assess", "compliance_report", "compliance_state",
            "correction_plan", "jsonable", "move_after_election", "plan_year_inputs", "recompute",
-           "recompute_after_census", "recompute_after_pay_run", "recompute_for_the_outbox", "refresh_stale",
+           "recompute_after_census", "recompute_after_pay_run", "run_recompute", "refresh_stale",
            "request_recompute", "set_warning_margin", "stored_state", "update_after_election"]
 
 
 # ---- kept current --------------------------------------------------------------------------------------------
 
-RECOMPUTE_TOPIC = "compliance.recompute"
+RECOMPUTE_JOB = "compliance.recompute"
 
 
 def request_recompute(session: Session, plan_id: str, trigger: str, as_of: date) -> None:
-    """Ask for the plan's state to be recomputed, in the same transaction as the change that moves it. The
-    worker does it moments later; requests already waiting for the plan are not repeated."""
-    from backend.outbox import OutboxMessage, enqueue
+    """Ask for the plan's state to be recomputed, in the same transaction as the change that moves it. The job
+    runner does it moments later. A request while one for the plan's year is queued merges into it, carrying the
+    newest as-of date; the year is part of the subject because each year's state is kept on its own, so a
+    request on New Year's Day does not swallow the last one of December."""
+    request_job(session, RECOMPUTE_JOB, {"plan_id": plan_id, "trigger": trigger, "as_of": as_of.isoformat()},
+                subject=f"{plan_id}:{as_of.year}", merge=_newest_as_of)
 
-    waiting = session.scalar(select(OutboxMessage.id).where(OutboxMessage.topic == RECOMPUTE_TOPIC,
-                                                            OutboxMessage.subject_id == plan_id,
-                                                            OutboxMessage.status == "pending").limit(1))
-    if waiting is None:
-        enqueue(session, RECOMPUTE_TOPIC, f"compliance:{plan_id}",
-                {"plan_id": plan_id, "trigger": trigger, "as_of": as_of.isoformat()}, subject_id=plan_id)
+
+def _newest_as_of(queued: dict, asked: dict) -> dict:
+    return asked if asked["as_of"] >= queued["as_of"] else queued
 
 
 def refresh_stale(session: Session, today: date) -> int:
@@ -57,13 +57,11 @@ def refresh_stale(session: Session, today: date) -> int:
     return len(stale)
 
 
-def recompute_for_the_outbox(session: Session, message, vault: PiiVault) -> Delivery:
-    """The worker's full recompute, asked for by `request_recompute`."""
-    plan = session.get(Plan, message.payload["plan_id"])
-    if plan is None:
-        return Delivery(False, "the plan no longer exists", permanent=True)
-    recompute(session, vault, plan, date.fromisoformat(message.payload["as_of"]), message.payload["trigger"])
-    return Delivery(True)
+def run_recompute(session: Session, job: Job, vault: PiiVault) -> None:
+    """The job runner's full recompute, asked for by `request_recompute`; it commits with the job's completion."""
+    plan = session.get(Plan, job.payload["plan_id"])
+    if plan is not None:  # (a plan removed since has nothing left to compute)
+        recompute(session, vault, plan, date.fromisoformat(job.payload["as_of"]), job.payload["trigger"])
 
 
 def recompute_after_pay_run(session: Session, event: PayRunPosted) -> None:

@@ -9,7 +9,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from backend.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
+from backend.errors import NotFound, Unauthenticated, ValidationFailed
 from backend.identity import policy
 from backend.payroll import csv_format, service, sync
 from backend.payroll.models import PayRun, PayrollException, ProviderConnection
@@ -245,13 +245,7 @@ class DeferralFeedAck(MethodView):
             raise ValidationFailed([("body", "is not JSON")]) from None
         except ValidationError as error:
             raise ValidationFailed(flatten_messages(error.messages)) from None
-        count = 0
-        for message in session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(body["ids"]),
-                                                                   OutboxMessage.employer_id == connection.employer_id,
-                                                                   OutboxMessage.status == "awaiting_pull")):
-            acknowledge_pulled(session, message, {"via": "pull"})
-            count += 1
-        return {"acknowledged": count}
+        return {"acknowledged": acknowledge_pulled(session, connection.employer_id, body["ids"], {"via": "pull"})}
 
 
 @blp.route("/employers/<employer_id>/payroll-messages")
@@ -275,8 +269,6 @@ class RetryMessage(MethodView):
         if message is None or message.employer_id is None:
             raise NotFound("No such message.")
         plans.employer_for(session, context.principal(), message.employer_id)
-        if message.status != "dead":
-            raise Conflict(f"Only dead-lettered messages are retried; this one is {message.status}.")
         retry_dead(session, message)
         record_audit(session, context.actor(), "payroll_message.retried", "outbox_message", message.id,
                      employer_id=message.employer_id)

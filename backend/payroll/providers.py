@@ -10,14 +10,15 @@ rate, such as the capped last deduction before a 402(g) stop)."""
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import finch
 import httpx
 from sqlalchemy import select
-from sqlalchemy.orm import object_session
 
-from backend.outbox import Delivery, OutboxMessage
+from backend.db import utcnow
+from backend.outbox import Delivery
 from backend.payroll.models import ProviderConnection
 
 TIMEOUT_SECONDS = 10.0
@@ -70,6 +71,28 @@ def refused_for_good(status: int) -> bool:
     return 400 <= status < 500 and status not in (408, 409, 425, 429)
 
 
+def _config(db, connection_id: str) -> dict:
+    """The connection's config as it is now (not as a cached snapshot has it)."""
+    with db.transaction() as session:
+        return dict(session.scalar(select(ProviderConnection.config)
+                                   .where(ProviderConnection.id == connection_id)) or {})
+
+
+def _change_config(db, connection_id: str, change) -> bool:
+    """Apply `change(config) -> new config, or None for no change` to the connection's config in a short
+    transaction of its own, holding the row's lock from the read to the write (the first statement writes the
+    row, which locks it on PostgreSQL and takes the write lock on SQLite). Whether it changed."""
+    table = ProviderConnection.__table__
+    with db.transaction() as session:
+        session.execute(table.update().where(table.c.id == connection_id).values(config=table.c.config))
+        config = dict(session.scalar(select(table.c.config).where(table.c.id == connection_id)) or {})
+        changed = change(config)
+        if changed is None or changed == config:
+            return False
+        session.execute(table.update().where(table.c.id == connection_id).values(config=changed))
+        return True
+
+
 # ---- Finch -----------------------------------------------------------------------------------------------------
 
 def basis_points(percent: Decimal) -> int:
@@ -111,17 +134,23 @@ class FinchAdapter:
     """Finch's deductions API, through the official SDK. Writes are asynchronous jobs: the change is acknowledged
     only when every job it started has completed. Jobs still running after the polls are kept in the connection's
     config and polled again on the next attempt; a job Finch failed is submitted afresh by the outbox (an enrollment
-    is an overwrite, so sending it again is safe), and one Finch failed for bad input dead-letters at once."""
+    is an overwrite, so sending it again is safe), and one Finch failed for bad input dead-letters at once.
+
+    The company's benefit ids and the jobs in flight live in the connection's config, changed in short
+    transactions of the adapter's own that lock the connection's row only while they read and write it, never
+    across a call to Finch or a poll."""
 
     BENEFITS = {"pretax": ("401k", "401(k)"), "roth": ("401k_roth", "Roth 401(k)")}  # treatment → (type, name)
 
-    def __init__(self, *, poll_interval: float = 1.0, max_polls: int = 10):
-        # The dispatcher holds the message (and its transaction) while it polls, so polls are bounded.
+    def __init__(self, *, poll_interval: float = 1.0, max_polls: int = 10, creation_lease: float = 60.0):
+        # A delivery polls at most max_polls times per job, so it ends well inside the dispatcher's lease.
         self.poll_interval, self.max_polls = poll_interval, max_polls
+        # How long one delivery may take to create the company's benefits before another may take over.
+        self.creation_lease = creation_lease
         self._clients: dict[tuple[str, str], finch.Finch] = {}
         self._clients_lock = threading.Lock()
 
-    def client_for(self, connection: ProviderConnection, access_token: str) -> finch.Finch:
+    def client_for(self, connection, access_token: str) -> finch.Finch:
         key = (connection.endpoint_url, access_token)
         with self._clients_lock:
             if key not in self._clients:
@@ -131,23 +160,23 @@ class FinchAdapter:
                                                  timeout=TIMEOUT_SECONDS)
             return self._clients[key]
 
-    def deliver(self, connection: ProviderConnection, credentials: dict, message: OutboxMessage) -> Delivery:
-        payload = message.payload
+    def deliver(self, connection, message, db) -> Delivery:
+        payload, credentials = message.payload, connection.credentials
         if not connection.endpoint_url or not credentials.get("access_token"):
             return Delivery(False, "the Finch connection needs endpoint_url and config.access_token", permanent=True)
         if not payload.get("external_id"):
             return Delivery(False, "the employee has no external id to give Finch as individual_id", permanent=True)
         try:
             deductions = deductions_by_treatment(payload)
-            configurations = self._configurations(connection, payload, deductions)
+            configurations = self._configurations(db, connection, payload, deductions)
         except UnrepresentableChange as error:
             return Delivery(False, str(error), permanent=True)
         client = self.client_for(connection, credentials["access_token"])
-        jobs = ((connection.config or {}).get("jobs_in_flight") or {}).get(message.id)
+        jobs = (_config(db, connection.id).get("jobs_in_flight") or {}).get(message.id)
         resumed = bool(jobs)
         try:
             if not resumed:
-                benefit_ids = self._company_benefits(client, connection)
+                benefit_ids = self._company_benefits(client, db, connection.id)
                 if isinstance(benefit_ids, Delivery):
                     return benefit_ids
                 jobs = {}
@@ -161,7 +190,7 @@ class FinchAdapter:
         except finch.APIStatusError as error:
             if resumed and error.status_code == 404:
                 # Finch no longer knows the jobs of the earlier attempt: submit the change afresh next time.
-                self._keep_jobs_in_flight(connection, message.id, None)
+                self._keep_jobs_in_flight(db, connection.id, message.id, None)
                 return Delivery(False, f"Finch no longer knows jobs {sorted(jobs.values())}; sending again")
             return Delivery(False, f"Finch answered HTTP {error.status_code}: {error.message}"[:2000],
                             permanent=refused_for_good(error.status_code))
@@ -171,35 +200,33 @@ class FinchAdapter:
         running = [failure for status, failure in outcomes.values() if status not in ("complete", "error")]
         # A failed job means the change is submitted afresh next time (all of it: an overwrite is safe to repeat);
         # jobs merely still running are polled again instead.
-        self._keep_jobs_in_flight(connection, message.id, jobs if running and not failed else None)
+        if resumed or running:
+            self._keep_jobs_in_flight(db, connection.id, message.id, jobs if running and not failed else None)
         if failed or running:
             return (failed or running)[0]
         return Delivery(True, result={"provider": "finch", "jobs": jobs})
 
-    def _keep_jobs_in_flight(self, connection: ProviderConnection, message_id: str, jobs: dict | None) -> None:
-        """Remember (or forget) the jobs of a change still running at Finch, so the next attempt polls them."""
-        in_flight = (connection.config or {}).get("jobs_in_flight") or {}
-        if in_flight.get(message_id) == jobs or (jobs is None and message_id not in in_flight):
-            return
-        session = object_session(connection)
-        session.flush()
-        # Other workers deliver other employees' changes through this connection: lock it, so that no one's
-        # read-modify-write of the config loses another's.
-        session.refresh(connection, with_for_update=True)
-        in_flight = dict((connection.config or {}).get("jobs_in_flight") or {})
-        if jobs is None:
-            in_flight.pop(message_id, None)
-        else:
-            in_flight[message_id] = jobs
-        connection.config = {**connection.config, "jobs_in_flight": in_flight}
+    def _keep_jobs_in_flight(self, db, connection_id: str, message_id: str, jobs: dict | None) -> None:
+        """Remember (or forget) the jobs of a change still running at Finch, so the next attempt polls them.
+        Other deliveries through this connection do the same for other employees: each change is made under the
+        row's lock, so no one's read-modify-write of the config loses another's."""
+        def keep(config: dict) -> dict:
+            in_flight = dict(config.get("jobs_in_flight") or {})
+            if jobs is None:
+                in_flight.pop(message_id, None)
+            else:
+                in_flight[message_id] = jobs
+            return {**config, "jobs_in_flight": in_flight}
 
-    def _configurations(self, connection: ProviderConnection, payload: dict,
-                        deductions: dict[str, Deduction]) -> dict[str, dict]:
+        _change_config(db, connection_id, keep)
+
+    def _configurations(self, db, connection, payload, deductions: dict[str, Deduction]) -> dict[str, dict]:
         from backend.plans.models import Plan
 
-        plan = object_session(connection).scalar(select(Plan).where(Plan.employer_id == connection.employer_id)
-                                                 .order_by(Plan.created_at.desc()).limit(1))
-        match = match_tiers_by_treatment(plan.match_tiers or [], deductions) if plan is not None else None
+        with db.transaction() as session:
+            tiers = session.scalar(select(Plan.match_tiers).where(Plan.employer_id == connection.employer_id)
+                                   .order_by(Plan.created_at.desc()).limit(1))
+        match = match_tiers_by_treatment(tiers or [], deductions) if tiers is not None else None
         configurations = {}
         for treatment, deduction in deductions.items():
             employee_deduction = ({"type": "fixed", "amount": deduction.amount_cents}
@@ -212,31 +239,50 @@ class FinchAdapter:
             configurations[treatment] = configuration
         return configurations
 
-    def _company_benefits(self, client: finch.Finch, connection: ProviderConnection) -> dict[str, str] | Delivery:
+    def _company_benefits(self, client: finch.Finch, db, connection_id: str) -> dict[str, str] | Delivery:
         """The company's 401(k) and Roth 401(k) benefit ids, created at Finch on first use and kept in the
-        connection's config."""
-        if set((connection.config or {}).get("benefit_ids") or {}) >= set(self.BENEFITS):
-            return connection.config["benefit_ids"]
-        session = object_session(connection)
-        # Two workers delivering to the same employer must not both create them: the second waits here for the
-        # first to commit and then finds the ids (no-op on SQLite, where one writer runs at a time anyway).
-        session.refresh(connection, with_for_update=True)
-        ids = dict((connection.config or {}).get("benefit_ids") or {})
-        for treatment, (benefit_type, name) in self.BENEFITS.items():
-            if treatment in ids:
-                continue
-            created = client.hris.benefits.create(type=benefit_type, description=name, frequency="every_paycheck")
-            ids[treatment] = created.benefit_id
-            # Kept at once (a new dict, so SQLAlchemy sees it): it commits with this attempt even if the rest of
-            # the delivery fails, and is never created twice.
-            connection.config = {**connection.config, "benefit_ids": dict(ids)}
-            status, failure = self._await_job(client, f"create {benefit_type}", created.job_id)
-            if status == "error":
-                ids.pop(treatment)  # Finch did not create it after all: the next attempt tries again
-                connection.config = {**connection.config, "benefit_ids": dict(ids)}
-            if failure is not None:  # (a creation still running keeps its id: the next attempt enrolls into it)
-                return failure
-        return ids
+        connection's config. Two deliveries to the same employer must not both create them: the first marks the
+        config "being created" (for `creation_lease` seconds) and the others wait for its ids, polling the
+        database, or take over when the mark runs out (its delivery died)."""
+        while True:
+            seen: dict = {}
+
+            def take_over(config: dict) -> dict | None:
+                seen.update(config)
+                marked = config.get("benefits_being_created")
+                if self._all_created(config) or (marked and datetime.fromisoformat(marked) > utcnow()):
+                    return None
+                until = utcnow() + timedelta(seconds=self.creation_lease)
+                return {**config, "benefits_being_created": until.isoformat()}
+
+            mine = _change_config(db, connection_id, take_over)
+            if self._all_created(seen):
+                return dict(seen["benefit_ids"])
+            if mine:
+                break
+            time.sleep(self.poll_interval)
+        ids = dict(seen.get("benefit_ids") or {})
+        try:
+            for treatment, (benefit_type, name) in self.BENEFITS.items():
+                if treatment in ids:
+                    continue
+                created = client.hris.benefits.create(type=benefit_type, description=name, frequency="every_paycheck")
+                ids[treatment] = created.benefit_id
+                # Kept at once: it stays even if the rest of the delivery fails, and is never created twice.
+                _change_config(db, connection_id, lambda c, kept=dict(ids): {**c, "benefit_ids": kept})
+                status, failure = self._await_job(client, f"create {benefit_type}", created.job_id)
+                if status == "error":
+                    ids.pop(treatment)  # Finch did not create it after all: the next attempt tries again
+                    _change_config(db, connection_id, lambda c, kept=dict(ids): {**c, "benefit_ids": kept})
+                if failure is not None:  # (a creation still running keeps its id: the next attempt enrolls into it)
+                    return failure
+            return ids
+        finally:
+            _change_config(db, connection_id,
+                           lambda c: {k: v for k, v in c.items() if k != "benefits_being_created"})
+
+    def _all_created(self, config: dict) -> bool:
+        return set(config.get("benefit_ids") or {}) >= set(self.BENEFITS)
 
     def _await_job(self, client: finch.Finch, label: str, job_id: str) -> tuple[str, Delivery | None]:
         """Poll one job, at most max_polls times: ("complete", None), ("error", why) or (still running, why)."""
@@ -282,8 +328,8 @@ class GustoAdapter:
         self.max_conflicts = max_conflicts
         self.client = httpx.Client(timeout=TIMEOUT_SECONDS)
 
-    def deliver(self, connection: ProviderConnection, credentials: dict, message: OutboxMessage) -> Delivery:
-        config, payload = connection.config or {}, message.payload
+    def deliver(self, connection, message, db) -> Delivery:
+        config, payload, credentials = connection.config or {}, message.payload, connection.credentials
         company_benefits = config.get("company_benefit_uuids") or {}
         if not connection.endpoint_url or not credentials.get("access_token"):
             return Delivery(False, "the Gusto connection needs endpoint_url and config.access_token", permanent=True)

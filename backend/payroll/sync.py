@@ -1,17 +1,26 @@
 """Outbound payroll sync: each approved change reaches the employer's payroll provider through its adapter.
 
-The outbox (backend/events.py) decides when and in what order; an adapter only knows how to hand one deferral
-change to one kind of provider and to say whether the provider acknowledged it."""
+The outbox (backend/outbox.py) decides when and in what order; an adapter only knows how to hand one deferral
+change to one kind of provider and to say whether the provider acknowledged it. Deliveries run outside any
+transaction, many at once: what they read of the database (the employer's connection) they read in short
+transactions of their own."""
+import http.client
 import json
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from types import MappingProxyType
+from urllib.parse import urlsplit
 
-import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook
 
-
-from backend.outbox import Delivery, OutboxMessage
+from backend.outbox import Delivery, Message, OutboxMessage
 from backend.payroll.models import ProviderConnection
 from backend.plans.pii import PiiVault
 
@@ -19,66 +28,178 @@ TOPIC = "payroll.deferral_change"
 TIMEOUT_SECONDS = 10.0
 
 
-def change_document(message: OutboxMessage) -> dict:
+def change_document(message) -> dict:
     """The documented JSON of a deferral change, as every push adapter sends it (docs: README, "Payroll sync")."""
     return {"type": "deferral_change", "id": message.id, "employer_id": message.employer_id, **message.payload}
+
+
+@dataclass(frozen=True)
+class Connection:
+    """An employer's active payroll connection as a delivery sees it: a read-only snapshot, secrets opened."""
+
+    id: str
+    employer_id: str
+    provider: str
+    endpoint_url: str | None
+    config: Mapping
+    credentials: Mapping  # Plumb's signing secret and the provider's own credentials (access token, ...)
+    signer: Webhook | None
+
+
+class ActiveConnections:
+    """Each employer's active connection, read in a short transaction of its own and kept for `max_age` seconds:
+    at thousands of messages a second, a read and a decryption per message would cost more than the delivery.
+    A connection replaced less than `max_age` ago may still carry a delivery or two; the provider that no longer
+    holds the connection refuses them, and they are retried like any failure."""
+
+    def __init__(self, db, vault: PiiVault, max_age: float = 1.0):
+        self.db, self.vault, self.max_age = db, vault, max_age
+        self._kept: dict[str, tuple[float, Connection]] = {}
+        self._lock = threading.Lock()
+
+    def for_employer(self, employer_id: str | None) -> Connection | None:
+        kept = self._kept.get(employer_id)
+        if kept is not None and time.monotonic() - kept[0] < self.max_age:
+            return kept[1]
+        from backend.payroll.service import connection_credentials
+
+        with self.db.transaction() as session:
+            row = session.scalar(select(ProviderConnection).where(
+                ProviderConnection.employer_id == employer_id, ProviderConnection.active.is_(True))
+                .order_by(ProviderConnection.created_at.desc()).limit(1))
+            if row is None:
+                return None  # not kept: a connection made a moment from now is used at once
+            credentials = connection_credentials(self.vault, row)
+            connection = Connection(row.id, row.employer_id, row.provider, row.endpoint_url,
+                                    MappingProxyType(dict(row.config or {})), MappingProxyType(credentials),
+                                    Webhook(credentials["signing_secret"]) if credentials.get("signing_secret")
+                                    else None)
+        with self._lock:
+            self._kept[employer_id] = (time.monotonic(), connection)
+        return connection
+
+
+class KeptAlive:
+    """POSTs over a few kept-alive HTTP/1.1 connections per origin, shared by the dispatcher's threads. Each request
+    leaves in one write on a socket without Nagle's delay and its answer is read by http.client's parser: at
+    thousands of webhooks a second, a richer client's per-request work would be most of what the worker spends.
+    Redirects are answers like any other, never followed."""
+
+    def __init__(self):
+        self._idle: dict[tuple, list[socket.socket]] = {}
+        self._lock = threading.Lock()
+        self._tls = None
+
+    def post(self, url: str, body: bytes, headers: dict, timeout: float) -> tuple[int, bytes]:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) URL: {url}")
+        origin = (parts.scheme, parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        host = parts.netloc.rsplit("@", 1)[-1]
+        if any(ch <= " " for ch in path + host):
+            raise ValueError(f"not a URL a request line can carry: {url!r}")
+        head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        request = (f"POST {path} HTTP/1.1\r\nHost: {host}\r\n{head}Content-Length: {len(body)}\r\n\r\n"
+                   .encode("latin-1") + body)
+        for first_try in (True, False):
+            connection, reused = self._take(origin, timeout)
+            try:
+                connection.settimeout(timeout)
+                connection.sendall(request)
+                response = http.client.HTTPResponse(connection, method="POST")
+                response.begin()
+                answer = response.read()
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                connection.close()
+                if reused and first_try:
+                    continue  # the receiver closed an idle connection: once more on a fresh one (it de-duplicates)
+                raise
+            except BaseException:
+                connection.close()
+                raise
+            if response.will_close:
+                connection.close()
+            else:
+                with self._lock:
+                    self._idle.setdefault(origin, []).append(connection)
+            return response.status, answer
+        raise AssertionError("unreachable")
+
+    def _take(self, origin: tuple, timeout: float) -> tuple[socket.socket, bool]:
+        with self._lock:
+            idle = self._idle.get(origin)
+            if idle:
+                return idle.pop(), True
+        scheme, host, port = origin
+        connection = socket.create_connection((host, port), timeout=timeout)
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if scheme == "https":
+            if self._tls is None:
+                self._tls = ssl.create_default_context()
+            connection = self._tls.wrap_socket(connection, server_hostname=host)
+        return connection, False
+
+
+def _network_failure(error: BaseException, timeout: float) -> str:
+    if isinstance(error, (TimeoutError, socket.timeout)):
+        return f"Timeout: no answer within {timeout:g} s"
+    if isinstance(error, (ConnectionRefusedError, socket.gaierror)):
+        return f"ConnectError: {error}"
+    return f"{type(error).__name__}: {error}"
 
 
 class PlumbWebhookAdapter:
     """Plumb's own webhook: POST the change, signed per the Standard Webhooks specification; a 2xx acknowledges."""
 
-    def __init__(self):
-        # One pooled client per process: keep-alive connections to the provider instead of one per message.
-        self.client = httpx.Client(timeout=TIMEOUT_SECONDS)
+    def __init__(self, timeout: float = TIMEOUT_SECONDS):
+        self.timeout = timeout
+        self.http = KeptAlive()  # one per process: keep-alive connections to the provider, not one per message
 
-    def deliver(self, connection: ProviderConnection, credentials: dict, message: OutboxMessage) -> Delivery:
+    def deliver(self, connection: Connection, message: Message, db) -> Delivery:
         if not connection.endpoint_url:
             return Delivery(False, "the connection has no endpoint URL", permanent=True)
         body = json.dumps(change_document(message))
         now = datetime.now(timezone.utc)
         headers = {"webhook-id": message.id, "webhook-timestamp": str(int(now.timestamp())),
-                   "webhook-signature": Webhook(credentials["signing_secret"]).sign(message.id, now, body),
+                   "webhook-signature": connection.signer.sign(message.id, now, body),
                    "content-type": "application/json"}
         try:
-            response = self.client.post(connection.endpoint_url, content=body, headers=headers)
-        except httpx.HTTPError as error:
-            return Delivery(False, f"{type(error).__name__}: {error}")
-        if 200 <= response.status_code < 300:
-            return Delivery(True, result={"status": response.status_code})
+            status, answer = self.http.post(connection.endpoint_url, body.encode(), headers, self.timeout)
+        except (OSError, http.client.HTTPException, ValueError) as error:
+            return Delivery(False, _network_failure(error, self.timeout))
+        if 200 <= status < 300:
+            return Delivery(True, result={"status": status})
         # A 4xx other than timeouts and rate limits means the receiver will never take this message as it is.
-        permanent = 400 <= response.status_code < 500 and response.status_code not in (408, 409, 425, 429)
-        return Delivery(False, f"HTTP {response.status_code}: {response.text[:300]}", permanent=permanent)
+        permanent = 400 <= status < 500 and status not in (408, 409, 425, 429)
+        return Delivery(False, f"HTTP {status}: {answer[:300].decode('utf-8', 'replace')}", permanent=permanent)
 
 
 class PullFeedAdapter:
     """Providers that poll GET /v1/payroll/deferral-changes: the message waits for their acknowledgement."""
 
-    def deliver(self, connection: ProviderConnection, credentials: dict, message: OutboxMessage) -> Delivery:
+    def deliver(self, connection: Connection, message: Message, db) -> Delivery:
         return Delivery(False, parked=True)
 
 
 ADAPTERS = {"plumb_webhook": PlumbWebhookAdapter(), "pull": PullFeedAdapter()}
 
 
-def deliver_deferral_change(session: Session, message: OutboxMessage, vault: PiiVault) -> Delivery:
+def deliver_deferral_change(message: Message, *, db, connections: ActiveConnections) -> Delivery:
     """Hand a deferral change to the employer's payroll through the adapter of its active connection."""
-    connection = session.scalar(select(ProviderConnection).where(
-        ProviderConnection.employer_id == message.employer_id, ProviderConnection.active.is_(True))
-        .order_by(ProviderConnection.created_at.desc()).limit(1))
+    connection = connections.for_employer(message.employer_id)
     if connection is None:
         return Delivery(False, "the employer has no active payroll connection yet")
     adapter = ADAPTERS.get(connection.provider)
     if adapter is None:
         return Delivery(False, f"no adapter for provider {connection.provider!r}")
-    from backend.payroll.service import connection_credentials
-
-    return adapter.deliver(connection, connection_credentials(vault, connection), message)
+    return adapter.deliver(connection, message, db)
 
 
 def receive_provider_event(session: Session, connection: ProviderConnection, event_id: str, event: dict) -> tuple[bool, str]:
     """Act on a verified provider webhook once: (first time?, what was done). A provider that applies changes
     asynchronously confirms or fails them here by Plumb's message id."""
-    from backend.outbox import acknowledge_pulled, mark_dead
+    from backend.outbox import mark_dead, record_deliveries
     from backend.payroll.models import ProviderEvent
 
     if session.scalar(select(ProviderEvent.id).where(ProviderEvent.connection_id == connection.id,
@@ -89,8 +210,8 @@ def receive_provider_event(session: Session, connection: ProviderConnection, eve
     outcome = "recorded"
     message = session.scalar(select(OutboxMessage).where(OutboxMessage.id == str(data.get("message_id", "")),
                                                          OutboxMessage.employer_id == connection.employer_id))
-    if message is not None and kind == "deferral_change.applied" and message.status in ("pending", "awaiting_pull"):
-        acknowledge_pulled(session, message, {"via": "provider_event", "event_id": event_id})
+    if message is not None and kind == "deferral_change.applied" and record_deliveries(
+            session, [(message, {"via": "provider_event", "event_id": event_id})]):
         outcome = f"confirmed {message.id}"
     elif message is not None and kind == "deferral_change.failed" and message.status != "delivered":
         mark_dead(session, message, str(data.get("reason", "the provider could not apply it")))

@@ -1,7 +1,8 @@
 """Deferral elections, approvals, opt-out, investments, beneficiaries, outside deferrals, sign-up — through HTTP."""
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
+from backend.jobs import JobRow
 from backend.outbox import OutboxMessage
 from tests import scenario
 
@@ -83,14 +84,18 @@ def test_new_version_supersedes_pending_and_a_stale_approval_is_refused(client, 
 def test_approval_writes_the_payroll_message_in_the_same_transaction(client, world, plumb):
     election = elect(client, world.participant, pct("pretax", "6"), pct("roth", "2")).json
     with plumb.db.transaction() as session:
-        # The census upload asked for the plan's compliance to be recomputed; nothing for payroll yet.
-        assert [m.topic for m in session.scalars(select(OutboxMessage))] == ["compliance.recompute"]
-        session.execute(delete(OutboxMessage))
+        # The census upload asked for the plan's compliance to be recomputed (a job); nothing for payroll yet.
+        assert session.scalars(select(OutboxMessage)).all() == []
+        assert [(j.kind, j.payload["trigger"]) for j in session.scalars(select(JobRow))] == [
+            ("compliance.recompute", "census")]
     client.post(f"/v1/elections/{election['id']}/approve", json={}, headers={**world.sponsor, "If-Match": election["etag"]})
     with plumb.db.transaction() as session:
         messages = session.scalars(select(OutboxMessage).order_by(OutboxMessage.seq)).all()
-        # One for payroll, and the plan's compliance is asked to be recomputed: both with the approval.
-        assert [m.topic for m in messages] == ["payroll.deferral_change", "compliance.recompute"]
+        # One for payroll, and the plan's compliance is asked to be recomputed: both with the approval (the
+        # request joins the one still queued).
+        assert [m.topic for m in messages] == ["payroll.deferral_change"]
+        assert [(j.kind, j.status, j.payload["trigger"]) for j in session.scalars(select(JobRow))] == [
+            ("compliance.recompute", "queued", f"election:{election['id']}")]
         message = messages[0]
         assert (message.topic, message.status, message.employer_id) == ("payroll.deferral_change", "pending", world.employer_id)
         assert message.payload["external_id"] == "E1" and message.payload["effective_date"] == "2026-12-04"

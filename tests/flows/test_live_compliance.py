@@ -5,15 +5,9 @@ import io
 
 from pypdf import PdfReader
 
-from backend.outbox import Dispatcher
 from tests import scenario
 from tests.support import run_cli
-
-
-def recompute(plumb):
-    dispatcher = Dispatcher(plumb.db, plumb.deliverers, base_delay=0)
-    while dispatcher.run_once():
-        pass
+from tests.support.outbox import drain as recompute
 
 FIGURES = ("hce_average", "nhce_average", "limit", "margin", "passed")
 RULES = {"template": "traditional", "requires_approval": False,

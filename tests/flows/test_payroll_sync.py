@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from backend.outbox import Dispatcher
 from tests import scenario
+from tests.support.outbox import dispatcher, drain
 
 RECEIVER = Path(__file__).resolve().parent.parent / "receivers" / "payroll_receiver.py"
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,29 +72,19 @@ def connected_world(app, client, receiver, **plan):
     return world
 
 
-def dispatcher(plumb, **kw) -> Dispatcher:
-    return Dispatcher(plumb.db, plumb.deliverers, base_delay=0, **kw)
-
-
-def drain(d: Dispatcher, passes: int = 20) -> None:
-    for _ in range(passes):
-        if not d.run_once():
-            return
-
-
 def test_change_on_the_phone_is_confirmed_by_payroll(app, client, plumb, receiver):
     world = connected_world(app, client, receiver, requires_approval=True)
     first = client.post("/mobile/v1/elections", headers=world.participant,
                         json={"lines": [{"money_type": "pretax", "percent": "6"}]}).json
     client.post(f"/v1/elections/{first['id']}/approve", json={}, headers={**world.sponsor, "If-Match": first["etag"]})
     assert client.get("/mobile/v1/elections", headers=world.participant).json[0]["payroll"]["stage"] == "approved"
-    drain(dispatcher(plumb))
+    drain(plumb)
     second = client.post("/mobile/v1/elections", headers=world.participant,
                          json={"lines": [{"money_type": "pretax", "percent": "9"}]}).json
     approved = client.post(f"/v1/elections/{second['id']}/approve", json={},
                            headers={**world.sponsor, "If-Match": second["etag"]})
     assert approved.status_code == 200
-    drain(dispatcher(plumb))
+    drain(plumb)
 
     applied = receiver.received()["applied"]
     assert [(m["employee_id"], m["lines"][0]["percent"], m["effective_date"]) for m in applied] == [
@@ -111,7 +101,7 @@ def test_failures_are_retried_in_order_and_dead_letters_can_be_retried(app, clie
         client.post("/mobile/v1/elections", headers=world.participant,
                     json={"lines": [{"money_type": "pretax", "percent": percent}]})
     d = dispatcher(plumb, max_attempts=3)
-    drain(d)
+    drain(plumb, d)
     # The first change died after three tries; the later ones wait behind it rather than overtake it.
     dead = client.get(f"/v1/employers/{world.employer_id}/payroll-messages", headers=world.sponsor).json["data"]
     assert len(dead) == 1 and dead[0]["attempts"] == 3 and "HTTP 500" in dead[0]["last_error"]
@@ -124,7 +114,7 @@ def test_failures_are_retried_in_order_and_dead_letters_can_be_retried(app, clie
     receiver.mode("ok")
     retried = client.post(f"/v1/payroll-messages/{dead[0]['id']}/retry", headers=world.sponsor)
     assert retried.status_code == 200 and retried.json["status"] == "pending"
-    drain(d)
+    drain(plumb, d)
     assert [m["lines"][0]["percent"] for m in receiver.received()["applied"]] == ["4", "5", "6"]
     assert client.post(f"/v1/payroll-messages/{dead[0]['id']}/retry", headers=world.sponsor).status_code == 409
 
@@ -133,7 +123,7 @@ def test_a_transient_failure_is_retried_with_backoff(app, client, plumb, receive
     world = connected_world(app, client, receiver, requires_approval=False)
     receiver.mode("fail", count=2)
     client.post("/mobile/v1/elections", headers=world.participant, json={"lines": [{"money_type": "roth", "percent": "3"}]})
-    d = Dispatcher(plumb.db, plumb.deliverers, base_delay=0.05)
+    d = dispatcher(plumb, base_delay=0.05)
     deadline = time.monotonic() + 10
     while not receiver.received()["applied"]:
         assert time.monotonic() < deadline
@@ -148,7 +138,7 @@ def test_the_pull_feed(app, client, plumb):
     connection = scenario.connect_payroll(client, world.sponsor, world.employer_id, provider="pull")
     election = client.post("/mobile/v1/elections", headers=world.participant,
                            json={"lines": [{"money_type": "pretax", "percent": "7"}]}).json
-    drain(dispatcher(plumb))
+    drain(plumb)
 
     def signed_get(path):
         from datetime import datetime, timezone
@@ -191,10 +181,11 @@ def test_two_workers_and_a_killed_one_deliver_everything_once_in_order(app, clie
     receiver.mode("slow", seconds=0.3)
     env = {**os.environ, "DATABASE_URL": database_url, "PLUMB_PII_KEY": plumb.config.pii_key,
            "PLUMB_JWT_SECRET": plumb.config.jwt_secret, "PLUMB_INSTANCE_DIR": str(ROOT / "instance")}
-    command = [str(Path(sys.executable).parent / "plumb"), "worker", "--idle", "0.05", "--base-delay", "0.05"]
+    command = [str(Path(sys.executable).parent / "plumb"), "worker", "--idle", "0.05", "--base-delay", "0.05",
+               "--lease", "4"]
     first = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
     time.sleep(0.8)
-    first.send_signal(signal.SIGKILL)  # mid-delivery: its claimed batch is released when its connection drops
+    first.send_signal(signal.SIGKILL)  # mid-delivery: what it claimed is taken over when its lease runs out
     first.wait(10)
     workers = [subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL) for _ in range(2)]
     try:
@@ -224,7 +215,7 @@ def test_a_receiver_that_is_down_gets_the_change_when_it_is_back(app, client, pl
     assert waiting[0]["attempts"] == 1 and "ConnectError" in waiting[0]["last_error"]
     assert client.get("/mobile/v1/elections", headers=world.participant).json[0]["payroll"]["stage"] == "sent"
     receiver.start(receiver.secret)
-    drain(d)
+    drain(plumb, d)
     assert [m["lines"][0]["percent"] for m in receiver.received()["applied"]] == ["8"]
 
 
@@ -236,7 +227,7 @@ def test_provider_events_are_verified_and_acted_on_once(app, client, plumb):
     world = scenario.World(app, client, requires_approval=False)
     connection = scenario.connect_payroll(client, world.sponsor, world.employer_id, provider="pull")
     client.post("/mobile/v1/elections", headers=world.participant, json={"lines": [{"money_type": "pretax", "percent": "5"}]})
-    drain(dispatcher(plumb))
+    drain(plumb)
     message = client.get(f"/v1/employers/{world.employer_id}/payroll-messages?status=awaiting_pull",
                          headers=world.sponsor).json["data"][0]
     body = json.dumps({"type": "deferral_change.applied", "data": {"message_id": message["id"]}})
@@ -257,27 +248,21 @@ def test_provider_events_are_verified_and_acted_on_once(app, client, plumb):
     assert client.get("/mobile/v1/elections", headers=world.participant).json[0]["payroll"]["stage"] == "confirmed"
 
 
-def test_a_timed_out_delivery_is_retried_and_applied_once(app, client, plumb, receiver):
-    import httpx
-
+def test_a_timed_out_delivery_is_retried_and_applied_once(app, client, plumb, receiver, monkeypatch):
     from backend.payroll import sync
 
     world = connected_world(app, client, receiver, requires_approval=False)
-    adapter = sync.ADAPTERS["plumb_webhook"]
-    patient, adapter.client = adapter.client, httpx.Client(timeout=0.3)
-    try:
-        receiver.mode("slow", seconds=1.0, count=1)  # the first answer comes after Plumb stopped waiting
-        client.post("/mobile/v1/elections", headers=world.participant,
-                    json={"lines": [{"money_type": "roth", "percent": "4"}]})
-        d = dispatcher(plumb)
-        d.run_once()
-        pending = client.get(f"/v1/employers/{world.employer_id}/payroll-messages?status=pending",
-                             headers=world.sponsor).json["data"]
-        assert "Timeout" in pending[0]["last_error"]
-        time.sleep(1.0)  # the slow request finishes on the receiver's side: it did apply the change
-        drain(d)
-    finally:
-        adapter.client = patient
+    monkeypatch.setattr(sync.ADAPTERS["plumb_webhook"], "timeout", 0.3)
+    receiver.mode("slow", seconds=1.0, count=1)  # the first answer comes after Plumb stopped waiting
+    client.post("/mobile/v1/elections", headers=world.participant,
+                json={"lines": [{"money_type": "roth", "percent": "4"}]})
+    d = dispatcher(plumb)
+    d.run_once()
+    pending = client.get(f"/v1/employers/{world.employer_id}/payroll-messages?status=pending",
+                         headers=world.sponsor).json["data"]
+    assert "Timeout" in pending[0]["last_error"]
+    time.sleep(1.0)  # the slow request finishes on the receiver's side: it did apply the change
+    drain(plumb, d)
     received = receiver.received()
     assert len(received["deliveries"]) == 2 and len(received["applied"]) == 1  # twice sent, once in effect
     assert client.get("/mobile/v1/elections", headers=world.participant).json[0]["payroll"]["stage"] == "confirmed"

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from backend.outbox import Dispatcher
 from backend.payroll.models import ProviderConnection
 from backend.payroll.providers import Deduction, deductions_by_treatment, gusto_decimal, match_tiers_by_treatment
 from backend.payroll.sync import ADAPTERS
 from tests import scenario
-from tests.flows.test_payroll_sync import drain, free_port
+from tests.flows.test_payroll_sync import free_port
+from tests.support.outbox import dispatcher, drain
 
 RECEIVERS = Path(__file__).resolve().parent.parent / "receivers"
 TOKEN = "finch-or-gusto-access-token"
@@ -94,10 +94,6 @@ def payroll_stages(client, world) -> list[dict]:
     return [e["payroll"] for e in client.get("/mobile/v1/elections", headers=world.participant).json]
 
 
-def dispatcher(plumb, **kw) -> Dispatcher:
-    return Dispatcher(plumb.db, plumb.deliverers, base_delay=0, **kw)
-
-
 def messages(client, world, status: str) -> list[dict]:
     response = client.get(f"/v1/employers/{world.employer_id}/payroll-messages?status={status}",
                           headers=world.sponsor)
@@ -117,7 +113,7 @@ def by_benefit(enrollments: list[dict]) -> dict[str, list[dict]]:
 def test_finch_enrolls_pretax_and_roth_in_basis_points_on_benefits_created_once(app, client, plumb, fake_finch):
     world = connected_world(app, client, "finch", fake_finch.url)
     elect(client, world, ("pretax", "6"), ("roth", "2"))
-    drain(dispatcher(plumb))
+    drain(plumb)
 
     received = fake_finch.received()
     assert sorted(b["type"] for b in received["benefits"]) == ["401k", "401k_roth"]
@@ -134,7 +130,7 @@ def test_finch_enrolls_pretax_and_roth_in_basis_points_on_benefits_created_once(
     assert payroll_stages(client, world)[0]["stage"] == "confirmed"
 
     elect(client, world, ("pretax", "2"), ("roth", "4"))
-    drain(dispatcher(plumb))
+    drain(plumb)
     received = fake_finch.received()
     assert len(received["benefits"]) == 2  # created once, reused by the second change
     enrolled = by_benefit(received["enrollments"])
@@ -155,7 +151,7 @@ def test_finch_stop_sets_both_deductions_to_zero_from_its_effective_date(app, cl
     elect(client, world, ("pretax", "6"), ("roth", "2"))
     response = client.post("/mobile/v1/elections/opt-out", headers=world.participant)
     assert response.status_code == 201, response.json
-    drain(dispatcher(plumb))
+    drain(plumb)
     enrolled = by_benefit(fake_finch.received()["enrollments"])
     for benefit in ("401k", "401k_roth"):
         assert enrolled[benefit][-1]["employee_deduction"] == {"type": "percent", "amount": 0}
@@ -175,13 +171,13 @@ def test_a_failed_finch_job_leaves_the_change_pending_then_dead_after_the_last_t
     assert payroll_stages(client, world)[0] == {"stage": "sent", "detail": pending[0]["last_error"]}
     assert by_benefit(fake_finch.received()["enrollments"]).get("401k") is None
 
-    drain(d)  # the next try's jobs complete
+    drain(plumb, d)  # the next try's jobs complete
     assert [s["stage"] for s in payroll_stages(client, world)] == ["confirmed"]
     assert [c["employee_deduction"]["amount"] for c in by_benefit(fake_finch.received()["enrollments"])["401k"]] == [600]
 
     fake_finch.mode(fail_jobs=100, failure="error")
     elect(client, world, ("pretax", "8"))
-    drain(d)
+    drain(plumb, d)
     dead = messages(client, world, "dead")
     assert len(dead) == 1 and dead[0]["attempts"] == 3
     assert payroll_stages(client, world)[0]["stage"] == "failed"
@@ -191,7 +187,7 @@ def test_a_failed_finch_job_leaves_the_change_pending_then_dead_after_the_last_t
 def test_a_finch_job_still_running_is_polled_again_not_submitted_again(app, client, plumb, fake_finch, monkeypatch):
     world = connected_world(app, client, "finch", fake_finch.url)
     elect(client, world, ("pretax", "6"), ("roth", "2"))
-    drain(dispatcher(plumb))
+    drain(plumb)
     monkeypatch.setattr(ADAPTERS["finch"], "max_polls", 2)
     fake_finch.mode(polls=3)  # slower than one attempt's polls
     elect(client, world, ("pretax", "7"), ("roth", "2"))
@@ -199,7 +195,7 @@ def test_a_finch_job_still_running_is_polled_again_not_submitted_again(app, clie
     d.run_once()
     assert payroll_stages(client, world)[0]["stage"] == "sent"
     assert "still in_progress after 2 polls" in payroll_stages(client, world)[0]["detail"]
-    drain(d)
+    drain(plumb, d)
     assert [s["stage"] for s in payroll_stages(client, world)] == ["confirmed", "confirmed"]
     jobs = [j["kind"] for j in fake_finch.received()["jobs"].values()]
     assert jobs.count("enroll 401k") == 2 and jobs.count("enroll 401k_roth") == 2  # one per change
@@ -211,7 +207,7 @@ def test_finch_refusing_the_input_dead_letters_at_once(app, client, plumb, fake_
     world = connected_world(app, client, "finch", fake_finch.url)
     fake_finch.mode(fail_jobs=1, failure="invalid")
     elect(client, world, ("pretax", "6"))
-    drain(dispatcher(plumb))
+    drain(plumb)
     dead = messages(client, world, "dead")
     assert len(dead) == 1 and dead[0]["attempts"] == 1
     assert "above what the plan allows" in dead[0]["last_error"]
@@ -223,7 +219,7 @@ def test_a_wrong_finch_token_is_refused_for_good(app, client, plumb, fake_finch)
     client.post(f"/v1/employers/{world.employer_id}/payroll-connections", headers=world.sponsor,
                 json={"provider": "finch", "endpoint_url": fake_finch.url, "config": {"access_token": "stale"}})
     elect(client, world, ("pretax", "6"))
-    drain(dispatcher(plumb))
+    drain(plumb)
     dead = messages(client, world, "dead")
     assert len(dead) == 1 and "HTTP 401" in dead[0]["last_error"]
     assert fake_finch.received()["benefits"] == []
@@ -234,7 +230,7 @@ def test_a_wrong_finch_token_is_refused_for_good(app, client, plumb, fake_finch)
 def test_gusto_creates_the_benefits_once_then_updates_them(app, client, plumb, fake_gusto):
     world = connected_world(app, client, "gusto", fake_gusto.url, company_benefit_uuids=GUSTO_BENEFITS)
     elect(client, world, ("pretax", "6"), ("roth", "2"))
-    drain(dispatcher(plumb))
+    drain(plumb)
     received = fake_gusto.received()
     assert [(w["op"], w["body"]["company_benefit_uuid"], w["body"]["employee_deduction"],
              w["body"]["deduct_as_percentage"], w["body"]["catch_up"], w["body"]["effective_date"])
@@ -245,7 +241,7 @@ def test_gusto_creates_the_benefits_once_then_updates_them(app, client, plumb, f
     assert payroll_stages(client, world)[0]["stage"] == "confirmed"
 
     elect(client, world, ("pretax", "6.5"), ("roth", "11077c"))
-    drain(dispatcher(plumb))
+    drain(plumb)
     received = fake_gusto.received()
     assert [w["op"] for w in received["writes"]] == ["create", "create", "update", "update"]
     stored = {b["company_benefit_uuid"]: b for b in received["benefits"]}
@@ -257,7 +253,7 @@ def test_gusto_creates_the_benefits_once_then_updates_them(app, client, plumb, f
     assert [s["stage"] for s in payroll_stages(client, world)] == ["confirmed", "confirmed"]
 
     client.post("/mobile/v1/elections/opt-out", headers=world.participant)
-    drain(dispatcher(plumb))
+    drain(plumb)
     stored = {b["company_benefit_uuid"]: b for b in fake_gusto.received()["benefits"]}
     assert {b["employee_deduction"] for b in stored.values()} == {"0.0"}
     assert all(b["deduct_as_percentage"] for b in stored.values())
@@ -266,10 +262,10 @@ def test_gusto_creates_the_benefits_once_then_updates_them(app, client, plumb, f
 def test_a_stale_gusto_version_is_read_again_and_the_update_applied_once(app, client, plumb, fake_gusto):
     world = connected_world(app, client, "gusto", fake_gusto.url, company_benefit_uuids=GUSTO_BENEFITS)
     elect(client, world, ("pretax", "6"), ("roth", "2"))
-    drain(dispatcher(plumb))
+    drain(plumb)
     fake_gusto.mode(bump_version_once=True)
     elect(client, world, ("pretax", "9"), ("roth", "2"))
-    drain(dispatcher(plumb))
+    drain(plumb)
 
     received = fake_gusto.received()
     assert received["conflicts"] == 1
@@ -284,7 +280,7 @@ def test_a_stale_gusto_version_is_read_again_and_the_update_applied_once(app, cl
 def test_gusto_without_its_company_benefits_is_refused_for_good(app, client, plumb, fake_gusto):
     world = connected_world(app, client, "gusto", fake_gusto.url)
     elect(client, world, ("pretax", "6"))
-    drain(dispatcher(plumb))
+    drain(plumb)
     dead = messages(client, world, "dead")
     assert len(dead) == 1 and "company_benefit_uuids" in dead[0]["last_error"]
     assert fake_gusto.received()["writes"] == []
@@ -326,7 +322,7 @@ def test_two_workers_delivering_at_once_create_the_finch_benefits_once(app, clie
                            json={"lines": [{"money_type": "roth", "percent": "3"}]})
     assert response.status_code == 201, response.json
     workers = [dispatcher(plumb, batch_size=1) for _ in range(2)]
-    threads = [threading.Thread(target=drain, args=(w,)) for w in workers]
+    threads = [threading.Thread(target=drain, args=(plumb, w)) for w in workers]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -105,6 +105,7 @@ def main() -> None:
     args = parser.parse_args()
     Handler.state = State(args.secret)
     Handler.protocol_version = "HTTP/1.1"  # keep-alive, as a real provider's server would
+    ThreadingHTTPServer.request_queue_size = 128  # a worker opens its connections all at once
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     with open(args.ready_file, "w") as ready:
         ready.write(str(server.server_address[1]))
