@@ -121,10 +121,14 @@ def skip_escalation(session: Session, actor: Actor, employee: Employee, election
     return election
 
 
-def stop_deferrals(session: Session, employee: Employee, effective: date, reason: str, **extra) -> OutboxMessage:
-    """Tell payroll to stop (or cap and stop) this employee's deductions, in line after earlier changes."""
+def stop_deferrals(session: Session, employee: Employee, effective: date, reason: str,
+                   **extra) -> OutboxMessage | None:
+    """Tell payroll to stop (or cap and stop) this employee's deductions, in line after earlier changes. Sent once
+    (None when it already was): a 402(g) stop once per calendar year, a termination stop once per last day (a
+    rehire may end again)."""
+    when = effective.year if reason == "402g_limit" else effective.isoformat()
     return send_deferral_change(session, employee, action="stop", effective=effective, reason=reason,
-                                subject_id=f"{reason}:{employee.id}:{effective.year}", **extra)
+                                subject_id=f"{reason}:{employee.id}:{when}", once=True, **extra)
 
 
 def run_daily(session: Session, today: date) -> dict:

@@ -24,10 +24,12 @@ def line_dict(line) -> dict:
 
 
 def send_deferral_change(session: Session, employee, *, action: str, effective: date, subject_id: str,
-                         lines=(), election=None, reason: str | None = None, **extra) -> OutboxMessage:
+                         lines=(), election=None, reason: str | None = None, once: bool = False,
+                         **extra) -> OutboxMessage | None:
     """Queue a deferral change for the employee's payroll, in the caller's transaction, behind their earlier
     changes. `action` is "set" (withhold what `lines` say) or "stop"; `election` names the election it carries;
-    `reason` says why the platform itself sent it (termination, 402g_limit, 402g_resume)."""
+    `reason` says why the platform itself sent it (termination, 402g_limit, 402g_resume). With `once`, a change
+    about the same subject already queued wins and None is returned (the database holds this under races)."""
     payload = {"action": action, "employee_id": employee.id, "external_id": employee.external_id,
                "effective_date": effective.isoformat(), "lines": [line_dict(line) for line in lines]}
     if election is not None:
@@ -36,4 +38,4 @@ def send_deferral_change(session: Session, employee, *, action: str, effective: 
         payload["reason"] = reason
     payload.update(extra)
     return enqueue(session, TOPIC, payroll_recipient(employee.employer_id, employee.id),
-                   employer_id=employee.employer_id, subject_id=subject_id, payload=payload)
+                   employer_id=employee.employer_id, subject_id=subject_id, payload=payload, once_per_subject=once)

@@ -4,13 +4,11 @@ toward eligibility, and a final paycheck's termination date reaches the census."
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.enrollment import automatic
 from backend.enrollment import service as enrollment
 from backend.events import CensusChanged, publish
-from backend.outbox import OutboxMessage
 from backend.payroll.snapshot import RunSnapshot
 from backend.plans.models import Employee
 from backend.plans.schedules import eligibility_period_start, next_pay_date
@@ -44,16 +42,14 @@ def stop_at_the_402g_limit(session: Session, snapshot: RunSnapshot, pay_date: da
         room = snapshot.deferral_room_cents(st.employee_id, upcoming) if upcoming else 0
         if not upcoming or upcoming <= room:
             continue
-        subject = f"402g_limit:{st.employee_id}:{pay_date.year}"
-        if session.scalar(select(OutboxMessage.id).where(OutboxMessage.subject_id == subject)):
-            continue
         employee = session.get(Employee, st.employee_id)
         resume_on = date(pay_date.year + 1, 1, 1)
-        automatic.stop_deferrals(session, employee, next_pay, "402g_limit", cap_cents=max(room, 0),
-                                 resume_on=resume_on.isoformat())
+        if automatic.stop_deferrals(session, employee, next_pay, "402g_limit", cap_cents=max(room, 0),
+                                    resume_on=resume_on.isoformat()) is None:
+            continue  # stopped for this year already
         enrollment.send_deferral_change(session, employee, action="set", effective=resume_on, reason="402g_resume",
                                         subject_id=f"402g_resume:{employee.id}:{resume_on.year}",
-                                        lines=election.lines, election=election)
+                                        lines=election.lines, election=election, once=True)
 
 
 def credit_hours_and_terminations(session: Session, snapshot: RunSnapshot, statements: list[dict],
