@@ -9,7 +9,8 @@ from backend.app import create_app
 from backend.audit import Actor, record_audit
 from backend.compliance.cli import compliance_group
 from backend.db import migrate
-from backend.jobs import JobRunner
+from backend.errors import DomainError
+from backend.jobs import JobRunner, dead_jobs, retry_job
 from backend.outbox import Dispatcher
 
 
@@ -18,8 +19,8 @@ def command_group() -> FlaskGroup:
     group = FlaskGroup(create_app=lambda: create_app(), add_version_option=False,
                        help="Plumb, the 401(k) platform. Set DATABASE_URL for PostgreSQL; SQLite under instance/ by "
                             "default.")
-    for command in (db_group, user_group, demo_command, ledger_group, worker_command, serve_command, daily_command,
-                    compliance_group):
+    for command in (db_group, user_group, demo_command, ledger_group, jobs_group, worker_command, serve_command,
+                    daily_command, compliance_group):
         group.add_command(command)
     return group
 
@@ -51,7 +52,6 @@ def user_group():
 @click.option("--role", required=True, type=click.Choice(["participant", "sponsor_admin", "advisor", "platform_admin"]))
 @with_appcontext
 def user_create(email, password, role):
-    from backend.errors import DomainError
     from backend.identity.service import create_user
 
     plumb = current_app.extensions["plumb"]
@@ -204,3 +204,30 @@ def ledger_check():
     if problems:
         raise SystemExit(1)
     click.echo("ledger ok: every entry balances, no entry is reversed twice, every plan sums to zero")
+
+
+@click.group("jobs", help="The platform's own background work (compliance recomputes, ...): what was given up on.")
+def jobs_group():
+    pass
+
+
+@jobs_group.command("dead", help="List the jobs given up on after their retries, oldest first.")
+@with_appcontext
+def jobs_dead():
+    with current_app.extensions["plumb"].db.transaction() as session:
+        dead = dead_jobs(session)
+        for job in dead:
+            click.echo(f"{job.id}  {job.kind}  {job.subject or '-'}  {job.attempts} attempts  {job.last_error or ''}")
+    click.echo(f"{len(dead)} dead job{'s' if len(dead) != 1 else ''}")
+
+
+@jobs_group.command("retry", help="Run a dead job again from scratch (once what made it fail is fixed).")
+@click.argument("job_id")
+@with_appcontext
+def jobs_retry(job_id):
+    try:
+        with current_app.extensions["plumb"].db.transaction() as session:
+            retry_job(session, job_id)
+    except DomainError as error:
+        raise click.ClickException(error.detail)
+    click.echo(f"{job_id} queued again")

@@ -12,6 +12,7 @@ from backend.compliance.service import RECOMPUTE_JOB, request_recompute
 from backend.db import utcnow
 from backend.errors import Conflict
 from backend.jobs import JobRow, JobRunner, dead_jobs, request_job, retry_job
+from tests.support import run_cli
 
 
 def jobs(plumb) -> list[JobRow]:
@@ -160,3 +161,19 @@ def test_two_transactions_racing_to_ask_for_the_same_job_end_in_one_row(plumb):
         request_recompute(session, "pln_1", "election:ele_1", date(2026, 11, 25))
     racer.join(10)
     assert [(j.status, j.payload["as_of"]) for j in jobs(plumb)] == [("queued", "2026-11-25")]
+
+
+def test_an_operator_lists_dead_jobs_and_retries_one_from_the_command_line(app, plumb):
+    with plumb.db.transaction() as session:
+        request_job(session, "test.write", {"n": 1}, subject="pln_1")
+    runner = JobRunner(plumb.db, {"test.write": writes_then([True])}, max_attempts=1, base_delay=0)
+    runner.run_once()
+    (job,) = jobs(plumb)
+    listed = run_cli(app, ["jobs", "dead"])
+    assert listed.exit_code == 0 and f"{job.id}  test.write  pln_1  1 attempts  RuntimeError" in listed.output
+    assert "1 dead job" in listed.output
+    assert run_cli(app, ["jobs", "retry", job.id]).output == f"{job.id} queued again\n"
+    refused = run_cli(app, ["jobs", "retry", job.id])
+    assert refused.exit_code == 1 and "Only dead jobs are retried; this one is queued." in refused.output
+    runner.run_once()
+    assert [j.status for j in jobs(plumb)] == ["done"] and "0 dead jobs" in run_cli(app, ["jobs", "dead"]).output
