@@ -32,6 +32,7 @@ class Plumb:
     bus: EventBus
     deliverers: dict[str, Deliverer]
     jobs: dict[str, JobHandler]
+    payroll_adapters: dict  # the senders to payroll providers, one per kind, each with its pooled connections
 
 
 def subscribers(vault: PiiVault) -> dict[type, list]:
@@ -49,12 +50,12 @@ def subscribers(vault: PiiVault) -> dict[type, list]:
     }
 
 
-def deliverers(db: Database, vault: PiiVault) -> dict[str, Deliverer]:
+def deliverers(db: Database, vault: PiiVault, payroll_adapters: dict) -> dict[str, Deliverer]:
     """Who hands each outbox topic to its receiver (outside any transaction: each reads what it needs in short
     transactions of its own)."""
     return {
         payroll_sync.TOPIC: partial(payroll_sync.deliver_deferral_change, db=db,
-                                    connections=payroll_sync.ActiveConnections(db, vault)),
+                                    connections=payroll_sync.ActiveConnections(db, vault), adapters=payroll_adapters),
     }
 
 
@@ -70,5 +71,6 @@ def bootstrap(config: Config, clock: Clock | None = None) -> Plumb:
     vault = PiiVault(config.pii_key)
     bus = EventBus(subscribers(vault))
     db = Database(config.database_url, session_info={"bus": bus})
-    return Plumb(config=config, db=db, clock=clock or Clock(), vault=vault, bus=bus, deliverers=deliverers(db, vault),
-                 jobs=jobs(vault))
+    adapters = payroll_sync.payroll_adapters()
+    return Plumb(config=config, db=db, clock=clock or Clock(), vault=vault, bus=bus,
+                 deliverers=deliverers(db, vault, adapters), jobs=jobs(vault), payroll_adapters=adapters)

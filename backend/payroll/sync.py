@@ -20,11 +20,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook
 
+from backend.enrollment.payroll_messages import TOPIC  # noqa: F401 - the topic this module delivers (wiring)
 from backend.outbox import Delivery, Message, OutboxMessage
+from backend.payroll.connections import connection_credentials
 from backend.payroll.models import ProviderConnection
+from backend.payroll.providers import FinchAdapter, GustoAdapter
 from backend.plans.pii import PiiVault
 
-TOPIC = "payroll.deferral_change"
 TIMEOUT_SECONDS = 10.0
 
 
@@ -61,8 +63,6 @@ class ActiveConnections:
         kept = self._kept.get(employer_id)
         if kept is not None and time.monotonic() - kept[0] < self.max_age:
             return kept[1]
-        from backend.payroll.service import connection_credentials
-
         with self.db.transaction() as session:
             row = session.scalar(select(ProviderConnection).where(
                 ProviderConnection.employer_id == employer_id, ProviderConnection.active.is_(True))
@@ -182,15 +182,18 @@ class PullFeedAdapter:
         return Delivery(False, parked=True)
 
 
-ADAPTERS = {"plumb_webhook": PlumbWebhookAdapter(), "pull": PullFeedAdapter()}
+def payroll_adapters() -> dict:
+    """One adapter per kind of provider, each keeping its own pooled connections: built once by the wiring."""
+    return {"plumb_webhook": PlumbWebhookAdapter(), "pull": PullFeedAdapter(), "finch": FinchAdapter(),
+            "gusto": GustoAdapter()}
 
 
-def deliver_deferral_change(message: Message, *, db, connections: ActiveConnections) -> Delivery:
+def deliver_deferral_change(message: Message, *, db, connections: ActiveConnections, adapters: Mapping) -> Delivery:
     """Hand a deferral change to the employer's payroll through the adapter of its active connection."""
     connection = connections.for_employer(message.employer_id)
     if connection is None:
         return Delivery(False, "the employer has no active payroll connection yet")
-    adapter = ADAPTERS.get(connection.provider)
+    adapter = adapters.get(connection.provider)
     if adapter is None:
         return Delivery(False, f"no adapter for provider {connection.provider!r}")
     return adapter.deliver(connection, message, db)
@@ -220,6 +223,3 @@ def receive_provider_event(session: Session, connection: ProviderConnection, eve
                               outcome=outcome))
     return True, outcome
 
-
-from backend.payroll.providers import FinchAdapter, GustoAdapter  # noqa: E402
-ADAPTERS.update(finch=FinchAdapter(), gusto=GustoAdapter())

@@ -249,10 +249,8 @@ def test_provider_events_are_verified_and_acted_on_once(app, client, plumb):
 
 
 def test_a_timed_out_delivery_is_retried_and_applied_once(app, client, plumb, receiver, monkeypatch):
-    from backend.payroll import sync
-
     world = connected_world(app, client, receiver, requires_approval=False)
-    monkeypatch.setattr(sync.ADAPTERS["plumb_webhook"], "timeout", 0.3)
+    monkeypatch.setattr(plumb.payroll_adapters["plumb_webhook"], "timeout", 0.3)
     receiver.mode("slow", seconds=1.0, count=1)  # the first answer comes after Plumb stopped waiting
     client.post("/mobile/v1/elections", headers=world.participant,
                 json={"lines": [{"money_type": "roth", "percent": "4"}]})

@@ -15,7 +15,6 @@ from sqlalchemy import select
 
 from backend.payroll.models import ProviderConnection
 from backend.payroll.providers import Deduction, deductions_by_treatment, gusto_decimal, match_tiers_by_treatment
-from backend.payroll.sync import ADAPTERS
 from tests import scenario
 from tests.flows.test_payroll_sync import free_port
 from tests.support.outbox import dispatcher, drain
@@ -59,8 +58,9 @@ class FakeProvider:
 
 
 @pytest.fixture
-def fake_finch(tmp_path, monkeypatch):
-    monkeypatch.setattr(ADAPTERS["finch"], "poll_interval", 0.01)  # the fake's jobs finish on their second poll
+def fake_finch(tmp_path, monkeypatch, plumb):
+    # The fake's jobs finish on their second poll.
+    monkeypatch.setattr(plumb.payroll_adapters["finch"], "poll_interval", 0.01)
     provider = FakeProvider(tmp_path, "fake_finch.py")
     yield provider
     provider.stop()
@@ -188,7 +188,7 @@ def test_a_finch_job_still_running_is_polled_again_not_submitted_again(app, clie
     world = connected_world(app, client, "finch", fake_finch.url)
     elect(client, world, ("pretax", "6"), ("roth", "2"))
     drain(plumb)
-    monkeypatch.setattr(ADAPTERS["finch"], "max_polls", 2)
+    monkeypatch.setattr(plumb.payroll_adapters["finch"], "max_polls", 2)
     fake_finch.mode(polls=3)  # slower than one attempt's polls
     elect(client, world, ("pretax", "7"), ("roth", "2"))
     d = dispatcher(plumb)
@@ -315,7 +315,7 @@ def test_tiers_with_a_gap_match_nothing_in_the_gap():
 def test_two_workers_delivering_at_once_create_the_finch_benefits_once(app, client, plumb, fake_finch, monkeypatch):
     world = connected_world(app, client, "finch", fake_finch.url)
     second = scenario.sign_up(client, world.employees["E2"], "2006-03-10", "4321")
-    monkeypatch.setattr(ADAPTERS["finch"], "max_polls", 100)
+    monkeypatch.setattr(plumb.payroll_adapters["finch"], "max_polls", 100)
     fake_finch.mode(polls=15)  # each job runs ~0.15 s, so the two first deliveries overlap
     elect(client, world, ("pretax", "6"))
     response = client.post("/mobile/v1/elections", headers=second,
