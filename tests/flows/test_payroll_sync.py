@@ -13,10 +13,9 @@ from pathlib import Path
 import pytest
 
 from tests import scenario
-from tests.support.outbox import dispatcher, drain
+from tests.support.outbox import dispatcher, drain, elections_in_rounds, worker_process
 
 RECEIVER = Path(__file__).resolve().parent.parent / "receivers" / "payroll_receiver.py"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -170,19 +169,9 @@ def test_the_pull_feed(app, client, plumb):
 def test_two_workers_and_a_killed_one_deliver_everything_once_in_order(app, client, plumb, receiver, database_url):
     world = connected_world(app, client, receiver, requires_approval=False)
     participants = [world.participant, scenario.sign_up(client, world.employees["E2"], "2006-03-10", "4321")]
-    expected: dict[str, list[str]] = {}
-    for round_ in range(6):
-        for headers in participants:
-            percent = str(3 + round_)
-            response = client.post("/mobile/v1/elections", headers=headers,
-                                   json={"lines": [{"money_type": "pretax", "percent": percent}]})
-            assert response.status_code == 201, response.json
-            expected.setdefault(response.json["employee_id"], []).append(percent)
+    expected = elections_in_rounds(client, participants, 6)
     receiver.mode("slow", seconds=0.3)
-    env = {**os.environ, "DATABASE_URL": database_url, "PLUMB_PII_KEY": plumb.config.pii_key,
-           "PLUMB_JWT_SECRET": plumb.config.jwt_secret, "PLUMB_INSTANCE_DIR": str(ROOT / "instance")}
-    command = [str(Path(sys.executable).parent / "plumb"), "worker", "--idle", "0.05", "--base-delay", "0.05",
-               "--lease", "4"]
+    command, env = worker_process(plumb, database_url, "--base-delay", "0.05", "--lease", "4")
     first = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
     time.sleep(0.8)
     first.send_signal(signal.SIGKILL)  # mid-delivery: what it claimed is taken over when its lease runs out

@@ -1,19 +1,16 @@
 """`plumb worker` as an operator runs it, killed with SIGKILL while it holds claims: another worker takes them over
 once their lease runs out, and every change reaches payroll once, in order (SQLite and PostgreSQL alike)."""
-import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 from sqlalchemy import select
 
 from backend.outbox import OutboxMessage
 from tests import scenario
+from tests.support.outbox import elections_in_rounds, worker_process
 from tests.flows.test_payroll_sync import connected_world, receiver  # noqa: F401 (the receiver fixture)
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def leased_and_undelivered(plumb) -> list[str]:
@@ -26,18 +23,9 @@ def test_a_worker_killed_while_holding_claims_has_them_taken_over_after_the_leas
                                                                                   database_url):
     world = connected_world(app, client, receiver, requires_approval=False)
     participants = [world.participant, scenario.sign_up(client, world.employees["E2"], "2006-03-10", "4321")]
-    expected: dict[str, list[str]] = {}
-    for round_ in range(3):
-        for headers in participants:
-            percent = str(3 + round_)
-            response = client.post("/mobile/v1/elections", headers=headers,
-                                   json={"lines": [{"money_type": "pretax", "percent": percent}]})
-            assert response.status_code == 201, response.json
-            expected.setdefault(response.json["employee_id"], []).append(percent)
+    expected = elections_in_rounds(client, participants, 3)
     receiver.mode("slow", seconds=1.0)  # each delivery takes a second: the worker is killed in the middle of one
-    env = {**os.environ, "DATABASE_URL": database_url, "PLUMB_PII_KEY": plumb.config.pii_key,
-           "PLUMB_JWT_SECRET": plumb.config.jwt_secret, "PLUMB_INSTANCE_DIR": str(ROOT / "instance")}
-    command = [str(Path(sys.executable).parent / "plumb"), "worker", "--idle", "0.05", "--lease", "4"]
+    command, env = worker_process(plumb, database_url, "--lease", "4")
     first = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
