@@ -16,7 +16,7 @@ from backend.payroll.models import PayRun, PayrollException, ProviderConnection
 from backend.payroll.schemas import (ConnectionIn, ConnectionOut, ExceptionArgs, ExceptionOut, FeedAckIn, FeedAckOut,
                                      ProviderEventIn, ProviderEventOut,
                                      FeedArgs, FeedPageOut, OutboxArgs, OutboxMessageOut, PayRunCsvArgs, PayRunIn,
-                                     PayRunOut, PayRunResultOut, ResolveIn)
+                                     PayRunOut, PayRunResultOut, ResolveIn, load_pay_run)
 from backend.plans import service as plans
 from backend.plans.models import Employee, Employer
 from backend.audit import Actor, record_audit
@@ -101,7 +101,7 @@ class ProviderPayRuns(MethodView):
         employer = session.get(Employer, connection.employer_id)
         try:
             document = json.loads(raw)
-            payload = PayRunIn().load(document)
+            payload = load_pay_run(document)
         except ValidationError as error:
             # The run is malformed; list what the schema found and every other problem with it too.
             problems = flatten_messages(error.messages)
