@@ -1,8 +1,11 @@
 """Inbound pay runs: each statement checked against the live record as it arrives (findings), the clean ones
 posted to the ledger, the doubtful ones held as exceptions for the sponsor; a replay answers the first result and
 a correction (the next version) reverses the version it replaces before posting."""
+import gc
 import hashlib
 import json
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -93,6 +96,41 @@ def ingest_pay_run(session: Session, vault: PiiVault, actor: Actor, employer: Em
                    via: str, connection_id: str | None, today: date, digest: str | None = None) -> PayRunResult:
     """`digest` identifies the request's exact contents (the API passes a hash of the raw body a provider
     signed); a replay has the same digest, and the same run and version with another digest is refused."""
+    with collector_paused():
+        return _ingest(session, vault, actor, employer, payload, via=via, connection_id=connection_id, today=today,
+                       digest=digest)
+
+
+_pause_lock = threading.Lock()
+_pauses = 0
+_collector_was_enabled = False
+
+
+@contextmanager
+def collector_paused():
+    """CPython's cyclic garbage collector paused while a pay run is read, checked and posted. A 10,000-person run
+    keeps a few hundred thousand objects alive until it is posted (statements, election terms, entries, lines)
+    and none of them form reference cycles; each full collection would walk all of them and the whole
+    application again, several times a run (half a second of a 10,000-person run's ~1.5 s of Python). Objects
+    are still freed as they always are, when their last reference goes; the collector resumes after the last
+    pay run in progress, as it was before the first."""
+    global _pauses, _collector_was_enabled
+    with _pause_lock:
+        if _pauses == 0:
+            _collector_was_enabled = gc.isenabled()
+            gc.disable()
+        _pauses += 1
+    try:
+        yield
+    finally:
+        with _pause_lock:
+            _pauses -= 1
+            if _pauses == 0 and _collector_was_enabled:
+                gc.enable()
+
+
+def _ingest(session: Session, vault: PiiVault, actor: Actor, employer: Employer, payload: dict, *,
+            via: str, connection_id: str | None, today: date, digest: str | None) -> PayRunResult:
     digest = digest or request_digest(payload)
     version = payload.get("version") or 1
     existing = session.scalar(select(PayRun).where(PayRun.employer_id == employer.id,
