@@ -24,9 +24,8 @@ class LedgerImbalance(ValueError):
     never a user error. The database refuses such an entry too; this says which cause it came from."""
 
 
-# Accounts and lines are plain named tuples: a pay run makes tens of thousands of them, and a tuple of plain values
-# costs less to build than an object and drops out of the cyclic garbage collector's sight after its first pass
-# (objects would be traversed again at every full collection while the run builds up).
+# Named tuples: a pay run makes tens of thousands of account refs and lines, and a tuple is built in half the time of
+# a frozen dataclass (whose every field is set through object.__setattr__); an account's key costs an f-string.
 class AccountRef(NamedTuple):
     kind: str
     employee_id: str | None = None
