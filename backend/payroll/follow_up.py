@@ -40,7 +40,7 @@ def stop_at_the_402g_limit(session: Session, snapshot: RunSnapshot, pay_date: da
         election = snapshot.elections.get(st.employee_id)
         if st.status != "posted" or election is None:
             continue
-        upcoming = sum(line.cents_of(st.plan_compensation_cents) for line in election.lines)
+        upcoming = sum(snapshot.election_asks(st.employee_id, st.plan_compensation_cents).values())
         room = snapshot.deferral_room_cents(st.employee_id, upcoming) if upcoming else 0
         if not upcoming or upcoming <= room:
             continue
