@@ -41,7 +41,6 @@ def test_the_collector_resumes_only_when_the_last_run_in_progress_ends(collector
 
 def test_a_collector_switched_off_elsewhere_stays_off_after_a_run(collector_on):
     gc.disable()
-    with pytest.raises(RuntimeError):
-        with collector_paused():
-            raise RuntimeError("a run that fails")
+    with pytest.raises(RuntimeError), collector_paused():
+        raise RuntimeError("a run that fails")
     assert not gc.isenabled()

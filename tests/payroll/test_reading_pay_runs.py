@@ -104,5 +104,5 @@ def test_a_plain_statement_reads_as_exact_values():
     loaded = load_pay_run(document)
     assert same_shape(loaded, PayRunIn().load(document))
     first, second = loaded["statements"]
-    assert first["hours"] == Decimal("80") and list(first["withholdings"]) == ["roth", "pretax"]
+    assert first["hours"] == Decimal(80) and list(first["withholdings"]) == ["roth", "pretax"]
     assert second["termination_date"] == date(2026, 11, 30) and second["withholdings"] == {}
