@@ -70,10 +70,12 @@ def credit_hours_and_terminations(session: Session, snapshot: RunSnapshot, state
             changes.append((st, row.id, needs_hours, terminates))
     # The people changed are loaded in a few queries, not one each: a plan whose thousands of new hires are still
     # waiting gets hours credited every run, and a query per person would also flush the previous person's change
-    # on its way (one UPDATE at a time, ten seconds for 10,000 people).
+    # on its way, one UPDATE at a time (8 of the 14 s a run of 10,000 such people took).
     ids = [employee_id for _, employee_id, _, _ in changes]
-    employees = {e.id: e for start in range(0, len(ids), 5000)
-                 for e in session.scalars(select(Employee).where(any_of(session, Employee.id, ids[start:start + 5000])))}
+    employees = {}
+    for start in range(0, len(ids), 5000):
+        employees.update((e.id, e) for e in session.scalars(
+            select(Employee).where(any_of(session, Employee.id, ids[start:start + 5000]))))
     changed = []
     for st, employee_id, needs_hours, terminates in changes:
         employee = employees[employee_id]
