@@ -3,6 +3,7 @@ import secrets
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from decimal import Decimal
+from operator import itemgetter
 from pathlib import Path
 
 from alembic import command
@@ -169,9 +170,19 @@ def bulk_insert(session: Session, table, rows: list[dict]) -> None:
         connection.execute(table.insert(), rows)
         return
     columns = [c for c in table.columns if c.key in rows[0]]
-    processors = [c.type._cached_bind_processor(dialect) for c in columns]
+    values_of = itemgetter(*[c.key for c in columns]) if len(columns) > 1 else lambda row: (row[columns[0].key],)
+    # Only the columns that need it pay for bind processing (a pay run's ledger lines: two of six).
+    processed = [(i, p) for i, p in enumerate(c.type._cached_bind_processor(dialect) for c in columns) if p]
     names = ", ".join(f'"{c.name}"' for c in columns)
     cursor = connection.connection.driver_connection.cursor()
     with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        write_row = copy.write_row
+        if not processed:
+            for row in rows:
+                write_row(values_of(row))
+            return
         for row in rows:
-            copy.write_row([p(row[c.key]) if p else row[c.key] for c, p in zip(columns, processors)])
+            values = list(values_of(row))
+            for i, process in processed:
+                values[i] = process(values[i])
+            write_row(values)

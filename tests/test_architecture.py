@@ -10,6 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Domain layers, lowest first: a module may import its own layer and the ones below, never one above.
 LAYERS = [
     {"backend", "backend.db", "backend.money", "backend.errors", "backend.clock", "backend.config", "backend.irs",
+     "backend.memory",
      "backend.events"},
     {"backend.audit", "backend.outbox", "backend.jobs"},
     {"backend.identity"},

@@ -4,9 +4,9 @@ Posting is built for whole pay runs: accounts are created and entries and lines 
 never one row at a time, and a cause already posted (same idempotency key) is skipped by the database itself."""
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
@@ -24,26 +24,27 @@ class LedgerImbalance(ValueError):
     never a user error. The database refuses such an entry too; this says which cause it came from."""
 
 
-@dataclass(frozen=True)
-class AccountRef:
+# Named tuples: a pay run makes tens of thousands of account refs and lines, and a tuple is built in half the time of
+# a frozen dataclass (whose every field is set through object.__setattr__); an account's key costs an f-string.
+class AccountRef(NamedTuple):
     kind: str
     employee_id: str | None = None
     source: str | None = None
     fund_id: str | None = None
 
-    @cached_property
+    @property
     def key(self) -> str:
-        if self.kind in ("payroll_clearing", "trust_cash"):
+        if self.kind in _CASH_KINDS:
             return self.kind
         return f"{self.kind}:{self.employee_id}:{self.source}:{self.fund_id}"
 
 
+_CASH_KINDS = frozenset(("payroll_clearing", "trust_cash"))
 PAYROLL_CLEARING = AccountRef("payroll_clearing")
 TRUST_CASH = AccountRef("trust_cash")
 
 
-@dataclass
-class LineSpec:
+class LineSpec(NamedTuple):
     account: AccountRef
     amount_cents: int
     units: Decimal | None = None

@@ -11,9 +11,10 @@ from backend.compliance.correction import HceOutlook, highest_hce_election
 from backend.compliance.engine_input import PlanTestInput
 from backend.compliance.live_input import plan_year_inputs
 from backend.compliance.report import run_plan_tests
-from backend.compliance.state import collector_paused, state_of
+from backend.compliance.state import state_of
 from backend.errors import ValidationFailed
 from backend.irs.deferrals import deferral_room_cents
+from backend.memory import collector_paused
 from backend.plans.models import Plan
 from backend.plans.pii import PiiVault
 

@@ -4,11 +4,8 @@ day has passed.
 
 The stored state is two parts (models.ComplianceState): the last full computation, and the headline an election
 moves incrementally (incremental.py), laid over it when read."""
-import gc
 import json
-import threading
 from collections.abc import Callable
-from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 
@@ -23,6 +20,7 @@ from backend.compliance.models import ComplianceSnapshot, ComplianceState
 from backend.compliance.ratios import store_ratios
 from backend.compliance.report import run_plan_tests
 from backend.db import utcnow
+from backend.memory import collector_paused
 from backend.money import percent_str
 from backend.payroll.pay_history import payroll_covers_year
 from backend.plans.models import Plan
@@ -32,33 +30,6 @@ WARNING_STATUSES = ("at_risk", "narrow_margin")
 RATIO_TESTS = ("adp", "acp")
 # What the headline keeps of each projected ratio test: what an election moves and what its update reads.
 HEADLINE_FIGURES = ("exempt", "nhce_basis", "hce_average", "nhce_average", "limit", "margin", "passed")
-
-
-_pauses = 0
-_pauses_lock = threading.Lock()
-_collector_was_enabled = True
-
-
-@contextmanager
-def collector_paused():
-    """Hold Python's cyclic garbage collector while a whole plan is computed. A 10,000-person plan allocates
-    some 200,000 small objects that live until the end (the census, the elections, two engine inputs and their
-    results); the collector, run every 700 allocations, walked them again and again, a third of the recompute's
-    time. They form no cycles, so reference counting frees them anyway; what cycles other code makes meanwhile
-    are collected once the last computation running ends."""
-    global _pauses, _collector_was_enabled
-    with _pauses_lock:
-        if _pauses == 0:
-            _collector_was_enabled = gc.isenabled()
-            gc.disable()
-        _pauses += 1
-    try:
-        yield
-    finally:
-        with _pauses_lock:
-            _pauses -= 1
-            if _pauses == 0 and _collector_was_enabled:
-                gc.enable()
 
 
 def compliance_state(session: Session, vault: PiiVault, plan: Plan, as_of: date,

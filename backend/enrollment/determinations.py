@@ -5,6 +5,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.db import any_of
 from backend.enrollment.eligibility import EligibilityRules, compute_eligibility, terminated_on
 from backend.enrollment.models import EligibilityDetermination
 from backend.events import CensusChanged
@@ -50,7 +51,17 @@ def _met_before_rehire(previous: EligibilityDetermination | None, employee: Empl
 def refresh_eligibility(session: Session, event: CensusChanged, vault: PiiVault) -> None:
     """The census changed: eligibility and entry dates follow at once (handler of CensusChanged)."""
     plan = plans.current_plan(session, event.employer_id)
-    for employee_id in event.employee_ids:
+    # The people and their determinations are read in a few queries first, so the session.get calls below find
+    # them loaded: a pay run can credit hours to thousands of waiting people, and a query each would also flush the
+    # previous person's new determination, one UPDATE at a time. `loaded` holds them: the session keeps only weak
+    # references to objects it has not seen change.
+    ids, loaded = list(event.employee_ids), []
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start:start + 5000]
+        loaded += session.scalars(select(Employee).where(any_of(session, Employee.id, chunk)))
+        loaded += session.scalars(select(EligibilityDetermination)
+                                  .where(any_of(session, EligibilityDetermination.employee_id, chunk)))
+    for employee_id in ids:
         determine_eligibility(session, vault, session.get(Employee, employee_id), plan, event.on)
 
 

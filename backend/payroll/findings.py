@@ -65,7 +65,7 @@ def deferral_mismatches(snapshot: RunSnapshot, employee_id: str, compensation_ce
     """Each money type withheld differently from the election in effect. Under-withholding is a missed deferral
     opportunity the employer may have to make up (IRS 401(k) Fix-It Guide, mistake 7)."""
     election = snapshot.elections.get(employee_id)
-    expected = {line.money_type: line.cents_of(compensation_cents) for line in election.lines} if election else {}
+    expected = snapshot.election_asks(employee_id, compensation_cents)
     found = []
     for money_type in DEFERRAL_TYPES:
         want, got = expected.get(money_type, 0), withholdings.get(money_type, 0)

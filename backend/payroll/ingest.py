@@ -17,6 +17,7 @@ from backend.enrollment import service as enrollment
 from backend.errors import Conflict, ValidationFailed
 from backend.events import PayRunPosted, publish
 from backend.irs import limits as irs
+from backend.memory import collector_paused
 from backend.payroll.findings import Finding, statement_findings
 from backend.payroll.follow_up import credit_hours_and_terminations, observed_elections, stop_at_the_402g_limit
 from backend.payroll.models import PayrollException, PayRun, PayStatement
@@ -93,6 +94,13 @@ def ingest_pay_run(session: Session, vault: PiiVault, actor: Actor, employer: Em
                    via: str, connection_id: str | None, today: date, digest: str | None = None) -> PayRunResult:
     """`digest` identifies the request's exact contents (the API passes a hash of the raw body a provider
     signed); a replay has the same digest, and the same run and version with another digest is refused."""
+    with collector_paused():
+        return _ingest(session, vault, actor, employer, payload, via=via, connection_id=connection_id, today=today,
+                       digest=digest)
+
+
+def _ingest(session: Session, vault: PiiVault, actor: Actor, employer: Employer, payload: dict, *,
+            via: str, connection_id: str | None, today: date, digest: str | None) -> PayRunResult:
     digest = digest or request_digest(payload)
     version = payload.get("version") or 1
     existing = session.scalar(select(PayRun).where(PayRun.employer_id == employer.id,

@@ -46,9 +46,21 @@ class RunSnapshot:
     outside_deferrals: dict[str, int]  # declared at other employers this calendar year
     ytd_deferrals: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # here, every column
     ytd_comp: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    _asked: dict[tuple[str, int], dict[str, int]] = field(default_factory=dict, repr=False)
 
     def external_id(self, employee_id: str) -> str:
         return self.by_id[employee_id].external_id
+
+    def election_asks(self, employee_id: str, compensation_cents: int) -> dict[str, int]:
+        """What the election in effect asks payroll to withhold from a paycheck of `compensation_cents`, in cents
+        by money type (nothing without an election). The checks and the 402(g) cap-and-stop both ask it of every
+        paycheck; it is worked out once."""
+        asked = self._asked.get((employee_id, compensation_cents))
+        if asked is None:
+            election = self.elections.get(employee_id)
+            asked = {line.money_type: line.cents_of(compensation_cents) for line in election.lines} if election else {}
+            self._asked[employee_id, compensation_cents] = asked
+        return asked
 
     def deferral_room_cents(self, employee_id: str, deferred: int) -> int:
         """What the person may still defer this calendar year (IRC 402(g)(1), 414(v)), here and at other

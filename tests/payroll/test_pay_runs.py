@@ -576,3 +576,31 @@ def test_contribution_before_any_price_waits_as_cash_and_buys_at_the_first_price
     assert (Decimal(fund["units"]), fund["pending_cents"]) == (Decimal("14.4"), 0)
     history = client.get("/mobile/v1/contributions", headers=world.participant).json["data"]
     assert [(c["pay_date"], c["total_cents"]) for c in history] == [("2026-11-21", 18000), ("2026-11-20", 18000)]
+
+
+# ---- hours toward eligibility ----------------------------------------------------------------------------------
+
+def test_hours_on_a_pay_run_count_toward_eligibility_at_once(app, client):
+    """A year of service is 1,000 hours in the 12 months from the hire date (IRC 410(a)(3)(A)); hours payroll
+    reports are credited to the people still short of it, and their eligibility is worked out again in the same
+    transaction, however many of them a run carries."""
+    world = scenario.World(app, client, template="traditional", requires_approval=False)
+    short = [scenario.census_row(f"H{i}", "1990-05-05", "2025-12-01", f"200-00-{i:04d}", hours="950")
+             for i in range(1, 4)]
+    assert scenario.upload_csv(client, world.sponsor, world.employer_id, short).status_code == 200
+    before = scenario.employees_by_external_id(client, world.sponsor, world.employer_id)
+    assert {before[f"H{i}"]["eligibility"]["status"] for i in range(1, 4)} == {"pending_hours"}
+    connection = scenario.connect_payroll(client, world.sponsor, world.employer_id)
+    send(client, connection, scenario.pay_run("R-H", "2026-11-20", [
+        scenario.statement("H1", 200000, hours="80"), scenario.statement("H2", 200000, hours="40"),
+        scenario.statement("H3", 200000, hours=None)]))
+    after = scenario.employees_by_external_id(client, world.sponsor, world.employer_id)
+    assert after["H1"]["hours_by_period"] == {"2025-12-01": 1030}
+    assert after["H2"]["hours_by_period"] == {"2025-12-01": 990}
+    assert after["H3"]["hours_by_period"] == {"2025-12-01": 950}
+    assert (after["H1"]["eligibility"]["status"], after["H2"]["eligibility"]["status"],
+            after["H3"]["eligibility"]["status"]) == ("waiting", "pending_hours", "pending_hours")
+    # 1,030 hours by the end of the first 12 months (2026-11-30): a year of service, and the next semi-annual
+    # entry date after it.
+    h1 = after["H1"]["eligibility"]
+    assert (h1["conditions_met_date"], h1["entry_date"]) == ("2026-12-01", "2027-01-01")
