@@ -1,15 +1,27 @@
 """The `plumb` command: `plumb serve`, `plumb worker`, `plumb daily`, `plumb db upgrade`, `plumb user create`,
 `plumb demo`, `plumb ledger check`, `plumb compliance test`. Each builds its app through `create_app` (and so
 through the wiring); the app never imports this module."""
+import gc
+import logging
+import signal
+import threading
+from datetime import date
+
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
+from werkzeug.serving import run_simple
 
+from backend.accounts.service import check_ledger
 from backend.app import create_app
 from backend.audit import Actor, record_audit
 from backend.compliance.cli import compliance_group
+from backend.compliance.service import refresh_stale
 from backend.db import migrate
+from backend.demo import seed_demo
+from backend.enrollment.automatic import run_daily
 from backend.errors import DomainError
+from backend.identity.service import create_user
 from backend.jobs import JobRunner, dead_jobs, retry_job
 from backend.outbox import Dispatcher
 
@@ -52,8 +64,6 @@ def user_group():
 @click.option("--role", required=True, type=click.Choice(["participant", "sponsor_admin", "advisor", "platform_admin"]))
 @with_appcontext
 def user_create(email, password, role):
-    from backend.identity.service import create_user
-
     plumb = current_app.extensions["plumb"]
     try:
         with plumb.db.transaction() as session:
@@ -70,8 +80,6 @@ def user_create(email, password, role):
 @click.option("--seed-only", is_flag=True, help="Seed and exit without serving.")
 @with_appcontext
 def demo_command(host, port, seed_only):
-    from backend.demo import seed_demo
-
     plumb = current_app.extensions["plumb"]
     migrate(plumb.db.url)
     logins = seed_demo(plumb)
@@ -89,10 +97,6 @@ def demo_command(host, port, seed_only):
 def _serve(host: str, port: int) -> None:
     """The HTTP server; on the embedded default (SQLite) the outbox dispatcher and the job runner run in threads
     beside it."""
-    import threading
-
-    from werkzeug.serving import run_simple
-
     plumb = current_app.extensions["plumb"]
     stop = threading.Event()
     if plumb.db.dialect == "sqlite":
@@ -128,10 +132,6 @@ def serve_command(host, port):
                    "this. A delivery still running after half of it is given up on and retried.")
 @with_appcontext
 def worker_command(idle, max_attempts, base_delay, concurrency, lease):
-    import gc
-    import signal
-    import threading
-
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -152,8 +152,6 @@ def worker_command(idle, max_attempts, base_delay, concurrency, lease):
 def _daily_loop(plumb, stop, every_seconds: int = 3600) -> None:
     """The worker also runs the platform's own changes (auto-enrollment, escalation) once an hour; they are
     idempotent, so several workers doing it is harmless."""
-    import logging
-
     while not stop.is_set():
         try:
             with plumb.db.transaction() as session:
@@ -168,8 +166,6 @@ def _daily_loop(plumb, stop, every_seconds: int = 3600) -> None:
 @click.option("--date", "on", default=None, help="Run as of this date (YYYY-MM-DD); today by default.")
 @with_appcontext
 def daily_command(on):
-    from datetime import date
-
     plumb = current_app.extensions["plumb"]
     with plumb.db.transaction() as session:
         counts = _run_daily(session, date.fromisoformat(on) if on else plumb.clock.today())
@@ -179,9 +175,6 @@ def daily_command(on):
 def _run_daily(session, today) -> dict:
     """The platform's own daily changes, then a recompute for every plan whose compliance state is older than
     today (the projection moves as pay dates pass, and a new year starts a new state)."""
-    from backend.compliance.service import refresh_stale
-    from backend.enrollment.automatic import run_daily
-
     counts = run_daily(session, today)
     counts["compliance_recomputes_requested"] = refresh_stale(session, today)
     return counts
@@ -195,8 +188,6 @@ def ledger_group():
 @ledger_group.command("check", help="Check every ledger invariant; exits 1 and lists the problems if any fails.")
 @with_appcontext
 def ledger_check():
-    from backend.accounts.service import check_ledger
-
     with current_app.extensions["plumb"].db.transaction() as session:
         problems = check_ledger(session)
     for problem in problems:
