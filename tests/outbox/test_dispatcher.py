@@ -11,6 +11,7 @@ from backend.audit import AuditEvent
 from backend.db import Database, utcnow
 from backend.events import EventBus, MessageDead, MessageDelivered
 from backend.outbox import Delivery, Dispatcher, OutboxMessage, enqueue
+from tests.support.races import race
 
 
 def add_messages(plumb, *messages: tuple[str, str]) -> list[str]:
@@ -237,25 +238,11 @@ def test_enqueue_once_per_subject_keeps_the_first_message_about_it(plumb):
 
 
 def test_two_transactions_racing_to_enqueue_once_per_subject_leave_one_message(plumb):
-    inserted, go_on, answers = threading.Event(), threading.Event(), {}
-
-    def first():
-        with plumb.db.transaction() as session:
-            answers["first"] = enqueue(session, "test.once", "r1", {"by": "first"}, subject_id="s1",
+    def enqueue_once(by):
+        return lambda session: enqueue(session, "test.once", "r1", {"by": by}, subject_id="s1",
                                        once_per_subject=True) is not None
-            session.flush()
-            inserted.set()
-            go_on.wait(10)  # still uncommitted while the second one tries
 
-    racer = threading.Thread(target=first)
-    racer.start()
-    assert inserted.wait(10)
-    threading.Timer(0.3, go_on.set).start()
-    with plumb.db.transaction() as session:  # waits for the first to commit, then finds its message
-        answers["second"] = enqueue(session, "test.once", "r1", {"by": "second"}, subject_id="s1",
-                                    once_per_subject=True) is not None
-    racer.join(10)
-    assert answers == {"first": True, "second": False}
+    assert race(plumb, enqueue_once("first"), enqueue_once("second")) == (True, False)
     assert [m.payload for m in stored(plumb).values()] == [{"by": "first"}]
 
 

@@ -13,6 +13,7 @@ from backend.db import utcnow
 from backend.errors import Conflict
 from backend.jobs import JobRow, JobRunner, dead_jobs, request_job, retry_job
 from tests.support import run_cli
+from tests.support.races import race
 
 
 def jobs(plumb) -> list[JobRow]:
@@ -144,22 +145,8 @@ def test_a_job_whose_runner_died_is_taken_over_after_its_lease_and_the_late_run_
 
 
 def test_two_transactions_racing_to_ask_for_the_same_job_end_in_one_row(plumb):
-    inserted, go_on = threading.Event(), threading.Event()
-
-    def first():
-        with plumb.db.transaction() as session:
-            request_recompute(session, "pln_1", "census", date(2026, 11, 24))
-            session.flush()
-            inserted.set()
-            go_on.wait(10)  # still uncommitted while the second one asks
-
-    racer = threading.Thread(target=first)
-    racer.start()
-    assert inserted.wait(10)
-    threading.Timer(0.3, go_on.set).start()
-    with plumb.db.transaction() as session:
-        request_recompute(session, "pln_1", "election:ele_1", date(2026, 11, 25))
-    racer.join(10)
+    race(plumb, lambda session: request_recompute(session, "pln_1", "census", date(2026, 11, 24)),
+         lambda session: request_recompute(session, "pln_1", "election:ele_1", date(2026, 11, 25)))
     assert [(j.status, j.payload["as_of"]) for j in jobs(plumb)] == [("queued", "2026-11-25")]
 
 
