@@ -149,13 +149,18 @@ def _sqlite_pragmas(dbapi_connection, _record):
     cursor.close()
 
 
-def migrate(url: str) -> None:
-    """Bring the database at `url` to the newest Alembic revision (every schema change is a migration)."""
+def alembic_config(url: str) -> AlembicConfig:
+    """Alembic's configuration for the database at `url`, with the project's migrations."""
     root = Path(__file__).resolve().parent.parent
     config = AlembicConfig(str(root / "alembic.ini"))
     config.set_main_option("script_location", str(root / "migrations"))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    command.upgrade(config, "head")
+    return config
+
+
+def migrate(url: str) -> None:
+    """Bring the database at `url` to the newest Alembic revision (every schema change is a migration)."""
+    command.upgrade(alembic_config(url), "head")
 
 
 def bulk_insert(session: Session, table, rows: list[dict]) -> None:

@@ -76,3 +76,25 @@ def clock(app) -> Clock:
 @pytest.fixture
 def plumb(app):
     return app.extensions["plumb"]
+
+
+SCRATCH_SCHEMA = "plumb_scratch"
+
+
+@pytest.fixture
+def scratch_url(tmp_path):
+    """An empty database of the test's own, for migrations to run on: a new SQLite file, or a schema of its own in
+    DATABASE_URL's database."""
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        yield f"sqlite:///{tmp_path / 'scratch.db'}"
+        return
+    admin = create_engine(url)
+    with admin.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA IF EXISTS {SCRATCH_SCHEMA} CASCADE"))
+        connection.execute(text(f"CREATE SCHEMA {SCRATCH_SCHEMA}"))
+    separator = "&" if "?" in url else "?"
+    yield f"{url}{separator}options=-csearch_path%3D{SCRATCH_SCHEMA}"
+    with admin.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA IF EXISTS {SCRATCH_SCHEMA} CASCADE"))
+    admin.dispose()

@@ -2,30 +2,18 @@
 nothing, and every primary key, foreign key, unique constraint, check and index has the model's name), on SQLite
 and PostgreSQL. A database built before the naming convention (`backend.db.NAMING_CONVENTION`) gets every
 constraint named by the upgrade, keeps its rows and its ledger triggers, and the downgrade gives the old names back."""
-import os
-from pathlib import Path
 
-import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
-from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
 from backend.accounts.models import kept_outside_the_models
+from backend.db import alembic_config
 from backend.models import metadata
 
-ROOT = Path(__file__).resolve().parent.parent
 BEFORE_THE_CONVENTION = "0006"  # the last revision written before the naming convention
-SCRATCH_SCHEMA = "plumb_migration_test"
 SQLALCHEMY_DEFAULT_CONVENTION = {"ix": "ix_%(column_0_label)s"}  # what a MetaData() without one names
-
-
-def alembic_config(url: str) -> AlembicConfig:
-    config = AlembicConfig(str(ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "migrations"))
-    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    return config
 
 
 def include_object(_object, name, type_, _reflected, _compare_to) -> bool:
@@ -101,24 +89,6 @@ def triggers(url: str) -> set[tuple[str, str]]:
 def assert_exactly_the_models(url: str) -> None:
     assert schema_differences(url) == []
     assert reflected_names(url) == model_names()
-
-
-@pytest.fixture
-def scratch_url(tmp_path):
-    """An empty database of the test's own: a new SQLite file, or a schema of its own in DATABASE_URL's database."""
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        yield f"sqlite:///{tmp_path / 'scratch.db'}"
-        return
-    admin = create_engine(url)
-    with admin.begin() as connection:
-        connection.execute(text(f"DROP SCHEMA IF EXISTS {SCRATCH_SCHEMA} CASCADE"))
-        connection.execute(text(f"CREATE SCHEMA {SCRATCH_SCHEMA}"))
-    separator = "&" if "?" in url else "?"
-    yield f"{url}{separator}options=-csearch_path%3D{SCRATCH_SCHEMA}"
-    with admin.begin() as connection:
-        connection.execute(text(f"DROP SCHEMA IF EXISTS {SCRATCH_SCHEMA} CASCADE"))
-    admin.dispose()
 
 
 def build_as_before_the_convention(url: str, monkeypatch) -> None:

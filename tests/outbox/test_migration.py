@@ -1,42 +1,13 @@
 """Migration 0009 on a database of its own (SQLite or PostgreSQL, as DATABASE_URL says): waiting recomputes move
 from the outbox to the jobs table, once-only subjects are marked, and the way back restores the recomputes."""
 import json
-import os
-import uuid
 from datetime import datetime, timezone
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from alembic import command
-from alembic.config import Config as AlembicConfig
 
-ROOT = Path(__file__).resolve().parents[2]
+from backend.db import alembic_config
 
-
-@pytest.fixture
-def scratch_url(tmp_path):
-    base = os.environ.get("DATABASE_URL")
-    if not base:
-        yield f"sqlite:///{tmp_path / 'migration.db'}"
-        return
-    name = f"plumb_migration_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def alembic(url: str) -> AlembicConfig:
-    config = AlembicConfig(str(ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "migrations"))
-    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    return config
 
 
 def message(seq: int, topic: str, subject: str, payload: dict, status: str = "pending") -> dict:
@@ -46,7 +17,7 @@ def message(seq: int, topic: str, subject: str, payload: dict, status: str = "pe
 
 
 def test_waiting_recomputes_become_jobs_and_come_back_on_the_way_down(scratch_url):
-    config = alembic(scratch_url)
+    config = alembic_config(scratch_url)
     command.upgrade(config, "0006")
     engine = sa.create_engine(scratch_url)
     outbox = sa.Table("outbox_messages", sa.MetaData(), autoload_with=engine)
