@@ -259,6 +259,13 @@ class Couriers:
                     self._stuck += 1
                     self._hire()
 
+    def close(self) -> None:
+        """Each courier not stuck in a deliverer leaves once the tasks already sent are carried."""
+        with self._lock:
+            leaving, self._hired = self._hired - self._stuck, self._stuck
+        for _ in range(leaving):
+            self._tasks.put(None)
+
     def _hire(self) -> None:
         self._hired += 1
         threading.Thread(target=self._work, name="outbox-courier", daemon=True).start()
@@ -266,6 +273,8 @@ class Couriers:
     def _work(self) -> None:
         while True:
             leased = self._tasks.get()
+            if leased is None:
+                return
             with self._lock:
                 self._waiting.discard(leased.key)
                 if leased.key in self._given_up:
@@ -372,6 +381,10 @@ class Dispatcher:
         except Exception:
             log.warning("recording %d outcomes together failed; recording them one by one", len(outcomes),
                         exc_info=True)
+        self._record_each(outcomes)
+
+    def _record_each(self, outcomes: list[tuple[_Leased, Delivery]]) -> None:
+        """Each outcome in a transaction of its own; one that cannot be recorded is recorded as a failure."""
         for leased, outcome in outcomes:
             try:
                 with self.db.transaction() as session:
@@ -410,8 +423,9 @@ class Dispatcher:
         return Delivery(False, f"the deliverer did not finish within {self.delivery_timeout:g} s")
 
     def run_once(self) -> int:
-        """Claim a batch, deliver it concurrently, record the outcomes; how many messages were tried."""
-        batch = self.claim(self.batch_size)
+        """One pass of the worker's loop, waiting for what it claimed: claim a batch, deliver it concurrently,
+        record the outcomes (through `_record_and_claim`, as `run_forever` does); how many messages were tried."""
+        batch = self._record_and_claim([], self.batch_size)
         if not batch:
             return 0
         in_flight = {leased.key: leased for leased in batch}
@@ -427,8 +441,12 @@ class Dispatcher:
                 finished.append((leased, outcome))
         if in_flight:
             self.couriers.abandon(list(in_flight.values()))
-        self.record(finished + [(leased, self._overdue()) for leased in in_flight.values()])
+        self._record_and_claim(finished + [(leased, self._overdue()) for leased in in_flight.values()], 0)
         return len(batch)
+
+    def close(self) -> None:
+        """Let the couriers go (after the deliveries already sent)."""
+        self.couriers.close()
 
     def run_forever(self, stop: threading.Event, idle_seconds: float = 0.1) -> None:
         """Deliver until `stop` is set, keeping up to `window` claimed messages on their way: each pass records
@@ -467,6 +485,7 @@ class Dispatcher:
                     pass
             else:
                 stop.wait(idle_seconds)
+        self.close()
 
     def _record_and_claim(self, finished: list[tuple[_Leased, Delivery]], room: int) -> list[_Leased]:
         """One short transaction: the outcomes of what finished, and a claim on up to `room` more (one commit
@@ -480,6 +499,6 @@ class Dispatcher:
                     self._record(session, finished)
                 return self._claim(session, room) if room else []
         except Exception:
-            log.warning("recording and claiming together failed; recording on its own", exc_info=True)
-        self.record(finished)
+            log.warning("recording and claiming together failed; recording one by one", exc_info=True)
+        self._record_each(finished)
         return []

@@ -23,6 +23,7 @@ def job_runner(plumb, **settings) -> JobRunner:
 def drain(plumb, outbox: Dispatcher | None = None, jobs: JobRunner | None = None, passes: int = 50) -> int:
     """Deliver and run jobs until both are idle (at most `passes` rounds, so a message that keeps failing cannot
     hold a test forever); how many messages and jobs were tried."""
+    made_here = outbox is None
     outbox, jobs = outbox or dispatcher(plumb), jobs or job_runner(plumb)
     tried = 0
     for _ in range(passes):
@@ -32,6 +33,8 @@ def drain(plumb, outbox: Dispatcher | None = None, jobs: JobRunner | None = None
         if not busy:
             break
         tried += busy
+    if made_here:
+        outbox.close()  # its courier threads go with it
     return tried
 
 
