@@ -1,6 +1,6 @@
 """The `plumb` command: `plumb serve`, `plumb worker`, `plumb daily`, `plumb db upgrade`, `plumb user create`,
-`plumb demo`, `plumb ledger check`, `plumb compliance test`. Each builds its app through `create_app` (and so
-through the wiring); the app never imports this module."""
+`plumb demo`, `plumb ledger check`, `plumb jobs dead|retry`, `plumb compliance test`. Each builds its app through
+`create_app` (and so through the wiring); the app never imports this module."""
 import gc
 import logging
 import signal

@@ -9,6 +9,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import BigInteger, DateTime, MetaData, Numeric, String, any_, bindparam, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -161,6 +162,15 @@ def alembic_config(url: str) -> AlembicConfig:
 def migrate(url: str) -> None:
     """Bring the database at `url` to the newest Alembic revision (every schema change is a migration)."""
     command.upgrade(alembic_config(url), "head")
+
+
+def insert_unless_held(session: Session, table, **values):
+    """Insert one row unless a unique index already holds one like it: the new row's primary key, or None. Two
+    transactions racing to insert both get their answer from the database: one inserts, the other waits for it
+    to commit and gets None. Columns left out take their defaults."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    return session.execute(insert(table).values(**values).on_conflict_do_nothing()
+                           .returning(*table.primary_key.columns)).scalar()
 
 
 def bulk_insert(session: Session, table, rows: list[dict]) -> None:

@@ -23,10 +23,9 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 
 from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, case, func, literal, null, select, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from backend.db import Base, UTCDateTime, new_id, utcnow
+from backend.db import Base, UTCDateTime, insert_unless_held, new_id, utcnow
 from backend.errors import Conflict
 
 log = logging.getLogger(__name__)
@@ -88,8 +87,6 @@ def request_job(session: Session, kind: str, payload: dict, *, subject: str | No
     if subject is None:
         session.add(JobRow(kind=kind, payload=payload))
         return
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     for _ in range(5):
         live = session.scalar(select(JobRow).where(JobRow.kind == kind, JobRow.subject == subject,
                                                    JobRow.status.in_(LIVE)).with_for_update())
@@ -100,11 +97,7 @@ def request_job(session: Session, kind: str, payload: dict, *, subject: str | No
                 live.next_payload = merge(live.next_payload or live.payload, payload)
             return
         # Nothing live a moment ago: insert, unless a racing transaction just did (it is then found above).
-        inserted = session.execute(
-            insert(JobRow.__table__).values(id=new_id("job"), kind=kind, subject=subject, payload=payload,
-                                            status="queued", attempts=0, run_after=utcnow(), created_at=utcnow())
-            .on_conflict_do_nothing().returning(JobRow.__table__.c.seq)).scalar()
-        if inserted is not None:
+        if insert_unless_held(session, JobRow.__table__, kind=kind, subject=subject, payload=payload) is not None:
             return
     raise RuntimeError(f"could not request {kind} for {subject}: the live job kept changing")
 
@@ -122,12 +115,9 @@ def retry_job(session: Session, job_id: str) -> JobRow:
     return row
 
 
-def dead_jobs(session: Session, kind: str | None = None) -> list[JobRow]:
+def dead_jobs(session: Session) -> list[JobRow]:
     """Jobs given up on, oldest first: they stay until retried."""
-    query = select(JobRow).where(JobRow.status == "dead")
-    if kind is not None:
-        query = query.where(JobRow.kind == kind)
-    return list(session.scalars(query.order_by(JobRow.seq)))
+    return list(session.scalars(select(JobRow).where(JobRow.status == "dead").order_by(JobRow.seq)))
 
 
 class LeaseLost(RuntimeError):
@@ -178,6 +168,12 @@ class JobRunner:
         leased = self.claim()
         if leased is None:
             return 0
+        self.run(leased)
+        return 1
+
+    def run(self, leased: _Leased) -> None:
+        """Run a claimed job: its effect and its completion commit together, or neither (a failure is retried
+        later; a run whose lease another runner took over is rolled back)."""
         job = leased.job
         try:
             if job.attempts > self.max_attempts:  # its runs keep dying with their workers
@@ -193,7 +189,6 @@ class JobRunner:
         except Exception as error:
             log.warning("job %s (%s) failed", job.id, job.kind, exc_info=True)
             self._fail(leased, f"{type(error).__name__}: {error}"[:2000])
-        return 1
 
     def _complete(self, session: Session, leased: _Leased) -> None:
         """Done, in the job's own transaction, unless a request came while it ran: then it is queued again with

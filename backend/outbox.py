@@ -23,10 +23,10 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 
 from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, bindparam, func, select, text, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from backend.db import Base, UTCDateTime, any_of, new_id, utcnow
+from backend.db import Base, UTCDateTime, any_of, insert_unless_held, new_id, utcnow
 from backend.errors import Conflict
 from backend.events import MessageDead, MessageDelivered, publish
 
@@ -93,16 +93,10 @@ def enqueue(session: Session, topic: str, recipient: str, payload: dict, employe
         return message
     if subject_id is None:
         raise ValueError("once_per_subject needs a subject_id")
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     # Flushed first, so messages added earlier in this transaction keep their place in line before this one.
     session.flush()
-    seq = session.execute(
-        insert(OutboxMessage.__table__).values(
-            id=new_id("msg"), topic=topic, recipient=recipient, payload=payload, employer_id=employer_id,
-            subject_id=subject_id, unique_subject=subject_id, status="pending", attempts=0,
-            next_attempt_at=utcnow(), created_at=utcnow())
-        .on_conflict_do_nothing().returning(OutboxMessage.__table__.c.seq)).scalar()
+    seq = insert_unless_held(session, OutboxMessage.__table__, topic=topic, recipient=recipient, payload=payload,
+                             employer_id=employer_id, subject_id=subject_id, unique_subject=subject_id)
     return None if seq is None else session.get(OutboxMessage, seq)
 
 
@@ -135,10 +129,11 @@ Deliverer = Callable[[Message], Delivery]
 
 # ---- recording what happened to a message (the dispatcher, the pull feed and provider events alike) --------------
 
-def _settle(session: Session, messages: list, claims: Mapping[str, str] | None, statuses: Iterable[str],
-            **values) -> set[str]:
-    """Move messages on: those still in one of `statuses`, or, for the dispatcher, those still held by the claim
-    named in `claims` (a worker whose lease ran out and was taken over records nothing). The ids moved."""
+def _settle(session: Session, messages: list, *, claims: Mapping[str, str] | None = None,
+            statuses: Iterable[str] = (), **values) -> set[str]:
+    """Move messages on: for the dispatcher, those still held by the claim named in `claims` (a worker whose lease
+    ran out and was taken over records nothing); for anyone else, those still in one of `statuses`. The ids
+    moved."""
     if not messages:
         return set()
     table = OutboxMessage.__table__
@@ -170,8 +165,9 @@ def record_deliveries(session: Session, delivered: list[tuple[object, Mapping | 
     """Receivers acknowledged these messages (answering the dispatcher, acknowledging the pull feed, confirming by
     a provider event), each given with what the receiver answered: delivered, each announced by MessageDelivered.
     The one way a message becomes delivered. How many were recorded (not already done)."""
-    moved = _settle(session, [message for message, _ in delivered], claims, statuses, status="delivered",
-                    delivered_at=utcnow(), last_error=None, attempts=OutboxMessage.__table__.c.attempts + 1)
+    moved = _settle(session, [message for message, _ in delivered], claims=claims, statuses=statuses,
+                    status="delivered", delivered_at=utcnow(), last_error=None,
+                    attempts=OutboxMessage.__table__.c.attempts + 1)
     for message, result in delivered:
         if message.id in moved:
             publish(session, MessageDelivered(message.id, message.topic, message.employer_id, message.subject_id,
@@ -186,7 +182,7 @@ def mark_dead(session: Session, message, reason: str | None, *, claims: Mapping[
     values = {"status": "dead", "last_error": reason}
     if count_attempt:
         values["attempts"] = OutboxMessage.__table__.c.attempts + 1
-    if not _settle(session, [message], claims, ("pending", "awaiting_pull"), **values):
+    if not _settle(session, [message], claims=claims, statuses=("pending", "awaiting_pull"), **values):
         return False
     if announce:
         publish(session, MessageDead(message.id, message.topic, message.employer_id, message.subject_id, reason))
@@ -201,6 +197,12 @@ def acknowledge_pulled(session: Session, employer_id: str, message_ids: Iterable
                                                           OutboxMessage.employer_id == employer_id,
                                                           OutboxMessage.status == "awaiting_pull")).all()
     return record_deliveries(session, [(message, result) for message in waiting], statuses=("awaiting_pull",))
+
+
+def pull_feed_query(employer_id: str, topic: str):
+    """What a polling receiver's feed shows, oldest first: the messages parked for it, and those it acknowledged."""
+    return select(OutboxMessage).where(OutboxMessage.employer_id == employer_id, OutboxMessage.topic == topic,
+                                       OutboxMessage.status.in_(("awaiting_pull", "delivered")))
 
 
 def retry_dead(session: Session, message: OutboxMessage) -> None:
@@ -403,8 +405,8 @@ class Dispatcher:
         claims = {leased.message.id: leased.claim for leased, _ in outcomes}
         record_deliveries(session, [(leased.message, outcome.result) for leased, outcome in outcomes
                                     if outcome.acknowledged and not outcome.parked],
-                          claims=claims, statuses=("pending",))
-        _settle(session, [leased.message for leased, outcome in outcomes if outcome.parked], claims, ("pending",),
+                          claims=claims)
+        _settle(session, [leased.message for leased, outcome in outcomes if outcome.parked], claims=claims,
                 status="awaiting_pull")
         for leased, outcome in outcomes:
             if outcome.acknowledged or outcome.parked:
@@ -416,7 +418,7 @@ class Dispatcher:
                 mark_dead(session, message, detail, claims=claims, count_attempt=True, announce=announce)
                 continue
             delay = min(self.max_delay, self.base_delay * 2 ** (attempts - 1)) * random.uniform(0.8, 1.2)
-            _settle(session, [message], claims, ("pending",), attempts=attempts, last_error=detail,
+            _settle(session, [message], claims=claims, attempts=attempts, last_error=detail,
                     next_attempt_at=self.now() + timedelta(seconds=delay))
 
     def _overdue(self) -> Delivery:

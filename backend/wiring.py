@@ -3,7 +3,7 @@ runs which kind of job, and which infrastructure (the database, the PII vault, t
 
 `bootstrap` is called by `create_app` (and through it by every `plumb` command, the worker included), by the
 benchmarks and by the tests. Nothing registers itself on import: to learn what happens when an election is
-approved, read `SUBSCRIBERS` below.
+approved, read `subscribers` below.
 """
 from dataclasses import dataclass
 from functools import partial
@@ -29,7 +29,6 @@ class Plumb:
     db: Database
     clock: Clock
     vault: PiiVault
-    bus: EventBus
     deliverers: dict[str, Deliverer]
     jobs: dict[str, JobHandler]
     payroll_adapters: dict  # the senders to payroll providers, one per kind, each with its pooled connections
@@ -54,7 +53,7 @@ def deliverers(db: Database, vault: PiiVault, payroll_adapters: dict) -> dict[st
     """Who hands each outbox topic to its receiver (outside any transaction: each reads what it needs in short
     transactions of its own)."""
     return {
-        payroll_sync.TOPIC: partial(payroll_sync.deliver_deferral_change, db=db,
+        payroll_sync.TOPIC: partial(payroll_sync.deliver_deferral_change,
                                     connections=payroll_sync.ActiveConnections(db, vault), adapters=payroll_adapters),
     }
 
@@ -71,6 +70,6 @@ def bootstrap(config: Config, clock: Clock | None = None) -> Plumb:
     vault = PiiVault(config.pii_key)
     bus = EventBus(subscribers(vault))
     db = Database(config.database_url, session_info={"bus": bus})
-    adapters = payroll_sync.payroll_adapters()
-    return Plumb(config=config, db=db, clock=clock or Clock(), vault=vault, bus=bus,
+    adapters = payroll_sync.payroll_adapters(db)
+    return Plumb(config=config, db=db, clock=clock or Clock(), vault=vault,
                  deliverers=deliverers(db, vault, adapters), jobs=jobs(vault), payroll_adapters=adapters)

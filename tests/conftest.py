@@ -16,6 +16,7 @@ from backend.clock import Clock
 from backend.config import Config
 from backend.db import migrate
 from backend.models import metadata
+from tests.support.receivers import Receiver, free_port
 
 TODAY = date(2026, 11, 24)
 
@@ -98,3 +99,11 @@ def scratch_url(tmp_path):
     with admin.begin() as connection:
         connection.execute(text(f"DROP SCHEMA IF EXISTS {SCRATCH_SCHEMA} CASCADE"))
     admin.dispose()
+
+
+@pytest.fixture
+def receiver(tmp_path):
+    """A payroll receiver process on a free port (started by `tests.support.receivers.connected_world`)."""
+    r = Receiver(tmp_path, free_port())
+    yield r
+    r.stop()

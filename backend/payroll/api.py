@@ -1,4 +1,4 @@
-"""Payroll: provider connections, signed pay runs from providers, CSV pay runs and prices from sponsors, and the
+"""Payroll: provider connections, signed pay runs from providers, CSV pay runs from sponsors, the pull feed, and the
 exceptions queue (/v1)."""
 import hashlib
 import json
@@ -20,15 +20,15 @@ from backend.payroll.schemas import (ConnectionIn, ConnectionOut, ExceptionArgs,
 from backend.plans import service as plans
 from backend.plans.models import Employee, Employer
 from backend.audit import Actor, record_audit
-from backend.outbox import OutboxMessage, acknowledge_pulled, retry_dead
+from backend.outbox import OutboxMessage, acknowledge_pulled, pull_feed_query, retry_dead
 from backend.web import context
 from backend.web.pagination import PageArgs, page_schema, paginate
 from backend.web.problems import flatten_messages
 from backend.web.smorest import STANDARD_WEBHOOK_HEADERS, Blueprint
 from backend.web.uploads import load_csv_rows, uploaded_text
 
-blp = Blueprint("payroll", __name__, url_prefix="/v1", description="Pay runs, payroll connections, fund prices, "
-                "and the payroll exceptions queue.")
+blp = Blueprint("payroll", __name__, url_prefix="/v1", description="Pay runs, payroll connections, the deferral "
+                "feed and the payroll exceptions queue.")
 
 
 def result_view(session, result: service.PayRunResult) -> dict:
@@ -200,15 +200,14 @@ class Resolve(MethodView):
                                          exception_id, body["action"], body["note"], corrected, context.today())
 
 
-def _feed_connection(session) -> ProviderConnection:
+def _feed_connection(session) -> tuple[ProviderConnection, object]:
     """A polling provider names its connection and signs the request like a pay run; a GET has no body, so it
-    signs the body `{}`."""
+    signs the body `{}`. The connection, and the body parsed."""
     connection = session.get(ProviderConnection, request.headers.get("plumb-connection-id", ""))
     if connection is None or not connection.active or connection.provider != "pull":
         raise Unauthenticated("Name an active pull connection in the plumb-connection-id header.",
                               [("plumb-connection-id", "is not an active pull connection")])
-    _verify_signature(connection, request.get_data() or b"{}")
-    return connection
+    return connection, _verify_signature(connection, request.get_data() or b"{}")
 
 
 @blp.route("/payroll/deferral-changes")
@@ -220,10 +219,8 @@ class DeferralFeed(MethodView):
         """For providers that poll: deferral changes for their employer, oldest first, from the cursor on.
         Changes stay in the feed until acknowledged."""
         session = context.session()
-        connection = _feed_connection(session)
-        query = select(OutboxMessage).where(OutboxMessage.employer_id == connection.employer_id,
-                                            OutboxMessage.topic == sync.TOPIC,
-                                            OutboxMessage.status.in_(("awaiting_pull", "delivered")))
+        connection, _ = _feed_connection(session)
+        query = pull_feed_query(connection.employer_id, sync.TOPIC)
         rows, cursor = paginate(session, query, [OutboxMessage.seq], args["limit"], args["cursor"], lambda m: [m.seq])
         return {"data": [{**sync.change_document(m), "acknowledged": m.status == "delivered"} for m in rows],
                 "next_cursor": cursor}
@@ -236,11 +233,9 @@ class DeferralFeedAck(MethodView):
     def post(self):
         """Acknowledge the changes the provider has applied (by message id); acknowledging twice is harmless."""
         session = context.session()
-        connection = _feed_connection(session)
+        connection, document = _feed_connection(session)
         try:
-            body = FeedAckIn().load(json.loads(request.get_data() or b"{}"))
-        except ValueError:
-            raise ValidationFailed([("body", "is not JSON")]) from None
+            body = FeedAckIn().load(document)
         except ValidationError as error:
             raise ValidationFailed(flatten_messages(error.messages)) from None
         return {"acknowledged": acknowledge_pulled(session, connection.employer_id, body["ids"], {"via": "pull"})}
@@ -292,13 +287,15 @@ class ProviderEvents(MethodView):
             raise ValidationFailed([("Content-Type", "must be application/json")])
         if connection.provider == "finch":
             event_id = _verify_finch(connection, raw)
+            try:
+                document = json.loads(raw)
+            except ValueError:
+                raise ValidationFailed([("body", "is not JSON")]) from None
         else:
-            _verify_signature(connection, raw)
+            document = _verify_signature(connection, raw)
             event_id = request.headers["webhook-id"]
         try:
-            event = ProviderEventIn().load(json.loads(raw))
-        except ValueError:
-            raise ValidationFailed([("body", "is not JSON")]) from None
+            event = ProviderEventIn().load(document)
         except ValidationError as error:
             raise ValidationFailed(flatten_messages(error.messages)) from None
         first, outcome = sync.receive_provider_event(session, connection, event_id, event)

@@ -18,8 +18,10 @@ import httpx
 from sqlalchemy import select
 
 from backend.db import utcnow
+from backend.errors import NotFound
 from backend.outbox import Delivery
 from backend.payroll.models import ProviderConnection
+from backend.plans import service as plans
 
 TIMEOUT_SECONDS = 10.0
 TREATMENTS = {"pretax": "pretax", "pretax_catchup": "pretax", "roth": "roth", "roth_catchup": "roth"}
@@ -142,7 +144,8 @@ class FinchAdapter:
 
     BENEFITS = {"pretax": ("401k", "401(k)"), "roth": ("401k_roth", "Roth 401(k)")}  # treatment → (type, name)
 
-    def __init__(self, *, poll_interval: float = 1.0, max_polls: int = 10, creation_lease: float = 60.0):
+    def __init__(self, db, *, poll_interval: float = 1.0, max_polls: int = 10, creation_lease: float = 60.0):
+        self.db = db  # for the connection's config, in short transactions of the adapter's own
         # A delivery polls at most max_polls times per job, so it ends well inside the dispatcher's lease.
         self.poll_interval, self.max_polls = poll_interval, max_polls
         # How long one delivery may take to create the company's benefits before another may take over.
@@ -160,7 +163,7 @@ class FinchAdapter:
                                                  timeout=TIMEOUT_SECONDS)
             return self._clients[key]
 
-    def deliver(self, connection, message, db) -> Delivery:
+    def deliver(self, connection, message) -> Delivery:
         payload, credentials = message.payload, connection.credentials
         if not connection.endpoint_url or not credentials.get("access_token"):
             return Delivery(False, "the Finch connection needs endpoint_url and config.access_token", permanent=True)
@@ -168,15 +171,15 @@ class FinchAdapter:
             return Delivery(False, "the employee has no external id to give Finch as individual_id", permanent=True)
         try:
             deductions = deductions_by_treatment(payload)
-            configurations = self._configurations(db, connection, payload, deductions)
+            configurations = self._configurations(connection, payload, deductions)
         except UnrepresentableChange as error:
             return Delivery(False, str(error), permanent=True)
         client = self.client_for(connection, credentials["access_token"])
-        jobs = (_config(db, connection.id).get("jobs_in_flight") or {}).get(message.id)
+        jobs = (_config(self.db, connection.id).get("jobs_in_flight") or {}).get(message.id)
         resumed = bool(jobs)
         try:
             if not resumed:
-                benefit_ids = self._company_benefits(client, db, connection.id)
+                benefit_ids = self._company_benefits(client, connection.id)
                 if isinstance(benefit_ids, Delivery):
                     return benefit_ids
                 jobs = {}
@@ -190,7 +193,7 @@ class FinchAdapter:
         except finch.APIStatusError as error:
             if resumed and error.status_code == 404:
                 # Finch no longer knows the jobs of the earlier attempt: submit the change afresh next time.
-                self._keep_jobs_in_flight(db, connection.id, message.id, None)
+                self._keep_jobs_in_flight(connection.id, message.id, None)
                 return Delivery(False, f"Finch no longer knows jobs {sorted(jobs.values())}; sending again")
             return Delivery(False, f"Finch answered HTTP {error.status_code}: {error.message}"[:2000],
                             permanent=refused_for_good(error.status_code))
@@ -201,12 +204,12 @@ class FinchAdapter:
         # A failed job means the change is submitted afresh next time (all of it: an overwrite is safe to repeat);
         # jobs merely still running are polled again instead.
         if resumed or running:
-            self._keep_jobs_in_flight(db, connection.id, message.id, jobs if running and not failed else None)
+            self._keep_jobs_in_flight(connection.id, message.id, jobs if running and not failed else None)
         if failed or running:
             return (failed or running)[0]
         return Delivery(True, result={"provider": "finch", "jobs": jobs})
 
-    def _keep_jobs_in_flight(self, db, connection_id: str, message_id: str, jobs: dict | None) -> None:
+    def _keep_jobs_in_flight(self, connection_id: str, message_id: str, jobs: dict | None) -> None:
         """Remember (or forget) the jobs of a change still running at Finch, so the next attempt polls them.
         Other deliveries through this connection do the same for other employees: each change is made under the
         row's lock, so no one's read-modify-write of the config loses another's."""
@@ -218,15 +221,15 @@ class FinchAdapter:
                 in_flight[message_id] = jobs
             return {**config, "jobs_in_flight": in_flight}
 
-        _change_config(db, connection_id, keep)
+        _change_config(self.db, connection_id, keep)
 
-    def _configurations(self, db, connection, payload, deductions: dict[str, Deduction]) -> dict[str, dict]:
-        from backend.plans.models import Plan
-
-        with db.transaction() as session:
-            tiers = session.scalar(select(Plan.match_tiers).where(Plan.employer_id == connection.employer_id)
-                                   .order_by(Plan.created_at.desc()).limit(1))
-        match = match_tiers_by_treatment(tiers or [], deductions) if tiers is not None else None
+    def _configurations(self, connection, payload, deductions: dict[str, Deduction]) -> dict[str, dict]:
+        with self.db.transaction() as session:
+            try:
+                tiers = plans.current_plan(session, connection.employer_id).match_tiers or []
+            except NotFound:
+                tiers = None
+        match = match_tiers_by_treatment(tiers, deductions) if tiers is not None else None
         configurations = {}
         for treatment, deduction in deductions.items():
             employee_deduction = ({"type": "fixed", "amount": deduction.amount_cents}
@@ -239,7 +242,7 @@ class FinchAdapter:
             configurations[treatment] = configuration
         return configurations
 
-    def _company_benefits(self, client: finch.Finch, db, connection_id: str) -> dict[str, str] | Delivery:
+    def _company_benefits(self, client: finch.Finch, connection_id: str) -> dict[str, str] | Delivery:
         """The company's 401(k) and Roth 401(k) benefit ids, created at Finch on first use and kept in the
         connection's config. Two deliveries to the same employer must not both create them: the first marks the
         config "being created" (for `creation_lease` seconds) and the others wait for its ids, polling the
@@ -255,7 +258,7 @@ class FinchAdapter:
                 until = utcnow() + timedelta(seconds=self.creation_lease)
                 return {**config, "benefits_being_created": until.isoformat()}
 
-            mine = _change_config(db, connection_id, take_over)
+            mine = _change_config(self.db, connection_id, take_over)
             if self._all_created(seen):
                 return dict(seen["benefit_ids"])
             if mine:
@@ -269,16 +272,16 @@ class FinchAdapter:
                 created = client.hris.benefits.create(type=benefit_type, description=name, frequency="every_paycheck")
                 ids[treatment] = created.benefit_id
                 # Kept at once: it stays even if the rest of the delivery fails, and is never created twice.
-                _change_config(db, connection_id, lambda c, kept=dict(ids): {**c, "benefit_ids": kept})
+                _change_config(self.db, connection_id, lambda c, kept=dict(ids): {**c, "benefit_ids": kept})
                 status, failure = self._await_job(client, f"create {benefit_type}", created.job_id)
                 if status == "error":
                     ids.pop(treatment)  # Finch did not create it after all: the next attempt tries again
-                    _change_config(db, connection_id, lambda c, kept=dict(ids): {**c, "benefit_ids": kept})
+                    _change_config(self.db, connection_id, lambda c, kept=dict(ids): {**c, "benefit_ids": kept})
                 if failure is not None:  # (a creation still running keeps its id: the next attempt enrolls into it)
                     return failure
             return ids
         finally:
-            _change_config(db, connection_id,
+            _change_config(self.db, connection_id,
                            lambda c: {k: v for k, v in c.items() if k != "benefits_being_created"})
 
     def _all_created(self, config: dict) -> bool:
@@ -328,7 +331,7 @@ class GustoAdapter:
         self.max_conflicts = max_conflicts
         self.client = httpx.Client(timeout=TIMEOUT_SECONDS)
 
-    def deliver(self, connection, message, db) -> Delivery:
+    def deliver(self, connection, message) -> Delivery:
         config, payload, credentials = connection.config or {}, message.payload, connection.credentials
         company_benefits = config.get("company_benefit_uuids") or {}
         if not connection.endpoint_url or not credentials.get("access_token"):

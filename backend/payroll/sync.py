@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook
 
 from backend.enrollment.payroll_messages import TOPIC  # noqa: F401 - the topic this module delivers (wiring)
-from backend.outbox import Delivery, Message, OutboxMessage
+from backend.outbox import Delivery, Message, OutboxMessage, mark_dead, record_deliveries
 from backend.payroll.connections import connection_credentials
-from backend.payroll.models import ProviderConnection
-from backend.payroll.providers import FinchAdapter, GustoAdapter
+from backend.payroll.models import ProviderConnection, ProviderEvent
+from backend.payroll.providers import FinchAdapter, GustoAdapter, refused_for_good
 from backend.plans.pii import PiiVault
 
 TIMEOUT_SECONDS = 10.0
@@ -156,7 +156,7 @@ class PlumbWebhookAdapter:
         self.timeout = timeout
         self.http = KeptAlive()  # one per process: keep-alive connections to the provider, not one per message
 
-    def deliver(self, connection: Connection, message: Message, db) -> Delivery:
+    def deliver(self, connection: Connection, message: Message) -> Delivery:
         if not connection.endpoint_url:
             return Delivery(False, "the connection has no endpoint URL", permanent=True)
         body = json.dumps(change_document(message))
@@ -170,25 +170,24 @@ class PlumbWebhookAdapter:
             return Delivery(False, _network_failure(error, self.timeout))
         if 200 <= status < 300:
             return Delivery(True, result={"status": status})
-        # A 4xx other than timeouts and rate limits means the receiver will never take this message as it is.
-        permanent = 400 <= status < 500 and status not in (408, 409, 425, 429)
-        return Delivery(False, f"HTTP {status}: {answer[:300].decode('utf-8', 'replace')}", permanent=permanent)
+        return Delivery(False, f"HTTP {status}: {answer[:300].decode('utf-8', 'replace')}",
+                        permanent=refused_for_good(status))
 
 
 class PullFeedAdapter:
     """Providers that poll GET /v1/payroll/deferral-changes: the message waits for their acknowledgement."""
 
-    def deliver(self, connection: Connection, message: Message, db) -> Delivery:
+    def deliver(self, connection: Connection, message: Message) -> Delivery:
         return Delivery(False, parked=True)
 
 
-def payroll_adapters() -> dict:
+def payroll_adapters(db) -> dict:
     """One adapter per kind of provider, each keeping its own pooled connections: built once by the wiring."""
-    return {"plumb_webhook": PlumbWebhookAdapter(), "pull": PullFeedAdapter(), "finch": FinchAdapter(),
+    return {"plumb_webhook": PlumbWebhookAdapter(), "pull": PullFeedAdapter(), "finch": FinchAdapter(db),
             "gusto": GustoAdapter()}
 
 
-def deliver_deferral_change(message: Message, *, db, connections: ActiveConnections, adapters: Mapping) -> Delivery:
+def deliver_deferral_change(message: Message, *, connections: ActiveConnections, adapters: Mapping) -> Delivery:
     """Hand a deferral change to the employer's payroll through the adapter of its active connection."""
     connection = connections.for_employer(message.employer_id)
     if connection is None:
@@ -196,15 +195,12 @@ def deliver_deferral_change(message: Message, *, db, connections: ActiveConnecti
     adapter = adapters.get(connection.provider)
     if adapter is None:
         return Delivery(False, f"no adapter for provider {connection.provider!r}")
-    return adapter.deliver(connection, message, db)
+    return adapter.deliver(connection, message)
 
 
 def receive_provider_event(session: Session, connection: ProviderConnection, event_id: str, event: dict) -> tuple[bool, str]:
     """Act on a verified provider webhook once: (first time?, what was done). A provider that applies changes
     asynchronously confirms or fails them here by Plumb's message id."""
-    from backend.outbox import mark_dead, record_deliveries
-    from backend.payroll.models import ProviderEvent
-
     if session.scalar(select(ProviderEvent.id).where(ProviderEvent.connection_id == connection.id,
                                                      ProviderEvent.event_id == event_id)):
         return False, "duplicate: already received"

@@ -2,10 +2,9 @@
 
 from flask import request
 from flask.views import MethodView
-from sqlalchemy import select
 
 from backend.enrollment import views as enrollment_views
-from backend.audit import AuditEvent
+from backend.audit import AuditEvent, audit_trail_query
 from backend.identity import policy
 from backend.plans import service
 from backend.plans.models import Employee
@@ -141,6 +140,6 @@ class AuditTrail(MethodView):
         """Every recorded change for this employer, oldest first: who, when, from where, what changed."""
         session = context.session()
         employer = service.employer_for(session, context.principal(), employer_id)
-        rows, cursor = paginate(session, select(AuditEvent).where(AuditEvent.employer_id == employer.id),
+        rows, cursor = paginate(session, audit_trail_query(employer.id),
                                 [AuditEvent.seq], args["limit"], args["cursor"], lambda e: [e.seq])
         return {"data": rows, "next_cursor": cursor}

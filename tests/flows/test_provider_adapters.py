@@ -16,7 +16,7 @@ from sqlalchemy import select
 from backend.payroll.models import ProviderConnection
 from backend.payroll.providers import Deduction, deductions_by_treatment, gusto_decimal, match_tiers_by_treatment
 from tests import scenario
-from tests.flows.test_payroll_sync import free_port
+from tests.support.receivers import free_port
 from tests.support.outbox import dispatcher, drain
 
 RECEIVERS = Path(__file__).resolve().parent.parent / "receivers"

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from backend.outbox import OutboxMessage
 from tests import scenario
 from tests.support.outbox import elections_in_rounds, worker_process
-from tests.flows.test_payroll_sync import connected_world, receiver  # noqa: F401 (the receiver fixture)
+from tests.support.receivers import connected_world
 
 
 
