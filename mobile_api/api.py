@@ -4,7 +4,6 @@ from datetime import date
 from flask.views import MethodView
 
 from backend.accounts import service as ledger
-from backend.irs import limits as irs
 from backend.enrollment import automatic
 from backend.enrollment import service as enrollment
 from backend.enrollment.views import election_view, election_views, investments_view, preview_view
@@ -67,7 +66,7 @@ class Me(MethodView):
             "employee_id": employee.id, "first_name": employee.first_name, "last_name": employee.last_name,
             "employer_name": employer.name, "plan_id": plan.id, "plan_name": plan.name,
             "roth_allowed": plan.roth_allowed,
-            "catch_up_eligible": enrollment.age_at_year_end(vault, employee, today.year) >= irs.CATCH_UP_MIN_AGE,
+            "catch_up_eligible": enrollment.catch_up_eligible(vault, employee, today.year),
             "pay_frequency": employer.pay_frequency,
             "next_pay_date": next_pay_date(employer.pay_frequency, employer.anchor_pay_date, today),
             "eligibility": {"status": enrollment.status_on(determination, today, employee),
@@ -116,8 +115,8 @@ class ElectionPreview(MethodView):
         session, employee = _me()
         employer = session.get(Employer, employee.employer_id)
         plan = plans.current_plan(session, employer.id)
-        problems = enrollment.validate_lines(plan, body["lines"], enrollment.age_at_year_end(
-            context.vault(), employee, context.today().year) >= irs.CATCH_UP_MIN_AGE)
+        problems = enrollment.validate_lines(plan, body["lines"], enrollment.catch_up_eligible(
+            context.vault(), employee, context.today().year))
         if problems:
             raise ValidationFailed(problems)
         preview = enrollment.preview_match(plan, employee, employer.pay_frequency, body["lines"])

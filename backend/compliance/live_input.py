@@ -6,7 +6,6 @@ There is no census to export: the one database holds it all, so the plan's state
 """
 from datetime import date
 from decimal import Decimal
-from weakref import WeakKeyDictionary
 
 from sqlalchemy.orm import Session
 
@@ -25,34 +24,6 @@ from backend.plans.schedules import pay_dates_between, periods_per_year
 _SOURCE_FIELD = {"pretax": "pretax_cents", "roth": "roth_cents", "pretax_catchup": "catch_up_cents",
                  "roth_catchup": "catch_up_cents", "employer_match": "match_cents", "after_tax": "after_tax_cents",
                  "nonelective": "nonelective_cents", "safe_harbor": "nonelective_cents"}
-
-# Years of birth already opened, by sealed date of birth, for each vault. Opening every date of birth on every
-# recompute (10,000 Fernet decryptions) cost more than the tests themselves, and the rules need only the year
-# (engine_input.Participant.birth_year). What is kept is that year alone, never the day or month, and only in this
-# process's memory, never written anywhere: the dates stay encrypted at rest. Keyed by the sealed bytes, a
-# corrected date of birth (sealed anew) is opened afresh, and an entry cannot outlive the vault, whose key the
-# process holds anyway.
-_BIRTH_YEARS: "WeakKeyDictionary[PiiVault, dict[bytes, int]]" = WeakKeyDictionary()
-_MAX_BIRTH_YEARS = 200_000  # per vault (some 50 MB); past it the memory starts over
-
-
-def birth_years(vault: PiiVault):
-    """A function giving the year of a sealed date of birth, each opened once per process."""
-    known = _BIRTH_YEARS.get(vault)
-    if known is None:
-        known = _BIRTH_YEARS[vault] = {}
-
-    def year_of(sealed_date_of_birth: bytes) -> int:
-        key = bytes(sealed_date_of_birth)
-        year = known.get(key)
-        if year is None:
-            if len(known) >= _MAX_BIRTH_YEARS:
-                known.clear()
-            year = known[key] = vault.open_date(key).year
-        return year
-
-    return year_of
-
 
 def plan_year_inputs(session: Session, vault: PiiVault, plan: Plan, as_of: date,
                      what_if: dict[str, Decimal] | None = None) -> tuple[PlanTestInput, PlanTestInput]:
@@ -90,7 +61,6 @@ def _inputs(session: Session, vault: PiiVault, plan: Plan, as_of: date, what_if:
         employer.pay_frequency, employer.anchor_pay_date, date.fromordinal(as_of.toordinal() + 1), year_end))
     per_year = periods_per_year(employer.pay_frequency)
     pay_limit = limits_for(year).compensation_limit_cents
-    birth_year = birth_years(vault)
     today_rows, projected_rows = [], []
     for employee in plans.census_rows(session, employer.id, employee_id=only):
         entry = entry_dates.get(employee.id)
@@ -101,7 +71,7 @@ def _inputs(session: Session, vault: PiiVault, plan: Plan, as_of: date, what_if:
         extra = projection.extra_cents(elections.get(employee.id, ()), per_check, employee.termination_date,
                                        what_if.get(employee.external_id), eligible, pay_room_cents=pay_limit - paid)
         common = {
-            "employee_id": employee.external_id, "birth_year": birth_year(employee.date_of_birth_enc),
+            "employee_id": employee.external_id, "birth_year": vault.birth_year(employee.date_of_birth_enc),
             "hire_date": employee.hire_date, "account_balance_cents": max(0, balances.get(employee.id, 0)),
             "ownership_percent": employee.ownership_percent,
             "prior_year_compensation_cents": (employee.annual_compensation_cents if prior_pay is None

@@ -18,17 +18,17 @@ from sqlalchemy.orm import Session
 from backend.compliance.correction_plan import compliance_report, correction_plan
 from backend.compliance.incremental import update_after_election
 from backend.compliance.live_input import plan_year_inputs
-from backend.compliance.state import (WARNING_STATUSES, assess, compliance_state, jsonable, recompute,
-                                      set_warning_margin, stale_plans, stored_state)
+from backend.compliance.state import (compliance_state, jsonable, recompute, set_warning_margin, stale_plans,
+                                      stored_state)
 from backend.events import CensusChanged, ElectionApproved, PayRunPosted
 from backend.jobs import Job, request_job
 from backend.plans.models import Plan
 from backend.plans.pii import PiiVault
 
-__all__ = ["RECOMPUTE_JOB", "WARNING_STATUSES", "assess", "compliance_report", "compliance_state",
-           "correction_plan", "jsonable", "move_after_election", "plan_year_inputs", "recompute",
-           "recompute_after_census", "recompute_after_pay_run", "run_recompute", "refresh_stale",
-           "request_recompute", "set_warning_margin", "stored_state", "update_after_election"]
+__all__ = ["RECOMPUTE_JOB", "compliance_report", "compliance_state", "correction_plan", "jsonable",
+           "move_after_election", "plan_year_inputs", "recompute", "recompute_after_census", "recompute_after_pay_run",
+           "run_recompute", "refresh_stale", "request_recompute", "set_warning_margin", "stored_state",
+           "update_after_election"]
 
 
 # ---- kept current --------------------------------------------------------------------------------------------

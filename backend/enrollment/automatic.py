@@ -1,5 +1,6 @@
 """What the platform starts by itself: automatic enrollment at the entry date and automatic escalation each plan
-year (IRC 414A, 414(w); RULES.md §6), plus the stops payroll must apply (termination, the 402(g) limit).
+year (IRC 414A, 414(w); RULES.md §6). (The stops a pay run calls for, termination and the 402(g) limit, are in
+backend/payroll/follow_up.py.)
 
 Each function is idempotent: run it as often as you like (`plumb daily`, or the worker's hourly pass) and a change
 is made once."""
@@ -13,11 +14,9 @@ from backend.audit import Actor, record_audit
 from backend.enrollment import eligibility
 from backend.enrollment.approvals import approve_election
 from backend.enrollment.determinations import eligibility_rules
-from backend.enrollment.elections import election_in_effect, next_version, scheduled_election
+from backend.enrollment.elections import approved_elections, next_version
 from backend.enrollment.models import DeferralElection, ElectionLine, EligibilityDetermination
-from backend.enrollment.payroll_messages import send_deferral_change
 from backend.errors import Conflict, NotFound
-from backend.outbox import OutboxMessage
 from backend.plans.models import Employee, Employer, Plan
 from backend.plans.schedules import next_pay_date
 
@@ -76,25 +75,34 @@ def schedule_escalations(session: Session, plan: Plan, today: date) -> list[Defe
         return []
     employer = session.get(Employer, plan.employer_id)
     effective = next_pay_date(employer.pay_frequency, employer.anchor_pay_date, year_start - timedelta(days=1))
+    # The plan's approved elections and the escalations already announced for that date, read once for everyone.
+    elections = approved_elections(session, plan.id)
+    announced = set(session.scalars(select(DeferralElection.employee_id).where(
+        DeferralElection.plan_id == plan.id, DeferralElection.kind == "escalation",
+        DeferralElection.effective_date == effective)))
     created = []
     for employee in session.scalars(select(Employee).where(Employee.employer_id == plan.employer_id)):
-        if eligibility.terminated_on(employee.termination_date, employee.rehire_date, today):
+        if eligibility.terminated_on(employee.termination_date, employee.rehire_date, today) or \
+                employee.id in announced:
             continue  # a rehired employee escalates like anyone employed
-        current = election_in_effect(session, employee.id, today) or scheduled_election(
-            session, employee.id, today)
+        current = _in_effect_or_scheduled(elections.get(employee.id, ()), today)
         if current is None or current.kind not in ("auto_enroll", "escalation") or current.effective_date >= year_start:
             continue  # only automatic rates escalate; a participant's own choice stands
-        percent = sum((l.percent or 0 for l in current.lines), Decimal(0))
+        percent = sum((line.percent or 0 for line in current.lines), Decimal(0))
         if percent >= cap:
-            continue
-        already = session.scalar(select(DeferralElection.id).where(
-            DeferralElection.employee_id == employee.id, DeferralElection.kind == "escalation",
-            DeferralElection.effective_date == effective))
-        if already:
             continue
         created.append(_platform_election(session, employee, plan, "escalation", min(cap, percent + step), effective,
                                           status="scheduled"))
     return created
+
+
+def _in_effect_or_scheduled(elections, today: date):
+    """The election in effect today (the last one effective by then), or else the newest one still to come."""
+    in_effect = [e for e in elections if e.effective_date <= today]
+    if in_effect:
+        return in_effect[-1]
+    to_come = [e for e in elections if e.effective_date > today]
+    return max(to_come, key=lambda e: e.version) if to_come else None
 
 
 def release_escalations(session: Session, plan: Plan, today: date) -> list[DeferralElection]:
@@ -119,16 +127,6 @@ def skip_escalation(session: Session, actor: Actor, employee: Employee, election
     record_audit(session, actor, "election.escalation_skipped", "election", election.id,
                  employer_id=employee.employer_id)
     return election
-
-
-def stop_deferrals(session: Session, employee: Employee, effective: date, reason: str,
-                   **extra) -> OutboxMessage | None:
-    """Tell payroll to stop (or cap and stop) this employee's deductions, in line after earlier changes. Sent once
-    (None when it already was): a 402(g) stop once per calendar year, a termination stop once per last day (a
-    rehire may end again)."""
-    when = effective.year if reason == "402g_limit" else effective.isoformat()
-    return send_deferral_change(session, employee, action="stop", effective=effective, reason=reason,
-                                subject_id=f"{reason}:{employee.id}:{when}", once=True, **extra)
 
 
 def run_daily(session: Session, today: date) -> dict:

@@ -36,8 +36,13 @@ class MatchPreview:
 
 
 def age_at_year_end(vault: PiiVault, employee: Employee, year: int) -> int:
-    dob = vault.open_date(employee.date_of_birth_enc)
-    return year - dob.year
+    """The age the employee attains by December 31 of `year` (IRC 414(v)(5))."""
+    return year - vault.birth_year(employee.date_of_birth_enc)
+
+
+def catch_up_eligible(vault: PiiVault, employee: Employee, year: int) -> bool:
+    """Old enough for catch-up contributions in calendar `year`: 50 by its end (IRC 414(v)(5))."""
+    return age_at_year_end(vault, employee, year) >= irs.CATCH_UP_MIN_AGE
 
 
 def validate_lines(plan: Plan, lines: list[dict], catch_up_eligible: bool) -> list[tuple[str, str]]:
@@ -116,7 +121,7 @@ def submit_election(session: Session, vault: PiiVault, actor: Actor, employee: E
     if determination is None or status_on(determination, today, employee) == "terminated":
         raise Forbidden("Only current employees can make elections.")
     effective = next_effective_date(session, employee, employer, today)
-    problems = validate_lines(plan, lines, age_at_year_end(vault, employee, effective.year) >= irs.CATCH_UP_MIN_AGE)
+    problems = validate_lines(plan, lines, catch_up_eligible(vault, employee, effective.year))
     if problems:
         raise ValidationFailed(problems)
     for pending in session.scalars(select(DeferralElection).where(

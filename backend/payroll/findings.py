@@ -5,9 +5,10 @@ A `hold` keeps the statement's money in trust cash until the sponsor decides; a 
 sponsor to look."""
 from dataclasses import dataclass, field
 
+from backend.enrollment.eligibility import terminated_on
 from backend.enrollment.models import MONEY_TYPES as DEFERRAL_TYPES
 from backend.money import format_dollars
-from backend.payroll.snapshot import RunSnapshot
+from backend.payroll.snapshot import RunSnapshot, deferred_cents
 
 # A percent election withheld within a cent of the exact figure per line is payroll's rounding, not a mismatch.
 MISMATCH_TOLERANCE_CENTS = 1
@@ -19,11 +20,6 @@ class Finding:
     severity: str  # hold | warning
     message: str
     details: dict = field(default_factory=dict)
-
-
-def deferred_cents(withholdings: dict[str, int]) -> int:
-    """Elective deferrals on a paycheck: pre-tax and Roth, catch-up columns included (after-tax is not one)."""
-    return sum(withholdings.get(t, 0) for t in DEFERRAL_TYPES)
 
 
 def new_hire_added(employee) -> Finding:
@@ -83,8 +79,10 @@ def deferral_mismatches(snapshot: RunSnapshot, employee_id: str, compensation_ce
 
 
 def paid_after_termination(snapshot: RunSnapshot, employee, statement: dict) -> Finding | None:
-    if not employee.termination_date or snapshot.pay_date <= employee.termination_date \
-            or statement.get("termination_date") is not None:
+    """Paid after the last day (the one "still employed" rule: a rehire since is employed again), unless this
+    is the final paycheck that carries the termination date."""
+    if not terminated_on(employee.termination_date, employee.rehire_date, snapshot.pay_date) \
+            or snapshot.pay_date == employee.termination_date or statement.get("termination_date") is not None:
         return None
     return Finding("paid_after_termination", "warning", f"Paid on {snapshot.pay_date} after termination on "
                    f"{employee.termination_date}.", {"termination_date": employee.termination_date.isoformat()})

@@ -8,7 +8,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.db import any_of
-from backend.enrollment import automatic
 from backend.enrollment import service as enrollment
 from backend.events import CensusChanged, publish
 from backend.payroll.snapshot import RunSnapshot
@@ -46,9 +45,11 @@ def stop_at_the_402g_limit(session: Session, snapshot: RunSnapshot, pay_date: da
             continue
         employee = session.get(Employee, st.employee_id)
         resume_on = date(pay_date.year + 1, 1, 1)
-        if automatic.stop_deferrals(session, employee, next_pay, "402g_limit", cap_cents=max(room, 0),
-                                    resume_on=resume_on.isoformat()) is None:
-            continue  # stopped for this year already
+        # Once a calendar year: a later run (or a replay) finds the stop already sent.
+        if enrollment.send_deferral_change(session, employee, action="stop", effective=next_pay, reason="402g_limit",
+                                           subject_id=f"402g_limit:{employee.id}:{pay_date.year}", once=True,
+                                           cap_cents=max(room, 0), resume_on=resume_on.isoformat()) is None:
+            continue
         enrollment.send_deferral_change(session, employee, action="set", effective=resume_on, reason="402g_resume",
                                         subject_id=f"402g_resume:{employee.id}:{resume_on.year}",
                                         lines=election.lines, election=election, once=True)
@@ -83,7 +84,10 @@ def credit_hours_and_terminations(session: Session, snapshot: RunSnapshot, state
             employee.hours_by_period = hours
         if terminates:
             employee.termination_date = st["termination_date"]
-            automatic.stop_deferrals(session, employee, st["termination_date"], "termination")
+            # Once per last day: a rehire may end again.
+            enrollment.send_deferral_change(session, employee, action="stop", effective=st["termination_date"],
+                                            reason="termination", once=True,
+                                            subject_id=f"termination:{employee.id}:{st['termination_date'].isoformat()}")
         changed.append(employee)
     if changed:
         publish(session, CensusChanged(snapshot.employer.id, tuple(e.id for e in changed), today))

@@ -5,9 +5,8 @@ from collections import defaultdict
 
 from backend.accounts.service import PAYROLL_CLEARING, TRUST_CASH, AccountRef, EntrySpec, LineSpec
 from backend.money import HUNDRED, split_cents, units_for
-from backend.payroll.findings import deferred_cents
 from backend.payroll.models import PayRun
-from backend.payroll.snapshot import RunSnapshot
+from backend.payroll.snapshot import RunSnapshot, deferred_cents
 from backend.plans import match as match_rules
 
 

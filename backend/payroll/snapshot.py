@@ -26,14 +26,17 @@ from backend.plans.models import Employee, Employer, Plan
 from backend.plans.pii import PiiVault
 
 
+def deferred_cents(withholdings: dict[str, int]) -> int:
+    """Elective deferrals on a paycheck: pre-tax and Roth, catch-up columns included (after-tax is not one)."""
+    return sum(withholdings.get(t, 0) for t in DEFERRAL_TYPES)
+
+
 @dataclass
 class RunSnapshot:
-    plan: Plan
     employer: Employer
     pay_date: date
     limits: irs.IrsLimits
     tiers: list
-    fund_ids: list[str]
     default_fund: str
     by_id: dict  # employee id → the employee (a row or an object with id, external_id, names, dates)
     entry_dates: dict[str, date | None]
@@ -74,7 +77,7 @@ class RunSnapshot:
 
     def count_posted(self, employee_id: str, withholdings: dict[str, int], plan_compensation_cents: int) -> None:
         """A posted paycheck counts toward the year's deferrals and pay for the person's next one in this run."""
-        self.ytd_deferrals[employee_id] += sum(withholdings.get(t, 0) for t in DEFERRAL_TYPES)
+        self.ytd_deferrals[employee_id] += deferred_cents(withholdings)
         self.ytd_comp[employee_id] += plan_compensation_cents
 
 
@@ -88,12 +91,12 @@ def load_snapshot(session: Session, vault: PiiVault, plan: Plan, employer: Emplo
         session, plan.id, effective_by=pay_date, employee_id=employee_id).items()}
 
     def age_at_year_end(who: str) -> int:
-        born = vault.open_date(session.scalar(select(Employee.date_of_birth_enc).where(Employee.id == who)))
-        return pay_date.year - born.year
+        return pay_date.year - vault.birth_year(session.scalar(select(Employee.date_of_birth_enc)
+                                                               .where(Employee.id == who)))
 
     snapshot = RunSnapshot(
-        plan=plan, employer=employer, pay_date=pay_date, limits=irs.limits_for(pay_date.year),
-        tiers=plans.match_tiers(plan), fund_ids=[f.id for f in plan.funds], default_fund=plans.default_fund(plan).id,
+        employer=employer, pay_date=pay_date, limits=irs.limits_for(pay_date.year),
+        tiers=plans.match_tiers(plan), default_fund=plans.default_fund(plan).id,
         by_id={e.id: e for e in employees}, entry_dates={k: v[0] for k, v in eligibility.items()},
         statuses={k: v[1] for k, v in eligibility.items()}, elections=in_effect,
         allocations=enrollment.allocations_by_employee(session, employer.id, employee_id),

@@ -22,16 +22,16 @@ def snapshot(*, entry=date(2026, 1, 1), election=None, ytd_here=0, outside=0, ag
         return age
 
     return RunSnapshot(
-        plan=None, employer=None, pay_date=PAY_DATE, limits=irs.limits_for(2026), tiers=[], fund_ids=[],
+        employer=None, pay_date=PAY_DATE, limits=irs.limits_for(2026), tiers=[],
         default_fund="fnd_1", by_id={"emp_1": employee()}, entry_dates={"emp_1": entry},
         statuses={"emp_1": "eligible"}, elections={"emp_1": election} if election else {}, allocations={}, prices={},
         age_at_year_end=age_at_year_end, outside_deferrals={"emp_1": outside},
         ytd_deferrals=defaultdict(int, {"emp_1": ytd_here}))
 
 
-def employee(termination_date=None):
+def employee(termination_date=None, rehire_date=None):
     return SimpleNamespace(id="emp_1", external_id="E1", first_name="Pat", last_name="Lee",
-                           termination_date=termination_date)
+                           termination_date=termination_date, rehire_date=rehire_date)
 
 
 def election(*lines, kind="election"):
@@ -151,3 +151,12 @@ def test_the_catch_up_column_counts_toward_402g_like_any_other():
     other = findings.statement_findings(snapshot(ytd_here=2_400_000), employee(), statement(),
                                         {"pretax_catchup": 100_000}, new_hire=False)
     assert [f.details for f in one if f.code == "over_402g"] == [f.details for f in other if f.code == "over_402g"]
+
+
+def test_a_rehired_employee_is_not_paid_after_termination():
+    """The one "still employed" rule (eligibility.terminated_on): a rehire since the last day is employed again."""
+    rehired = employee(termination_date=date(2025, 1, 31), rehire_date=date(2025, 6, 2))
+    assert findings.paid_after_termination(snapshot(), rehired, statement()) is None
+    rehired_next_month = employee(termination_date=date(2026, 10, 31), rehire_date=date(2026, 12, 1))
+    assert findings.paid_after_termination(snapshot(), rehired_next_month, statement()).code == \
+        "paid_after_termination"
