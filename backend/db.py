@@ -26,6 +26,12 @@ def new_ids(prefix: str, count: int) -> list[str]:
     return [f"{prefix}_{raw[i * 20:(i + 1) * 20]}" for i in range(count)]
 
 
+def chunks(items: list, size: int = 5000):
+    """`items` in slices of `size`: each under every database's limit on bound parameters."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
 def any_of(session: Session, column, values: list):
     """`column IN values` for long lists: one array parameter on PostgreSQL (no statement with thousands of
     placeholders to parse and plan), a plain IN elsewhere."""

@@ -6,7 +6,8 @@ from flask.views import MethodView
 from backend.accounts import service as ledger
 from backend.enrollment import automatic
 from backend.enrollment import service as enrollment
-from backend.enrollment.views import election_view, election_views, investments_view, preview_view
+from backend.enrollment.views import (election_view, election_views, eligibility_views, investments_view,
+                                      preview_view)
 from backend.enrollment.schemas import (BeneficiariesIn, BeneficiariesOut, ElectionIn, ElectionOut, InvestmentsIn,
                                         InvestmentsOut, MatchPreviewOut, OptOutOut, OutsideDeferralIn,
                                         OutsideDeferralOut, SignUpIn)
@@ -57,25 +58,22 @@ class Me(MethodView):
         today = context.today()
         employer = session.get(Employer, employee.employer_id)
         plan = plans.current_plan(session, employer.id)
-        determination = enrollment.eligibility_of(session, employee.id)
-        vault = context.vault()
         in_effect = enrollment.election_in_effect(session, employee.id, today)
         scheduled = enrollment.scheduled_election(session, employee.id, today)
         pending = next((e for e in enrollment.elections_of(session, employee.id) if e.status == "pending_approval"), None)
+        shown = [e for e in (in_effect, scheduled, pending) if e is not None]
+        views = dict(zip((e.id for e in shown), election_views(session, shown, today, with_match=True)))
         return {
             "employee_id": employee.id, "first_name": employee.first_name, "last_name": employee.last_name,
             "employer_name": employer.name, "plan_id": plan.id, "plan_name": plan.name,
             "roth_allowed": plan.roth_allowed,
-            "catch_up_eligible": enrollment.catch_up_eligible(vault, employee, today.year),
+            "catch_up_eligible": enrollment.catch_up_eligible(context.vault(), employee, today.year),
             "pay_frequency": employer.pay_frequency,
             "next_pay_date": next_pay_date(employer.pay_frequency, employer.anchor_pay_date, today),
-            "eligibility": {"status": enrollment.status_on(determination, today, employee),
-                            "conditions_met_date": determination.conditions_met_date,
-                            "entry_date": determination.entry_date, "basis": determination.basis,
-                            "explanation": determination.explanation},
-            "election_in_effect": in_effect and election_view(session, in_effect, today, with_match=True),
-            "election_scheduled": scheduled and election_view(session, scheduled, today, with_match=True),
-            "election_pending": pending and election_view(session, pending, today, with_match=True),
+            "eligibility": eligibility_views(session, [employee], today)[employee.id],
+            "election_in_effect": in_effect and views[in_effect.id],
+            "election_scheduled": scheduled and views[scheduled.id],
+            "election_pending": pending and views[pending.id],
             "funds": plan.funds,
         }
 

@@ -12,7 +12,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import (FundPrice, LedgerAccount, LedgerEntry, LedgerLine)
-from backend.db import bulk_insert, new_ids, utcnow
+from backend.db import bulk_insert, chunks, new_ids, utcnow
 from backend.errors import ValidationFailed
 from backend.money import value_cents
 
@@ -63,11 +63,6 @@ class EntrySpec:
     reverses_entry_id: str | None = None
 
 
-def _chunks(items, size=CHUNK):
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
 def ensure_accounts(session: Session, plan_id: str, refs) -> dict[str, str]:
     """Account ids by key, creating the missing ones in bulk."""
     wanted = {ref.key: ref for ref in refs}
@@ -109,7 +104,7 @@ def post_entries(session: Session, plan_id: str, specs: list[EntrySpec]) -> dict
         existing.update(session.scalars(select(LedgerEntry.idempotency_key)
                                         .where(LedgerEntry.pay_run_id.in_(list(run_ids)))))
     else:
-        for batch in _chunks([s.key for s in specs]):
+        for batch in chunks([s.key for s in specs], CHUNK):
             existing.update(session.scalars(select(LedgerEntry.idempotency_key)
                                             .where(LedgerEntry.idempotency_key.in_(batch))))
     fresh = [s for s in specs if s.key not in existing]
@@ -133,7 +128,7 @@ def reversal_specs(session: Session, entry_ids: list[str]) -> list[EntrySpec]:
     like it, so a correction nets against the pay date it corrects (and the calendar year 402(g) counts)."""
     specs: dict[str, EntrySpec] = {}
     rows = []
-    for batch in _chunks(entry_ids):
+    for batch in chunks(entry_ids, CHUNK):
         rows.extend(session.execute(
             select(LedgerEntry.id, LedgerEntry.employee_id, LedgerEntry.pay_run_id, LedgerEntry.trade_date,
                    LedgerEntry.effective_date,

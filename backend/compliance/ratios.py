@@ -10,10 +10,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from backend.compliance.models import ComplianceRatio
-from backend.db import bulk_insert
+from backend.db import any_of, bulk_insert, chunks
 
 GROUPS = {True: "hce", False: "nhce"}
-_CHUNK = 5000  # ids per DELETE: under every database's limit on bound parameters
 
 
 def store_ratios(session: Session, plan_id: str, year: int, adp: list, acp: list) -> dict:
@@ -29,9 +28,8 @@ def store_ratios(session: Session, plan_id: str, year: int, adp: list, acp: list
         .where(*scope)).all()}
     changed = [external_id for external_id, values in ratios.items() if stored.get(external_id) != values]
     stale = [external_id for external_id, values in stored.items() if ratios.get(external_id) != values]
-    for chunk in range(0, len(stale), _CHUNK):
-        session.execute(delete(ComplianceRatio).where(*scope, ComplianceRatio.external_id.in_(
-            stale[chunk:chunk + _CHUNK])))
+    for chunk in chunks(stale):
+        session.execute(delete(ComplianceRatio).where(*scope, any_of(session, ComplianceRatio.external_id, chunk)))
     bulk_insert(session, ComplianceRatio.__table__, [
         {"plan_id": plan_id, "year": year, "external_id": external_id, "hce": ratios[external_id][0],
          "adr": ratios[external_id][1], "acr": ratios[external_id][2]} for external_id in changed])

@@ -5,7 +5,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.db import any_of
+from backend.db import any_of, chunks
 from backend.enrollment.eligibility import EligibilityRules, compute_eligibility, terminated_on
 from backend.enrollment.models import EligibilityDetermination
 from backend.events import CensusChanged
@@ -21,9 +21,15 @@ def eligibility_rules(plan: Plan) -> EligibilityRules:
                             plan_effective_date=plan.effective_date, long_term_part_time=plan.long_term_part_time)
 
 
-def determine_eligibility(session: Session, vault: PiiVault, employee: Employee, plan: Plan,
-                          today: date) -> EligibilityDetermination:
-    previous = session.get(EligibilityDetermination, employee.id)
+_UNREAD = object()
+
+
+def determine_eligibility(session: Session, vault: PiiVault, employee: Employee, plan: Plan, today: date,
+                          previous=_UNREAD) -> EligibilityDetermination:
+    """Work the employee's eligibility out again and store it; `previous` is their stored determination when the
+    caller has read it already (None: they have none)."""
+    if previous is _UNREAD:
+        previous = session.get(EligibilityDetermination, employee.id)
     result = compute_eligibility(
         eligibility_rules(plan), date_of_birth=vault.open_date(employee.date_of_birth_enc),
         hire_date=employee.hire_date, as_of=today,
@@ -51,18 +57,15 @@ def _met_before_rehire(previous: EligibilityDetermination | None, employee: Empl
 def refresh_eligibility(session: Session, event: CensusChanged, vault: PiiVault) -> None:
     """The census changed: eligibility and entry dates follow at once (handler of CensusChanged)."""
     plan = plans.current_plan(session, event.employer_id)
-    # The people and their determinations are read in a few queries first, so the session.get calls below find
-    # them loaded: a pay run can credit hours to thousands of waiting people, and a query each would also flush the
-    # previous person's new determination, one UPDATE at a time. `loaded` holds them: the session keeps only weak
-    # references to objects it has not seen change.
-    ids, loaded = list(event.employee_ids), []
-    for start in range(0, len(ids), 5000):
-        chunk = ids[start:start + 5000]
-        loaded += session.scalars(select(Employee).where(any_of(session, Employee.id, chunk)))
-        loaded += session.scalars(select(EligibilityDetermination)
-                                  .where(any_of(session, EligibilityDetermination.employee_id, chunk)))
+    # Read in a few queries, not one each: a pay run can credit hours to thousands of waiting people.
+    ids = list(event.employee_ids)
+    employees = plans.employees_by_id(session, ids)
+    stored = {}
+    for chunk in chunks(ids):
+        stored.update((d.employee_id, d) for d in session.scalars(
+            select(EligibilityDetermination).where(any_of(session, EligibilityDetermination.employee_id, chunk))))
     for employee_id in ids:
-        determine_eligibility(session, vault, session.get(Employee, employee_id), plan, event.on)
+        determine_eligibility(session, vault, employees[employee_id], plan, event.on, stored.get(employee_id))
 
 
 def eligibility_of(session: Session, employee_id: str) -> EligibilityDetermination | None:

@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from backend.audit import Actor, record_audit
-from backend.db import any_of, utcnow
+from backend.db import any_of, chunks, utcnow
 from backend.enrollment.approvals import approve_election
 from backend.enrollment.determinations import eligibility_of, status_on
 from backend.enrollment.models import CATCH_UP_TYPES, DeferralElection, ElectionLine
@@ -177,8 +177,7 @@ def scheduled_election(session: Session, employee_id: str, as_of: date) -> Defer
 
 def mark_observed(session: Session, election_ids: list[str], pay_date: date) -> None:
     """Payroll withheld what these elections ask on a pay statement: the change has arrived."""
-    for start in range(0, len(election_ids), 5000):
-        chunk = election_ids[start:start + 5000]
+    for chunk in chunks(election_ids):
         session.execute(update(DeferralElection).where(any_of(session, DeferralElection.id, chunk),
                                                        DeferralElection.observed_at.is_(None))
                         .values(observed_at=pay_date).execution_options(synchronize_session=False))

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from types import MappingProxyType
 
-from backend.plans.schedules import add_months
+from backend.plans.schedules import add_months, anniversary, check_date
 
 ENTRY_FREQUENCIES = ("immediate", "monthly", "quarterly", "semi_annual")
 STATUSES = ("eligible", "waiting", "pending_hours", "terminated")
@@ -68,7 +68,7 @@ class EligibilityRules:
         ):
             # February 29 is refused: a plan year must begin on the same date every year.
             raise ValueError(f"plan_year_start must be a (month, day) valid in every year, got {month_day!r}")
-        _check_date("plan_effective_date", self.plan_effective_date)
+        check_date("plan_effective_date", self.plan_effective_date)
         if not isinstance(self.long_term_part_time, bool):
             raise TypeError("long_term_part_time must be a bool")
 
@@ -84,7 +84,7 @@ class EligibilityResult:
 
 def entry_date_on_or_after(rules: EligibilityRules, conditions_met: date) -> date:
     """The plan entry date for someone who satisfies every condition on `conditions_met`."""
-    _check_date("conditions_met", conditions_met)
+    check_date("conditions_met", conditions_met)
     if conditions_met <= rules.plan_effective_date:
         # Employees who already qualify when the plan starts enter on its effective date; 410(a)(4)
         # can't be measured against a plan year that didn't exist yet.
@@ -122,14 +122,14 @@ def compute_eligibility(
     if not isinstance(rules, EligibilityRules):
         raise TypeError("rules must be an EligibilityRules")
     for name, value in (("date_of_birth", date_of_birth), ("hire_date", hire_date), ("as_of", as_of)):
-        _check_date(name, value)
+        check_date(name, value)
     for name, value in (
         ("rehire_date", rehire_date),
         ("termination_date", termination_date),
         ("previously_met_date", previously_met_date),
     ):
         if value is not None:
-            _check_date(name, value)
+            check_date(name, value)
     if rehire_date is not None and rehire_date < hire_date:
         raise ValueError(f"rehire_date {rehire_date} is before hire_date {hire_date}")
     if termination_date is not None and termination_date < hire_date:
@@ -264,7 +264,7 @@ def _returning_participant(
 def _age_event(min_age: int, date_of_birth: date) -> _Event | None:
     if min_age == 0:
         return None
-    birthday = _anniversary(date_of_birth, min_age)
+    birthday = anniversary(date_of_birth, min_age)
     detail = ""
     if (date_of_birth.month, date_of_birth.day) == (2, 29) and birthday.month == 3:
         # Plumb's reading for leap-day birthdays: in a non-leap year the birthday is March 1, the
@@ -311,15 +311,15 @@ def _ltpt_event(
     # The plan's own age condition applies (IRC 410(a)(1)(A)(i) caps it at 21, the figure RULES.md
     # gives), and it must be reached by the close of the last period of the run (IRC 401(k)(15);
     # Prop. Treas. Reg. 1.401(k)-5): someone who turns 21 later qualifies through a later run instead.
-    age_date = _anniversary(date_of_birth, rules.min_age)
+    age_date = anniversary(date_of_birth, rules.min_age)
     for first in range(current - LTPT_CONSECUTIVE_PERIODS + 2):
         run = range(first, first + LTPT_CONSECUTIVE_PERIODS)
-        if _anniversary(service_start, first) < LTPT_FIRST_COUNTED_PERIOD_START:
+        if anniversary(service_start, first) < LTPT_FIRST_COUNTED_PERIOD_START:
             continue
         if all(hours.get(index, 0) >= LTPT_HOURS for index in run):
             _, close = _period_bounds(service_start, run[-1])
             if age_date <= close:
-                starts = " and ".join(str(_anniversary(service_start, index)) for index in run)
+                starts = " and ".join(str(anniversary(service_start, index)) for index in run)
                 return _Event(
                     close + timedelta(days=1),
                     f"complete two consecutive 12-month periods with at least {LTPT_HOURS} hours each",
@@ -438,7 +438,7 @@ def _hours_by_period_index(
 ) -> dict[int, int]:
     by_index: dict[int, int] = {}
     for start, credited in hours_by_period.items():
-        _check_date("hours_by_period key", start)
+        check_date("hours_by_period key", start)
         if not _is_int(credited) or credited < 0:
             raise ValueError(f"hours for the period starting {start} must be a non-negative int, got {credited!r}")
         if start < hire_date:
@@ -450,7 +450,7 @@ def _hours_by_period_index(
         # what month-clamped arithmetic (schedules.add_months) produces, and no other period could
         # be meant by it.
         leap_day_alias = (service_start.month, service_start.day, start.month, start.day) == (2, 29, 2, 28)
-        if _anniversary(service_start, index) != start and not leap_day_alias:
+        if anniversary(service_start, index) != start and not leap_day_alias:
             # Silently ignoring misaligned hours (say, calendar-year totals) would leave the employee
             # pending forever, so refuse them.
             raise ValueError(
@@ -465,22 +465,13 @@ def _current_period_index(service_start: date, as_of: date) -> int:
     if as_of <= service_start:
         return 0
     index = as_of.year - service_start.year
-    if _anniversary(service_start, index) > as_of:
+    if anniversary(service_start, index) > as_of:
         index -= 1
     return index
 
 
 def _period_bounds(service_start: date, index: int) -> tuple[date, date]:
-    return _anniversary(service_start, index), _anniversary(service_start, index + 1) - timedelta(days=1)
-
-
-def _anniversary(start: date, years: int) -> date:
-    try:
-        return start.replace(year=start.year + years)
-    except ValueError:
-        # February 29 in a non-leap year: March 1, the first day a full year has passed (the same
-        # reading used for leap-day birthdays).
-        return date(start.year + years, 3, 1)
+    return anniversary(service_start, index), anniversary(service_start, index + 1) - timedelta(days=1)
 
 
 def _is_valid_every_year(month: int, day: int) -> bool:
@@ -494,9 +485,3 @@ def _is_valid_every_year(month: int, day: int) -> bool:
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _check_date(name: str, value: object) -> None:
-    # datetime subclasses date but can't be compared with one, so it would fail later and obscurely.
-    if not isinstance(value, date) or isinstance(value, datetime):
-        raise TypeError(f"{name} must be a datetime.date, got {type(value).__name__}")

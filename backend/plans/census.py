@@ -8,9 +8,10 @@ from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from backend.audit import Actor, record_audit
-from backend.db import utcnow
+from backend.db import any_of, chunks, utcnow
 from backend.errors import ValidationFailed
 from backend.events import CensusChanged, publish
 from backend.money import dollars_to_cents
@@ -169,3 +170,18 @@ def census_rows(session: Session, employer_id: str, *, employee_id: str | None =
         select(Employee.id, Employee.external_id, Employee.date_of_birth_enc, Employee.hire_date, Employee.rehire_date,
                Employee.termination_date, Employee.annual_compensation_cents, Employee.ownership_percent,
                Employee.officer).where(who).order_by(Employee.external_id)).all()
+
+
+def employees_by_id(session: Session, ids: list[str]) -> dict[str, Employee]:
+    """The employees by id: those the session already holds as they are, the others read in a few queries (a pay
+    run can change thousands of people, and a query each would also flush the previous one's change)."""
+    found, missing = {}, []
+    for employee_id in ids:
+        held = session.identity_map.get(identity_key(Employee, employee_id))
+        if held is not None:
+            found[employee_id] = held
+        else:
+            missing.append(employee_id)
+    for chunk in chunks(missing):
+        found.update((e.id, e) for e in session.scalars(select(Employee).where(any_of(session, Employee.id, chunk))))
+    return found

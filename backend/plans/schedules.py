@@ -32,7 +32,7 @@ def pay_dates_between(frequency: str, anchor: date, start: date, end: date) -> l
     """Pay dates d with start <= d <= end, ascending; `anchor` is any one pay date of the schedule."""
     _check_frequency(frequency)
     for name, value in (("anchor", anchor), ("start", start), ("end", end)):
-        _check_date(name, value)
+        check_date(name, value)
     if start > end:
         return []
     if frequency in _STEP_DAYS:
@@ -53,8 +53,8 @@ def pay_dates_between(frequency: str, anchor: date, start: date, end: date) -> l
 def next_pay_date(frequency: str, anchor: date, after: date) -> date:
     """The first pay date strictly after `after`."""
     _check_frequency(frequency)
-    _check_date("anchor", anchor)
-    _check_date("after", after)
+    check_date("anchor", anchor)
+    check_date("after", after)
     if frequency in _STEP_DAYS:
         step = _STEP_DAYS[frequency]
         offset = after.toordinal() - anchor.toordinal()
@@ -97,7 +97,8 @@ def _check_frequency(frequency: str) -> None:
         raise ValueError(f"unknown pay frequency {frequency!r}; expected one of {', '.join(PAY_FREQUENCIES)}")
 
 
-def _check_date(name: str, value: object) -> None:
+def check_date(name: str, value: object) -> None:
+    """A plain date, or a TypeError naming the argument."""
     # datetime subclasses date but can't be compared with one, so it would fail later and obscurely.
     if not isinstance(value, date) or isinstance(value, datetime):
         raise TypeError(f"{name} must be a datetime.date, got {type(value).__name__}")
@@ -118,21 +119,21 @@ def eligibility_period_start(hire_or_rehire: date, on: date) -> date:
     day they are paid for, and the period's start is the key they are stored under. A day before the hire date
     belongs to no period; it gets the first one, so hours a census reports early are kept, not dropped.
     """
-    _check_date("hire_or_rehire", hire_or_rehire)
-    _check_date("on", on)
+    check_date("hire_or_rehire", hire_or_rehire)
+    check_date("on", on)
     if on <= hire_or_rehire:
         return hire_or_rehire
-    start = _anniversary(hire_or_rehire, on.year - hire_or_rehire.year)
+    start = anniversary(hire_or_rehire, on.year - hire_or_rehire.year)
     if start > on:
-        start = _anniversary(hire_or_rehire, on.year - hire_or_rehire.year - 1)
+        start = anniversary(hire_or_rehire, on.year - hire_or_rehire.year - 1)
     return start
 
 
-def _anniversary(start: date, years: int) -> date:
+def anniversary(start: date, years: int) -> date:
     """`start` moved `years` years on, counted from `start` itself so a February 29 never drifts to the 28th."""
     try:
         return start.replace(year=start.year + years)
     except ValueError:
         # February 29 in a common year: a 12-month period from February 29 ends on February 28, so the next
-        # begins on March 1. The eligibility rules (enrollment/eligibility.py) read anniversaries the same way.
+        # begins on March 1 (the same reading serves leap-day birthdays in the eligibility rules).
         return date(start.year + years, 3, 1)
