@@ -4,17 +4,13 @@ import os
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from backend.accounts.models import kept_outside_the_models
+from backend.accounts.models import include_object
 from backend.models import metadata
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url")
 if config.cmd_opts is not None and os.environ.get("DATABASE_URL"):
     config.set_main_option("sqlalchemy.url", os.environ["DATABASE_URL"].replace("%", "%%"))
-
-
-def include_object(_object, name, type_, _reflected, _compare_to) -> bool:
-    return not kept_outside_the_models(name, type_)
 
 
 def run_migrations_offline() -> None:

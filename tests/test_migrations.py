@@ -8,16 +8,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
-from backend.accounts.models import kept_outside_the_models
+from backend.accounts.models import include_object, kept_outside_the_models
 from backend.db import alembic_config
 from backend.models import metadata
 
 BEFORE_THE_CONVENTION = "0006"  # the last revision written before the naming convention
 SQLALCHEMY_DEFAULT_CONVENTION = {"ix": "ix_%(column_0_label)s"}  # what a MetaData() without one names
-
-
-def include_object(_object, name, type_, _reflected, _compare_to) -> bool:
-    return not kept_outside_the_models(name, type_)
 
 
 def schema_differences(url: str) -> list:

@@ -43,6 +43,11 @@ def kept_outside_the_models(name: str | None, type_: str) -> bool:
     return (type_, name) in SQLITE_BALANCE_OBJECTS
 
 
+def include_object(_object, name, type_, _reflected, _compare_to) -> bool:
+    """Alembic's filter: what autogenerate and schema comparisons look at (not the objects kept outside)."""
+    return not kept_outside_the_models(name, type_)
+
+
 class FundPrice(Base):
     __tablename__ = "fund_prices"
     __table_args__ = (UniqueConstraint("fund_id", "price_date", name="uq_fund_prices_day"),)

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from backend.accounts.models import (FundPrice, LedgerAccount, LedgerEntry, LedgerLine)
 from backend.db import bulk_insert, chunks, new_ids, utcnow
 from backend.errors import ValidationFailed
-from backend.money import value_cents
+from backend.money import percent_of_cents, value_cents
+from backend.plans.vesting import plan_vested_percent, years_of_service
 
 CHUNK = 2000
 
@@ -291,9 +292,6 @@ def balance_from_lines(lines, history: dict, as_of: date) -> Balance:
 
 def participant_summary(session: Session, employee, plan, as_of: date) -> dict:
     """Balance today: total, vested, by source, by fund, with gain or loss against what went in."""
-    from backend.money import percent_of_cents
-    from backend.plans.vesting import plan_vested_percent, years_of_service
-
     funds = {f.id: f for f in plan.funds}
     lines = participant_lines(session, employee.id, as_of)
     history = price_history(session, list(funds), as_of)

@@ -1,4 +1,4 @@
-"""Shapes for pay runs (from providers and sponsors), connections, fund prices and the exceptions queue."""
+"""Shapes for pay runs (from providers and sponsors), connections, the deferral feed and the exceptions queue."""
 from decimal import Decimal, InvalidOperation
 
 from marshmallow import ValidationError, fields, validate
@@ -157,19 +157,6 @@ class FindingOut(Schema):
     code = fields.String()
     severity = fields.String(metadata={"description": "hold (not posted until resolved) or warning (posted)"})
     message = fields.String()
-
-
-class StatementOut(Schema):
-    """One employee's statement in a run."""
-
-    id = fields.String()
-    employee_id = fields.String()
-    gross_cents = fields.Integer()
-    plan_compensation_cents = fields.Integer()
-    withholdings = fields.Dict()
-    employer_match_cents = fields.Integer()
-    match_source = fields.String()
-    status = fields.String(metadata={"description": "posted, held or rejected"})
 
 
 class PayRunOut(Schema):

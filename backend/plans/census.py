@@ -110,7 +110,7 @@ def load_census(session: Session, vault: PiiVault, actor: Actor, employer: Emplo
                 setattr(employee, key, value)
             # Hours already credited for other periods (by pay runs) stay; the census speaks for its periods only.
             employee.hours_by_period = {**(employee.hours_by_period or {}), **periods}
-            employee.updated_at = _now()
+            employee.updated_at = utcnow()
             updated += 1
             action = "employee.updated"
         session.flush()
@@ -120,10 +120,6 @@ def load_census(session: Session, vault: PiiVault, actor: Actor, employer: Emplo
     if changed:
         publish(session, CensusChanged(employer.id, tuple(e.id for e in changed), today))
     return CensusResult(created, updated, unchanged, result)
-
-
-def _now():
-    return utcnow()
 
 
 def _diff(employee: Employee, values: dict, vault: PiiVault) -> dict:

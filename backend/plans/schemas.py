@@ -45,7 +45,7 @@ class SponsorAdminIn(Schema):
 class EligibilityIn(Schema):
     """Who may join and when (IRC 410(a)): at most age 21 and one year of service."""
 
-    # Ranges are checked with the other rules (plans.service.validate_rules) so every problem is listed at once.
+    # Ranges are checked with the other rules (plans/rules.py::validate_rules) so every problem is listed at once.
     min_age = fields.Integer(metadata={"description": "0 to 21"})
     service_months = fields.Integer(metadata={"description": "0 to 12; 12 means a year with 1,000 hours"})
     entry_frequency = fields.String(validate=validate.OneOf(ENTRY_FREQUENCIES))

@@ -11,6 +11,7 @@ from backend.enrollment.eligibility import (
     EligibilityResult,
     compute_eligibility,
     entry_date_on_or_after,
+    terminated_on,
 )
 
 ADULT = date(1980, 5, 5)
@@ -539,3 +540,11 @@ def test_compute_eligibility_is_consistent(plan, min_age, service_months, hire, 
         assert result.entry_date >= result.conditions_met_date
         assert result.entry_date >= plan.plan_effective_date
         assert str(result.entry_date) in result.explanation
+
+
+def test_still_employed_is_one_rule_with_rehires():
+    assert not terminated_on(None, None, date(2026, 1, 1))
+    assert not terminated_on(date(2026, 3, 1), None, date(2026, 2, 28))  # the last day is still ahead
+    assert terminated_on(date(2026, 3, 1), None, date(2026, 3, 1))
+    assert terminated_on(date(2026, 3, 1), date(2026, 6, 1), date(2026, 5, 31))  # rehired next week: not yet
+    assert not terminated_on(date(2026, 3, 1), date(2026, 6, 1), date(2026, 6, 1))

@@ -115,13 +115,3 @@ def test_one_employment_rule_a_rehire_escalates_and_a_past_last_day_is_not_enrol
     assert "auto enrolled: 0" in daily(app, "2026-12-07")  # E3's last day passed: no enrollment
     clock.fixed_today = date(2027, 12, 10)
     assert "escalations scheduled: 1" in daily(app, "2027-12-10")  # E1, rehired, escalates
-
-
-def test_still_employed_is_one_rule_with_rehires():
-    from backend.enrollment.eligibility import terminated_on
-
-    assert not terminated_on(None, None, date(2026, 1, 1))
-    assert not terminated_on(date(2026, 3, 1), None, date(2026, 2, 28))  # the last day is still ahead
-    assert terminated_on(date(2026, 3, 1), None, date(2026, 3, 1))
-    assert terminated_on(date(2026, 3, 1), date(2026, 6, 1), date(2026, 5, 31))  # rehired next week: not yet
-    assert not terminated_on(date(2026, 3, 1), date(2026, 6, 1), date(2026, 6, 1))
