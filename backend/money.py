@@ -6,7 +6,6 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 HUNDRED = Decimal(100)
 CENT = Decimal("0.01")
-UNIT_PLACES = Decimal("0.000001")
 # No amount Plumb handles comes near this; anything larger is a mistake (and would overflow a BIGINT of cents).
 MAX_DOLLARS = Decimal(10) ** 11
 

@@ -29,8 +29,6 @@ DEEMED_FIRST_YEAR_NHCE_PERCENT = Decimal(3)
 QNEC_FLAT_CAP_PERCENT = Decimal(5)
 QNEC_REPRESENTATIVE_MULTIPLE = Decimal(2)
 
-NHCE_BASES = ("current_year", "prior_year", "deemed_first_year", "no_nhces")
-
 
 @dataclass(frozen=True)
 class EmployeeRatio:
@@ -90,7 +88,6 @@ def contribution_ratio(contribution_cents: int, compensation_cents: int) -> Deci
 
 
 _NO_RATIO = Decimal("0.00")
-_NO_QNECS: Mapping[str, int] = {}
 
 
 def group_average(ratios: Iterable[Decimal]) -> Decimal | None:
@@ -128,13 +125,9 @@ def adp_members(
 ) -> list[EmployeeRatio]:
     """The ADP test's eligible employees with their elective deferrals (pre-tax + Roth, catch-up excluded)."""
     eligible = [p for p in participants if p.eligible]
-    if any(p.qnec_cents for p in eligible):
-        countable_qnec = qnec_countable_cents(
-            [(p.employee_id, p.qnec_cents, annual[p.employee_id].plan_compensation_cents, p.employed_at_year_end)
-             for p in eligible if p.employee_id not in hces]
-        )
-    else:
-        countable_qnec = _NO_QNECS  # no QNEC anywhere: nothing to cap, and nothing counted
+    countable_qnec = qnec_countable_cents(
+        [(p.employee_id, p.qnec_cents, annual[p.employee_id].plan_compensation_cents, p.employed_at_year_end)
+         for p in eligible if p.employee_id not in hces])
     members = []
     for p in eligible:
         limits = annual[p.employee_id]
@@ -244,9 +237,10 @@ def qnec_countable_cents(nhces: Sequence[tuple[str, int, int, bool]]) -> dict[st
     `nhces` holds (employee id, QNEC cents, capped pay cents, employed at year end). A QNEC counts up to the
     greater of 5% of pay and twice the representative contribution rate: the lowest rate within the half of
     eligible NHCEs with the highest rates, or if greater the lowest rate of any NHCE employed at year end.
+    Those left out count nothing (with no QNEC at all, nobody is listed).
     """
     if not any(qnec for _, qnec, _, _ in nhces):
-        return {employee_id: 0 for employee_id, _, _, _ in nhces}
+        return {}
     rates = [(Decimal(qnec) * HUNDRED / Decimal(pay)) if pay else Decimal(0) for _, qnec, pay, _ in nhces]
     highest_first = sorted(rates, reverse=True)
     representative = highest_first[math.ceil(len(rates) / 2) - 1]

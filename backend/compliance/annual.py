@@ -78,7 +78,7 @@ def _apply(p: Participant, year: int, limits: IrsLimits) -> AnnualLimitResult:
                        + p.after_tax_cents)
     age = p.age_at_end_of(year)
     deferrals = classify_deferrals(
-        year, age, p.plan_deferrals_cents, p.other_plan_deferrals_cents + p.outside_deferrals_cents,
+        year, age, p.plan_deferrals_cents, p.elsewhere_deferrals_cents,
         other_additions_cents=other_additions, additions_limit_cents=additions_limit)
     additions = deferrals.regular_cents + other_additions
     return AnnualLimitResult(

@@ -13,7 +13,6 @@ from backend.errors import ValidationFailed
 from backend.identity import policy
 from backend.money import percent_str
 from backend.plans import service as plans
-from backend.plans.models import Employee
 from backend.web import context
 from backend.web.pagination import PageArgs, page_schema, paginate
 from backend.web.smorest import Blueprint
@@ -108,8 +107,7 @@ class WhatIf(MethodView):
         """What if these employees deferred these rates for the rest of the year? Nothing is stored."""
         session = context.session()
         plan = plans.plan_for(session, context.principal(), plan_id)
-        known = set(session.scalars(Employee.__table__.select().with_only_columns(Employee.external_id)
-                                    .where(Employee.employer_id == plan.employer_id)))
+        known = plans.external_ids(session, plan.employer_id)
         problems = [(f"changes[{i}].external_id", "is not on this plan's census")
                     for i, change in enumerate(body["changes"]) if change["external_id"] not in known]
         if problems:

@@ -6,7 +6,7 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from backend.compliance.adp_acp import adp_members
-from backend.compliance.annual import annual_limit_results
+from backend.compliance.annual import annual_limit_results, capped_compensation
 from backend.compliance.correction import HceOutlook, highest_hce_election
 from backend.compliance.engine_input import PlanTestInput
 from backend.compliance.live_input import plan_year_inputs
@@ -14,6 +14,7 @@ from backend.compliance.report import run_plan_tests
 from backend.compliance.state import state_of
 from backend.errors import ValidationFailed
 from backend.irs.deferrals import deferral_room_cents
+from backend.irs.limits import limits_for
 from backend.memory import collector_paused
 from backend.plans.models import Plan
 from backend.plans.pii import PiiVault
@@ -73,15 +74,17 @@ def _hce_election_cap(today_input: PlanTestInput, projected_input: PlanTestInput
     if section["exempt"] or section["limit"] is None or not result["hce"]:
         return None
     hces = frozenset(result["hce"])
-    annual_today = annual_limit_results(today_input.participants, today_input.year)
-    annual_year = annual_limit_results(projected_input.participants, projected_input.year)
-    counted = {m.employee_id: m.counted_cents for m in adp_members(today_input.participants, annual_today, hces)}
-    year_pay = {p.employee_id: p.compensation_cents for p in projected_input.participants}
+    # Only the HCEs are read: an HCE's counted deferrals do not depend on anyone else's.
+    hces_today = [p for p in today_input.participants if p.employee_id in hces]
+    counted = {m.employee_id: m.counted_cents
+               for m in adp_members(hces_today, annual_limit_results(hces_today, today_input.year), hces)}
+    year_pay = {p.employee_id: p.compensation_cents for p in projected_input.participants if p.employee_id in hces}
+    limits = limits_for(projected_input.year)
     outlook = [HceOutlook(employee_id=p.employee_id, counted_cents=counted[p.employee_id],
                           remaining_pay_cents=max(0, year_pay[p.employee_id] - p.compensation_cents),
-                          compensation_cents=annual_year[p.employee_id].plan_compensation_cents,
+                          compensation_cents=capped_compensation(year_pay[p.employee_id], limits),
                           room_cents=deferral_room_cents(today_input.year, None, p.plan_deferrals_cents,
-                                                         p.other_plan_deferrals_cents + p.outside_deferrals_cents))
-               for p in today_input.participants if p.employee_id in hces and p.employee_id in counted]
+                                                         p.elsewhere_deferrals_cents))
+               for p in hces_today if p.employee_id in counted]
     percent = highest_hce_election(outlook, section["limit"])
     return {"percent": percent, "limit": section["limit"], "hces": sorted(h.employee_id for h in outlook)}

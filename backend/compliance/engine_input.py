@@ -122,6 +122,11 @@ class Participant:
         return self.prior_year_ownership_percent
 
     @property
+    def elsewhere_deferrals_cents(self) -> int:
+        """Deferrals to every other plan this year, the employer's own and other employers': one 402(g) limit."""
+        return self.other_plan_deferrals_cents + self.outside_deferrals_cents
+
+    @property
     def plan_deferrals_cents(self) -> int:
         """Every elective deferral to this plan, whatever column payroll put it in."""
         return self.pretax_cents + self.roth_cents + self.catch_up_cents

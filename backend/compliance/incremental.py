@@ -16,9 +16,6 @@ from backend.money import round_half_up
 from backend.plans.models import Plan
 from backend.plans.pii import PiiVault
 
-# The NHCE bases whose averages an election can move or that the update can recompute the limit from.
-_MOVABLE_BASES = ("current_year", "prior_year", "deemed_first_year")
-
 
 def update_after_election(session: Session, vault: PiiVault, plan: Plan, employee_id: str,
                           as_of: date) -> dict | None:
@@ -45,7 +42,7 @@ def update_after_election(session: Session, vault: PiiVault, plan: Plan, employe
     for test in RATIO_TESTS:
         section = dict(stored.headline["projection"][test])
         projection[test] = section
-        if section["exempt"] or section["nhce_basis"] not in _MOVABLE_BASES:
+        if section["exempt"] or section["nhce_basis"] == "no_nhces":
             continue
         by_group = averages(sums, "adr" if test == "adp" else "acr")
         if True not in by_group:
@@ -53,8 +50,8 @@ def update_after_election(session: Session, vault: PiiVault, plan: Plan, employe
         hce = round_half_up(by_group[True], 2)
         if section["nhce_basis"] == "current_year":
             nhce = round_half_up(by_group[False], 2) if False in by_group else None
-        else:
-            nhce = Decimal(section["nhce_average"])
+        else:  # the prior year's (or the deemed first-year) NHCE average, which no election this year moves
+            nhce = None if section["nhce_average"] is None else Decimal(section["nhce_average"])
         if nhce is None:
             continue
         limit = highest_passing_hce_average(nhce)

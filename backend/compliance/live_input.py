@@ -30,20 +30,23 @@ def plan_year_inputs(session: Session, vault: PiiVault, plan: Plan, as_of: date,
     """The engine's input twice: as of `as_of`, and projected to the year's end (each employee's elections in
     effect, or the `what_if` deferral percent given for them by external id, applied to each remaining pay
     date)."""
-    return _inputs(session, vault, plan, as_of, what_if or {}, None, whole_record=True)
+    return _inputs(session, vault, plan, as_of, what_if or {}, None)
 
 
 def projected_input(session: Session, vault: PiiVault, plan: Plan, as_of: date,
                     employee_id: str) -> PlanTestInput | None:
     """One employee's projected year end, for the incremental update after their election changes: only what
-    their ADP and ACP ratios read (their balance and last year's pay are left at nothing, as the ratios ignore
-    them and their HCE status is the last full computation's). None when they are not on the census."""
-    _, projected = _inputs(session, vault, plan, as_of, {}, employee_id, whole_record=False)
+    their ADP and ACP ratios read (their balance is left at nothing and last year's pay at the census's, as the
+    ratios ignore both and their HCE status is the last full computation's). None when they are not on the
+    census."""
+    _, projected = _inputs(session, vault, plan, as_of, {}, employee_id)
     return projected if projected.participants else None
 
 
 def _inputs(session: Session, vault: PiiVault, plan: Plan, as_of: date, what_if: dict[str, Decimal],
-            only: str | None, whole_record: bool) -> tuple[PlanTestInput, PlanTestInput]:
+            only: str | None) -> tuple[PlanTestInput, PlanTestInput]:
+    """The whole plan, or only what one employee's ratios read when `only` names them."""
+    whole_record = only is None
     year = as_of.year
     year_start, year_end = date(year, 1, 1), date(year, 12, 31)
     employer = session.get(Employer, plan.employer_id)

@@ -12,7 +12,6 @@ the events that move the plan, is below.
 """
 from datetime import date
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.compliance.correction_plan import compliance_report, correction_plan
@@ -22,6 +21,7 @@ from backend.compliance.state import (compliance_state, jsonable, recompute, set
                                       stored_state)
 from backend.events import CensusChanged, ElectionApproved, PayRunPosted
 from backend.jobs import Job, request_job
+from backend.plans import service as plans
 from backend.plans.models import Plan
 from backend.plans.pii import PiiVault
 
@@ -71,7 +71,7 @@ def recompute_after_pay_run(session: Session, event: PayRunPosted) -> None:
 
 def recompute_after_census(session: Session, event: CensusChanged) -> None:
     """Pay, ownership and officers decide HCE and key-employee status."""
-    for plan_id in session.scalars(select(Plan.id).where(Plan.employer_id == event.employer_id)):
+    for plan_id in plans.plan_ids(session, employer_id=event.employer_id):
         request_recompute(session, plan_id, "census", event.on)
 
 

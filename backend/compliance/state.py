@@ -23,6 +23,7 @@ from backend.db import utcnow
 from backend.memory import collector_paused
 from backend.money import percent_str
 from backend.payroll.pay_history import payroll_covers_year
+from backend.plans import service as plans
 from backend.plans.models import Plan
 from backend.plans.pii import PiiVault
 
@@ -89,13 +90,11 @@ def recompute(session: Session, vault: PiiVault, plan: Plan, as_of: date, trigge
                               for test in RATIO_TESTS}
     headline["ratio_sums"] = sums
     stored = session.get(ComplianceState, (plan.id, as_of.year))
-    previous = stored.status if stored else "on_track"
-    if stored is None:
-        stored = ComplianceState(plan_id=plan.id, year=as_of.year)
+    if stored is None:  # a plan's first state warns as a change from on track
+        stored = ComplianceState(plan_id=plan.id, year=as_of.year, status="on_track")
         session.add(stored)
-    stored.status, stored.trigger, stored.computed_at = state["status"], trigger, utcnow()
-    stored.result, stored.headline = state, headline
-    _record(session, plan, as_of.year, previous, headline, lambda: state)
+    stored.result = state
+    store_headline(session, plan, stored, headline, trigger)
     return state
 
 
@@ -158,5 +157,5 @@ def stale_plans(session: Session, today: date) -> list[str]:
     """The plans in effect whose state for this year is missing or was computed for an earlier day."""
     current = dict(session.execute(select(ComplianceState.plan_id, ComplianceState.headline["as_of"].as_string())
                                    .where(ComplianceState.year == today.year)).all())
-    return [plan_id for plan_id in session.scalars(select(Plan.id).where(Plan.effective_date <= today))
+    return [plan_id for plan_id in plans.plan_ids(session, in_effect_on=today)
             if current.get(plan_id) != today.isoformat()]

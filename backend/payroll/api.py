@@ -107,7 +107,7 @@ class ProviderPayRuns(MethodView):
             problems = flatten_messages(error.messages)
             flagged = {field for field, _ in problems}
             problems += [p for p in service.structural_problems(
-                document, service.known_external_ids(session, employer.id)) if p[0] not in flagged]
+                document, plans.external_ids(session, employer.id)) if p[0] not in flagged]
             raise ValidationFailed(problems) from None
         actor = Actor(user_id=None, role=f"payroll:{connection.id}", ip=context.client_ip(),
                       user_agent=request.headers.get("User-Agent"))

@@ -86,10 +86,6 @@ def _as_cents(value):
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
-def known_external_ids(session: Session, employer_id: str) -> set[str]:
-    return set(session.scalars(select(Employee.external_id).where(Employee.employer_id == employer_id)))
-
-
 def ingest_pay_run(session: Session, vault: PiiVault, actor: Actor, employer: Employer, payload: dict, *,
                    via: str, connection_id: str | None, today: date, digest: str | None = None) -> PayRunResult:
     """`digest` identifies the request's exact contents (the API passes a hash of the raw body a provider

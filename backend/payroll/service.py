@@ -4,7 +4,7 @@ ledger entries), follow_up (observed elections, 402(g) stops, hours, termination
 sponsor's decisions) and pay_history (posted pay over a period)."""
 from backend.payroll.connections import connection_credentials, connection_secret, create_connection
 from backend.payroll.exceptions_queue import resolve_exception
-from backend.payroll.ingest import PayRunResult, ingest_pay_run, known_external_ids, structural_problems
+from backend.payroll.ingest import PayRunResult, ingest_pay_run, structural_problems
 
 __all__ = ["connection_credentials", "connection_secret", "create_connection", "resolve_exception", "PayRunResult",
-           "ingest_pay_run", "known_external_ids", "structural_problems"]
+           "ingest_pay_run", "structural_problems"]

@@ -1,5 +1,7 @@
 """Which employers, plans and employees a caller may load: other tenants' ids answer NotFound (the rule itself is in
 `backend/identity/policy.py`)."""
+from datetime import date
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -50,3 +52,13 @@ def current_plan(session: Session, employer_id: str) -> Plan:
     if plan is None:
         raise NotFound("This employer has no plan.")
     return plan
+
+
+def plan_ids(session: Session, *, employer_id: str | None = None, in_effect_on: date | None = None) -> list[str]:
+    """Ids of the plans of an employer, or of every plan in effect on a day."""
+    query = select(Plan.id)
+    if employer_id is not None:
+        query = query.where(Plan.employer_id == employer_id)
+    if in_effect_on is not None:
+        query = query.where(Plan.effective_date <= in_effect_on)
+    return list(session.scalars(query))

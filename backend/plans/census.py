@@ -181,3 +181,8 @@ def employees_by_id(session: Session, ids: list[str]) -> dict[str, Employee]:
     for chunk in chunks(missing):
         found.update((e.id, e) for e in session.scalars(select(Employee).where(any_of(session, Employee.id, chunk))))
     return found
+
+
+def external_ids(session: Session, employer_id: str) -> set[str]:
+    """The external ids on the employer's census (the ids payroll and sponsors name people by)."""
+    return set(session.scalars(select(Employee.external_id).where(Employee.employer_id == employer_id)))
