@@ -42,6 +42,11 @@ def format_dollars(cents: int) -> str:
     return f"{'-' if cents < 0 else ''}${dollars:,}.{rest:02d}"
 
 
+def format_dollar_amount(amount: Decimal | str) -> str:
+    """A dollar amount given in dollars (a Decimal, or its exact text from a stored result) as people read it."""
+    return format_dollars(dollars_to_cents(amount))
+
+
 def percent_of_cents(cents: int, percent: Decimal) -> int:
     """`percent`% of an amount in cents, to the nearest cent, halves up."""
     return int(round_half_up(Decimal(cents) * percent / HUNDRED, 0))

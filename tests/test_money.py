@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backend.money import dollars_to_cents, format_dollars
+from backend.money import dollars_to_cents, format_dollar_amount, format_dollars
 
 
 @pytest.mark.parametrize("cents, text", [
@@ -36,3 +36,8 @@ def test_only_integer_cents_are_formatted(value):
 @given(st.integers(min_value=-(10**13) + 1, max_value=10**13 - 1))  # dollars_to_cents refuses 10**11 dollars
 def test_formatting_and_parsing_round_trip(cents):
     assert dollars_to_cents(format_dollars(cents).replace("$", "")) == cents
+
+
+def test_report_amounts_are_written_exactly_from_the_engine_or_a_stored_state():
+    assert format_dollar_amount(Decimal("1076.92")) == format_dollar_amount("1076.92") == "$1,076.92"
+    assert format_dollar_amount(Decimal("0.00")) == "$0.00"

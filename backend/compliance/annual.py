@@ -1,8 +1,9 @@
 """Per-person annual limits: 402(g) with catch-up (414(v)), 415(c) annual additions, 401(a)(17).
 
 Order matters and follows the Code: excess deferrals under 402(g) are settled first, the ADP/ACP tests
-come after (IRC 401(m)(6)(D)). What is regular, catch-up or excess is decided once, for payroll and the phone
-too, by `backend.irs.deferrals.classify_deferrals`; the column payroll put the money in plays no part.
+come after (IRC 401(m)(6)(D)). What is regular, catch-up or excess is decided by
+`backend.irs.deferrals.classify_deferrals` (beside the 402(g) room payroll and the phone ask); the column payroll
+put the money in plays no part.
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ from reportlab.lib.units import inch
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from xml.sax.saxutils import escape
 
-from backend.compliance.report import dollars_text, render_text
+from backend.compliance.report import render_text
+from backend.money import format_dollar_amount
 
 _STATUS = {"on_track": "On track", "narrow_margin": "Passing by a narrow margin", "at_risk": "At risk of failing"}
 
@@ -74,7 +75,7 @@ def _correction_lines(correction: Mapping) -> list[str]:
     QNEC, the NHCE increase, excess deferrals and additions) is in the test details that follow."""
     if correction["passed"]:
         return ["Nothing to correct: every test passes and no one is over a limit."]
-    lines = [f"{name.upper()} fails: total excess {dollars_text(correction[name]['total_excess'])}, itemized "
+    lines = [f"{name.upper()} fails: total excess {format_dollar_amount(correction[name]['total_excess'])}, itemized "
              f"below with the alternatives." for name in ("adp", "acp") if not correction[name]["passed"]]
     for key, what in (("limit_402g", "402(g) excess deferrals"), ("limit_415c", "415(c) excess annual additions"),
                       ("top_heavy_minimum_owed", "top-heavy minimum contributions")):

@@ -14,7 +14,6 @@ from backend.plans.match import MatchedPaychecks, MatchTier, match_for_paychecks
 class ProjectedCents(NamedTuple):
     """What the rest of the year adds to an employee's year-to-date figures."""
 
-    paychecks: int  # the remaining pay dates they are still employed on
     compensation: int
     pretax: int
     roth: int
@@ -46,7 +45,7 @@ class YearEndProjection:
         paychecks = self.paychecks_until(termination_date)
         compensation = per_check * paychecks
         if not eligible or not paychecks:
-            return ProjectedCents(paychecks, compensation, 0, 0, 0)
+            return ProjectedCents(compensation, 0, 0, 0)
         pretax = roth = match = 0
         for count, lines in self._segments(elections, paychecks, per_check, what_if):
             pretax += lines[0] * count
@@ -54,7 +53,7 @@ class YearEndProjection:
             matched = self._match(per_check, lines[0] + lines[1], count, pay_room_cents)
             match += matched.match_cents
             pay_room_cents = matched.pay_room_cents
-        return ProjectedCents(paychecks, compensation, pretax, roth, match)
+        return ProjectedCents(compensation, pretax, roth, match)
 
     def _segments(self, elections: Sequence, paychecks: int, per_check: int,
                   what_if: Decimal | None):

@@ -22,7 +22,7 @@ from backend.irs.limits import limits_for
 from backend.compliance.engine_input import SAFE_HARBOR_MATCH_KINDS, PlanTestInput
 from backend.compliance.status import highly_compensated_employees, key_employees
 from backend.compliance.top_heavy import run_top_heavy_test
-from backend.money import cents_to_dollars, dollars_to_cents, format_dollars, round_half_up
+from backend.money import cents_to_dollars, dollars_to_cents, format_dollar_amount, round_half_up
 
 
 def run_plan_tests(plan: PlanTestInput, members: dict | None = None) -> dict:
@@ -266,26 +266,26 @@ def _ratio_test_lines(name: str, section: Mapping) -> list[str]:
              f"({section['nhce_basis'].replace('_', ' ')}), highest passing HCE average {pct(section['limit'])}"]
     if section["passed"]:
         return lines
-    lines.append(f"  total excess {dollars_text(section['total_excess'])} "
+    lines.append(f"  total excess {format_dollar_amount(section['total_excess'])} "
                  f"(HCE ratios capped at {section['hce_ratio_cap']}%)")
     if section["refunds"]:
         lines.append("  refunds: " + _amounts(section["refunds"]))
     if section["recharacterized_catch_up"]:
         lines.append("  re-characterized as catch-up: " + _amounts(section["recharacterized_catch_up"]))
     if dollars_to_cents(section["unallocated_excess"]):  # a Decimal from the engine, a string from a stored state
-        lines.append(f"  excess no HCE could return from this plan: {dollars_text(section['unallocated_excess'])}")
+        lines.append(f"  excess no HCE could return from this plan: {format_dollar_amount(section['unallocated_excess'])}")
     deadlines = section["deadlines"]
     lines.append(f"  refund by {deadlines['refund_without_excise_tax']} to avoid the 10% excise tax, "
                  f"{deadlines['refund_latest']} at the latest")
     if section["qnec"]:
         q = section["qnec"]
         lines.append(f"  or a QNEC of {q['percent']}% of pay to every eligible NHCE: cost "
-                     f"{dollars_text(q['cost'])} (NHCE average becomes {q['nhce_average_after']}%), "
+                     f"{format_dollar_amount(q['cost'])} (NHCE average becomes {q['nhce_average_after']}%), "
                      f"by {deadlines['qnec_latest']}")
     if section["nhce_increase"]:
         n = section["nhce_increase"]
         text = (f"  NHCEs would need an average of {n['nhce_average_needed']}% (+{n['points']} points, "
-                f"{dollars_text(n['extra_contributions'])} more at current pay)")
+                f"{format_dollar_amount(n['extra_contributions'])} more at current pay)")
         if n["nonparticipants_needed"] is not None:
             text += (f", or {n['nonparticipants_needed']} of {n['nonparticipants']} non-contributors "
                      f"at {n['at_percent']}%")
@@ -298,9 +298,4 @@ def _over_limit_text(amounts: Mapping) -> str:
 
 
 def _amounts(amounts: Mapping) -> str:
-    return ", ".join(f"{employee_id} {dollars_text(amount)}" for employee_id, amount in amounts.items())
-
-
-def dollars_text(amount: Decimal | str) -> str:
-    """A section's dollar amount (a Decimal from the engine, its text from a stored state) as people read it."""
-    return format_dollars(dollars_to_cents(amount))
+    return ", ".join(f"{employee_id} {format_dollar_amount(amount)}" for employee_id, amount in amounts.items())

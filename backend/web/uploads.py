@@ -46,8 +46,9 @@ def load_csv_rows(text: str, parse_row, *, columns, required=(), empty_file: str
     file's own line number): (rows, labels). Every problem in the file is listed at once: unknown and missing
     columns, rows with more fields than the header, and what `parse_row` refuses (a marshmallow
     `ValidationError`, or a `ValidationFailed` naming fields). Empty cells are left out, as if not sent.
-    `also_check(rows, labels)` adds the problems only the whole file shows (a repeated id), even when some rows
-    failed, so one upload reports everything."""
+    When some rows failed, `also_check(rows, row_label)` (row_label: index → label) adds the problems only the
+    whole file shows (a repeated id) for the rows that parsed, so one refusal reports everything; when none
+    failed, the caller's own service checks the whole file as it would any other input."""
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in read_header(reader)]
     if not header and empty_file:

@@ -170,10 +170,3 @@ def test_the_plumb_command_carries_the_compliance_group():
     from backend.cli import command_group
 
     assert command_group().commands["compliance"] is compliance_group
-
-
-def test_report_amounts_are_written_exactly_from_the_engine_or_a_stored_state():
-    from backend.compliance.report import dollars_text
-
-    assert dollars_text(Decimal("1076.92")) == dollars_text("1076.92") == "$1,076.92"
-    assert dollars_text(Decimal("0.00")) == "$0.00"
