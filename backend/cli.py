@@ -95,16 +95,14 @@ def demo_command(host, port, seed_only):
 
 
 def _serve(host: str, port: int) -> None:
-    """The HTTP server; on the embedded default (SQLite) the outbox dispatcher and the job runner run in threads
-    beside it."""
+    """The HTTP server; on the embedded default (SQLite) the worker's loops run in threads beside it."""
     plumb = current_app.extensions["plumb"]
     stop = threading.Event()
     if plumb.db.dialect == "sqlite":
         dispatcher = Dispatcher(plumb.db, plumb.deliverers)
         threading.Thread(target=dispatcher.run_forever, args=(stop,), name="outbox", daemon=True).start()
-        threading.Thread(target=JobRunner(plumb.db, plumb.jobs).run_forever, args=(stop,), name="jobs",
-                         daemon=True).start()
-        click.echo("outbox dispatcher and job runner: running in this process (embedded default)")
+        _start_jobs_and_daily(plumb, stop)
+        click.echo("outbox dispatcher, job runner and daily pass: running in this process (embedded default)")
     else:
         click.echo("outbox dispatcher and job runner: run `plumb worker` (one or more) beside this server")
     try:
@@ -113,7 +111,7 @@ def _serve(host: str, port: int) -> None:
         stop.set()
 
 
-@click.command("serve", help="Serve the API (and, on SQLite, the outbox dispatcher and the job runner).")
+@click.command("serve", help="Serve the API (and, on SQLite, the worker's loops: outbox, jobs, the daily pass).")
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
 @with_appcontext
@@ -142,11 +140,16 @@ def worker_command(idle, max_attempts, base_delay, concurrency, lease):
     click.echo(f"worker delivering from {plumb.db.dialect}", err=True)
     dispatcher = Dispatcher(plumb.db, plumb.deliverers, max_attempts=max_attempts, base_delay=base_delay,
                             concurrency=concurrency, lease_seconds=lease)
-    # Jobs have their own thread: a long recompute never holds up a message to payroll.
-    runner = JobRunner(plumb.db, plumb.jobs)
-    threading.Thread(target=runner.run_forever, args=(stop,), name="jobs", daemon=True).start()
-    threading.Thread(target=_daily_loop, args=(plumb, stop), name="daily", daemon=True).start()
+    _start_jobs_and_daily(plumb, stop)
     dispatcher.run_forever(stop, idle_seconds=idle)
+
+
+def _start_jobs_and_daily(plumb, stop: threading.Event) -> None:
+    """The job runner (a thread of its own: a long recompute never holds up a message to payroll) and the hourly
+    daily pass, beside the dispatcher, until `stop`."""
+    threading.Thread(target=JobRunner(plumb.db, plumb.jobs).run_forever, args=(stop,), name="jobs",
+                     daemon=True).start()
+    threading.Thread(target=_daily_loop, args=(plumb, stop), name="daily", daemon=True).start()
 
 
 def _daily_loop(plumb, stop, every_seconds: int = 3600) -> None:

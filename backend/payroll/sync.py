@@ -51,8 +51,9 @@ class Connection:
 class ActiveConnections:
     """Each employer's active connection, read in a short transaction of its own and kept for `max_age` seconds:
     at thousands of messages a second, a read and a decryption per message would cost more than the delivery.
-    A connection replaced less than `max_age` ago may still carry a delivery or two; the provider that no longer
-    holds the connection refuses them, and they are retried like any failure."""
+    A connection replaced less than `max_age` ago may still carry a delivery or two to the old receiver: refused
+    there when it no longer holds the connection (then retried like any failure), but acknowledged if the old
+    receiver still answers, so changing provider is best done between pay runs."""
 
     def __init__(self, db, vault: PiiVault, max_age: float = 1.0):
         self.db, self.vault, self.max_age = db, vault, max_age
