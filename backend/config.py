@@ -33,6 +33,17 @@ class Config:
     login_max_failures: int = 5
     login_window_seconds: int = 900
     signup_max_attempts: int = 5
+    # Outbound calls (payroll endpoints) go only to public https addresses; development and the tests may allow
+    # plain http to loopback receivers. Off by default.
+    allow_loopback_http: bool = False
+    # Per-client rate limits (Flask-Limiter) beside the per-account throttles; storage is a limits URI
+    # ("memory://" for one process, "redis://host:port" when several processes share the counts).
+    rate_limits_enabled: bool = True
+    rate_limit_storage_uri: str = "memory://"
+    # Census files above this many rows are refused (a 422) rather than loaded.
+    census_max_rows: int = 100_000
+    # Where the embedded default keeps its database, secrets and, until real delivery exists, outgoing messages.
+    instance_dir: str = ""
     testing: bool = False
     extra: dict = field(default_factory=dict)
 
@@ -47,6 +58,11 @@ class Config:
             jwt_secret=env.get("PLUMB_JWT_SECRET") or _persistent_secret("jwt.secret", lambda: secrets.token_urlsafe(48)),
             pii_key=env.get("PLUMB_PII_KEY") or _persistent_secret("pii.key", lambda: Fernet.generate_key().decode()),
         )
+        values["instance_dir"] = str(_instance_dir())
+        if env.get("PLUMB_ALLOW_LOOPBACK_HTTP"):
+            values["allow_loopback_http"] = env["PLUMB_ALLOW_LOOPBACK_HTTP"].lower() in ("1", "true", "yes")
+        if env.get("PLUMB_RATE_LIMIT_STORAGE_URI"):
+            values["rate_limit_storage_uri"] = env["PLUMB_RATE_LIMIT_STORAGE_URI"]
         if "PLUMB_ACCESS_TOKEN_SECONDS" in env:
             values["access_token_seconds"] = int(env["PLUMB_ACCESS_TOKEN_SECONDS"])
         values.update(overrides)

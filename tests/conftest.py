@@ -55,9 +55,11 @@ def database_url(_migrated, tmp_path):
 
 
 @pytest.fixture
-def app(database_url):
+def app(database_url, tmp_path):
+    # Tests talk to receivers on loopback over http; per-client rate limits have tests of their own.
     config = Config(database_url=database_url, jwt_secret="test-secret-" + "x" * 32,
                     pii_key=Fernet.generate_key().decode(), password_time_cost=1, password_memory_kib=8192,
+                    allow_loopback_http=True, rate_limits_enabled=False, instance_dir=str(tmp_path),
                     testing=True)
     application = create_app(config, clock=Clock(fixed_today=TODAY))
     yield application
