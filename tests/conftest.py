@@ -17,6 +17,7 @@ from backend.config import Config
 from backend.db import migrate
 from backend.models import metadata
 from tests.support.receivers import Receiver, free_port
+from tests.support.served import Served
 
 TODAY = date(2026, 11, 24)
 
@@ -64,6 +65,14 @@ def app(database_url, tmp_path):
     application = create_app(config, clock=Clock(fixed_today=TODAY))
     yield application
     application.extensions["plumb"].db.engine.dispose()
+
+
+@pytest.fixture
+def served(app):
+    """The app on a real port, for requests fired in parallel (`tests.support.served`)."""
+    server = Served(app)
+    yield server
+    server.stop()
 
 
 @pytest.fixture
