@@ -1,4 +1,5 @@
-"""The app factory: the wiring's object graph, flask-smorest Api, blueprints, error handlers, request transactions."""
+"""The app factory: the wiring's object graph, flask-smorest Api, blueprints, error handlers, request transactions,
+request ids, security headers, per-client rate limits, health checks and the packaged API docs."""
 import logging
 
 from flask import Flask, g, request
@@ -14,7 +15,10 @@ from backend.errors import DomainError
 from backend.identity.api import blp as identity_blp
 from backend.payroll.api import blp as payroll_blp
 from backend.plans.api import blp as plans_blp
-from backend.web import problems
+from backend.web import docs, health, problems
+from backend.web.limits import install_rate_limits
+from backend.web.logs import install_request_ids
+from backend.web.security import install_security_headers, trust_proxies
 from backend.web.smorest import PlumbApi
 from backend.wiring import bootstrap
 from mobile_api.api import blp as mobile_blp
@@ -31,8 +35,7 @@ def create_app(config: Config | None = None, clock: Clock | None = None) -> Flas
         OPENAPI_VERSION="3.1.0",
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="/docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        # /docs is served by backend/web/docs.py from the installed swagger-ui-bundle, not by flask-smorest.
         API_SPEC_OPTIONS={
             "info": {"description": "Plumb: one platform for a 401(k) plan's recordkeeping, payroll sync, "
                                     "enrollment and compliance. Errors are RFC 9457 problem details."},
@@ -43,12 +46,19 @@ def create_app(config: Config | None = None, clock: Clock | None = None) -> Flas
         MAX_CONTENT_LENGTH=20 * 1024 * 1024,
     )
     app.extensions["plumb"] = bootstrap(config, clock)
+    # First, so every later hook, error and log line of the request has its id.
+    install_request_ids(app)
+    trust_proxies(app, config.proxy_hops)
 
     api = PlumbApi(app)
     # flask-smorest's own pagination schema is unused here (cursor pages are plain schemas) but still documented.
     api.spec.components.schemas.get("PaginationMetadata", {}).setdefault(
         "description", "Unused: lists here page by cursor (`limit`, `cursor` → `next_cursor`).")
     _register_blueprints(api)
+    app.register_blueprint(health.blp)
+    app.register_blueprint(docs.blp)
+    install_rate_limits(app, config)
+    install_security_headers(app)
     _register_error_handlers(app)
     _refuse_nul_characters(app)
     _register_request_transaction(app)

@@ -1,6 +1,7 @@
 """The `plumb` command: `plumb serve`, `plumb worker`, `plumb daily`, `plumb db upgrade`, `plumb user create`,
 `plumb demo`, `plumb ledger check`, `plumb jobs dead|retry`, `plumb compliance test`. Each builds its app through
-`create_app` (and so through the wiring); the app never imports this module."""
+`create_app` (and so through the wiring); the app never imports this module. Logging is set up here, once, for
+every command: JSON lines on stderr (backend/web/logs.py)."""
 import gc
 import logging
 import signal
@@ -24,6 +25,9 @@ from backend.errors import DomainError
 from backend.identity.service import create_user
 from backend.jobs import JobRunner, dead_jobs, retry_job
 from backend.outbox import Dispatcher
+from backend.web.logs import configure_logging
+from backend.web.security import PlumbRequestHandler
+from backend.web.server import GunicornServer
 
 
 def command_group() -> FlaskGroup:
@@ -38,6 +42,7 @@ def command_group() -> FlaskGroup:
 
 
 def main():
+    configure_logging()
     command_group()()
 
 
@@ -91,32 +96,57 @@ def demo_command(host, port, seed_only):
         click.echo(f"  {role:<14} {email:<28} {password:<16} {note}")
     click.echo("")
     if not seed_only:
-        _serve(host, port)
+        _serve_simply(host, port)
 
 
-def _serve(host: str, port: int) -> None:
-    """The HTTP server; on the embedded default (SQLite) the worker's loops run in threads beside it."""
-    plumb = current_app.extensions["plumb"]
-    stop = threading.Event()
-    if plumb.db.dialect == "sqlite":
-        dispatcher = Dispatcher(plumb.db, plumb.deliverers)
-        threading.Thread(target=dispatcher.run_forever, args=(stop,), name="outbox", daemon=True).start()
-        _start_jobs_and_daily(plumb, stop)
-        click.echo("outbox dispatcher, job runner and daily pass: running in this process (embedded default)")
-    else:
-        click.echo("outbox dispatcher and job runner: run `plumb worker` (one or more) beside this server")
+def _serve_simply(host: str, port: int) -> None:
+    """Werkzeug's development server (the demo); on the embedded default (SQLite) the worker's loops run in threads
+    beside it."""
+    stop = _start_embedded_loops(current_app._get_current_object())
     try:
-        run_simple(host, port, current_app._get_current_object(), threaded=True)
+        run_simple(host, port, current_app._get_current_object(), threaded=True, request_handler=PlumbRequestHandler)
     finally:
-        stop.set()
+        stop()
 
 
-@click.command("serve", help="Serve the API (and, on SQLite, the worker's loops: outbox, jobs, the daily pass).")
-@click.option("--host", default="127.0.0.1")
-@click.option("--port", default=5000, type=int)
+def _start_embedded_loops(app):
+    """On the embedded default (SQLite) the worker's loops (outbox, jobs, the daily pass) run in this process's
+    threads, since no `plumb worker` runs beside it; elsewhere nothing. Returns the function that stops them."""
+    plumb = app.extensions["plumb"]
+    stop = threading.Event()
+    if plumb.db.dialect != "sqlite":
+        click.echo("outbox dispatcher and job runner: run `plumb worker` (one or more) beside this server", err=True)
+        return stop.set
+    dispatcher = Dispatcher(plumb.db, plumb.deliverers)
+    threading.Thread(target=dispatcher.run_forever, args=(stop,), name="outbox", daemon=True).start()
+    _start_jobs_and_daily(plumb, stop)
+    click.echo("outbox dispatcher, job runner and daily pass: running in this process (embedded default)", err=True)
+    return stop.set
+
+
+@click.command("serve", help="Serve the API with gunicorn (SIGTERM stops it gracefully). On SQLite one worker "
+                             "process serves, and the worker's loops (outbox, jobs, the daily pass) run inside it.")
+@click.option("--bind", default="127.0.0.1:5000", show_default=True, help="host:port (or unix:/path) to listen on.")
+@click.option("--workers", default=2, type=int, show_default=True,
+              help="Worker processes (PostgreSQL); SQLite always uses one.")
+@click.option("--threads", default=8, type=int, show_default=True, help="Threads per worker process.")
+@click.option("--timeout", default=60, type=int, show_default=True,
+              help="Seconds a request may run before its worker is restarted.")
+@click.option("--graceful-timeout", default=30, type=int, show_default=True,
+              help="Seconds a worker has to finish its requests after SIGTERM.")
 @with_appcontext
-def serve_command(host, port):
-    _serve(host, port)
+def serve_command(bind, workers, threads, timeout, graceful_timeout):
+    plumb = current_app.extensions["plumb"]
+    embedded = plumb.db.dialect == "sqlite"
+    if embedded and workers != 1:
+        # SQLite has one writer at a time, and the embedded loops must run in exactly one place: one process.
+        click.echo(f"SQLite: serving with 1 worker process instead of {workers} (threads: {threads})", err=True)
+        workers = 1
+    # The workers build their own apps after the fork; this one's connections must not be inherited.
+    plumb.db.engine.dispose()
+    options = {"bind": bind, "workers": workers, "threads": threads, "timeout": timeout,
+               "graceful_timeout": graceful_timeout}
+    GunicornServer(create_app, options, on_worker_start=_start_embedded_loops if embedded else None).run()
 
 
 @click.command("worker", help="Deliver outbox messages (payroll changes) and run jobs (compliance recomputes) until "

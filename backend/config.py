@@ -44,6 +44,9 @@ class Config:
     census_max_rows: int = 100_000
     # Where the embedded default keeps its database, secrets and, until real delivery exists, outgoing messages.
     instance_dir: str = ""
+    # Reverse proxies in front of the server whose X-Forwarded-For/-Proto are trusted (the client's address for
+    # the per-client limits, https for HSTS); 0 trusts none, since a client can send those headers itself.
+    proxy_hops: int = 0
     testing: bool = False
     extra: dict = field(default_factory=dict)
 
@@ -63,6 +66,8 @@ class Config:
             values["allow_loopback_http"] = env["PLUMB_ALLOW_LOOPBACK_HTTP"].lower() in ("1", "true", "yes")
         if env.get("PLUMB_RATE_LIMIT_STORAGE_URI"):
             values["rate_limit_storage_uri"] = env["PLUMB_RATE_LIMIT_STORAGE_URI"]
+        if env.get("PLUMB_PROXY_HOPS"):
+            values["proxy_hops"] = int(env["PLUMB_PROXY_HOPS"])
         if "PLUMB_ACCESS_TOKEN_SECONDS" in env:
             values["access_token_seconds"] = int(env["PLUMB_ACCESS_TOKEN_SECONDS"])
         values.update(overrides)

@@ -1,10 +1,13 @@
-"""RFC 9457 problem details: the one error shape of the API, for domain errors, request validation and HTTP errors."""
+"""RFC 9457 problem details: the one error shape of the API, for domain errors, request validation and HTTP errors.
+Each carries the request's id (`request_id`, also in the `X-Request-Id` header), so a user can quote it and the
+logs of that request can be found."""
 import logging
 
 from flask import Response, json
 from werkzeug.exceptions import HTTPException
 
 from backend.errors import DomainError, problems_found
+from backend.web.logs import request_id
 
 log = logging.getLogger(__name__)
 PROBLEM_BASE = "https://plumb.dev/problems/"
@@ -14,6 +17,8 @@ _LOCATIONS = {"json", "query", "form", "files", "headers", "view_args", "path", 
 def problem(status: int, title: str, detail: str, type_slug: str, errors=(), headers=None) -> Response:
     body = {"type": PROBLEM_BASE + type_slug, "title": title, "status": status, "detail": detail,
             "errors": [{"field": field, "message": message} for field, message in errors]}
+    if (current := request_id()) is not None:
+        body["request_id"] = current
     response = Response(json.dumps(body), status=status, mimetype="application/problem+json")
     for name, value in (headers or {}).items():
         response.headers[name] = value

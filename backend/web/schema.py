@@ -28,6 +28,8 @@ class Problem(Schema):
     status = marshmallow.fields.Integer()
     detail = marshmallow.fields.String()
     errors = marshmallow.fields.List(marshmallow.fields.Nested(ProblemField))
+    request_id = marshmallow.fields.String(metadata={"description": "The request's id, as in `X-Request-Id`: "
+                                                                    "quote it when reporting a problem"})
 
 
 def at_most_places(places: int):

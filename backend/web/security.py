@@ -1,0 +1,96 @@
+"""Security headers on every answer (one after_request), the proxy hops whose forwarded headers are trusted, and
+the development server's request handler (no version banner; its own 414/431 answers as problem details).
+
+The API answers only JSON, so its content security policy allows nothing at all; /docs gets a policy that lets
+Swagger UI run its scripts and styles served from this origin (backend/web/docs.py) and nothing from elsewhere."""
+import json
+
+from flask import Flask, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.serving import WSGIRequestHandler
+
+from backend.web.logs import ENVIRON_KEY, log_access, new_request_id
+from backend.web.problems import PROBLEM_BASE
+
+API_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+# Swagger UI sets inline style attributes on the elements it renders and shows SVG icons as data: URIs.
+DOCS_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+               "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+DOCS_PREFIX = "/docs"
+# Answers that hand out tokens, whether or not the request itself was authenticated.
+TOKEN_PATHS = frozenset({"/v1/auth/login", "/v1/auth/refresh", "/v1/auth/invitations/accept", "/mobile/v1/signup"})
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+def trust_proxies(app: Flask, hops: int) -> None:
+    """Behind `hops` reverse proxies, take the client's address and scheme from their X-Forwarded-For/-Proto
+    headers (so HSTS, the per-client limits and the audit trail see the real client). With no proxy (0, the
+    default) those headers are the client's own words and are ignored."""
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
+def install_security_headers(app: Flask) -> None:
+    @app.after_request
+    def add_security_headers(response):
+        headers = response.headers
+        headers["X-Content-Type-Options"] = "nosniff"
+        headers["X-Frame-Options"] = "DENY"
+        headers["Referrer-Policy"] = "no-referrer"
+        is_docs = request.path == DOCS_PREFIX or request.path.startswith(DOCS_PREFIX + "/")
+        headers["Content-Security-Policy"] = DOCS_POLICY if is_docs else API_POLICY
+        if request.is_secure:
+            headers["Strict-Transport-Security"] = HSTS
+        # A bearer token, a provider's signature or a token answer: what comes back is someone's own data or a
+        # credential, and no cache (browser, proxy) may keep it.
+        if ("Authorization" in request.headers or "webhook-signature" in request.headers
+                or request.path in TOKEN_PATHS):
+            headers["Cache-Control"] = "no-store"
+        return response
+
+
+def problem_bytes(status: int, title: str, detail: str) -> tuple[bytes, str]:
+    """A problem document for an answer the server gives before the app sees the request (the request line or
+    headers too large to read), with a request id of its own: (body, request id)."""
+    rid = new_request_id()
+    body = {"type": PROBLEM_BASE + title.lower().replace(" ", "-"), "title": title, "status": status,
+            "detail": detail, "errors": [], "request_id": rid}
+    return json.dumps(body).encode(), rid
+
+
+class PlumbRequestHandler(WSGIRequestHandler):
+    """The development server's handler (`make demo`, the tests' served app): no `Server: Werkzeug/… Python/…`
+    banner, the JSON access line without the query string, and problem details for what it refuses itself."""
+
+    server_version = "Plumb"
+    sys_version = ""
+
+    def version_string(self) -> str:
+        return self.server_version
+
+    def log_request(self, code="-", size="-"):
+        environ = getattr(self, "environ", {}) or {}
+        path = (getattr(self, "path", "") or "").split("?", 1)[0]
+        status = getattr(code, "value", code)
+        log_access(getattr(self, "command", "") or "-", path, int(status) if str(status).isdigit() else 0,
+                   environ.get(ENVIRON_KEY), None, self.address_string())
+
+    def send_error(self, code, message=None, explain=None):
+        # Werkzeug's server refuses an over-long request line (414) or header (431) before any WSGI call, with an
+        # HTML page; the API answers problem details everywhere.
+        titles = {414: "URI Too Long", 431: "Request Header Fields Too Large"}
+        if code not in titles and code < 500:
+            titles[code] = self.responses.get(code, ("Error",))[0]
+        if code not in titles:
+            return super().send_error(code, message, explain)
+        body, rid = problem_bytes(code, titles[code], message or titles[code])
+        self.environ = {ENVIRON_KEY: rid}  # not the previous request's on this connection, for the access line
+        self.close_connection = True
+        self.send_response(code, titles[code])
+        self.send_header("Content-Type", "application/problem+json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("X-Request-Id", rid)
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+            self.wfile.write(body)
