@@ -9,6 +9,8 @@ from backend.web.smorest import Blueprint
 
 blp = Blueprint("auth", __name__, url_prefix="/v1/auth", description="Log in, rotate tokens, log out.")
 PUBLIC = {"security": []}
+# The per-client limits of backend/web/limits.py, attached by the app factory to these endpoints.
+CLIENT_LIMITED = "Too many requests from this client: wait as Retry-After says."
 
 
 @blp.route("/login")
@@ -16,6 +18,7 @@ class Login(MethodView):
     @blp.doc(**PUBLIC)
     @blp.answers(401, "The email or password is wrong.")
     @blp.answers(429, "Too many failed logins for this account: wait as Retry-After says.")
+    @blp.answers(429, CLIENT_LIMITED)
     @blp.arguments(LoginRequest)
     @blp.response(200, TokenResponse)
     def post(self, body):
@@ -27,6 +30,7 @@ class Login(MethodView):
 class Refresh(MethodView):
     @blp.doc(**PUBLIC)
     @blp.answers(401, "The refresh token is not valid, or was spent already (which ends the whole session).")
+    @blp.answers(429, CLIENT_LIMITED)
     @blp.arguments(RefreshRequest)
     @blp.response(200, TokenResponse)
     def post(self, body):
@@ -56,6 +60,7 @@ class Me(MethodView):
 class AcceptInvitation(MethodView):
     @blp.doc(**PUBLIC)
     @blp.answers(404, "This invitation does not exist, has expired or was already used.")
+    @blp.answers(429, CLIENT_LIMITED)
     @blp.arguments(AcceptInvitationRequest)
     @blp.response(201, TokenResponse)
     def post(self, body):

@@ -9,10 +9,10 @@ from tests.conftest import TODAY
 
 
 def build_app(database_url: str, tmp_path, **settings):
+    settings = {"rate_limits_enabled": False, **settings}
     config = Config(database_url=database_url, jwt_secret="test-secret-" + "x" * 32,
                     pii_key=Fernet.generate_key().decode(), password_time_cost=1, password_memory_kib=8192,
-                    allow_loopback_http=True, rate_limits_enabled=False, instance_dir=str(tmp_path), testing=True,
-                    **settings)
+                    allow_loopback_http=True, instance_dir=str(tmp_path), testing=True, **settings)
     return create_app(config, clock=Clock(fixed_today=TODAY))
 
 
