@@ -73,7 +73,7 @@ class PlumbRequestHandler(WSGIRequestHandler):
         path = (getattr(self, "path", "") or "").split("?", 1)[0]
         status = getattr(code, "value", code)
         log_access(getattr(self, "command", "") or "-", path, int(status) if str(status).isdigit() else 0,
-                   environ.get(ENVIRON_KEY), None, self.address_string())
+                   environ.get(ENVIRON_KEY), None, self.client_address[0] if self.client_address else None)
 
     def send_error(self, code, message=None, explain=None):
         # Werkzeug's server refuses an over-long request line (414) or header (431) before any WSGI call, with an
