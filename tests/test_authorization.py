@@ -38,7 +38,9 @@ SIGNED = {("POST", "/v1/payroll/connections/<connection_id>/pay-runs"), ("GET", 
           # Provider webhooks: signature tests in tests/flows/test_payroll_sync.py
           ("POST", "/v1/payroll/connections/<connection_id>/events")}
 PUBLIC = {("POST", "/v1/auth/login"), ("POST", "/v1/auth/refresh"), ("POST", "/v1/auth/invitations/accept"),
-          ("POST", "/mobile/v1/signup")}
+          ("POST", "/mobile/v1/signup"),
+          # Liveness and readiness for load balancers: tests/web/test_health.py
+          ("GET", "/healthz"), ("GET", "/readyz")}
 ELECTION = {"lines": [{"money_type": "pretax", "percent": "6"}]}
 _unique = itertools.count(1)
 
