@@ -59,7 +59,7 @@ def problem_bytes(status: int, title: str, detail: str) -> tuple[bytes, str]:
 
 
 class PlumbRequestHandler(WSGIRequestHandler):
-    """The development server's handler (`make demo`, the tests' served app): no `Server: Werkzeug/… Python/…`
+    """The development server's handler (`make demo`): no `Server: Werkzeug/… Python/…`
     banner, the JSON access line without the query string, and problem details for what it refuses itself."""
 
     server_version = "Plumb"
@@ -69,11 +69,11 @@ class PlumbRequestHandler(WSGIRequestHandler):
         return self.server_version
 
     def log_request(self, code="-", size="-"):
-        environ = getattr(self, "environ", {}) or {}
+        environ = getattr(self, "environ", None) or {}
         path = (getattr(self, "path", "") or "").split("?", 1)[0]
-        status = getattr(code, "value", code)
-        log_access(getattr(self, "command", "") or "-", path, int(status) if str(status).isdigit() else 0,
-                   environ.get(ENVIRON_KEY), None, self.client_address[0] if self.client_address else None)
+        status = int(code) if str(getattr(code, "value", code)).isdigit() else 0
+        log_access(getattr(self, "command", "") or "-", path, status, environ.get(ENVIRON_KEY), None,
+                   self.client_address[0] if self.client_address else None)
 
     def send_error(self, code, message=None, explain=None):
         # Werkzeug's server refuses an over-long request line (414) or header (431) before any WSGI call, with an
@@ -84,7 +84,10 @@ class PlumbRequestHandler(WSGIRequestHandler):
         if code not in titles:
             return super().send_error(code, message, explain)
         body, rid = problem_bytes(code, titles[code], message or titles[code])
-        self.environ = {ENVIRON_KEY: rid}  # not the previous request's on this connection, for the access line
+        # For the access line: not the previous request's id on this connection, nor an unread request line's path.
+        self.environ = {ENVIRON_KEY: rid}
+        if code == 414:
+            self.path = ""
         self.close_connection = True
         self.send_response(code, titles[code])
         self.send_header("Content-Type", "application/problem+json")

@@ -30,9 +30,8 @@ class JsonGunicornLogger(Logger):
             log.propagate = True
 
     def access(self, resp, req, environ, request_time):
-        status = resp.status_code if isinstance(getattr(resp, "status_code", None), int) else \
-            int(str(resp.status).split(" ", 1)[0] or 0)
-        log_access(req.method, req.path, status, environ.get(ENVIRON_KEY),
+        # `status` is "414 URI Too Long" on gunicorn's own error answers too, where `status_code` is never set.
+        log_access(req.method, req.path, int(str(resp.status).split()[0]), environ.get(ENVIRON_KEY),
                    request_time.total_seconds() * 1000, environ.get("REMOTE_ADDR"))
 
 
