@@ -48,7 +48,8 @@ def install_rate_limits(app: Flask, config: Config) -> Limiter:
     @app.errorhandler(RateLimitExceeded)
     def too_many_requests(_error: RateLimitExceeded):
         current = limiter.current_limit
-        return _too_many(current.reset_at if current else time.time() + 60)
+        # The window's own reset instant (RequestLimit.reset_at rounds it up a second more).
+        return _too_many(current.window.reset_time if current else time.time() + 60)
 
     return limiter
 
