@@ -63,12 +63,22 @@ def structural_problems(payload, known) -> list[tuple[str, str]]:
             elif external_id not in known and not st.get("employee"):
                 problems.append((f"{label}.external_id", "is not on the census; send the new hire's `employee` record"))
             seen.setdefault(external_id, i)
-        if gross is not None and comp is not None and comp > gross:
-            problems.append((f"{label}.plan_compensation_cents", "is more than gross pay"))
-        withholdings = st.get("withholdings") if isinstance(st.get("withholdings"), dict) else {}
-        amounts = [_as_cents(v) for v in withholdings.values()]
-        if gross is not None and sum(a for a in amounts if a and a > 0) > gross:
-            problems.append((f"{label}.withholdings", "add up to more than gross pay"))
+        problems += statement_problems(st, f"{label}.")
+    return problems
+
+
+def statement_problems(st: dict, prefix: str = "") -> list[tuple[str, str]]:
+    """What makes one statement's amounts impossible: pay counted for the plan above gross pay, or withholdings
+    adding up to more than gross pay. The same check for a statement arriving in a run and for the sponsor's
+    correction of one (exceptions_queue), so a correction cannot post what a pay run may not."""
+    problems = []
+    gross, comp = _as_cents(st.get("gross_pay_cents")), _as_cents(st.get("plan_compensation_cents"))
+    if gross is not None and comp is not None and comp > gross:
+        problems.append((f"{prefix}plan_compensation_cents", "is more than gross pay"))
+    withholdings = st.get("withholdings") if isinstance(st.get("withholdings"), dict) else {}
+    amounts = [_as_cents(v) for v in withholdings.values()]
+    if gross is not None and sum(a for a in amounts if a and a > 0) > gross:
+        problems.append((f"{prefix}withholdings", "add up to more than gross pay"))
     return problems
 
 

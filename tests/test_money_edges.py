@@ -1,0 +1,84 @@
+"""Money and edge input through the HTTP API (security review 2026-11, M-6, M-7, M-8, L-1, L-7, L-9): a correction
+passes a pay run's checks, an amount election above pay is refused or capped and flagged, cents are whole, edge
+values are refused with a listed 422, 404s do not tell tenants' ids apart, and dates are plausible."""
+import pytest
+
+from tests import scenario
+from tests.support.problems import assert_problem, validation_fields
+
+PAY_DATE = "2026-12-04"
+
+
+@pytest.fixture
+def world(app, client):
+    return scenario.World(app, client, requires_approval=False)
+
+
+@pytest.fixture
+def connection(client, world):
+    return scenario.connect_payroll(client, world.sponsor, world.employer_id)
+
+
+def send(client, connection, run: dict, status: int = 200):
+    response = scenario.signed_post(client, connection, run)
+    assert response.status_code == status, response.json
+    return response
+
+
+def elect(client, participant, *lines, status: int = 201):
+    response = client.post("/mobile/v1/elections", headers=participant, json={"lines": list(lines)})
+    assert response.status_code == status, response.json
+    return response
+
+
+def open_exceptions(client, world) -> list[dict]:
+    response = client.get(f"/v1/employers/{world.employer_id}/payroll-exceptions?status=open", headers=world.sponsor)
+    assert response.status_code == 200, response.json
+    return response.json["data"]
+
+
+def resolve(client, headers, exception_id: str, **body):
+    return client.post(f"/v1/payroll-exceptions/{exception_id}/resolve", headers=headers, json=body)
+
+
+def limits(client, participant) -> dict:
+    response = client.get("/mobile/v1/limits", headers=participant)
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+# ---- M-6: a correction passes the checks a pay run passes ------------------------------------------------------
+
+def test_a_correction_whose_withholdings_pass_gross_pay_is_refused_as_a_pay_run_would_be(client, world, connection):
+    elect(client, world.participant, {"money_type": "pretax", "percent": "6"})
+    send(client, connection, scenario.pay_run("R-1", PAY_DATE, [scenario.statement("E1", 300000, pretax=6000)]))
+    [mismatch] = open_exceptions(client, world)
+    before = limits(client, world.participant)
+    refused = resolve(client, world.sponsor, mismatch["id"], action="correct", note="typo",
+                      withholdings={"pretax": 100000000000, "roth": 100000000000})
+    assert validation_fields(refused) == ["withholdings"]
+    assert refused.json["errors"][0]["message"] == "add up to more than gross pay"
+    assert limits(client, world.participant) == before
+    assert [e["id"] for e in open_exceptions(client, world)] == [mismatch["id"]]
+
+
+def test_a_correction_past_the_402g_limit_is_held_with_the_finding_a_pay_run_would_raise(client, world, connection):
+    """IRC 402(g)(1): $24,500 in 2026 for someone under 50. The statement paid $30,000 and withheld $60 against a 6%
+    election; the sponsor 'corrects' it to $25,000, which passes the limit: the correction is held, not posted."""
+    elect(client, world.participant, {"money_type": "pretax", "percent": "6"})
+    send(client, connection, scenario.pay_run("R-1", PAY_DATE, [scenario.statement("E1", 3000000, pretax=6000)]))
+    assert limits(client, world.participant)["deferred_here_cents"] == 6000
+    [mismatch] = open_exceptions(client, world)
+    corrected = resolve(client, world.sponsor, mismatch["id"], action="correct", withholdings={"pretax": 2500000})
+    assert corrected.status_code == 200, corrected.json
+    assert corrected.json["status"] == "corrected"
+    found = {e["code"]: e for e in open_exceptions(client, world)}
+    assert sorted((e["code"], e["severity"]) for e in found.values()) == [("deferral_mismatch", "warning"),
+                                                                         ("over_402g", "hold")]
+    held = found["over_402g"]
+    assert held["details"]["deferred_cents"] == 2500000
+    assert limits(client, world.participant)["deferred_here_cents"] == 0
+    # Accepting the hold posts the corrected amount, once.
+    accepted = resolve(client, world.sponsor, held["id"], action="accept", note="refund due in April")
+    assert accepted.status_code == 200, accepted.json
+    assert limits(client, world.participant)["deferred_here_cents"] == 2500000
