@@ -82,3 +82,35 @@ def test_a_correction_past_the_402g_limit_is_held_with_the_finding_a_pay_run_wou
     accepted = resolve(client, world.sponsor, held["id"], action="accept", note="refund due in April")
     assert accepted.status_code == 200, accepted.json
     assert limits(client, world.participant)["deferred_here_cents"] == 2500000
+
+
+# ---- M-8: cents are whole ----------------------------------------------------------------------------------------
+
+WHOLE_CENTS = "must be a whole number of cents"
+
+
+def test_a_pay_run_with_a_fraction_of_a_cent_is_refused_with_every_field_listed(client, world, connection):
+    run = scenario.pay_run("FRAC-1", PAY_DATE, [{
+        "external_id": "E2", "gross_pay_cents": 576923.99, "plan_compensation_cents": "576923",
+        "withholdings": {"pretax": 20000.99}}])
+    refused = send(client, connection, run, status=422)
+    assert_problem(refused, 422, "validation")
+    assert sorted((e["field"], e["message"]) for e in refused.json["errors"]) == [
+        ("statements[0].gross_pay_cents", WHOLE_CENTS), ("statements[0].plan_compensation_cents", WHOLE_CENTS),
+        ("statements[0].withholdings.pretax.value", WHOLE_CENTS)]
+    assert limits(client, world.participant)["deferred_here_cents"] == 0
+
+
+def test_elections_and_outside_deferrals_refuse_a_fraction_of_a_cent(client, world):
+    for amount in (5000.75, "5000.75", "5000"):
+        line = {"money_type": "pretax", "amount_cents": amount}
+        for path in ("/mobile/v1/elections/preview", "/mobile/v1/elections"):
+            refused = client.post(path, headers=world.participant, json={"lines": [line]})
+            assert validation_fields(refused) == ["lines[0].amount_cents"], path
+            assert refused.json["errors"][0]["message"] == WHOLE_CENTS
+        refused = client.put("/mobile/v1/outside-deferrals", headers=world.participant,
+                             json={"calendar_year": 2026, "amount_cents": amount, "other_employer": "Elsewhere"})
+        assert validation_fields(refused) == ["amount_cents"]
+        assert refused.json["errors"][0]["message"] == WHOLE_CENTS
+    assert client.get("/mobile/v1/elections", headers=world.participant).json == []
+    assert limits(client, world.participant)["deferred_elsewhere_cents"] == 0
