@@ -114,3 +114,45 @@ def test_elections_and_outside_deferrals_refuse_a_fraction_of_a_cent(client, wor
         assert refused.json["errors"][0]["message"] == WHOLE_CENTS
     assert client.get("/mobile/v1/elections", headers=world.participant).json == []
     assert limits(client, world.participant)["deferred_elsewhere_cents"] == 0
+
+
+# ---- M-7: an amount election larger than a paycheck --------------------------------------------------------------
+
+def test_an_amount_above_the_pay_per_paycheck_is_refused_at_preview_and_submission(client, world):
+    """E1 earns $72,000 a year, paid biweekly: $2,769.23 a paycheck."""
+    line = {"money_type": "pretax", "amount_cents": 9999999}
+    for path in ("/mobile/v1/elections/preview", "/mobile/v1/elections"):
+        refused = client.post(path, headers=world.participant, json={"lines": [line]})
+        assert validation_fields(refused) == ["lines"], path
+        assert "$2,769.23" in refused.json["errors"][0]["message"]
+    mixed = [{"money_type": "pretax", "percent": "50"}, {"money_type": "roth", "amount_cents": 200000}]
+    assert validation_fields(client.post("/mobile/v1/elections/preview", headers=world.participant,
+                                         json={"lines": mixed})) == ["lines"]
+    assert client.get("/mobile/v1/elections", headers=world.participant).json == []
+
+
+def test_a_census_pay_cut_below_an_amount_election_caps_and_flags_its_match_and_breaks_no_view(app, client):
+    """The review's story: a valid $2,500 a paycheck election while pay is $72,000 a year, then the sponsor cuts
+    pay to $30,000 ($1,153.85 a paycheck). The approval queue, /me and the election history still answer; the match
+    is priced at 100% of pay and flagged, and the sponsor can still approve."""
+    world = scenario.World(app, client, requires_approval=True)
+    election = elect(client, world.participant, {"money_type": "pretax", "amount_cents": 250000}).json
+    assert election["match"]["flag"] is None
+    rows = [scenario.census_row("E1", "1985-07-19", "2024-03-15", "123-45-6789", pay="30000.00"),
+            scenario.census_row("E2", "2006-03-10", "2026-06-01", "987-65-4321", pay="31000.00")]
+    assert scenario.upload_csv(client, world.sponsor, world.employer_id, rows).status_code == 200
+    queue = client.get(f"/v1/plans/{world.plan_id}/approvals", headers=world.sponsor)
+    assert queue.status_code == 200, queue.json
+    [waiting] = queue.json["data"]
+    assert (waiting["id"], waiting["match"]["flag"], waiting["match"]["deferral_percent"]) == (
+        election["id"], "amount exceeds pay", "100")
+    views = ("/mobile/v1/me", "/mobile/v1/elections", f"/v1/employees/{world.employee['id']}/elections")
+    for path in views:
+        assert client.get(path, headers=world.sponsor if path.startswith("/v1") else world.participant
+                          ).status_code == 200, path
+    approved = client.post(f"/v1/elections/{election['id']}/approve", json={},
+                           headers={**world.sponsor, "If-Match": waiting["etag"]})
+    assert approved.status_code == 200, approved.json
+    for path in views:
+        assert client.get(path, headers=world.sponsor if path.startswith("/v1") else world.participant
+                          ).status_code == 200, path

@@ -39,6 +39,8 @@ class MatchPreviewOut(Schema):
     max_match_percent = fields.String()
     left_on_table_cents = fields.Integer(metadata={"description": "Yearly match missed by deferring less than the full-match rate"})
     message = fields.String()
+    flag = fields.String(allow_none=True, metadata={
+        "description": "\"amount exceeds pay\" when the lines ask more than a paycheck (the match is shown at 100%)"})
 
 
 class PayrollStageOut(Schema):
