@@ -1,7 +1,11 @@
 """Money and edge input through the HTTP API (security review 2026-11, M-6, M-7, M-8, L-1, L-7, L-9): a correction
 passes a pay run's checks, an amount election above pay is refused or capped and flagged, cents are whole, edge
 values are refused with a listed 422, 404s do not tell tenants' ids apart, and dates are plausible."""
+import json
+from datetime import datetime, timezone
+
 import pytest
+from standardwebhooks.webhooks import Webhook
 
 from tests import scenario
 from tests.support.problems import assert_problem, validation_fields
@@ -156,3 +160,52 @@ def test_a_census_pay_cut_below_an_amount_election_caps_and_flags_its_match_and_
     for path in views:
         assert client.get(path, headers=world.sponsor if path.startswith("/v1") else world.participant
                           ).status_code == 200, path
+
+
+# ---- L-1: edge input answers a listed 422, never a 500 -----------------------------------------------------------
+
+def _raw_json(client, path, raw: str, headers=None, content_type="application/json", method="post"):
+    return getattr(client, method)(path, data=raw.encode(), content_type=content_type, headers=headers or {})
+
+
+def test_a_lone_surrogate_anywhere_in_a_json_body_is_refused(client, world):
+    login = _raw_json(client, "/v1/auth/login", '{"email":"x@y.test","password":"\\udfff"}')
+    assert validation_fields(login) == ["body"]
+    row = scenario.census_row("E9", "1990-01-01", "2020-01-01", "111-22-3333")
+    body = json.dumps({"employees": [{**row, "first_name": "@@"}]}).replace("@@", "\\ud800")
+    census = _raw_json(client, f"/v1/employers/{world.employer_id}/employees", body, world.sponsor)
+    assert validation_fields(census) == ["body"]
+    assert "E9" not in scenario.employees_by_external_id(client, world.sponsor, world.employer_id)
+    # A valid pair of escapes is one character (an emoji), and passes.
+    paired = _raw_json(client, "/v1/auth/login", '{"email":"x@y.test","password":"\\ud83d\\ude00xxxxxxxx"}')
+    assert paired.status_code == 401, paired.json
+
+
+def test_a_decimal_with_a_huge_exponent_is_refused(client, world):
+    for percent in ("1e999999999", "-1e999999999", "1e-999999999"):
+        refused = client.post("/mobile/v1/elections/preview", headers=world.participant,
+                              json={"lines": [{"money_type": "pretax", "percent": percent}]})
+        assert "lines[0].percent" in validation_fields(refused), percent
+    refused = _raw_json(client, "/mobile/v1/elections/preview",
+                        '{"lines":[{"money_type":"pretax","percent":1e999999999}]}', world.participant)
+    assert_problem(refused, 422, "validation")
+
+
+def test_plan_setup_with_a_fund_lacking_a_ticker_lists_the_missing_ticker(app, client):
+    advisor = scenario.advisor(app, client)
+    request = scenario.plan_request(funds=[{"name": "x"}])
+    refused = client.post("/v1/plans/setup", json=request, headers=advisor)
+    assert "plan.funds[0].ticker" in validation_fields(refused)
+
+
+def test_a_nul_character_in_a_text_plain_body_to_the_signed_endpoints_is_refused(client, world, connection):
+    body = json.dumps(scenario.pay_run("NUL-1", PAY_DATE, [scenario.statement("E1", 300000, hours="8\u00000")]))
+    at, msg_id = datetime.now(timezone.utc), "msg_nul_1"
+    headers = {"webhook-id": msg_id, "webhook-timestamp": str(int(at.timestamp())),
+               "webhook-signature": Webhook(connection["secret"]).sign(msg_id, at, body)}
+    refused = _raw_json(client, connection["pay_runs_url"], body, headers, content_type="text/plain")
+    assert validation_fields(refused) == ["body"]
+    ack = _raw_json(client, "/v1/payroll/deferral-changes/ack", '{"ids":["msg_\\u0000x"]}',
+                    {"plumb-connection-id": connection["id"]}, content_type="text/plain")
+    assert validation_fields(ack) == ["body"]
+    assert limits(client, world.participant)["deferred_here_cents"] == 0
