@@ -209,3 +209,49 @@ def test_a_nul_character_in_a_text_plain_body_to_the_signed_endpoints_is_refused
                     {"plumb-connection-id": connection["id"]}, content_type="text/plain")
     assert validation_fields(ack) == ["body"]
     assert limits(client, world.participant)["deferred_here_cents"] == 0
+
+
+# ---- L-9: plausible dates ----------------------------------------------------------------------------------------
+
+IMPLAUSIBLE_ROWS = [  # (date_of_birth, hire_date, the fields refused); the app's today is 2026-11-24
+    ("1800-01-01", "1990-01-01", ["date_of_birth"]),
+    ("0001-01-01", "0015-01-01", ["date_of_birth"]),
+    ("2027-01-01", "2027-02-01", ["date_of_birth", "hire_date"]),
+    ("1990-01-01", "9999-12-31", ["hire_date"]),
+    ("2000-06-01", "2014-05-31", ["hire_date"]),
+]
+
+
+@pytest.mark.parametrize("born, hired, refused", IMPLAUSIBLE_ROWS)
+def test_a_census_row_with_an_implausible_date_is_refused_whether_json_or_csv(client, world, born, hired, refused):
+    row = scenario.census_row("E9", born, hired, "111-22-3333")
+    as_json = client.post(f"/v1/employers/{world.employer_id}/employees", json={"employees": [row]},
+                          headers=world.sponsor)
+    assert validation_fields(as_json) == [f"employees[0].{name}" for name in refused]
+    as_csv = scenario.upload_csv(client, world.sponsor, world.employer_id, [row])
+    assert sorted(f.rsplit(".", 1)[-1] for f in validation_fields(as_csv)) == sorted(refused)
+    assert "E9" not in scenario.employees_by_external_id(client, world.sponsor, world.employer_id)
+
+
+def test_a_hire_at_fourteen_on_the_day_is_plausible(client, world):
+    row = scenario.census_row("E9", "2000-06-01", "2014-06-01", "111-22-3333")
+    accepted = client.post(f"/v1/employers/{world.employer_id}/employees", json={"employees": [row]},
+                           headers=world.sponsor)
+    assert accepted.status_code == 200, accepted.json
+
+
+@pytest.mark.parametrize("effective, anchor", [("9999-12-31", "0001-01-01"), ("0001-01-01", "9999-12-31")])
+def test_plan_setup_refuses_implausible_plan_dates(app, client, effective, anchor):
+    advisor = scenario.advisor(app, client)
+    request = scenario.plan_request(effective_date=effective)
+    request["employer"]["payroll"]["anchor_pay_date"] = anchor
+    refused = client.post("/v1/plans/setup", json=request, headers=advisor)
+    assert sorted(validation_fields(refused)) == ["employer.payroll.anchor_pay_date", "plan.effective_date"]
+    assert client.get("/v1/employers", headers=advisor).json == []
+
+
+def test_a_pay_run_dated_more_than_two_years_from_today_is_refused(client, world, connection):
+    run = scenario.pay_run("OLD-1", "2024-06-07", [scenario.statement("E1", 300000, pretax=6000)])
+    refused = send(client, connection, run, status=422)
+    assert validation_fields(refused) == ["pay_date", "period_start", "period_end"]
+    assert limits(client, world.participant)["deferred_here_cents"] == 0

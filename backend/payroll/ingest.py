@@ -23,6 +23,7 @@ from backend.payroll.follow_up import credit_hours_and_terminations, observed_el
 from backend.payroll.models import PayrollException, PayRun, PayStatement
 from backend.payroll.posting import computed_match, contribution_spec, deposit_spec, run_totals
 from backend.payroll.snapshot import load_snapshot
+from backend.plans import dates as plausible
 from backend.plans import service as plans
 from backend.plans.models import Employee, Employer
 from backend.plans.pii import PiiVault
@@ -41,13 +42,19 @@ def request_digest(payload: dict) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def structural_problems(payload, known) -> list[tuple[str, str]]:
+def structural_problems(payload, known, today: date | None = None) -> list[tuple[str, str]]:
     """Problems that make the run malformed, so it is refused whole. Tolerant of a payload that failed its schema
-    (values of the wrong type are skipped here: the schema names them), so one refusal lists every problem."""
+    (values of the wrong type are skipped here: the schema names them), so one refusal lists every problem. Given
+    today, the run's dates must be plausible (plans/dates.py)."""
     problems: list[tuple[str, str]] = []
     if not isinstance(payload, dict):
         return problems
     start, end = _as_date(payload.get("period_start")), _as_date(payload.get("period_end"))
+    if today is not None:
+        for name in ("pay_date", "period_start", "period_end"):
+            day = _as_date(payload.get(name))
+            if day is not None and (problem := plausible.pay_date_problem(day, today)):
+                problems.append((name, problem))
     if start and end and end < start:
         problems.append(("period_end", "is before period_start"))
     seen: dict[str, int] = {}
@@ -134,7 +141,7 @@ def _ingest(session: Session, vault: PiiVault, actor: Actor, employer: Employer,
     known = {row.external_id: row for row in session.execute(
         select(Employee.id, Employee.external_id, Employee.first_name, Employee.last_name, Employee.hire_date,
                Employee.rehire_date, Employee.termination_date).where(Employee.employer_id == employer.id)).all()}
-    problems = structural_problems(payload, known)
+    problems = structural_problems(payload, known, today)
     if problems:
         raise ValidationFailed(problems)
 
