@@ -255,3 +255,43 @@ def test_a_pay_run_dated_more_than_two_years_from_today_is_refused(client, world
     refused = send(client, connection, run, status=422)
     assert validation_fields(refused) == ["pay_date", "period_start", "period_end"]
     assert limits(client, world.participant)["deferred_here_cents"] == 0
+
+
+# ---- L-7: another tenant's ids read exactly as unknown ones ------------------------------------------------------
+
+def test_another_tenants_ids_get_the_same_404_as_ids_that_do_not_exist(app, client):
+    acme = scenario.World(app, client, requires_approval=True)
+    beta = scenario.World(app, client, name="Beta Widgets Inc", advisor_email="advisor2@example.com",
+                          sponsor_email="sponsor2@example.com", ein_prefix="B")
+    connection = scenario.connect_payroll(client, acme.sponsor, acme.employer_id)
+    first = elect(client, acme.participant, {"money_type": "pretax", "percent": "6"}).json
+    approved = client.post(f"/v1/elections/{first['id']}/approve", json={},
+                           headers={**acme.sponsor, "If-Match": first["etag"]})
+    assert approved.status_code == 200, approved.json
+    pending = elect(client, acme.participant, {"money_type": "pretax", "percent": "7"}).json
+    run = send(client, connection, scenario.pay_run("R-1", PAY_DATE, [scenario.statement("E1", 300000, pretax=6000)]))
+    [exception] = open_exceptions(client, acme)
+    [message] = client.get(f"/v1/employers/{acme.employer_id}/payroll-messages?status=all",
+                           headers=acme.sponsor).json["data"]
+    calls = {  # what beta's sponsor sends, given an id
+        "election approve": lambda i: client.post(f"/v1/elections/{i}/approve", json={},
+                                                  headers={**beta.sponsor, "If-Match": pending["etag"]}),
+        "election reject": lambda i: client.post(f"/v1/elections/{i}/reject", json={"reason": "no"},
+                                                 headers={**beta.sponsor, "If-Match": pending["etag"]}),
+        "pay run": lambda i: client.get(f"/v1/pay-runs/{i}", headers=beta.sponsor),
+        "exception": lambda i: resolve(client, beta.sponsor, i, action="accept"),
+        "message": lambda i: client.post(f"/v1/payroll-messages/{i}/retry", headers=beta.sponsor),
+    }
+    acme_ids = {"election approve": pending["id"], "election reject": pending["id"],
+                "pay run": run.json["pay_run"]["id"], "exception": exception["id"], "message": message["id"]}
+    for what, call in calls.items():
+        theirs, unknown = call(acme_ids[what]), call(acme_ids[what][:4] + "0" * (len(acme_ids[what]) - 4))
+        assert_problem(unknown, 404, "not-found")
+        assert_problem(theirs, 404, "not-found", detail=unknown.json["detail"])
+    bulk = {"decision": "approve", "elections": [{"election_id": pending["id"], "etag": pending["etag"]},
+                                                 {"election_id": "del_" + "0" * 20, "etag": pending["etag"]}]}
+    answer = client.post(f"/v1/plans/{beta.plan_id}/approvals/bulk", json=bulk, headers=beta.sponsor)
+    assert answer.status_code == 200, answer.json
+    theirs, unknown = answer.json["results"]
+    assert {k: v for k, v in theirs.items() if k != "election_id"} == {
+        k: v for k, v in unknown.items() if k != "election_id"}

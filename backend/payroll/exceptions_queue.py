@@ -28,7 +28,7 @@ def exception_for(session: Session, principal: Principal, exception_id: str) -> 
     exception = session.get(PayrollException, exception_id)
     if exception is None:
         raise NotFound("No such payroll exception.")
-    plans.employer_for(session, principal, exception.employer_id)
+    plans.employer_for(session, principal, exception.employer_id, missing="No such payroll exception.")
     return exception
 
 
