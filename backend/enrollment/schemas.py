@@ -104,7 +104,7 @@ class InvestmentsOut(Schema):
     """The investment election in force."""
 
     version = fields.Integer()
-    created_at = fields.DateTime()
+    created_at = fields.DateTime(allow_none=True, metadata={"description": "None while the plan's default is used"})
     uses_default_fund = fields.Boolean()
     allocations = fields.List(fields.Nested(AllocationOut))
 
