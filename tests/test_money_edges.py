@@ -254,6 +254,8 @@ def test_a_pay_run_dated_more_than_two_years_from_today_is_refused(client, world
     run = scenario.pay_run("OLD-1", "2024-06-07", [scenario.statement("E1", 300000, pretax=6000)])
     refused = send(client, connection, run, status=422)
     assert validation_fields(refused) == ["pay_date", "period_start", "period_end"]
+    ends = scenario.pay_run("END-1", PAY_DATE, [scenario.statement("E1", 300000, termination_date="9999-12-31")])
+    assert validation_fields(send(client, connection, ends, status=422)) == ["statements[0].termination_date"]
     assert limits(client, world.participant)["deferred_here_cents"] == 0
 
 

@@ -71,6 +71,9 @@ def structural_problems(payload, known, today: date | None = None) -> list[tuple
                 problems.append((f"{label}.external_id", "is not on the census; send the new hire's `employee` record"))
             seen.setdefault(external_id, i)
         problems += statement_problems(st, f"{label}.")
+        ended = _as_date(st.get("termination_date"))
+        if today is not None and ended is not None and (problem := plausible.employment_date_problem(ended, today)):
+            problems.append((f"{label}.termination_date", problem))
     return problems
 
 
