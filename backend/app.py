@@ -1,6 +1,8 @@
 """The app factory: the wiring's object graph, flask-smorest Api, blueprints, error handlers, request transactions,
 request ids, security headers, per-client rate limits, health checks and the packaged API docs."""
+import json
 import logging
+import re
 
 from flask import Flask, g, request
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -90,18 +92,50 @@ def _register_error_handlers(app: Flask) -> None:
 
 def _refuse_nul_characters(app: Flask) -> None:
     """No id, parameter or text field ever contains a NUL character, and PostgreSQL cannot store one: refuse
-    them at the door rather than fail deep inside."""
+    them at the door rather than fail deep inside. Likewise a JSON string holding a lone surrogate (`"\\ud800"`),
+    which is no text at all: no database, log or UTF-8 encoder can take it. Every body is read whatever its
+    declared type (signed pay runs and acknowledgements parse the raw body as JSON even when sent as text/plain),
+    except multipart uploads, whose files are read by their own parsers."""
     @app.before_request
     def refuse():
         if "\x00" in request.path:
             return problems.problem(404, "Not Found", "No such resource.", "not-found")
         bad = [("query", f"{name} contains a NUL character") for name, value in request.args.items(multi=True)
                if "\x00" in name or "\x00" in value]
-        if request.is_json and (b"\x00" in request.get_data() or b"\\u0000" in request.get_data()):
+        body = b"" if request.mimetype == "multipart/form-data" else request.get_data()
+        if b"\x00" in body or b"\\u0000" in body:
             bad.append(("body", "contains a NUL character"))
+        if _ESCAPED_SURROGATE.search(body) and _holds_a_lone_surrogate(body):
+            bad.append(("body", "contains a lone surrogate (\\ud800 to \\udfff), which is not text"))
         if bad:
-            return problems.problem(422, "Validation failed", "NUL characters are not allowed; nothing was stored.",
-                                    "validation", bad)
+            return problems.problem(422, "Validation failed", "NUL characters and lone surrogates are not allowed; "
+                                    "nothing was stored.", "validation", bad)
+
+
+_ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _holds_a_lone_surrogate(body: bytes) -> bool:
+    """Whether the JSON body has a string (or key) that is not valid Unicode. Only called when the raw bytes show a
+    surrogate escape, which a valid pair (an emoji written as two escapes) also does."""
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        return False  # not JSON: whoever parses it refuses it as unreadable
+    pending = [document]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+        elif isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+    return False
 
 
 def _register_request_transaction(app: Flask) -> None:

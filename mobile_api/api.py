@@ -115,7 +115,7 @@ class ElectionPreview(MethodView):
         employer = session.get(Employer, employee.employer_id)
         plan = plans.current_plan(session, employer.id)
         problems = enrollment.validate_lines(plan, body["lines"], enrollment.catch_up_eligible(
-            context.vault(), employee, context.today().year))
+            context.vault(), employee, context.today().year), enrollment.pay_per_paycheck(employee, employer.pay_frequency))
         if problems:
             raise ValidationFailed(problems)
         preview = enrollment.preview_match(plan, employee, employer.pay_frequency, body["lines"])

@@ -6,11 +6,13 @@ these tests check the rules that hold for every operation."""
 import re
 from decimal import Decimal
 
+import jsonschema
 import pytest
 from marshmallow import fields, validate
 from openapi_spec_validator import validate as validate_openapi
 
 from backend.identity import policy
+from tests import scenario
 from backend.web.schema import document_numbers
 
 PROBLEM = "application/problem+json"
@@ -174,3 +176,48 @@ def test_a_view_cannot_read_if_match_without_the_decorator_that_documents_it(app
     with app.test_request_context(headers={"If-Match": '"abc"'}):
         with pytest.raises(RuntimeError, match="blp.if_match"):
             if_match_header()
+
+
+def _bounds(value, path=""):
+    """Every minimum/maximum in the document, with where it is."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+                yield path + "/" + key, item
+            yield from _bounds(item, f"{path}/{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _bounds(item, f"{path}[{i}]")
+
+
+def test_no_bound_in_the_document_is_a_string(spec):
+    bounds = list(_bounds(spec))
+    assert bounds  # the document does carry bounds, and every one is a JSON number
+    assert [(where, bound) for where, bound in bounds
+            if isinstance(bound, bool) or not isinstance(bound, (int, float))] == []
+
+
+def _assert_conforms(spec: dict, method: str, path: str, response) -> None:
+    """The answer validates against the schema the document gives for it (JSON Schema 2020-12, as OpenAPI 3.1)."""
+    answer = spec["paths"][path][method]["responses"][str(response.status_code)]
+    schema = {**answer["content"]["application/json"]["schema"], "components": spec["components"]}
+    jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(response.json)
+
+
+def test_the_balance_and_investments_answers_conform_to_the_document(app, client, spec):
+    """Security review L-6: units and vested percents are decimal strings, and a participant on the plan's default
+    fund has no investment election yet (created_at null)."""
+    world = scenario.World(app, client, requires_approval=False)
+    elected = client.post("/mobile/v1/elections", headers=world.participant,
+                          json={"lines": [{"money_type": "pretax", "percent": "6"}]})
+    assert elected.status_code == 201, elected.json
+    connection = scenario.connect_payroll(client, world.sponsor, world.employer_id)
+    posted = scenario.signed_post(client, connection, scenario.pay_run("R-1", "2026-11-20", [
+        scenario.statement("E1", 300000, pretax=18000)]))
+    assert posted.status_code == 200, posted.json
+    for path in ("/mobile/v1/balance", "/mobile/v1/investments"):
+        response = client.get(path, headers=world.participant)
+        assert response.status_code == 200, response.json
+        _assert_conforms(spec, "get", path, response)
+    holdings = client.get("/mobile/v1/balance", headers=world.participant).json
+    assert any(isinstance(fund["units"], str) for fund in holdings["by_fund"]), holdings

@@ -78,7 +78,7 @@ def election_for(session: Session, principal: Principal, election_id: str) -> De
     election = session.get(DeferralElection, election_id)
     if election is None:
         raise NotFound("No such election.")
-    plans.employee_for(session, principal, election.employee_id)  # raises NotFound for others' elections
+    plans.employee_for(session, principal, election.employee_id, missing="No such election.")
     return election
 
 

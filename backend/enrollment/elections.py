@@ -33,6 +33,10 @@ class MatchPreview:
     max_match_percent: Decimal
     left_on_table_cents: int
     message: str
+    flag: str | None = None  # "amount exceeds pay": the lines ask more than a paycheck, so the match is capped at 100%
+
+
+AMOUNT_EXCEEDS_PAY = "amount exceeds pay"
 
 
 def age_at_year_end(vault: PiiVault, employee: Employee, year: int) -> int:
@@ -45,7 +49,29 @@ def catch_up_eligible(vault: PiiVault, employee: Employee, year: int) -> bool:
     return age_at_year_end(vault, employee, year) >= irs.CATCH_UP_MIN_AGE
 
 
-def validate_lines(plan: Plan, lines: list[dict], catch_up_eligible: bool) -> list[tuple[str, str]]:
+def pay_per_paycheck(employee: Employee, frequency: str) -> Decimal:
+    """The employee's census pay spread over the year's paychecks: what an amount election is taken from."""
+    return Decimal(employee.annual_compensation_cents) / periods_per_year(frequency)
+
+
+def percent_of_paycheck(lines, per_paycheck: Decimal) -> Decimal | None:
+    """What the lines ask as a percent of one paycheck (flat amounts turned into percents), or None when they ask an
+    amount of a paycheck of nothing."""
+    percent = Decimal(0)
+    for line in lines:
+        if line.get("percent") is not None:
+            percent += line["percent"]
+        elif line.get("amount_cents"):
+            if per_paycheck <= 0:
+                return None
+            percent += Decimal(line["amount_cents"]) * HUNDRED / per_paycheck
+    return percent
+
+
+def validate_lines(plan: Plan, lines: list[dict], catch_up_eligible: bool,
+                   per_paycheck: Decimal | None = None) -> list[tuple[str, str]]:
+    """Every problem with an election's lines. Given the pay per paycheck, lines asking more than all of it (flat
+    amounts included) are refused too: no payroll can withhold more than it pays."""
     problems = []
     seen = set()
     total_percent = Decimal(0)
@@ -70,20 +96,22 @@ def validate_lines(plan: Plan, lines: list[dict], catch_up_eligible: bool) -> li
                                  f"catch-up contributions start the year you turn {irs.CATCH_UP_MIN_AGE} (IRC 414(v)(5))"))
     if total_percent > HUNDRED:
         problems.append(("lines", "percents add up to more than 100% of pay"))
+    elif per_paycheck is not None and not problems:
+        asked = percent_of_paycheck(lines, per_paycheck)
+        if asked is None or asked > HUNDRED:
+            problems.append(("lines", f"ask more than your pay per paycheck "
+                                      f"({format_dollars(int(round_half_up(per_paycheck, 0)))} on the census)"))
     return problems
 
 
 def preview_match(plan: Plan, employee: Employee, frequency: str, lines) -> MatchPreview:
-    """What the employer's match will be at this election, and what more deferral would earn."""
+    """What the employer's match will be at this election, and what more deferral would earn. An election asking
+    more than a paycheck (a flat amount after a pay cut on the census) is priced at 100% of pay and flagged: a
+    view of it must still answer, so the sponsor can see it and the participant can change it."""
     tiers = plans.match_tiers(plan)
-    per_paycheck = Decimal(employee.annual_compensation_cents) / periods_per_year(frequency)
-    percent = Decimal(0)
-    for line in lines:
-        if line["percent"] is not None:
-            percent += line["percent"]
-        elif per_paycheck > 0:
-            percent += Decimal(line["amount_cents"]) * HUNDRED / per_paycheck
-    percent = round_half_up(percent, 2)
+    asked = percent_of_paycheck(lines, pay_per_paycheck(employee, frequency))
+    flag = AMOUNT_EXCEEDS_PAY if asked is None or asked > HUNDRED else None
+    percent = HUNDRED if flag else round_half_up(asked, 2)
     match_pct = match_rules.match_percent_of_pay(tiers, percent)
     full_at = match_rules.full_match_deferral_percent(tiers)
     max_pct = match_rules.max_match_percent_of_pay(tiers)
@@ -97,7 +125,10 @@ def preview_match(plan: Plan, employee: Employee, frequency: str, lines) -> Matc
                    f"{format_dollars(left)} a year more.")
     else:
         message = f"You get the full employer match: {percent_str(max_pct)}% of your pay."
-    return MatchPreview(percent, match_pct, annual, full_at, max_pct, max(left, 0), message)
+    if flag:
+        message = ("This election asks more than your pay per paycheck, so payroll cannot withhold it in full. "
+                   + message)
+    return MatchPreview(percent, match_pct, annual, full_at, max_pct, max(left, 0), message, flag)
 
 
 def next_effective_date(session: Session, employee: Employee, employer: Employer, today: date) -> date:
@@ -121,7 +152,8 @@ def submit_election(session: Session, vault: PiiVault, actor: Actor, employee: E
     if determination is None or status_on(determination, today, employee) == "terminated":
         raise Forbidden("Only current employees can make elections.")
     effective = next_effective_date(session, employee, employer, today)
-    problems = validate_lines(plan, lines, catch_up_eligible(vault, employee, effective.year))
+    problems = validate_lines(plan, lines, catch_up_eligible(vault, employee, effective.year),
+                              pay_per_paycheck(employee, employer.pay_frequency))
     if problems:
         raise ValidationFailed(problems)
     for pending in session.scalars(select(DeferralElection).where(

@@ -1,7 +1,7 @@
 """Shapes for elections, investments, beneficiaries, outside deferrals, sign-up and approvals."""
 from marshmallow import fields, validate
 
-from backend.web.schema import Percent, Schema
+from backend.web.schema import Cents, Percent, Schema
 
 from backend.enrollment.models import MONEY_TYPES
 
@@ -11,8 +11,8 @@ class ElectionLineIn(Schema):
     money_type = fields.String(required=True, validate=validate.OneOf(MONEY_TYPES))
     percent = Percent(load_default=None, allow_none=True, validate=validate.Range(min=0, max=100),
                       metadata={"description": "Percent of pay, e.g. \"6\" or \"6.5\""})
-    amount_cents = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=10_000_000),
-                                  metadata={"description": "Flat amount per paycheck in cents"})
+    amount_cents = Cents(min=1, max=10_000_000, load_default=None, allow_none=True,
+                         metadata={"description": "Flat amount per paycheck in cents"})
 
 
 class ElectionIn(Schema):
@@ -39,6 +39,8 @@ class MatchPreviewOut(Schema):
     max_match_percent = fields.String()
     left_on_table_cents = fields.Integer(metadata={"description": "Yearly match missed by deferring less than the full-match rate"})
     message = fields.String()
+    flag = fields.String(allow_none=True, metadata={
+        "description": "\"amount exceeds pay\" when the lines ask more than a paycheck (the match is shown at 100%)"})
 
 
 class PayrollStageOut(Schema):
@@ -102,7 +104,7 @@ class InvestmentsOut(Schema):
     """The investment election in force."""
 
     version = fields.Integer()
-    created_at = fields.DateTime()
+    created_at = fields.DateTime(allow_none=True, metadata={"description": "None while the plan's default is used"})
     uses_default_fund = fields.Boolean()
     allocations = fields.List(fields.Nested(AllocationOut))
 
@@ -144,7 +146,7 @@ class OutsideDeferralIn(Schema):
     """Deferrals made this calendar year at another employer's plan."""
 
     calendar_year = fields.Integer(required=True)
-    amount_cents = fields.Integer(required=True, validate=validate.Range(min=0, max=10_000_000))
+    amount_cents = Cents(min=0, max=10_000_000, required=True)
     other_employer = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
 
 

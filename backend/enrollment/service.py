@@ -6,8 +6,8 @@ from backend.enrollment.choices import (allocations_by_employee, current_benefic
                                         outside_deferrals_of, set_beneficiaries, set_investments)
 from backend.enrollment.determinations import eligibility_of, entry_dates_and_statuses, refresh_eligibility, status_on
 from backend.enrollment.elections import (approved_elections, catch_up_eligible, election_in_effect, elections_of,
-                                          mark_observed, opt_out, preview_match, scheduled_election, submit_election,
-                                          validate_lines)
+                                          mark_observed, opt_out, pay_per_paycheck, preview_match, scheduled_election,
+                                          submit_election, validate_lines)
 from backend.enrollment.payroll_messages import payroll_recipient, send_deferral_change
 from backend.enrollment.signup import participant_employee, sign_up
 
@@ -16,4 +16,4 @@ __all__ = ["approval_queue_query", "decide", "allocations_by_employee", "deferra
            "declare_outside_deferrals", "outside_deferrals_of", "set_beneficiaries", "set_investments",
            "eligibility_of", "refresh_eligibility", "status_on", "catch_up_eligible", "election_in_effect",
            "elections_of", "mark_observed", "opt_out", "preview_match", "scheduled_election", "submit_election",
-           "validate_lines", "payroll_recipient", "send_deferral_change", "participant_employee", "sign_up"]
+           "validate_lines", "pay_per_paycheck", "payroll_recipient", "send_deferral_change", "participant_employee", "sign_up"]

@@ -162,7 +162,7 @@ class PayRunResource(MethodView):
         run = session.get(PayRun, pay_run_id)
         if run is None:
             raise NotFound("No such pay run.")
-        plans.employer_for(session, context.principal(), run.employer_id)
+        plans.employer_for(session, context.principal(), run.employer_id, missing="No such pay run.")
         return run
 
 
@@ -261,7 +261,7 @@ class RetryMessage(MethodView):
         message = session.scalar(select(OutboxMessage).where(OutboxMessage.id == message_id))
         if message is None or message.employer_id is None:
             raise NotFound("No such message.")
-        plans.employer_for(session, context.principal(), message.employer_id)
+        plans.employer_for(session, context.principal(), message.employer_id, missing="No such message.")
         retry_dead(session, message)
         record_audit(session, context.actor(), "payroll_message.retried", "outbox_message", message.id,
                      employer_id=message.employer_id)

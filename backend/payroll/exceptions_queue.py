@@ -1,5 +1,6 @@
-"""The sponsor's payroll exceptions queue: accept a held statement (it posts), correct one (posted with the
-corrected withholdings, the earlier posting reversed), or reject one (its money goes back to payroll)."""
+"""The sponsor's payroll exceptions queue: accept a held statement (it posts), correct one (the earlier posting
+reversed, the corrected withholdings checked as a pay run's are, then posted or held again), or reject one (its
+money goes back to payroll)."""
 from datetime import date
 
 from sqlalchemy import select
@@ -13,6 +14,8 @@ from backend.errors import Conflict, NotFound, ValidationFailed
 from backend.events import PayRunPosted, publish
 from backend.identity import policy
 from backend.identity.service import Principal
+from backend.payroll.findings import withholding_findings
+from backend.payroll.ingest import statement_problems
 from backend.payroll.models import PayrollException, PayRun, PayStatement
 from backend.payroll.posting import computed_match, contribution_spec, run_totals
 from backend.payroll.snapshot import load_snapshot
@@ -25,15 +28,16 @@ def exception_for(session: Session, principal: Principal, exception_id: str) -> 
     exception = session.get(PayrollException, exception_id)
     if exception is None:
         raise NotFound("No such payroll exception.")
-    plans.employer_for(session, principal, exception.employer_id)
+    plans.employer_for(session, principal, exception.employer_id, missing="No such payroll exception.")
     return exception
 
 
 def resolve_exception(session: Session, vault: PiiVault, actor: Actor, principal: Principal, exception_id: str, action: str,
                       note: str | None, corrected: dict[str, int] | None, today: date) -> PayrollException:
-    """accept: the statement stands (a held one is posted); correct: the statement is posted with the corrected
-    withholdings (a posted one is reversed first); reject: a held statement is not posted and its money goes back
-    to payroll, a posted one is reversed."""
+    """accept: the statement stands (a held one is posted); correct: the corrected withholdings pass the checks and
+    findings a pay run's do (a posted statement is reversed first), then the statement is posted, or held again
+    with the new findings open; reject: a held statement is not posted and its money goes back to payroll, a
+    posted one is reversed."""
     policy.RESOLVE_PAYROLL.check(principal)
     exception = exception_for(session, principal, exception_id)
     if exception.status != "open":
@@ -44,6 +48,12 @@ def resolve_exception(session: Session, vault: PiiVault, actor: Actor, principal
     run = session.get(PayRun, statement.pay_run_id)
     if run.status == "superseded":
         raise Conflict("This pay run was corrected by a later version; resolve that version's exceptions.")
+    if action == "correct":
+        problems = statement_problems({"gross_pay_cents": statement.gross_cents,
+                                       "plan_compensation_cents": statement.plan_compensation_cents,
+                                       "withholdings": corrected})
+        if problems:
+            raise ValidationFailed(problems)
     employer = session.get(Employer, run.employer_id)
     plan = session.get(Plan, run.plan_id)
     siblings = list(session.scalars(select(PayrollException).where(PayrollException.statement_id == statement.id,
@@ -55,12 +65,17 @@ def resolve_exception(session: Session, vault: PiiVault, actor: Actor, principal
         # Take the posted money back out of the participant's accounts (reversals, never edits).
         ledger.reverse_pay_run_entries(session, plan.id, run.id, employee_id=statement.employee_id,
                                        kind="contribution")
+    findings = []
     if action == "correct":
+        # Read after the reversal: the year's deferrals no longer count the amounts being corrected.
         snapshot = _snapshot(session, vault, plan, employer, run, statement)
         statement.withholdings = {k: v for k, v in corrected.items() if v}
+        findings = withholding_findings(snapshot, statement.employee_id, statement.plan_compensation_cents,
+                                        statement.withholdings)
         if statement.match_source == "computed":
             statement.employer_match_cents = computed_match(snapshot, statement.employee_id,
                                                             statement.plan_compensation_cents, statement.withholdings)
+        held = any(f.severity == "hold" for f in findings)
         spec = contribution_spec(snapshot, run, statement)
         spec.key = f"{spec.key}:r{revision}"
         # Payroll sends (or takes back) the difference, so the trust still holds exactly what was posted.
@@ -68,10 +83,13 @@ def resolve_exception(session: Session, vault: PiiVault, actor: Actor, principal
         adjustment = EntrySpec(key=f"deposit-adjustment:{statement.id}:r{revision}", kind="deposit",
                                effective_date=run.pay_date, pay_run_id=run.id, employee_id=statement.employee_id,
                                lines=[LineSpec(PAYROLL_CLEARING, -delta), LineSpec(TRUST_CASH, delta)] if delta else [])
-        ledger.post_entries(session, plan.id, [e for e in (adjustment, spec) if e.lines])
-        statement.status, statement.posted_at = "posted", utcnow()
+        # A held correction's money waits in trust cash, as a held statement's does on ingest.
+        ledger.post_entries(session, plan.id, [e for e in (adjustment, None if held else spec) if e and e.lines])
+        statement.status, statement.posted_at = ("held", None) if held else ("posted", utcnow())
     elif action == "accept" and statement.status == "held":
         spec = contribution_spec(_snapshot(session, vault, plan, employer, run, statement), run, statement)
+        if revision > 1:  # corrected before: the first posting's key is taken (and reversed), so a fresh one
+            spec.key = f"{spec.key}:r{revision}"
         ledger.post_entries(session, plan.id, [spec] if spec.lines else [])
         statement.status, statement.posted_at = "posted", utcnow()
     elif action == "reject":
@@ -87,6 +105,11 @@ def resolve_exception(session: Session, vault: PiiVault, actor: Actor, principal
         if item.id == exception.id or item.severity == "hold" or action != "accept":
             item.status, item.resolved_by, item.resolved_at = outcome, actor.user_id, utcnow()
             item.resolution_note = note
+    now = utcnow()
+    session.add_all([PayrollException(
+        employer_id=employer.id, pay_run_id=run.id, statement_id=statement.id,
+        employee_id=statement.employee_id, code=f.code, severity=f.severity, message=f.message, details=f.details,
+        status="open", created_at=now) for f in findings])
     run.totals = run_totals(run.statements)
     run.status = "posted_with_holds" if any(st.status == "held" for st in run.statements) else "posted"
     record_audit(session, actor, f"payroll_exception.{outcome}", "payroll_exception", exception.id,

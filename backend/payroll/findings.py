@@ -99,12 +99,21 @@ def statement_findings(snapshot: RunSnapshot, employee, statement: dict, withhol
                        new_hire: bool) -> list[Finding]:
     """Every finding for one statement, in the order the sponsor reads them."""
     found: list[Finding] = [new_hire_added(employee)] if new_hire else []
+    found += withholding_findings(snapshot, employee.id, statement["plan_compensation_cents"], withholdings)
+    found += [f for f in (paid_after_termination(snapshot, employee, statement), missing_hours(statement)) if f]
+    return found
+
+
+def withholding_findings(snapshot: RunSnapshot, employee_id: str, compensation_cents: int,
+                         withholdings: dict[str, int]) -> list[Finding]:
+    """The findings on what was withheld (eligibility, opt-out, 402(g), the election in effect): a statement's as it
+    arrives, and a sponsor's correction of one, which must pass the same rules."""
+    found: list[Finding] = []
     deferred = deferred_cents(withholdings)
     if deferred:
-        found += [f for f in (not_eligible(snapshot, employee.id, deferred) or opted_out(snapshot, employee.id, deferred),
-                              over_402g(snapshot, employee.id, deferred)) if f]
+        found += [f for f in (not_eligible(snapshot, employee_id, deferred) or opted_out(snapshot, employee_id, deferred),
+                              over_402g(snapshot, employee_id, deferred)) if f]
     if not any(f.code in ("not_eligible", "opted_out") for f in found):
         # Deferring at all is the problem there; comparing amounts with an election would say it twice.
-        found += deferral_mismatches(snapshot, employee.id, statement["plan_compensation_cents"], withholdings)
-    found += [f for f in (paid_after_termination(snapshot, employee, statement), missing_hours(statement)) if f]
+        found += deferral_mismatches(snapshot, employee_id, compensation_cents, withholdings)
     return found

@@ -23,6 +23,7 @@ from backend.payroll.follow_up import credit_hours_and_terminations, observed_el
 from backend.payroll.models import PayrollException, PayRun, PayStatement
 from backend.payroll.posting import computed_match, contribution_spec, deposit_spec, run_totals
 from backend.payroll.snapshot import load_snapshot
+from backend.plans import dates as plausible
 from backend.plans import service as plans
 from backend.plans.models import Employee, Employer
 from backend.plans.pii import PiiVault
@@ -41,13 +42,19 @@ def request_digest(payload: dict) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def structural_problems(payload, known) -> list[tuple[str, str]]:
+def structural_problems(payload, known, today: date | None = None) -> list[tuple[str, str]]:
     """Problems that make the run malformed, so it is refused whole. Tolerant of a payload that failed its schema
-    (values of the wrong type are skipped here: the schema names them), so one refusal lists every problem."""
+    (values of the wrong type are skipped here: the schema names them), so one refusal lists every problem. Given
+    today, the run's dates must be plausible (plans/dates.py)."""
     problems: list[tuple[str, str]] = []
     if not isinstance(payload, dict):
         return problems
     start, end = _as_date(payload.get("period_start")), _as_date(payload.get("period_end"))
+    if today is not None:
+        for name in ("pay_date", "period_start", "period_end"):
+            day = _as_date(payload.get(name))
+            if day is not None and (problem := plausible.pay_date_problem(day, today)):
+                problems.append((name, problem))
     if start and end and end < start:
         problems.append(("period_end", "is before period_start"))
     seen: dict[str, int] = {}
@@ -63,12 +70,25 @@ def structural_problems(payload, known) -> list[tuple[str, str]]:
             elif external_id not in known and not st.get("employee"):
                 problems.append((f"{label}.external_id", "is not on the census; send the new hire's `employee` record"))
             seen.setdefault(external_id, i)
-        if gross is not None and comp is not None and comp > gross:
-            problems.append((f"{label}.plan_compensation_cents", "is more than gross pay"))
-        withholdings = st.get("withholdings") if isinstance(st.get("withholdings"), dict) else {}
-        amounts = [_as_cents(v) for v in withholdings.values()]
-        if gross is not None and sum(a for a in amounts if a and a > 0) > gross:
-            problems.append((f"{label}.withholdings", "add up to more than gross pay"))
+        problems += statement_problems(st, f"{label}.")
+        ended = _as_date(st.get("termination_date"))
+        if today is not None and ended is not None and (problem := plausible.employment_date_problem(ended, today)):
+            problems.append((f"{label}.termination_date", problem))
+    return problems
+
+
+def statement_problems(st: dict, prefix: str = "") -> list[tuple[str, str]]:
+    """What makes one statement's amounts impossible: pay counted for the plan above gross pay, or withholdings
+    adding up to more than gross pay. The same check for a statement arriving in a run and for the sponsor's
+    correction of one (exceptions_queue), so a correction cannot post what a pay run may not."""
+    problems = []
+    gross, comp = _as_cents(st.get("gross_pay_cents")), _as_cents(st.get("plan_compensation_cents"))
+    if gross is not None and comp is not None and comp > gross:
+        problems.append((f"{prefix}plan_compensation_cents", "is more than gross pay"))
+    withholdings = st.get("withholdings") if isinstance(st.get("withholdings"), dict) else {}
+    amounts = [_as_cents(v) for v in withholdings.values()]
+    if gross is not None and sum(a for a in amounts if a and a > 0) > gross:
+        problems.append((f"{prefix}withholdings", "add up to more than gross pay"))
     return problems
 
 
@@ -124,7 +144,7 @@ def _ingest(session: Session, vault: PiiVault, actor: Actor, employer: Employer,
     known = {row.external_id: row for row in session.execute(
         select(Employee.id, Employee.external_id, Employee.first_name, Employee.last_name, Employee.hire_date,
                Employee.rehire_date, Employee.termination_date).where(Employee.employer_id == employer.id)).all()}
-    problems = structural_problems(payload, known)
+    problems = structural_problems(payload, known, today)
     if problems:
         raise ValidationFailed(problems)
 

@@ -6,10 +6,9 @@ from marshmallow import ValidationError, fields, validate
 from backend.payroll.models import RUN_TYPES, WITHHOLDING_TYPES
 from backend.plans.schemas import EmployeeIn
 from backend.web.pagination import PageArgs
-from backend.web.schema import Schema, at_most_places
+from backend.web.schema import MAX_CENTS, Cents, Schema, at_most_places
 
 # The bounds a statement is read within, shared by the schema and its fast reading (load_pay_run).
-MAX_CENTS = 10**11
 MAX_HOURS = 744
 HOURS_PLACES = 2
 EXTERNAL_ID_LENGTH = 64
@@ -18,7 +17,7 @@ MAX_STATEMENTS = 100000
 
 def CentsField(**kw):  # noqa: N802 - a field factory, named like the fields it makes
     """An amount in integer cents, 0 or more (the column type of the same name is `db.Cents`)."""
-    return fields.Integer(validate=validate.Range(min=0, max=MAX_CENTS, error="must be 0 or more cents"), **kw)
+    return Cents(min=0, max=MAX_CENTS, **kw)
 
 
 def Withholdings(**kw):  # noqa: N802 - a field factory, named like the fields it makes

@@ -11,11 +11,14 @@ from backend.identity.service import Principal
 from backend.plans.models import Employee, Employer, Plan
 
 
-def employer_for(session: Session, principal: Principal, employer_id: str, *, write: bool = False) -> Employer:
-    """The employer if the caller may see it; otherwise NotFound, so ids of other employers reveal nothing."""
+def employer_for(session: Session, principal: Principal, employer_id: str, *, write: bool = False,
+                 missing: str = "No such employer.") -> Employer:
+    """The employer if the caller may see it; otherwise NotFound, so ids of other employers reveal nothing. A caller
+    that reached the employer through something it holds (a pay run, an exception) passes that thing's own
+    `missing` detail: another tenant's pay run must read exactly as an unknown one."""
     employer = session.get(Employer, employer_id)
     if employer is None or not policy.may_see_employer(principal, employer):
-        raise NotFound("No such employer.")
+        raise NotFound(missing)
     if write:
         policy.MANAGE_EMPLOYERS.check(principal)
     return employer
@@ -28,11 +31,13 @@ def plan_for(session: Session, principal: Principal, plan_id: str) -> Plan:
     return plan
 
 
-def employee_for(session: Session, principal: Principal, employee_id: str) -> Employee:
+def employee_for(session: Session, principal: Principal, employee_id: str,
+                 missing: str = "No such employee.") -> Employee:
+    """The employee if the caller may see them; otherwise NotFound with `missing` (see employer_for)."""
     employee = session.get(Employee, employee_id)
     if employee is None or not policy.may_see_employee(principal, employee,
                                                        session.get(Employer, employee.employer_id)):
-        raise NotFound("No such employee.")
+        raise NotFound(missing)
     return employee
 
 

@@ -30,7 +30,7 @@ class PlanSetup(MethodView):
     def post(self, body):
         """Open a plan in one call: employer, plan rules (a template fills what is left out), fund menu, and an
         invitation for the sponsor admin. Every problem with the rules is listed at once."""
-        result = service.setup_plan(context.session(), context.actor(), context.principal(), body)
+        result = service.setup_plan(context.session(), context.actor(), context.principal(), body, context.today())
         return result
 
 

@@ -15,6 +15,7 @@ from backend.db import any_of, chunks, utcnow
 from backend.errors import ValidationFailed
 from backend.events import CensusChanged, publish
 from backend.money import dollars_to_cents
+from backend.plans import dates
 from backend.plans.models import Employee, Employer
 from backend.plans.pii import PiiVault
 from backend.plans.schedules import eligibility_period_start
@@ -32,17 +33,24 @@ def _fingerprint(vault: PiiVault, row: dict) -> str:
     return vault.fingerprint(json.dumps(row, sort_keys=True, default=str))
 
 
-def validate_census(rows: list[dict], row_label) -> list[tuple[str, str]]:
-    """Problems marshmallow cannot see: dates in impossible order, an external id twice in one file."""
+def validate_census(rows: list[dict], row_label, today: date | None = None) -> list[tuple[str, str]]:
+    """Problems marshmallow cannot see: implausible dates (plans/dates.py; those that need today only when it is
+    given), dates in impossible order, an external id twice in one file."""
     problems = []
     seen: dict[str, int] = {}
     for i, row in enumerate(rows):
         label = row_label(i)
         dob, hire = row["date_of_birth"], row["hire_date"]
+        born_problem = dates.birth_date_problem(dob, today)
+        if born_problem:
+            problems.append((f"{label}.date_of_birth", born_problem))
         if hire < dob:
             problems.append((f"{label}.hire_date", "is before the date of birth"))
-        elif (hire - dob).days < 14 * 365:
-            problems.append((f"{label}.date_of_birth", "makes the employee younger than 14 at hire"))
+        elif problem := dates.hire_date_problem(dob, hire, today):
+            problems.append((f"{label}.hire_date", problem))
+        for name in ("rehire_date", "termination_date"):
+            if row.get(name) and (problem := dates.employment_date_problem(row[name], today)):
+                problems.append((f"{label}.{name}", problem))
         if row.get("termination_date") and row["termination_date"] < hire:
             problems.append((f"{label}.termination_date", "is before the hire date"))
         if row.get("rehire_date"):
@@ -73,7 +81,7 @@ def hours_by_period(row: dict, today: date) -> dict[str, int]:
 def load_census(session: Session, vault: PiiVault, actor: Actor, employer: Employer, rows: list[dict],
                 today: date, row_label=lambda i: f"employees[{i}]") -> CensusResult:
     """Create or update employees by external id. All rows or none: any problem rejects the whole file."""
-    problems = validate_census(rows, row_label)
+    problems = validate_census(rows, row_label, today)
     if problems:
         raise ValidationFailed(problems)
     existing = {e.external_id: e for e in session.scalars(

@@ -3,6 +3,7 @@ tiers and the safe-harbor floors, vesting schedules, the fund menu."""
 from datetime import date
 from decimal import Decimal
 
+from backend.plans import dates
 from backend.plans import match as match_rules
 from backend.plans import vesting as vesting_rules
 from backend.plans.models import Plan
@@ -17,10 +18,15 @@ def tiers_of(raw: list[dict]) -> list[match_rules.MatchTier]:
                                   Decimal(str(t["match_rate_percent"]))) for t in raw]
 
 
-def validate_rules(rules: dict) -> tuple[list[tuple[str, str]], list[str]]:
-    """Every problem with a plan's rules (field, message), and notices that are not errors."""
+def validate_rules(rules: dict, today: date | None = None) -> tuple[list[tuple[str, str]], list[str]]:
+    """Every problem with a plan's rules (field, message), and notices that are not errors. Given `today` (the
+    app's clock; plan setup has it, the request schema does not), the effective date must be plausible
+    (plans/dates.py): checked with the anchor pay date, so one answer lists both."""
     problems: list[tuple[str, str]] = []
     notices: list[str] = []
+    effective = rules.get("effective_date")
+    if today is not None and isinstance(effective, date) and (problem := dates.plan_date_problem(effective, today)):
+        problems.append(("plan.effective_date", problem))
     month, _, day = rules.get("plan_year_start", "01-01").partition("-")
     try:
         date(2001, int(month), int(day))  # a non-leap year: a plan year may not start on Feb 29

@@ -1,5 +1,6 @@
 """Plan setup in one call: employer, plan rules, fund menu and the sponsor admin's invitation, in one transaction."""
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -9,6 +10,7 @@ from backend.audit import Actor, record_audit
 from backend.errors import ValidationFailed
 from backend.identity.service import Principal, create_invitation
 from backend.money import percent_str
+from backend.plans import dates
 from backend.plans.models import Employer, Fund, Plan
 from backend.plans.rules import as_date, decimal_or_none, validate_rules
 from backend.plans.templates import apply_template
@@ -22,10 +24,14 @@ class PlanSetup:
     notices: list[str]
 
 
-def setup_plan(session: Session, actor: Actor, advisor: Principal, data: dict) -> PlanSetup:
-    """Employer, plan, fund menu and the sponsor admin's invitation in one transaction."""
+def setup_plan(session: Session, actor: Actor, advisor: Principal, data: dict, today: date | None = None) -> PlanSetup:
+    """Employer, plan, fund menu and the sponsor admin's invitation in one transaction. `today` (the app's clock)
+    bounds the plan's dates from above; without it only the fixed bounds apply."""
     rules = apply_template(data["template"], data["plan"])
-    problems, notices = validate_rules(rules)
+    problems, notices = validate_rules(rules, today)
+    anchor_problem = dates.plan_date_problem(data["employer"]["payroll"]["anchor_pay_date"], today)
+    if anchor_problem:
+        problems.append(("employer.payroll.anchor_pay_date", anchor_problem))
     ein = data["employer"]["ein"].replace("-", "")
     ein = f"{ein[:2]}-{ein[2:]}"
     if session.scalar(select(Employer.id).where(Employer.ein == ein)):

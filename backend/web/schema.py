@@ -1,6 +1,5 @@
-"""The base of every API schema: its docstring becomes its description in the OpenAPI document."""
-from decimal import Decimal
-
+"""The base of every API schema (its docstring becomes its description in the OpenAPI document) and the field types
+every module shares: cents, exact decimals, percents."""
 import marshmallow
 
 
@@ -32,18 +31,39 @@ class Problem(Schema):
                                                                     "quote it when reporting a problem"})
 
 
+# Every cents field reads up to $1 billion; a narrower field says so with its own bounds.
+MAX_CENTS = 10**11
+
+
+def Cents(*, min: int = 0, max: int = MAX_CENTS, validate=(), **kw):  # noqa: N802, A002 - a field factory
+    """An amount in integer cents: a JSON integer only. 20000.99 and "20000.99" are refused, never truncated, so a
+    sender that mixes up dollars and cents is told (marshmallow's lax Integer turns 20000.99 into 20000)."""
+    checks = [validate] if callable(validate) else list(validate)
+    bounds = marshmallow.validate.Range(min=min, max=max, error=f"must be between {min} and {max} cents")
+    return marshmallow.fields.Integer(strict=True, validate=[bounds] + checks,
+                                      error_messages={"invalid": "must be a whole number of cents"}, **kw)
+
+
+# A decimal Plumb reads has at most this many digits before the point: beyond it Decimal's arithmetic overflows
+# (1e999999999 raised decimal.Overflow deep inside a validator), and no rate, unit count or price comes near it.
+MAX_WHOLE_DIGITS = 15
+
+
 def at_most_places(places: int):
-    """A validator: a Decimal with no more than `places` decimal places (refused, never silently rounded)."""
+    """A validator: a Decimal with no more than `places` decimal places (refused, never silently rounded). Reading
+    only the exponent, so a number of any size is checked without arithmetic that could overflow."""
 
     def check(value):
-        if value.is_finite() and abs(value) < 10**12 and value != value.quantize(_quantum(places)):
+        if not value.is_finite() or value.is_zero():
+            return
+        if value.adjusted() >= MAX_WHOLE_DIGITS:
+            raise marshmallow.ValidationError(f"is too large (more than {MAX_WHOLE_DIGITS} digits)")
+        _, digits, exponent = value.as_tuple()
+        trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+        if exponent + trailing_zeros < -places:
             raise marshmallow.ValidationError(f"has more than {places} decimal places")
 
     return check
-
-
-def _quantum(places: int):
-    return Decimal(1).scaleb(-places)
 
 
 def Percent(validate=(), **kw):  # noqa: N802 - a field factory, named like the fields it makes
