@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from backend.accounts.models import (FundPrice, LedgerAccount, LedgerEntry, LedgerLine)
 from backend.db import bulk_insert, chunks, new_ids, utcnow
-from backend.money import percent_of_cents, value_cents
+from backend.money import percent_of_cents, percent_str, value_cents
 from backend.plans.vesting import plan_vested_percent, years_of_service
 
 CHUNK = 2000
@@ -302,10 +302,43 @@ def participant_summary(session: Session, employee, plan, as_of: date) -> dict:
             "by_fund": sorted(by_fund.values(), key=lambda f: f["ticker"])}
 
 
-def contribution_history(session: Session, employee_id: str) -> list[dict]:
-    """Money in per pay date and source, newest first; corrections net against the pay date they correct."""
+def price_corrections_of(session: Session, employee_id: str, tickers: dict[str, str]) -> list[dict]:
+    """The participant's purchases repriced because a fund price was corrected, oldest first: for each, the pay
+    date of the money, the fund and price day, the wrong and right prices, the units sold back and bought again."""
+    rows = session.execute(
+        select(LedgerEntry.id, LedgerEntry.effective_date, LedgerEntry.created_at, LedgerAccount.fund_id,
+               LedgerLine.price_date, LedgerLine.price, LedgerLine.units)
+        .join(LedgerLine, LedgerLine.entry_id == LedgerEntry.id)
+        .join(LedgerAccount, LedgerAccount.id == LedgerLine.account_id)
+        .where(LedgerEntry.employee_id == employee_id, LedgerEntry.kind == "price_correction",
+               LedgerAccount.kind == "participant")
+        .order_by(LedgerEntry.created_at, LedgerEntry.id, LedgerLine.id)).all()
+    corrections: dict[str, dict] = {}
+    for entry_id, effective, created_at, fund_id, price_day, price, units in rows:
+        found = corrections.setdefault(entry_id, {
+            "kind": "price_correction", "pay_date": effective, "corrected_at": created_at, "fund_id": fund_id,
+            "ticker": tickers.get(fund_id), "price_date": price_day, "from_price": None, "to_price": None,
+            "units_sold": Decimal(0), "units_bought": Decimal(0)})
+        # Each entry sells back at the wrong price (negative units) and buys again at the right one.
+        if units < 0:
+            found["from_price"] = price
+            found["units_sold"] -= units
+        else:
+            found["to_price"] = price
+            found["units_bought"] += units
+    for found in corrections.values():
+        found["description"] = (f"Price correction: {found['ticker']} on {found['price_date']} was "
+                                f"{percent_str(found['from_price'])}, corrected to {percent_str(found['to_price'])}; "
+                                f"{percent_str(found['units_sold'])} units sold back, "
+                                f"{percent_str(found['units_bought'])} bought again")
+    return list(corrections.values())
+
+
+def contribution_history(session: Session, employee_id: str, tickers: dict[str, str] | None = None) -> list[dict]:
+    """Money in per pay date and source, newest first; corrections net against the pay date they correct. A price
+    correction moves no money in: it is listed with the pay date whose purchase it repriced."""
     by_date: dict[date, dict] = {}
-    pending_moves = ("investment",)
+    pending_moves = ("investment", "price_correction")
     for effective, source, _fund, cents, _units, _account_kind, entry_kind, pay_run_id, _entry in participant_lines(session, employee_id):
         if entry_kind in pending_moves:
             continue  # buying units moves money between the participant's own accounts: not money in
@@ -315,27 +348,36 @@ def contribution_history(session: Session, employee_id: str) -> list[dict]:
         row["total_cents"] += cents
         if pay_run_id:
             row["pay_run_ids"].add(pay_run_id)
+    corrections = defaultdict(list)
+    for found in price_corrections_of(session, employee_id, tickers or {}):
+        corrections[found["pay_date"]].append(found)
     rows = []
     for day in sorted(by_date, reverse=True):
         row = by_date[day]
         rows.append({"pay_date": day, "total_cents": row["total_cents"],
                      "by_source": {k: v for k, v in sorted(row["by_source"].items()) if v},
-                     "pay_run_ids": sorted(row["pay_run_ids"])})
+                     "pay_run_ids": sorted(row["pay_run_ids"]), "price_corrections": corrections[day]})
     return rows
 
 
-def balance_history(session: Session, employee_id: str, fund_ids, until: date) -> list[dict]:
-    """Value and money in at each day something changed (a contribution or a price), for the phone's chart."""
+def balance_history(session: Session, employee_id: str, fund_ids, until: date,
+                    tickers: dict[str, str] | None = None) -> list[dict]:
+    """Value and money in at each day something changed (a contribution or a price), for the phone's chart. The
+    values are at the prices as corrected; a corrected price's day lists the correction."""
     lines = participant_lines(session, employee_id, until)
     if not lines:
         return []
     history = price_history(session, fund_ids, until)
     first = lines[0][0]
     days = sorted({l[0] for l in lines} | {d for points in history.values() for d, _ in points if d >= first})
+    corrections = defaultdict(list)
+    for found in price_corrections_of(session, employee_id, tickers or {}):
+        corrections[found["price_date"]].append(found)
     series = []
     for day in days:
         balance = balance_from_lines(lines, history, day)
-        series.append({"date": day, "value_cents": balance.total_cents, "contributed_cents": balance.cost_cents})
+        series.append({"date": day, "value_cents": balance.total_cents, "contributed_cents": balance.cost_cents,
+                       "price_corrections": corrections[day]})
     return series
 
 
