@@ -46,6 +46,11 @@ class PriceLoad:
     invested: int = 0
 
 
+def exact(price: Decimal) -> Decimal:
+    """A price as the database hands it back (10.00 → 10), so answers show one form whichever way it came in."""
+    return Decimal(percent_str(price))
+
+
 def move_percent(price: Decimal, reference: Decimal) -> Decimal:
     """How far `price` is from `reference`, in percent of `reference`, to 2 places (signed)."""
     return round_half_up((price - reference) / reference * HUNDRED, 2)
@@ -130,7 +135,8 @@ def load_prices(session: Session, actor, plan, rows: list[dict], row_label, toda
     new = []
     # Day by day, so a run of ordinary daily prices in one file is judged each against the day before.
     for i, row in sorted(enumerate(rows), key=lambda r: (r[1]["ticker"], r[1]["price_date"])):
-        fund_id, day, price = funds[row["ticker"]], row["price_date"], row["price"]
+        # Stored canonical: SQLite keeps a price as text, and finding the purchases made at it compares that text.
+        fund_id, day, price = funds[row["ticker"]], row["price_date"], exact(row["price"])
         old = stored.get((fund_id, day))
         if old is not None and old.status == "confirmed":
             continue  # the same figure again: nothing to do
@@ -139,7 +145,7 @@ def load_prices(session: Session, actor, plan, rows: list[dict], row_label, toda
         if status == "confirmed":
             confirmed.add(fund_id, day, price)
         else:
-            result.held.append({"row": row_label(i), "ticker": row["ticker"], "price_date": day, "price": price,
+            result.held.append({"row": row_label(i), "ticker": row["ticker"], "price_date": day, "price": exact(price),
                                 "last_price": reference[1], "last_price_date": reference[0],
                                 "move_percent": move_percent(price, reference[1])})
         if old is None:
@@ -149,8 +155,8 @@ def load_prices(session: Session, actor, plan, rows: list[dict], row_label, toda
             result.stored += 1
         if status == "held" and (old is None or old.price != price):
             record_audit(session, actor, "fund_price.held", "fund", fund_id, employer_id=plan.employer_id, changes={
-                "ticker": row["ticker"], "price_date": day.isoformat(), "price": str(price),
-                "last_price": str(reference[1]), "last_price_date": reference[0].isoformat(),
+                "ticker": row["ticker"], "price_date": day.isoformat(), "price": percent_str(price),
+                "last_price": percent_str(reference[1]), "last_price_date": reference[0].isoformat(),
                 "band": percent_str(band)})
     bulk_insert(session, FundPrice.__table__, new)
     result.stored += len(new)
@@ -183,7 +189,7 @@ def confirm_price(session: Session, actor, plan, ticker: str, day: date, price: 
     if confirmed_now:
         row.status = "confirmed"
         record_audit(session, actor, "fund_price.confirmed", "fund", fund_id, employer_id=plan.employer_id,
-                     changes={"ticker": ticker, "price_date": day.isoformat(), "price": str(price)})
+                     changes={"ticker": ticker, "price_date": day.isoformat(), "price": percent_str(price)})
         session.flush()
     return {"ticker": ticker, "price_date": day, "price": row.price, "status": row.status,
             "invested": invest_pending(session, plan) if confirmed_now else 0}
@@ -216,6 +222,7 @@ def correct_price(session: Session, actor, plan, ticker: str, day: date, price: 
     entry whose purchase it corrects, carrying that entry's pay date and pay run). Correcting to the stored
     figure changes nothing, so a retried correction is harmless."""
     row, fund_id = _price_row(session, plan, ticker, day)
+    price = exact(price)
     if row.status == "held":
         raise Conflict(f"{ticker} on {day} is held for confirmation and bought nothing: load the right figure "
                        "for that day again to replace it, or confirm it.")
@@ -240,6 +247,6 @@ def correct_price(session: Session, actor, plan, ticker: str, day: date, price: 
     answer["repriced_entries"] = len(specs)
     answer["participants"] = len({s.employee_id for s in specs.values()})
     record_audit(session, actor, "fund_price.corrected", "fund", fund_id, employer_id=plan.employer_id, changes={
-        "ticker": ticker, "price_date": day.isoformat(), "price": {"from": str(previous), "to": str(price)},
+        "ticker": ticker, "price_date": day.isoformat(), "price": {"from": percent_str(previous), "to": percent_str(price)},
         "repriced_entries": sorted(specs), "participants": answer["participants"]})
     return answer

@@ -327,6 +327,7 @@ def price_corrections_of(session: Session, employee_id: str, tickers: dict[str, 
             found["to_price"] = price
             found["units_bought"] += units
     for found in corrections.values():
+        found["units_sold"], found["units_bought"] = (Decimal(percent_str(found[k])) for k in ("units_sold", "units_bought"))
         found["description"] = (f"Price correction: {found['ticker']} on {found['price_date']} was "
                                 f"{percent_str(found['from_price'])}, corrected to {percent_str(found['to_price'])}; "
                                 f"{percent_str(found['units_sold'])} units sold back, "
