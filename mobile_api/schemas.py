@@ -88,7 +88,8 @@ class ContributionOut(Schema):
     by_source = fields.Dict(keys=fields.String(), values=fields.Integer())
     pay_run_ids = fields.List(fields.String())
     price_corrections = fields.List(fields.Nested(RepricedPurchaseOut), metadata={
-        "description": "Purchases of this pay date's money repriced because a fund price was corrected"})
+        "description": "Purchases of this pay date's money repriced because a fund price was corrected (present when "
+                       "there are some)"})
 
 
 class BalancePointOut(Schema):
@@ -98,7 +99,7 @@ class BalancePointOut(Schema):
     value_cents = fields.Integer()
     contributed_cents = fields.Integer()
     price_corrections = fields.List(fields.Nested(RepricedPurchaseOut), metadata={
-        "description": "Corrections of this day's fund prices that repriced your units"})
+        "description": "Corrections of this day's fund prices that repriced your units (present when there are some)"})
 
 
 class LimitsOut(Schema):

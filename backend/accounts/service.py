@@ -357,7 +357,9 @@ def contribution_history(session: Session, employee_id: str, tickers: dict[str, 
         row = by_date[day]
         rows.append({"pay_date": day, "total_cents": row["total_cents"],
                      "by_source": {k: v for k, v in sorted(row["by_source"].items()) if v},
-                     "pay_run_ids": sorted(row["pay_run_ids"]), "price_corrections": corrections[day]})
+                     "pay_run_ids": sorted(row["pay_run_ids"])})
+        if corrections.get(day):
+            rows[-1]["price_corrections"] = corrections[day]
     return rows
 
 
@@ -377,8 +379,10 @@ def balance_history(session: Session, employee_id: str, fund_ids, until: date,
     series = []
     for day in days:
         balance = balance_from_lines(lines, history, day)
-        series.append({"date": day, "value_cents": balance.total_cents, "contributed_cents": balance.cost_cents,
-                       "price_corrections": corrections[day]})
+        point = {"date": day, "value_cents": balance.total_cents, "contributed_cents": balance.cost_cents}
+        if corrections.get(day):
+            point["price_corrections"] = corrections[day]
+        series.append(point)
     return series
 
 
