@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from backend.accounts.investing import invest_pending
@@ -171,6 +171,11 @@ def _price_row(session: Session, plan, ticker: str, day: date) -> tuple[FundPric
     fund_id = next((f.id for f in plan.funds if f.ticker == ticker), None)
     if fund_id is None:
         raise NotFound(f"{ticker} is not a fund on this plan's menu.")
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite ignores FOR UPDATE and its driver starts a transaction only at the first write, so reads before
+        # it see whatever is committed meanwhile: a no-op write takes the database's write lock first.
+        session.execute(update(FundPrice).where(FundPrice.fund_id == fund_id, FundPrice.price_date == day)
+                        .values(status=FundPrice.status))
     row = session.scalars(select(FundPrice).where(FundPrice.fund_id == fund_id, FundPrice.price_date == day)
                           .with_for_update()).one_or_none()
     if row is None:
@@ -243,10 +248,10 @@ def correct_price(session: Session, actor, plan, ticker: str, day: date, price: 
         spec.lines.append(LineSpec(account, -cents, -units, previous, day))
         spec.lines.append(LineSpec(account, cents, units_for(cents, price), price, day))
     row.price = price
-    post_entries(session, plan.id, list(specs.values()))
-    answer["repriced_entries"] = len(specs)
-    answer["participants"] = len({s.employee_id for s in specs.values()})
+    posted = post_entries(session, plan.id, list(specs.values()))
+    answer["repriced_entries"] = len(posted)
+    answer["participants"] = len({s.employee_id for s in specs.values() if s.key in posted})
     record_audit(session, actor, "fund_price.corrected", "fund", fund_id, employer_id=plan.employer_id, changes={
         "ticker": ticker, "price_date": day.isoformat(), "price": {"from": percent_str(previous), "to": percent_str(price)},
-        "repriced_entries": sorted(specs), "participants": answer["participants"]})
+        "repriced_entries": sorted(posted.values()), "participants": answer["participants"]})
     return answer

@@ -8,9 +8,11 @@ from decimal import Decimal
 import pytest
 
 from backend.accounts.prices import beyond_band, move_percent
+from backend.money import units_for
 from tests import scenario
 from tests.payroll.support import row_counts
 from tests.support import run_cli
+from tests.support.served import all_at_once, race_trials
 from tests.support.problems import assert_problem, error_fields
 
 
@@ -281,3 +283,22 @@ def test_only_a_stored_confirmed_price_can_be_corrected(client, world, connectio
     assert changed.json["errors"] == [{"field": "prices[0].price", "message": "PLTDX on 2026-11-19 is already priced "
                                        f"at 10; correct it with PUT /v1/plans/{world.plan_id}/fund-prices/"
                                        "PLTDX/2026-11-19"}]
+
+
+def test_corrections_of_one_price_sent_at_once_reprice_each_purchase_once(app, client, world, connection, served):
+    pay(client, connection, "R-1", "2026-11-20")
+    load(client, world, [("PLTDX", "2026-11-23", "1.00")])
+    url = f"/v1/plans/{world.plan_id}/fund-prices/PLTDX/2026-11-23"
+    for trial in range(race_trials()):
+        figure = Decimal(10 + trial)
+
+        answers = all_at_once(4, lambda _i: served.client.put(url, headers=world.sponsor,
+                                                              json={"price": str(figure)}))
+
+        statuses = sorted(a.status_code for a in answers)
+        assert set(statuses) <= {200, 409, 503} and 200 in statuses, [(a.status_code, a.text[:200]) for a in answers]
+        assert sorted(a.json()["repriced_entries"] for a in answers if a.status_code == 200)[-1] == 1
+        assert [a.json()["repriced_entries"] for a in answers if a.status_code == 200].count(1) == 1
+        # 2 × 90.00 at the figure, each to 6 places.
+        assert pltdx(client, world)["units"] == 2 * units_for(9000, figure)
+        ledger_check(app)
