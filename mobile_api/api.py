@@ -213,9 +213,11 @@ class Contributions(MethodView):
     @blp.arguments(PageArgs, location="query")
     @blp.response(200, page_schema(ContributionOut, "ContributionPage"))
     def get(self, args):
-        """Money in per pay date, newest first (paginated)."""
+        """Money in per pay date, newest first (paginated), with the price corrections that repriced its units."""
         session, employee = _me()
-        page, cursor = paginate_computed(ledger.contribution_history(session, employee.id),
+        plan = plans.current_plan(session, employee.employer_id)
+        page, cursor = paginate_computed(ledger.contribution_history(session, employee.id,
+                                                                     {f.id: f.ticker for f in plan.funds}),
                                          lambda row: row["pay_date"], date, args["limit"], args["cursor"])
         return {"data": page, "next_cursor": cursor}
 
@@ -228,7 +230,8 @@ class BalanceHistory(MethodView):
         """Your balance and what went in, on each day either changed: the chart."""
         session, employee = _me()
         plan = plans.current_plan(session, employee.employer_id)
-        return ledger.balance_history(session, employee.id, [f.id for f in plan.funds], context.today())
+        return ledger.balance_history(session, employee.id, [f.id for f in plan.funds], context.today(),
+                                      {f.id: f.ticker for f in plan.funds})
 
 
 @blp.route("/limits")

@@ -64,6 +64,22 @@ class BalanceOut(Schema):
     by_fund = fields.List(fields.Nested(FundBalanceOut))
 
 
+class RepricedPurchaseOut(Schema):
+    """Units bought at a fund price later found wrong: sold back at it and bought again at the right one."""
+
+    kind = fields.String(metadata={"description": "price_correction"})
+    description = fields.String()
+    pay_date = fields.Date(metadata={"description": "The pay date of the money whose units were repriced"})
+    corrected_at = fields.DateTime()
+    fund_id = fields.String()
+    ticker = fields.String(allow_none=True)
+    price_date = fields.Date()
+    from_price = fields.Decimal(as_string=True)
+    to_price = fields.Decimal(as_string=True)
+    units_sold = fields.Decimal(as_string=True)
+    units_bought = fields.Decimal(as_string=True)
+
+
 class ContributionOut(Schema):
     """Money in on one pay date, by source."""
 
@@ -71,6 +87,9 @@ class ContributionOut(Schema):
     total_cents = fields.Integer()
     by_source = fields.Dict(keys=fields.String(), values=fields.Integer())
     pay_run_ids = fields.List(fields.String())
+    price_corrections = fields.List(fields.Nested(RepricedPurchaseOut), metadata={
+        "description": "Purchases of this pay date's money repriced because a fund price was corrected (present when "
+                       "there are some)"})
 
 
 class BalancePointOut(Schema):
@@ -79,6 +98,8 @@ class BalancePointOut(Schema):
     date = fields.Date()
     value_cents = fields.Integer()
     contributed_cents = fields.Integer()
+    price_corrections = fields.List(fields.Nested(RepricedPurchaseOut), metadata={
+        "description": "Corrections of this day's fund prices that repriced your units (present when there are some)"})
 
 
 class LimitsOut(Schema):

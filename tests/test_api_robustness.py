@@ -167,7 +167,7 @@ class Ctx:
         assert response.status_code == 201, response.json
         self.election = response.json
         self.ids = {"employer_id": employer, "plan_id": self.world.plan_id, "employee_id": self.employee_id,
-                    "election_id": self.election["id"]}
+                    "election_id": self.election["id"], "ticker": "PLTDX", "price_date": "2026-11-20"}
 
     def set_up_payroll(self):
         """A pull connection, a pay run with a held statement (E2 is not yet eligible) and so an open exception,
@@ -289,6 +289,9 @@ def valid_bodies(ctx: Ctx) -> dict:
         ("PUT", "/mobile/v1/outside-deferrals"): {"calendar_year": 2026, "amount_cents": 150000},
         ("POST", "/v1/payroll/connections/{connection_id}/events"): {"type": "payroll.note", "data": {"message_id": "msg_unknown"}},
         ("PUT", "/v1/plans/{plan_id}/compliance/settings"): {"warning_margin": "0.75"},
+        ("PUT", "/v1/plans/{plan_id}/price-settings"): {"price_move_band": "0.3"},
+        ("PUT", "/v1/plans/{plan_id}/fund-prices/{ticker}/{price_date}"): {"price": "10.00"},
+        ("POST", "/v1/plans/{plan_id}/fund-prices/{ticker}/{price_date}/confirm"): {"price": "10.00"},
         ("POST", "/v1/plans/{plan_id}/compliance/what-if"): {"changes": [{"external_id": ctx.world.employee["external_id"],
                                                                           "deferral_percent": "5"}]},
     }

@@ -226,6 +226,13 @@ def _a_day() -> str:
     return (date(2026, 6, 1) + timedelta(days=next(_unique))).isoformat()
 
 
+def _price_on(t, day: str) -> None:
+    """PLTDX priced 10.00 on `day` (loading the same figure again changes nothing)."""
+    response = t.client.post(f"/v1/plans/{t.plan_id}/fund-prices", headers=t.world.sponsor,
+                             json={"prices": [{"ticker": "PLTDX", "price_date": day, "price": "10.00"}]})
+    assert response.status_code == 200, response.json
+
+
 def _has_id(key, attr):
     def check(body, t):
         assert body[key] == getattr(t, attr), body
@@ -335,6 +342,19 @@ ENDPOINTS = [
     Endpoint("POST", "/v1/plans/<plan_id>/fund-prices/csv", STAFF, lambda t: {
         "path": f"/v1/plans/{t.plan_id}/fund-prices/csv", "data": f"ticker,price_date,price\nPLBDX,{_a_day()},10.00\n",
         "content_type": "text/csv"}, check=lambda body, t: body["stored"] == 1),
+    # A correction to the figure already stored and a confirmation of a confirmed price change nothing: the
+    # rightful caller gets past authorization to the price.
+    Endpoint("PUT", "/v1/plans/<plan_id>/fund-prices/<ticker>/<price_date>", STAFF, lambda t: {
+        "path": f"/v1/plans/{t.plan_id}/fund-prices/PLTDX/2026-01-02", "json": {"price": "10.00"}},
+             prepare=lambda t, role: _price_on(t, "2026-01-02"), check=lambda body, t: body["repriced_entries"] == 0),
+    Endpoint("POST", "/v1/plans/<plan_id>/fund-prices/<ticker>/<price_date>/confirm", STAFF, lambda t: {
+        "path": f"/v1/plans/{t.plan_id}/fund-prices/PLTDX/2026-01-02/confirm", "json": {"price": "10.00"}},
+             prepare=lambda t, role: _price_on(t, "2026-01-02"), check=lambda body, t: body["status"] == "confirmed"),
+    Endpoint("GET", "/v1/plans/<plan_id>/price-settings", STAFF,
+             lambda t: {"path": f"/v1/plans/{t.plan_id}/price-settings"}, check=lambda body, t: "price_move_band" in body),
+    Endpoint("PUT", "/v1/plans/<plan_id>/price-settings", STAFF,
+             lambda t: {"path": f"/v1/plans/{t.plan_id}/price-settings", "json": {"price_move_band": "0.3"}},
+             check=lambda body, t: body == {"price_move_band": "0.3"}),
     Endpoint("GET", "/mobile/v1/balance", PARTICIPANT, lambda t: {"path": "/mobile/v1/balance"}, 200, "own"),
     Endpoint("GET", "/mobile/v1/contributions", PARTICIPANT, lambda t: {"path": "/mobile/v1/contributions"}, 200, "own",
              payroll=True, check=lambda body, t: [c["pay_run_ids"] for c in body["data"]] == [[t.pay_run_id]]),

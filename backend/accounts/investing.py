@@ -1,5 +1,11 @@
-"""Investing: cash that waited in a participant's pending account buys units when its fund's first price on or
-after the money's pay date arrives."""
+"""Investing: cash that waited in a participant's pending account buys units when its fund's first confirmed price
+on or after the money's pay date arrives.
+
+There is deliberately no limit on how long after the pay date that price may be (the security review suggested
+one): a price dated after today is refused at the door and one far off the fund's last price is held
+(`accounts.prices`), so the first confirmed price on or after the pay date is a real price of a day that has
+passed, and the day the cash could first be invested. Cash that no price may buy would wait with no way out; a
+price that was wrong is corrected instead, which reprices every purchase made at it."""
 from collections import defaultdict
 from datetime import date
 
@@ -44,10 +50,10 @@ def invest_pending(session: Session, plan) -> int:
             continue  # some fund is still unpriced: invest the whole contribution together later
         lines = []
         for source, fund_id, cents in parts:
-            price = prices[fund_id][1]
+            day, price = prices[fund_id]
             lines.append(LineSpec(AccountRef("participant_pending", employee_id, source, fund_id), -cents))
             lines.append(LineSpec(AccountRef("participant", employee_id, source, fund_id), cents,
-                                  units_for(cents, price), price))
+                                  units_for(cents, price), price, day))
         specs.append(EntrySpec(key=key, kind="investment", effective_date=effective, lines=lines,
                                employee_id=employee_id, trade_date=max(prices[f][0] for _, f, _ in parts)))
     post_entries(session, plan.id, specs)

@@ -56,6 +56,9 @@ class FundPrice(Base):
     fund_id: Mapped[str] = mapped_column(ForeignKey("funds.id"), index=True)
     price_date: Mapped[date] = mapped_column(Date)
     price: Mapped[Decimal] = mapped_column(Dec(18, 6))
+    # "held": it moved more than the plan's band from the fund's last confirmed price, so it buys and values
+    # nothing until a second request confirms it (accounts.prices). Only "confirmed" prices trade.
+    status: Mapped[str] = mapped_column(String(10), default="confirmed", server_default="confirmed")
 
 
 class LedgerAccount(Base):
@@ -79,7 +82,10 @@ class LedgerEntry(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("len"))
     plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id"), index=True)
     idempotency_key: Mapped[str] = mapped_column(String(160), unique=True)
-    kind: Mapped[str] = mapped_column(String(20))  # deposit | contribution | investment | reversal
+    # deposit | contribution | investment | reversal | price_correction (one entry per purchase made at a price
+    # later corrected: the purchase sold back at the wrong price and bought again at the right one, in the same
+    # account; keyed "price-fix:<the entry whose purchase it corrects>", so each purchase is corrected once)
+    kind: Mapped[str] = mapped_column(String(20))
     effective_date: Mapped[date] = mapped_column(Date)  # the pay date the money belongs to
     trade_date: Mapped[date | None] = mapped_column(Date)  # when it bought units (null: not invested yet)
     employee_id: Mapped[str | None] = mapped_column(String(32), index=True)
@@ -97,3 +103,6 @@ class LedgerLine(Base):
     amount_cents: Mapped[int] = mapped_column(Cents)
     units: Mapped[Decimal | None] = mapped_column(Dec(20, 6))
     price: Mapped[Decimal | None] = mapped_column(Dec(18, 6))
+    # The day of the fund price the units were bought at, so a corrected price finds every purchase made at it
+    # (null on cash lines, and on purchases posted before migration 0011: those are found by the entry's trade date).
+    price_date: Mapped[date | None] = mapped_column(Date)

@@ -13,8 +13,7 @@ from sqlalchemy.orm import Session
 
 from backend.accounts.models import (FundPrice, LedgerAccount, LedgerEntry, LedgerLine)
 from backend.db import bulk_insert, chunks, new_ids, utcnow
-from backend.errors import ValidationFailed
-from backend.money import percent_of_cents, value_cents
+from backend.money import percent_of_cents, percent_str, value_cents
 from backend.plans.vesting import plan_vested_percent, years_of_service
 
 CHUNK = 2000
@@ -50,6 +49,7 @@ class LineSpec(NamedTuple):
     amount_cents: int
     units: Decimal | None = None
     price: Decimal | None = None
+    price_date: date | None = None  # the day of the fund price `units` were bought at
 
 
 @dataclass
@@ -120,7 +120,7 @@ def post_entries(session: Session, plan_id: str, specs: list[EntrySpec]) -> dict
          "pay_run_id": s.pay_run_id, "reverses_entry_id": s.reverses_entry_id, "created_at": now} for s in fresh])
     bulk_insert(session, LedgerLine.__table__, [
         {"entry_id": posted[s.key], "account_id": accounts[line.account.key], "amount_cents": line.amount_cents,
-         "units": line.units, "price": line.price} for s in fresh for line in s.lines])
+         "units": line.units, "price": line.price, "price_date": line.price_date} for s in fresh for line in s.lines])
     return posted
 
 
@@ -134,31 +134,33 @@ def reversal_specs(session: Session, entry_ids: list[str]) -> list[EntrySpec]:
             select(LedgerEntry.id, LedgerEntry.employee_id, LedgerEntry.pay_run_id, LedgerEntry.trade_date,
                    LedgerEntry.effective_date,
                    LedgerAccount.kind, LedgerAccount.employee_id, LedgerAccount.source, LedgerAccount.fund_id,
-                   LedgerLine.amount_cents, LedgerLine.units, LedgerLine.price)
+                   LedgerLine.amount_cents, LedgerLine.units, LedgerLine.price, LedgerLine.price_date)
             .join(LedgerLine, LedgerLine.entry_id == LedgerEntry.id)
             .join(LedgerAccount, LedgerAccount.id == LedgerLine.account_id)
             .where(LedgerEntry.id.in_(batch)).order_by(LedgerEntry.id, LedgerLine.id)))
     for (entry_id, employee_id, pay_run_id, trade_date, effective_date, kind, account_employee, source, fund_id,
-         amount, units, price) in rows:
+         amount, units, price, price_date) in rows:
         spec = specs.get(entry_id)
         if spec is None:
             spec = specs[entry_id] = EntrySpec(key=f"reversal:{entry_id}", kind="reversal", effective_date=effective_date,
                                                lines=[], employee_id=employee_id, pay_run_id=pay_run_id,
                                                trade_date=trade_date, reverses_entry_id=entry_id)
         spec.lines.append(LineSpec(AccountRef(kind, account_employee, source, fund_id), -amount,
-                                   None if units is None else -units, price))
+                                   None if units is None else -units, price, price_date))
     return list(specs.values())
 
 
 def reverse_pay_run_entries(session: Session, plan_id: str, pay_run_id: str, *, employee_id: str | None = None,
                             kind: str | None = None) -> None:
     """Reverse (never edit) a pay run's entries not reversed yet: every one of a superseded run, or one
-    participant's contribution taken back when the sponsor corrects or rejects their statement."""
+    participant's contribution taken back when the sponsor corrects or rejects their statement. A contribution's
+    price corrections (entries carrying its pay run) go with it, or its units would outlive it."""
     scope = [LedgerEntry.pay_run_id == pay_run_id, LedgerEntry.kind != "reversal"]
     if employee_id is not None:
         scope.append(LedgerEntry.employee_id == employee_id)
     if kind is not None:
-        scope.append(LedgerEntry.kind == kind)
+        scope.append(LedgerEntry.kind.in_((kind, "price_correction")) if kind == "contribution"
+                     else LedgerEntry.kind == kind)
     entry_ids = list(session.scalars(select(LedgerEntry.id).where(*scope)))
     reversed_ids = set(session.scalars(select(LedgerEntry.reverses_entry_id).where(
         LedgerEntry.pay_run_id == pay_run_id, LedgerEntry.kind == "reversal")))
@@ -167,44 +169,12 @@ def reverse_pay_run_entries(session: Session, plan_id: str, pay_run_id: str, *, 
 
 # ---- prices ----------------------------------------------------------------------------------------------------
 
-def load_prices(session: Session, plan_funds: dict[str, str], rows: list[dict], row_label) -> int:
-    """Store daily prices ({ticker, price_date, price}); a price already stored for that day must match."""
-    problems = []
-    seen = {}
-    for i, row in enumerate(rows):
-        label = row_label(i)
-        if row["ticker"] not in plan_funds:
-            problems.append((f"{label}.ticker", "is not a fund on this plan's menu"))
-        if row["price"] <= 0:
-            problems.append((f"{label}.price", "must be above zero"))
-        key = (row["ticker"], row["price_date"])
-        if key in seen:
-            problems.append((label, f"repeats {row_label(seen[key])}"))
-        seen.setdefault(key, i)
-    if problems:
-        raise ValidationFailed(problems)
-    stored = {(p.fund_id, p.price_date): p.price for p in session.scalars(select(FundPrice).where(
-        FundPrice.fund_id.in_(list(plan_funds.values())),
-        FundPrice.price_date.in_(list({r["price_date"] for r in rows}))))}
-    new = []
-    for i, row in enumerate(rows):
-        fund_id = plan_funds[row["ticker"]]
-        old = stored.get((fund_id, row["price_date"]))
-        if old is not None and old != row["price"]:
-            problems.append((f"{row_label(i)}.price", f"{row['ticker']} on {row['price_date']} is already priced at "
-                                                      f"{old}; prices that units were bought at cannot change"))
-        elif old is None:
-            new.append({"fund_id": fund_id, "price_date": row["price_date"], "price": row["price"]})
-    if problems:
-        raise ValidationFailed(problems)
-    bulk_insert(session, FundPrice.__table__, new)
-    return len(new)
-
-
 def trade_prices(session: Session, fund_ids, on_or_after: date) -> dict[str, tuple[date, Decimal]]:
-    """For each fund, the first priced day on or after a date and its price (funds not yet priced are absent)."""
+    """For each fund, the first day with a confirmed price on or after a date and its price (funds not yet priced
+    are absent). A held price trades nothing until it is confirmed."""
     first = (select(FundPrice.fund_id, func.min(FundPrice.price_date).label("day"))
-             .where(FundPrice.fund_id.in_(list(fund_ids)), FundPrice.price_date >= on_or_after)
+             .where(FundPrice.fund_id.in_(list(fund_ids)), FundPrice.price_date >= on_or_after,
+                    FundPrice.status == "confirmed")
              .group_by(FundPrice.fund_id).subquery())
     rows = session.execute(select(FundPrice.fund_id, FundPrice.price_date, FundPrice.price).join(
         first, and_(first.c.fund_id == FundPrice.fund_id, first.c.day == FundPrice.price_date)))
@@ -212,9 +182,11 @@ def trade_prices(session: Session, fund_ids, on_or_after: date) -> dict[str, tup
 
 
 def price_history(session: Session, fund_ids, until: date) -> dict[str, list[tuple[date, Decimal]]]:
+    """Each fund's confirmed prices up to a day, oldest first (held prices value nothing)."""
     history: dict[str, list] = defaultdict(list)
     for fund_id, day, price in session.execute(select(FundPrice.fund_id, FundPrice.price_date, FundPrice.price).where(
-            FundPrice.fund_id.in_(list(fund_ids)), FundPrice.price_date <= until).order_by(FundPrice.price_date)):
+            FundPrice.fund_id.in_(list(fund_ids)), FundPrice.price_date <= until,
+            FundPrice.status == "confirmed").order_by(FundPrice.price_date)):
         history[fund_id].append((day, price))
     return history
 
@@ -330,10 +302,44 @@ def participant_summary(session: Session, employee, plan, as_of: date) -> dict:
             "by_fund": sorted(by_fund.values(), key=lambda f: f["ticker"])}
 
 
-def contribution_history(session: Session, employee_id: str) -> list[dict]:
-    """Money in per pay date and source, newest first; corrections net against the pay date they correct."""
+def price_corrections_of(session: Session, employee_id: str, tickers: dict[str, str]) -> list[dict]:
+    """The participant's purchases repriced because a fund price was corrected, oldest first: for each, the pay
+    date of the money, the fund and price day, the wrong and right prices, the units sold back and bought again."""
+    rows = session.execute(
+        select(LedgerEntry.id, LedgerEntry.effective_date, LedgerEntry.created_at, LedgerAccount.fund_id,
+               LedgerLine.price_date, LedgerLine.price, LedgerLine.units)
+        .join(LedgerLine, LedgerLine.entry_id == LedgerEntry.id)
+        .join(LedgerAccount, LedgerAccount.id == LedgerLine.account_id)
+        .where(LedgerEntry.employee_id == employee_id, LedgerEntry.kind == "price_correction",
+               LedgerAccount.kind == "participant")
+        .order_by(LedgerEntry.created_at, LedgerEntry.id, LedgerLine.id)).all()
+    corrections: dict[str, dict] = {}
+    for entry_id, effective, created_at, fund_id, price_day, price, units in rows:
+        found = corrections.setdefault(entry_id, {
+            "kind": "price_correction", "pay_date": effective, "corrected_at": created_at, "fund_id": fund_id,
+            "ticker": tickers.get(fund_id), "price_date": price_day, "from_price": None, "to_price": None,
+            "units_sold": Decimal(0), "units_bought": Decimal(0)})
+        # Each entry sells back at the wrong price (negative units) and buys again at the right one.
+        if units < 0:
+            found["from_price"] = price
+            found["units_sold"] -= units
+        else:
+            found["to_price"] = price
+            found["units_bought"] += units
+    for found in corrections.values():
+        found["units_sold"], found["units_bought"] = (Decimal(percent_str(found[k])) for k in ("units_sold", "units_bought"))
+        found["description"] = (f"Price correction: {found['ticker']} on {found['price_date']} was "
+                                f"{percent_str(found['from_price'])}, corrected to {percent_str(found['to_price'])}; "
+                                f"{percent_str(found['units_sold'])} units sold back, "
+                                f"{percent_str(found['units_bought'])} bought again")
+    return list(corrections.values())
+
+
+def contribution_history(session: Session, employee_id: str, tickers: dict[str, str] | None = None) -> list[dict]:
+    """Money in per pay date and source, newest first; corrections net against the pay date they correct. A price
+    correction moves no money in: it is listed with the pay date whose purchase it repriced."""
     by_date: dict[date, dict] = {}
-    pending_moves = ("investment",)
+    pending_moves = ("investment", "price_correction")
     for effective, source, _fund, cents, _units, _account_kind, entry_kind, pay_run_id, _entry in participant_lines(session, employee_id):
         if entry_kind in pending_moves:
             continue  # buying units moves money between the participant's own accounts: not money in
@@ -343,27 +349,40 @@ def contribution_history(session: Session, employee_id: str) -> list[dict]:
         row["total_cents"] += cents
         if pay_run_id:
             row["pay_run_ids"].add(pay_run_id)
+    corrections = defaultdict(list)
+    for found in price_corrections_of(session, employee_id, tickers or {}):
+        corrections[found["pay_date"]].append(found)
     rows = []
     for day in sorted(by_date, reverse=True):
         row = by_date[day]
         rows.append({"pay_date": day, "total_cents": row["total_cents"],
                      "by_source": {k: v for k, v in sorted(row["by_source"].items()) if v},
                      "pay_run_ids": sorted(row["pay_run_ids"])})
+        if corrections.get(day):
+            rows[-1]["price_corrections"] = corrections[day]
     return rows
 
 
-def balance_history(session: Session, employee_id: str, fund_ids, until: date) -> list[dict]:
-    """Value and money in at each day something changed (a contribution or a price), for the phone's chart."""
+def balance_history(session: Session, employee_id: str, fund_ids, until: date,
+                    tickers: dict[str, str] | None = None) -> list[dict]:
+    """Value and money in at each day something changed (a contribution or a price), for the phone's chart. The
+    values are at the prices as corrected; a corrected price's day lists the correction."""
     lines = participant_lines(session, employee_id, until)
     if not lines:
         return []
     history = price_history(session, fund_ids, until)
     first = lines[0][0]
     days = sorted({l[0] for l in lines} | {d for points in history.values() for d, _ in points if d >= first})
+    corrections = defaultdict(list)
+    for found in price_corrections_of(session, employee_id, tickers or {}):
+        corrections[found["price_date"]].append(found)
     series = []
     for day in days:
         balance = balance_from_lines(lines, history, day)
-        series.append({"date": day, "value_cents": balance.total_cents, "contributed_cents": balance.cost_cents})
+        point = {"date": day, "value_cents": balance.total_cents, "contributed_cents": balance.cost_cents}
+        if corrections.get(day):
+            point["price_corrections"] = corrections[day]
+        series.append(point)
     return series
 
 

@@ -36,7 +36,7 @@ def contribution_spec(snapshot: RunSnapshot, run: PayRun, statement) -> EntrySpe
             else:
                 trade_dates.add(priced[0])
                 lines.append(LineSpec(AccountRef("participant", statement.employee_id, source, fund_id), part,
-                                      units_for(part, priced[1]), priced[1]))
+                                      units_for(part, priced[1]), priced[1], priced[0]))
             total += part
     if total:
         lines.append(LineSpec(TRUST_CASH, -total))

@@ -10,7 +10,7 @@ from backend.plans import service
 from backend.plans.models import Employee
 from backend.plans.views import census_result_view, employee_views
 from backend.plans.schemas import (AuditEventOut, CensusIn, CensusResultOut, EmployeeIn, EmployeeOut, EmployerOut,
-                                   PlanOut, PlanSetupIn, PlanSetupOut)
+                                   PlanOut, PlanSetupIn, PlanSetupOut, PriceSettingsIn, PriceSettingsOut)
 from backend.web import context
 from backend.web.pagination import PageArgs, page_schema, paginate
 from backend.web.smorest import Blueprint
@@ -59,6 +59,25 @@ class PlanResource(MethodView):
     def get(self, plan_id):
         """A plan and its rules."""
         return service.plan_for(context.session(), context.principal(), plan_id)
+
+
+@blp.route("/plans/<plan_id>/price-settings")
+class PriceSettings(MethodView):
+    @blp.requires(policy.VIEW_EMPLOYERS)
+    @blp.response(200, PriceSettingsOut)
+    def get(self, plan_id):
+        """The plan's fund price band: how far a price may move before it is held for confirmation."""
+        return service.plan_for(context.session(), context.principal(), plan_id)
+
+    @blp.requires(policy.MANAGE_EMPLOYERS)
+    @blp.arguments(PriceSettingsIn)
+    @blp.response(200, PriceSettingsOut)
+    def put(self, body, plan_id):
+        """Set the fund price band (a fraction of the fund's last confirmed price); audited."""
+        session = context.session()
+        plan = service.plan_for(session, context.principal(), plan_id)
+        service.set_price_move_band(session, context.actor(), plan, body["price_move_band"])
+        return plan
 
 
 def _employee_views(session, employees: list[Employee]) -> list[dict]:

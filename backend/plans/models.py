@@ -60,6 +60,9 @@ class Plan(Base):
     # Compliance: a passing ADP/ACP projection whose margin (percentage points under the highest passing HCE
     # average) falls below this warns the sponsor early; 0 warns only on failure.
     compliance_warning_margin: Mapped[Decimal] = mapped_column(Dec(5, 2), default=Decimal(0), server_default="0")
+    # Fund prices: a price moving more than this fraction (0.25 is 25%) from the fund's last confirmed price is
+    # held for a second confirmation instead of trading (security review H-2: one typo mis-invests everyone).
+    price_move_band: Mapped[Decimal] = mapped_column(Dec(6, 4), default=Decimal("0.25"), server_default="0.25")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     employer: Mapped[Employer] = relationship(back_populates="plans")

@@ -1,8 +1,10 @@
 """Every problem with a plan's rules, listed at once: eligibility bounds, automatic enrollment (414A, 414(w)), match
-tiers and the safe-harbor floors, vesting schedules, the fund menu."""
+tiers and the safe-harbor floors, vesting schedules, the fund menu; and the plan's fund price band."""
 from datetime import date
 from decimal import Decimal
 
+from backend.audit import record_audit
+from backend.money import percent_str
 from backend.plans import dates
 from backend.plans import match as match_rules
 from backend.plans import vesting as vesting_rules
@@ -143,3 +145,18 @@ def as_date(value):
 def match_tiers(plan: Plan) -> list[match_rules.MatchTier]:
     """The plan's stored match formula as tiers the match rules compute with."""
     return tiers_of(plan.match_tiers or [])
+
+
+def price_move_band(plan: Plan) -> Decimal:
+    """How far (a fraction: 0.25 is 25%) a fund price may move from the fund's last confirmed price before it is
+    held for a second confirmation instead of trading (security review H-2)."""
+    return plan.price_move_band
+
+
+def set_price_move_band(session, actor, plan: Plan, band: Decimal) -> None:
+    """Change the plan's price move band; audited."""
+    before = plan.price_move_band
+    plan.price_move_band = band
+    if before != band:
+        record_audit(session, actor, "plan.price_settings_changed", "plan", plan.id, employer_id=plan.employer_id,
+                     changes={"price_move_band": {"from": percent_str(before), "to": percent_str(band)}})

@@ -180,6 +180,8 @@ class PlanOut(Schema):
     roth_allowed = fields.Boolean()
     funds = fields.List(fields.Nested(FundOut))
     compliance_warning_margin = fields.Function(lambda p: _pct(p.compliance_warning_margin))
+    price_move_band = fields.Function(lambda p: _pct(p.price_move_band), metadata={
+        "description": "A fund price moving more than this fraction from the fund's last one is held (0.25: 25%)"})
 
 
 def _pct(value):
@@ -292,3 +294,17 @@ class AuditEventOut(Schema):
     subject_type = fields.String()
     subject_id = fields.String()
     changes = fields.Dict()
+
+
+class PriceSettingsIn(Schema):
+    """How far a fund price may move from the fund's last confirmed one before it is held for confirmation."""
+
+    price_move_band = fields.Decimal(required=True, as_string=True, places=None, validate=[
+        validate.Range(min=0, max=10, min_inclusive=False, error="must be above 0 and at most 10 (1,000%)"),
+        at_most_places(4)], metadata={"description": "A fraction: 0.25 (the default) holds a move of more than 25%"})
+
+
+class PriceSettingsOut(Schema):
+    """The plan's fund price settings."""
+
+    price_move_band = fields.Function(lambda p: _pct(p.price_move_band))

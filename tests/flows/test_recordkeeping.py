@@ -23,6 +23,7 @@ def test_three_pay_runs_to_the_phone(app, client, clock):
     funds = {f["ticker"]: f["id"] for f in client.get("/mobile/v1/me", headers=participant).json["funds"]}
     client.put("/mobile/v1/investments", headers=participant, json={"allocations": [
         {"fund_id": funds["PLTDX"], "percent": "60"}, {"fund_id": funds["PLBDX"], "percent": "40"}]})
+    clock.fixed_today = date(2026, 12, 4)  # a price is loaded once its day has come
     scenario.load_prices(client, sponsor, world.plan_id, [("PLTDX", "2026-12-04", "25.00"), ("PLBDX", "2026-12-04", "10.00")])
     connection = scenario.connect_payroll(client, sponsor, world.employer_id)
 
@@ -48,6 +49,7 @@ def test_three_pay_runs_to_the_phone(app, client, clock):
     assert replay.json["replayed"] is True and replay.json["pay_run"]["id"] == first.json["pay_run"]["id"]
 
     # Second run: payroll withholds 5% instead of 6%: posted (it is the participant's money) but flagged.
+    clock.fixed_today = date(2026, 12, 18)  # a price is loaded once its day has come
     scenario.load_prices(client, sponsor, world.plan_id, [("PLTDX", "2026-12-18", "26.00"), ("PLBDX", "2026-12-18", "10.00")])
     wrong = scenario.signed_post(client, connection, scenario.pay_run("R-1218", "2026-12-18", [
         scenario.statement("E1", PER_PAYCHECK, pretax=13846, roth=roth)]))
@@ -66,6 +68,7 @@ def test_three_pay_runs_to_the_phone(app, client, clock):
         ("R-1218", 2, "posted"), ("R-1218", 1, "superseded"), ("R-1204", 1, "posted_with_holds")]
 
     # Third run: a bonus, matched on its own pay.
+    clock.fixed_today = date(2026, 12, 24)  # a price is loaded once its day has come
     scenario.load_prices(client, sponsor, world.plan_id, [("PLTDX", "2026-12-24", "26.00"), ("PLBDX", "2026-12-24", "10.00")])
     bonus = scenario.signed_post(client, connection, scenario.pay_run("B-1224", "2026-12-24", [
         scenario.statement("E1", 500000, pretax=30000, hours="0")], run_type="bonus"))
@@ -94,8 +97,8 @@ def test_three_pay_runs_to_the_phone(app, client, clock):
             positions[(source, "PLTDX")] = positions.get((source, "PLTDX"), Decimal(0)) + units(tdx, tdx_price)
             positions[(source, "PLBDX")] = positions.get((source, "PLBDX"), Decimal(0)) + units(bdx, bdx_price)
             total_in += cents
-    scenario.load_prices(client, sponsor, world.plan_id, [("PLTDX", "2026-12-31", "27.50"), ("PLBDX", "2026-12-31", "9.90")])
     clock.fixed_today = date(2026, 12, 31)
+    scenario.load_prices(client, sponsor, world.plan_id, [("PLTDX", "2026-12-31", "27.50"), ("PLBDX", "2026-12-31", "9.90")])
     balance = client.get("/mobile/v1/balance", headers=participant).json
     closing = {"PLTDX": Decimal("27.50"), "PLBDX": Decimal("9.90")}
     expected_value = sum(int((u * closing[fund] * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
