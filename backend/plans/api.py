@@ -1,9 +1,11 @@
-"""Advisors set up plans; sponsors load and read the census (/v1)."""
+"""Advisors set up plans; sponsors load, read and export the census (/v1)."""
+from functools import wraps
 
 from flask import request
 from flask.views import MethodView
 
 from backend.enrollment import views as enrollment_views
+from backend.errors import ValidationFailed
 from backend.audit import AuditEvent, audit_trail_query
 from backend.identity import policy
 from backend.plans import service
@@ -14,7 +16,8 @@ from backend.plans.schemas import (AuditEventOut, CensusIn, CensusResultOut, Emp
 from backend.web import context
 from backend.web.pagination import PageArgs, page_schema, paginate
 from backend.web.smorest import Blueprint
-from backend.web.uploads import load_csv_rows, uploaded_text
+from backend.web.csv_out import CsvWriter
+from backend.web.uploads import CsvUpload
 
 # Blueprints compose answers from several packages' presenters (census rows with their eligibility): HTTP sits
 # above every domain package.
@@ -61,6 +64,34 @@ class PlanResource(MethodView):
         return service.plan_for(context.session(), context.principal(), plan_id)
 
 
+def _too_many_rows(field: str) -> ValidationFailed:
+    cap = context.config().census_max_rows
+    return ValidationFailed([(field, f"has more than {cap} rows, the most one upload may have; split it into "
+                                     f"files of at most {cap} rows")])
+
+
+def _json_row_cap(view):
+    """Refuse a JSON census above the row cap before marshmallow reads any of its rows."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        body = request.get_json(silent=True)
+        employees = body.get("employees") if isinstance(body, dict) else None
+        if isinstance(employees, list) and len(employees) > context.config().census_max_rows:
+            raise _too_many_rows("employees")
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def _writable_employer(employer_id: str):
+    return service.employer_for(context.session(), context.principal(), employer_id, write=True)
+
+
+def _load_in_batches(employer, read_rows) -> dict:
+    result = service.load_census_in_batches(context.plumb().db, context.vault(), context.actor(), employer.id,
+                                            read_rows, context.today())
+    return census_result_view(result)
+
+
 def _employee_views(session, employees: list[Employee]) -> list[dict]:
     return employee_views(session, context.vault(), employees,
                           enrollment_views.eligibility_views(session, employees, context.today()))
@@ -81,16 +112,16 @@ class Census(MethodView):
 
     @blp.requires(policy.MANAGE_EMPLOYERS)
     @blp.idempotent
+    @_json_row_cap
     @blp.arguments(CensusIn)
     @blp.response(200, CensusResultOut)
     def post(self, body, employer_id):
-        """Load the census as JSON. Rows update in place by external id; uploading the same file again changes
-        nothing; a file with any bad row is rejected whole with every problem listed."""
-        session = context.session()
-        employer = service.employer_for(session, context.principal(), employer_id, write=True)
-        result = service.load_census(session, context.vault(), context.actor(), employer,
-                                     body["employees"], context.today())
-        return census_result_view(result)
+        """Load the census as JSON (at most 100,000 employees, the server's `census_max_rows`). Rows update in
+        place by external id; uploading the same file again changes nothing; a file with any bad row is rejected
+        whole with every problem listed. A valid file is written in batches: should writing stop half-way (409),
+        sending the same file again finishes it."""
+        employer, employees = _writable_employer(employer_id), body["employees"]
+        return _load_in_batches(employer, lambda: ((f"employees[{i}]", row, []) for i, row in enumerate(employees)))
 
 
 CSV_DOC = {"requestBody": {"required": True, "description": "A CSV file with a header row naming the census "
@@ -107,18 +138,17 @@ class CensusCsv(MethodView):
     @blp.doc(**CSV_DOC)
     @blp.response(200, CensusResultOut)
     def post(self, employer_id):
-        """Load the census as a CSV file (as the body with Content-Type text/csv, or as the form field `file`).
-        Errors name the file's line numbers ("line 3.ssn")."""
-        session = context.session()
-        employer = service.employer_for(session, context.principal(), employer_id, write=True)
-        rows, labels = load_csv_rows(uploaded_text(request), lambda cells, _label: EmployeeIn().load(cells),
-                                     columns=EmployeeIn().fields,
-                                     required=[name for name, f in EmployeeIn().fields.items() if f.required],
-                                     empty_file="is empty; it needs a header row and at least one employee",
-                                     nothing="has no employee rows", also_check=service.validate_census)
-        result = service.load_census(session, context.vault(), context.actor(), employer, rows,
-                                     context.today(), row_label=labels.__getitem__)
-        return census_result_view(result)
+        """Load the census as a CSV file (as the body with Content-Type text/csv, or as the form field `file`),
+        of at most 100,000 rows (the server's `census_max_rows`). Errors name the file's line numbers
+        ("line 3.ssn"). The file is read as a stream, checked whole, then written in batches: should writing stop
+        half-way (409), sending the same file again finishes it."""
+        employer, schema = _writable_employer(employer_id), EmployeeIn()
+        upload = CsvUpload(request, columns=schema.fields,
+                           required=[name for name, f in schema.fields.items() if f.required],
+                           max_rows=context.config().census_max_rows,
+                           empty_file="is empty; it needs a header row and at least one employee",
+                           nothing="has no employee rows")
+        return _load_in_batches(employer, lambda: upload.rows(lambda cells, _label: schema.load(cells)))
 
 
 @blp.route("/employees/<employee_id>")
