@@ -178,3 +178,12 @@ def test_the_census_export_neutralizes_formula_cells_and_leaves_out_what_proves_
 def test_the_census_export_is_for_staff_only(world, client):
     response = client.get(f"/v1/employers/{world.employer_id}/employees.csv", headers=world.participant)
     assert_problem(response, 403)
+
+
+def test_every_csv_the_platform_writes_goes_through_the_neutralizing_writer():
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2]
+    writers = [str(path.relative_to(root)) for package in ("backend", "mobile_api", "notifications")
+               for path in (root / package).rglob("*.py")
+               if any(call in path.read_text() for call in ("csv.writer(", "csv.DictWriter(", ".writerow("))]
+    assert writers == ["backend/web/csv_out.py"]
