@@ -5,7 +5,6 @@ from flask import request
 from flask.views import MethodView
 
 from backend.enrollment import views as enrollment_views
-from backend.errors import ValidationFailed
 from backend.audit import AuditEvent, audit_trail_query
 from backend.identity import policy
 from backend.plans import service
@@ -17,7 +16,7 @@ from backend.web import context
 from backend.web.pagination import PageArgs, page_schema, paginate
 from backend.web.smorest import Blueprint
 from backend.web.csv_out import CsvWriter
-from backend.web.uploads import CsvUpload
+from backend.web.uploads import CsvUpload, too_many_rows
 
 # Blueprints compose answers from several packages' presenters (census rows with their eligibility): HTTP sits
 # above every domain package.
@@ -64,12 +63,6 @@ class PlanResource(MethodView):
         return service.plan_for(context.session(), context.principal(), plan_id)
 
 
-def _too_many_rows(field: str) -> ValidationFailed:
-    cap = context.config().census_max_rows
-    return ValidationFailed([(field, f"has more than {cap} rows, the most one upload may have; split it into "
-                                     f"files of at most {cap} rows")])
-
-
 def _json_row_cap(view):
     """Refuse a JSON census above the row cap before marshmallow reads any of its rows."""
     @wraps(view)
@@ -77,7 +70,7 @@ def _json_row_cap(view):
         body = request.get_json(silent=True)
         employees = body.get("employees") if isinstance(body, dict) else None
         if isinstance(employees, list) and len(employees) > context.config().census_max_rows:
-            raise _too_many_rows("employees")
+            raise too_many_rows("employees", context.config().census_max_rows)
         return view(*args, **kwargs)
     return wrapper
 

@@ -175,9 +175,9 @@ def _write_batch(db: Database, vault: PiiVault, actor: Actor, employer_id: str, 
             if attempt == BATCH_ATTEMPTS:
                 done = len(totals.employees)
                 raise CensusInterrupted(
-                    f"The census changed at the same time as this upload. All {count} rows were valid and "
-                    f"{done} were loaded; send the same file again to finish (rows already loaded stay as they "
-                    f"are).") from None
+                    f"Writing stopped at a change made to the same people at the same time (or a busy database). "
+                    f"All {count} rows were valid and {done} were loaded; send the same file again to finish (rows "
+                    f"already loaded stay as they are).") from None
     totals.created += result.created
     totals.updated += result.updated
     totals.unchanged += result.unchanged

@@ -88,8 +88,7 @@ class CsvUpload:
             for raw in csv_rows(reader):
                 count += 1
                 if count > self._max_rows:
-                    raise ValidationFailed([("file", f"has more than {self._max_rows} rows, the most one upload "
-                                             f"may have; split it into files of at most {self._max_rows} rows")])
+                    raise too_many_rows("file", self._max_rows)
                 label = f"line {reader.line_num}"
                 if None in raw:
                     yield label, None, [(label, "has more fields than the header")]
@@ -102,6 +101,12 @@ class CsvUpload:
                     yield label, None, error.errors
         if not count:
             yield "file", None, [("file", self._nothing)]
+
+
+def too_many_rows(field: str, cap: int) -> ValidationFailed:
+    """The refusal of an upload past its row cap, the same for every format."""
+    return ValidationFailed([(field, f"has more than {cap} rows, the most one upload may have; split it into files "
+                                     f"of at most {cap} rows")])
 
 
 def _checked_lines(text: io.TextIOWrapper):
