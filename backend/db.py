@@ -11,6 +11,7 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import BigInteger, DateTime, MetaData, Numeric, String, any_, bindparam, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -196,7 +197,17 @@ def bulk_insert(session: Session, table, rows: list[dict]) -> None:
     processed = [(i, p) for i, p in enumerate(c.type._cached_bind_processor(dialect) for c in columns) if p]
     names = ", ".join(f'"{c.name}"' for c in columns)
     cursor = connection.connection.driver_connection.cursor()
-    with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+    statement = f'COPY "{table.name}" ({names}) FROM STDIN'
+    try:
+        _copy_rows(cursor, statement, rows, values_of, processed)
+    except dialect.loaded_dbapi.Error as error:
+        # As SQLAlchemy's own statements raise it (IntegrityError for a unique violation, …), without the rows.
+        raise DBAPIError.instance(statement, None, error, dialect.loaded_dbapi.Error, hide_parameters=True,
+                                  dialect=dialect) from None
+
+
+def _copy_rows(cursor, statement: str, rows: list[dict], values_of, processed) -> None:
+    with cursor.copy(statement) as copy:
         write_row = copy.write_row
         if not processed:
             for row in rows:

@@ -291,6 +291,8 @@ ENDPOINTS = [
              lambda t: {"path": f"/v1/employers/{t.employer_id}/employees/csv",
                         "data": scenario.census_csv([census_row(t)]), "content_type": "text/csv"},
              check=lambda body, t: (body["created"], body["updated"], body["unchanged"]) == (0, 0, 1)),
+    Endpoint("GET", "/v1/employers/<employer_id>/employees.csv", STAFF,
+             lambda t: {"path": f"/v1/employers/{t.employer_id}/employees.csv"}),
     Endpoint("GET", "/v1/employees/<employee_id>", STAFF, lambda t: {"path": f"/v1/employees/{t.employee_id}"},
              check=_has_id("id", "employee_id")),
     Endpoint("GET", "/v1/employers/<employer_id>/audit-events", STAFF,

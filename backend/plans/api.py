@@ -1,4 +1,5 @@
-"""Advisors set up plans; sponsors load and read the census (/v1)."""
+"""Advisors set up plans; sponsors load, read and export the census (/v1)."""
+from functools import wraps
 
 from flask import request
 from flask.views import MethodView
@@ -14,7 +15,8 @@ from backend.plans.schemas import (AuditEventOut, CensusIn, CensusResultOut, Emp
 from backend.web import context
 from backend.web.pagination import PageArgs, page_schema, paginate
 from backend.web.smorest import Blueprint
-from backend.web.uploads import load_csv_rows, uploaded_text
+from backend.web.csv_out import CsvWriter
+from backend.web.uploads import CsvUpload, too_many_rows
 
 # Blueprints compose answers from several packages' presenters (census rows with their eligibility): HTTP sits
 # above every domain package.
@@ -80,6 +82,28 @@ class PriceSettings(MethodView):
         return plan
 
 
+def _json_row_cap(view):
+    """Refuse a JSON census above the row cap before marshmallow reads any of its rows."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        body = request.get_json(silent=True)
+        employees = body.get("employees") if isinstance(body, dict) else None
+        if isinstance(employees, list) and len(employees) > context.config().census_max_rows:
+            raise too_many_rows("employees", context.config().census_max_rows)
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def _writable_employer(employer_id: str):
+    return service.employer_for(context.session(), context.principal(), employer_id, write=True)
+
+
+def _load_in_batches(employer, read_rows) -> dict:
+    result = service.load_census_in_batches(context.plumb().db, context.vault(), context.actor(), employer.id,
+                                            read_rows, context.today())
+    return census_result_view(result)
+
+
 def _employee_views(session, employees: list[Employee]) -> list[dict]:
     return employee_views(session, context.vault(), employees,
                           enrollment_views.eligibility_views(session, employees, context.today()))
@@ -100,16 +124,16 @@ class Census(MethodView):
 
     @blp.requires(policy.MANAGE_EMPLOYERS)
     @blp.idempotent
+    @_json_row_cap
     @blp.arguments(CensusIn)
     @blp.response(200, CensusResultOut)
     def post(self, body, employer_id):
-        """Load the census as JSON. Rows update in place by external id; uploading the same file again changes
-        nothing; a file with any bad row is rejected whole with every problem listed."""
-        session = context.session()
-        employer = service.employer_for(session, context.principal(), employer_id, write=True)
-        result = service.load_census(session, context.vault(), context.actor(), employer,
-                                     body["employees"], context.today())
-        return census_result_view(result)
+        """Load the census as JSON (at most 100,000 employees, the server's `census_max_rows`). Rows update in
+        place by external id; uploading the same file again changes nothing; a file with any bad row is rejected
+        whole with every problem listed. A valid file is written in batches: should writing stop half-way (409),
+        sending the same file again finishes it."""
+        employer, employees = _writable_employer(employer_id), body["employees"]
+        return _load_in_batches(employer, lambda: ((f"employees[{i}]", row, []) for i, row in enumerate(employees)))
 
 
 CSV_DOC = {"requestBody": {"required": True, "description": "A CSV file with a header row naming the census "
@@ -126,18 +150,55 @@ class CensusCsv(MethodView):
     @blp.doc(**CSV_DOC)
     @blp.response(200, CensusResultOut)
     def post(self, employer_id):
-        """Load the census as a CSV file (as the body with Content-Type text/csv, or as the form field `file`).
-        Errors name the file's line numbers ("line 3.ssn")."""
+        """Load the census as a CSV file (as the body with Content-Type text/csv, or as the form field `file`),
+        of at most 100,000 rows (the server's `census_max_rows`). Errors name the file's line numbers
+        ("line 3.ssn"). The file is read as a stream, checked whole, then written in batches: should writing stop
+        half-way (409), sending the same file again finishes it."""
+        employer, schema = _writable_employer(employer_id), EmployeeIn()
+        upload = CsvUpload(request, columns=schema.fields,
+                           required=[name for name, f in schema.fields.items() if f.required],
+                           max_rows=context.config().census_max_rows,
+                           empty_file="is empty; it needs a header row and at least one employee",
+                           nothing="has no employee rows")
+        return _load_in_batches(employer, lambda: upload.rows(lambda cells, _label: schema.load(cells)))
+
+
+# The JSON census view's fields, less those that prove identity at sign-up (invite code, date of birth, SSN last
+# four): a spreadsheet gets passed around, and with these it would let anyone claim the employee's account.
+EXPORT_COLUMNS = ["id", "external_id", "first_name", "last_name", "email", "phone", "hire_date", "rehire_date",
+                  "termination_date", "annual_compensation", "ownership_percent", "officer", "hours_by_period",
+                  "signed_up", "eligibility_status", "eligibility_entry_date", "eligibility_conditions_met_date",
+                  "eligibility_basis", "eligibility_explanation"]
+EXPORT_PAGE = 1000
+
+
+def _export_row(view: dict) -> dict:
+    eligibility = view.get("eligibility") or {}
+    hours = ";".join(f"{start}={hours}" for start, hours in sorted((view.get("hours_by_period") or {}).items()))
+    return {**view, "hours_by_period": hours, "officer": "yes" if view.get("officer") else "no",
+            "signed_up": "yes" if view.get("signed_up") else "no",
+            **{f"eligibility_{key}": value for key, value in eligibility.items()}}
+
+
+@blp.route("/employers/<employer_id>/employees.csv")
+class CensusExport(MethodView):
+    @blp.requires(policy.VIEW_EMPLOYERS)
+    @blp.response(200, content_type="text/csv", description="The census as a CSV file, a row per employee by "
+                  "external id; cells a spreadsheet would run as formulas begin with '.")
+    def get(self, employer_id):
+        """The census as a CSV file for spreadsheets: the census view's fields with eligibility, less those that
+        prove identity at sign-up. Hours by period read "2026-01-01=1000;…"."""
         session = context.session()
-        employer = service.employer_for(session, context.principal(), employer_id, write=True)
-        rows, labels = load_csv_rows(uploaded_text(request), lambda cells, _label: EmployeeIn().load(cells),
-                                     columns=EmployeeIn().fields,
-                                     required=[name for name, f in EmployeeIn().fields.items() if f.required],
-                                     empty_file="is empty; it needs a header row and at least one employee",
-                                     nothing="has no employee rows", also_check=service.validate_census)
-        result = service.load_census(session, context.vault(), context.actor(), employer, rows,
-                                     context.today(), row_label=labels.__getitem__)
-        return census_result_view(result)
+        employer = service.employer_for(session, context.principal(), employer_id)
+        writer, cursor = CsvWriter(EXPORT_COLUMNS), None
+        while True:
+            page, cursor = paginate(session, service.employees_page_query(employer.id),
+                                    [Employee.external_id, Employee.id], EXPORT_PAGE, cursor,
+                                    lambda e: [e.external_id, e.id])
+            writer.write_rows(_export_row(view) for view in _employee_views(session, page))
+            session.expunge_all()  # a page at a time in memory, however long the census
+            if cursor is None:
+                return writer.response("census.csv")
 
 
 @blp.route("/employees/<employee_id>")

@@ -237,7 +237,8 @@ class EmployeeIn(Schema):
 class CensusIn(Schema):
     """A census upload: every employee; re-uploading updates in place by external id."""
 
-    employees = fields.List(fields.Nested(EmployeeIn), required=True, validate=validate.Length(min=1, max=50000))
+    employees = fields.List(fields.Nested(EmployeeIn), required=True, validate=validate.Length(min=1),
+                            metadata={"description": "At most the server's census_max_rows (100,000 by default)."})
 
 
 class CensusResultOut(Schema):
