@@ -228,7 +228,8 @@ def test_the_kept_alive_client_connects_to_the_address_the_policy_checked_and_na
 @pytest.mark.parametrize("url, reason", [
     ("http://127.0.0.1:5199/internal-admin", "must be an https URL"),
     ("http://payroll.example.com/deferrals", "must be an https URL"),
-    ("https://127.0.0.1:5199/internal-admin", "points to a loopback address (127.0.0.1), where payroll data may not go"),
+    ("https://127.0.0.1:5199/internal-admin",
+     "points to a loopback address (127.0.0.1), where payroll data may not go"),
     ("https://10.0.0.5/deferrals", "points to a private address (10.0.0.5), where payroll data may not go"),
     ("https://169.254.169.254/latest/meta-data/",
      "points to a link-local address (169.254.169.254), where payroll data may not go"),
