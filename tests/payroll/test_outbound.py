@@ -7,11 +7,14 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from alembic import command
 from cryptography.fernet import Fernet
+from sqlalchemy import create_engine, text
 
 from backend.app import create_app
 from backend.clock import Clock
 from backend.config import Config
+from backend.db import alembic_config
 from backend.payroll.outbound import AddressNotAllowed, OutboundPolicy, address_refusal, failure_reason
 from backend.payroll.sync import TOPIC, KeptAlive
 from tests import scenario
@@ -364,3 +367,29 @@ def test_re_aiming_at_an_internal_service_is_refused_in_production(strict_app, l
     drain(plumb)
     messages, election_view = what_they_see(client, world)
     assert messages[0]["last_error"] == "address not allowed" and internal.connections == 0
+
+
+def test_receiver_answers_kept_before_the_fix_are_cut_to_their_status_by_the_migration(scratch_url):
+    command.upgrade(alembic_config(scratch_url), "0010")
+    before = {1: f"HTTP 418: {SECRET_BODY}", 2: f"HTTP 302: {SECRET_BODY}",
+              3: f"Gusto answered HTTP 500 reading the employee's benefits: {SECRET_BODY}",
+              4: f"Finch answered HTTP 401: Error code: 401 - {SECRET_BODY}",
+              5: f"Finch job job_9 (enroll pretax) failed: {SECRET_BODY}",
+              6: "ConnectError: [Errno 111] Connection refused", 7: None}
+    engine = create_engine(scratch_url)
+    with engine.begin() as connection:
+        for seq, error in before.items():
+            connection.execute(text(
+                "INSERT INTO outbox_messages (seq, id, topic, recipient, payload, status, attempts, next_attempt_at, "
+                "last_error, created_at) VALUES (:seq, :id, 'payroll.deferral_change', 'payroll', '{}', 'dead', 1, "
+                "'2026-11-01 09:00:00', :error, '2026-11-01 09:00:00')"),
+                {"seq": seq, "id": f"msg_{seq}", "error": error})
+    command.upgrade(alembic_config(scratch_url), "head")
+    with engine.connect() as connection:
+        after = dict(connection.execute(text("SELECT seq, last_error FROM outbox_messages")).all())
+    engine.dispose()
+    assert after == {1: "HTTP 418 from the payroll endpoint",
+                     2: "redirect not followed (HTTP 302 from the payroll endpoint)",
+                     3: "Gusto: HTTP 500 from the payroll endpoint reading the employee's benefits",
+                     4: "Finch: HTTP 401 from the payroll endpoint", 5: "Finch job (enroll pretax) failed",
+                     6: "ConnectError: [Errno 111] Connection refused", 7: None}
