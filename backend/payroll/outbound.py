@@ -42,7 +42,10 @@ class AddressNotAllowed(ValueError):
 
 def system_resolver(host: str, port: int) -> list[str]:
     """Every address the system's resolver gives for host:port, in its order (IP literals resolve to themselves)."""
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except UnicodeError:  # a name IDNA cannot encode resolves to nothing
+        raise socket.gaierror(socket.EAI_NONAME, "not a resolvable name") from None
     return list(dict.fromkeys(info[4][0] for info in infos))
 
 
@@ -139,6 +142,9 @@ class OutboundPolicy:
             refusal = address_refusal(address, self.allow_loopback_http)
             if refusal:
                 raise AddressNotAllowed(f"{host} resolves to {refusal}, where payroll data may not go")
+            if host.lower() in LOOPBACK_NAMES and not _is_loopback(address):
+                # http is allowed to "localhost" (with the setting) because it names this machine: it must.
+                raise AddressNotAllowed(f"{host} resolves to {address}, not a loopback address")
         return found
 
     def check_destination(self, url: str) -> None:

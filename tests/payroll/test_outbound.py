@@ -202,6 +202,13 @@ def test_one_internal_address_among_a_names_answers_refuses_the_name():
                                                                                        443) == [PUBLIC]
 
 
+def test_localhost_must_resolve_to_loopback_as_plain_http_to_it_is_allowed_for_that():
+    policy = OutboundPolicy(allow_loopback_http=True, resolver=Dns(localhost=[PUBLIC]))
+    with pytest.raises(AddressNotAllowed) as refused:
+        policy.addresses("localhost", 80)
+    assert refused.value.reason == f"localhost resolves to {PUBLIC}, not a loopback address"
+
+
 def test_a_failure_is_told_by_its_kind_never_by_its_text():
     try:
         try:
@@ -248,6 +255,12 @@ def test_a_connection_to_an_internal_or_plain_http_endpoint_is_refused_in_produc
         body = assert_problem(connect(client, world, url, provider, config), 422)
         assert body["errors"] == [{"field": "endpoint_url", "message": reason}]
     assert client.get(f"/v1/employers/{world.employer_id}/payroll-connections", headers=world.sponsor).json == []
+
+
+def test_an_endpoint_url_longer_than_its_column_is_refused_not_a_500(client, app):
+    world = scenario.World(app, client, requires_approval=False)
+    body = assert_problem(connect(client, world, "https://payroll.example.com/" + "d" * 480), 422)
+    assert [e["field"] for e in body["errors"]] == ["endpoint_url"]
 
 
 def test_a_connection_to_a_public_https_endpoint_is_made_in_production(strict_app):
