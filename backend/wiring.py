@@ -18,6 +18,7 @@ from backend.events import (CensusChanged, ComplianceWarningRaised, ElectionAppr
 from backend.jobs import JobHandler
 from backend.outbox import Deliverer
 from backend.payroll import sync as payroll_sync
+from backend.payroll.outbound import OutboundPolicy
 from backend.plans.pii import PiiVault
 
 
@@ -32,6 +33,7 @@ class Plumb:
     deliverers: dict[str, Deliverer]
     jobs: dict[str, JobHandler]
     payroll_adapters: dict  # the senders to payroll providers, one per kind, each with its pooled connections
+    outbound: OutboundPolicy  # where payroll data may be sent: checked at connection creation and at every call
 
 
 def subscribers(vault: PiiVault) -> dict[type, list]:
@@ -70,6 +72,8 @@ def bootstrap(config: Config, clock: Clock | None = None) -> Plumb:
     vault = PiiVault(config.pii_key)
     bus = EventBus(subscribers(vault))
     db = Database(config.database_url, session_info={"bus": bus})
-    adapters = payroll_sync.payroll_adapters(db)
+    outbound = OutboundPolicy(allow_loopback_http=config.allow_loopback_http)
+    adapters = payroll_sync.payroll_adapters(db, outbound)
     return Plumb(config=config, db=db, clock=clock or Clock(), vault=vault,
-                 deliverers=deliverers(db, vault, adapters), jobs=jobs(vault), payroll_adapters=adapters)
+                 deliverers=deliverers(db, vault, adapters), jobs=jobs(vault), payroll_adapters=adapters,
+                 outbound=outbound)

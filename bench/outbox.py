@@ -60,14 +60,16 @@ def setup(app, endpoint_url: str) -> tuple[str, str, list[str]]:
     plumb = app.extensions["plumb"]
     vault = plumb.vault
     with plumb.db.transaction() as session:
-        result = plans.setup_plan(session, Actor.system("bench"), Principal("usr_bench", "platform_admin", None, None), {
+        platform = Principal("usr_bench", "platform_admin", None, None)
+        result = plans.setup_plan(session, Actor.system("bench"), platform, {
             "template": "starter",
             "employer": {"name": "Outbox Bench", "ein": "98-7654321",
                          "address": {"line1": "1 Main", "city": "Provo", "state": "UT", "postal_code": "84601"},
                          "payroll": {"frequency": "biweekly", "anchor_pay_date": date(2026, 1, 2)}},
             "sponsor_admin": {"email": "outbox-bench@example.com"}, "plan": {"effective_date": date(2026, 1, 1)}})
         connection, secret = payroll.create_connection(session, vault, Actor.system("bench"), result.employer,
-                                                       "plumb_webhook", endpoint_url)
+                                                       "plumb_webhook", endpoint_url, principal=platform,
+                                                       outbound=plumb.outbound)
         return result.employer.id, secret, [f"emp_bench{i:05d}" for i in range(EMPLOYEES)]
 
 
@@ -181,7 +183,9 @@ def main() -> None:
     try:
         migrate(scratch.url)
         pii_key = Fernet.generate_key().decode()
-        app = create_app(Config(database_url=scratch.url, jwt_secret="bench" * 8, pii_key=pii_key))
+        # The bench's receiver is on loopback, over http.
+        app = create_app(Config(database_url=scratch.url, jwt_secret="bench" * 8, pii_key=pii_key,
+                                allow_loopback_http=True))
         port = free_port()
         employer_id, secret, employees = setup(app, f"http://127.0.0.1:{port}/deferrals")
         ready = Path(tmp.name) / "ready"

@@ -312,7 +312,8 @@ ENDPOINTS = [
     Endpoint("GET", "/v1/employers/<employer_id>/payroll-connections", STAFF,
              lambda t: {"path": f"/v1/employers/{t.employer_id}/payroll-connections"}, payroll=True,
              check=lambda body, t: [c["id"] for c in body] == [t.connection["id"]] and "secret" not in body[0]),
-    Endpoint("POST", "/v1/employers/<employer_id>/payroll-connections", STAFF,
+    # Where payroll data goes is the sponsor's decision, not the advisor's (security review H-1).
+    Endpoint("POST", "/v1/employers/<employer_id>/payroll-connections", SPONSOR,
              lambda t: {"path": f"/v1/employers/{t.employer_id}/payroll-connections", "json": {"provider": "pull"}},
              201, check=lambda body, t: body["secret"].startswith("whsec_")),
     Endpoint("GET", "/v1/employers/<employer_id>/pay-runs", STAFF,

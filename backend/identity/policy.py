@@ -43,8 +43,11 @@ SET_UP_PLANS = Ability("set up plans", frozenset({ADVISOR, PLATFORM_ADMIN}),
                        "Only advisors and the platform set up plans.")
 VIEW_EMPLOYERS = Ability("see employers, plans and their records", STAFF,
                          "This is for the employer's admins and its advisor.")
-MANAGE_EMPLOYERS = Ability("change employers' records (census, payroll connections, fund prices, settings)", STAFF,
+MANAGE_EMPLOYERS = Ability("change employers' records (census, fund prices, settings)", STAFF,
                            "Only the sponsor, its advisor or the platform may change this employer.")
+# Where the employer's payroll data (employees, their rates) is sent is the sponsor's decision (security review H-1).
+CONNECT_PAYROLL = Ability("connect a payroll provider (where payroll data is sent)", SPONSOR,
+                          "Only the sponsor chooses where the employer's payroll data is sent.")
 APPROVE_ELECTIONS = Ability("approve or reject elections", SPONSOR, "Only the sponsor approves elections.")
 RESOLVE_PAYROLL = Ability("upload pay runs, resolve payroll exceptions and retry payroll messages", SPONSOR,
                           "Only the sponsor resolves payroll exceptions and uploads pay runs.")

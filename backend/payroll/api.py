@@ -54,16 +54,19 @@ class Connections(MethodView):
         employer = plans.employer_for(session, context.principal(), employer_id)
         return list(session.scalars(select(ProviderConnection).where(ProviderConnection.employer_id == employer.id)))
 
-    @blp.requires(policy.MANAGE_EMPLOYERS)
+    @blp.requires(policy.CONNECT_PAYROLL)
     @blp.idempotent
     @blp.arguments(ConnectionIn)
     @blp.response(201, ConnectionOut)
     def post(self, body, employer_id):
-        """Connect a payroll provider. The answer carries the signing secret, once, and where to send pay runs."""
-        session = context.session()
-        employer = plans.employer_for(session, context.principal(), employer_id, write=True)
-        connection, secret = service.create_connection(session, context.vault(), context.actor(), employer, body["provider"],
-                                                       body["endpoint_url"], body["config"])
+        """Connect a payroll provider (the sponsor only: it decides where payroll data goes). `endpoint_url` must
+        be https to a public address; loopback and private addresses are refused (422). The answer carries the
+        signing secret, once, and where to send pay runs."""
+        session, principal = context.session(), context.principal()
+        employer = plans.employer_for(session, principal, employer_id, write=True)
+        connection, secret = service.create_connection(session, context.vault(), context.actor(), employer,
+                                                       body["provider"], body["endpoint_url"], body["config"],
+                                                       principal=principal, outbound=context.plumb().outbound)
         return {"id": connection.id, "provider": connection.provider, "endpoint_url": connection.endpoint_url,
                 "active": connection.active,
                 "created_at": connection.created_at, "secret": secret,

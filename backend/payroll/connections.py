@@ -9,7 +9,10 @@ from sqlalchemy.orm import Session
 
 from backend.audit import Actor, record_audit
 from backend.errors import ValidationFailed
+from backend.identity import policy
+from backend.identity.service import Principal
 from backend.payroll.models import ProviderConnection
+from backend.payroll.outbound import AddressNotAllowed, OutboundPolicy
 from backend.plans.models import Employer
 from backend.plans.pii import PiiVault
 
@@ -18,11 +21,19 @@ CREDENTIAL_KEYS = ("access_token", "webhook_secret")
 
 
 def create_connection(session: Session, vault: PiiVault, actor: Actor, employer: Employer, provider: str,
-                      endpoint_url: str | None = None, config: dict | None = None) -> tuple[ProviderConnection, str]:
+                      endpoint_url: str | None = None, config: dict | None = None, *, principal: Principal,
+                      outbound: OutboundPolicy) -> tuple[ProviderConnection, str]:
     """A connection and its signing secret (Standard Webhooks `whsec_` form), returned once, stored encrypted.
-    A new connection replaces the employer's previous one: changes go to one payroll at a time."""
+    A new connection replaces the employer's previous one: changes go to one payroll at a time. Its endpoint must
+    be one the outbound policy allows (an https URL to a public address); every call checks it again."""
+    policy.CONNECT_PAYROLL.check(principal)
     if provider in ("plumb_webhook", "finch", "gusto") and not endpoint_url:
         raise ValidationFailed([("endpoint_url", f"is required for {provider} connections")])
+    if endpoint_url:
+        try:
+            outbound.check_destination(endpoint_url)
+        except AddressNotAllowed as refusal:
+            raise ValidationFailed([("endpoint_url", refusal.reason)]) from None
     for old in session.scalars(select(ProviderConnection).where(ProviderConnection.employer_id == employer.id,
                                                                 ProviderConnection.active.is_(True))):
         old.active = False

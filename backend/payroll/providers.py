@@ -21,9 +21,12 @@ from backend.db import utcnow
 from backend.errors import NotFound
 from backend.outbox import Delivery
 from backend.payroll.models import ProviderConnection
+from backend.payroll.outbound import (AddressNotAllowed, OutboundPolicy, checked_client, failure_reason,
+                                      status_failure)
 from backend.plans import service as plans
 
 TIMEOUT_SECONDS = 10.0
+FINCH_JOB_STATUSES = ("pending", "in_progress", "complete", "error", "reauth_error", "permissions_error")
 TREATMENTS = {"pretax": "pretax", "pretax_catchup": "pretax", "roth": "roth", "roth_catchup": "roth"}
 
 
@@ -144,8 +147,9 @@ class FinchAdapter:
 
     BENEFITS = {"pretax": ("401k", "401(k)"), "roth": ("401k_roth", "Roth 401(k)")}  # treatment → (type, name)
 
-    def __init__(self, db, *, poll_interval: float = 1.0, max_polls: int = 10, creation_lease: float = 60.0):
-        self.db = db  # for the connection's config, in short transactions of the adapter's own
+    def __init__(self, db, *, policy: OutboundPolicy, poll_interval: float = 1.0, max_polls: int = 10,
+                 creation_lease: float = 60.0):
+        self.db, self.policy = db, policy  # for the connection's config, in short transactions of the adapter's own
         # A delivery polls at most max_polls times per job, so it ends well inside the dispatcher's lease.
         self.poll_interval, self.max_polls = poll_interval, max_polls
         # How long one delivery may take to create the company's benefits before another may take over.
@@ -158,9 +162,11 @@ class FinchAdapter:
         with self._clients_lock:
             if key not in self._clients:
                 # No SDK retries: the outbox is the retry policy, and a retried benefit creation after a lost
-                # answer would create the benefit twice.
+                # answer would create the benefit twice. The SDK's own httpx client follows redirects and reads
+                # proxies from the environment: ours calls only where the outbound policy allows.
                 self._clients[key] = finch.Finch(access_token=key[1], base_url=key[0], max_retries=0,
-                                                 timeout=TIMEOUT_SECONDS)
+                                                 timeout=TIMEOUT_SECONDS,
+                                                 http_client=checked_client(self.policy, TIMEOUT_SECONDS))
             return self._clients[key]
 
     def deliver(self, connection, message) -> Delivery:
@@ -194,11 +200,12 @@ class FinchAdapter:
             if resumed and error.status_code == 404:
                 # Finch no longer knows the jobs of the earlier attempt: submit the change afresh next time.
                 self._keep_jobs_in_flight(connection.id, message.id, None)
-                return Delivery(False, f"Finch no longer knows jobs {sorted(jobs.values())}; sending again")
-            return Delivery(False, f"Finch answered HTTP {error.status_code}: {error.message}"[:2000],
+                return Delivery(False, "Finch no longer knows the earlier attempt's jobs; sending again")
+            # The SDK's message quotes the answer's body, which is never shown: the status is.
+            return Delivery(False, f"Finch: {status_failure(error.status_code)}",
                             permanent=refused_for_good(error.status_code))
         except finch.APIConnectionError as error:
-            return Delivery(False, f"{type(error).__name__}: {error}")
+            return Delivery(False, f"Finch: {failure_reason(error)}")
         failed = [failure for status, failure in outcomes.values() if status == "error"]
         running = [failure for status, failure in outcomes.values() if status not in ("complete", "error")]
         # A failed job means the change is submitted afresh next time (all of it: an overwrite is safe to repeat);
@@ -296,17 +303,19 @@ class FinchAdapter:
             if poll + 1 < self.max_polls:
                 time.sleep(self.poll_interval)
         else:
-            return job.status, Delivery(False, f"Finch job {job_id} ({label}) still {job.status} after "
-                                               f"{self.max_polls} polls")
+            # The job's id and status are the endpoint's words: only a status Finch documents is repeated.
+            status = job.status if job.status in FINCH_JOB_STATUSES else "unfinished"
+            return job.status, Delivery(False, f"Finch job ({label}) still {status} after {self.max_polls} polls")
         # Finch reports each individual's outcome with an HTTP-like code: a 4xx means it refused the input.
         refused = [entry for entry in job.body or [] if isinstance(entry, dict)
                    and isinstance(entry.get("code"), int) and entry["code"] >= 400]
         if job.status == "complete" and not refused:
             return "complete", None
-        reasons = "; ".join(str(entry["body"].get("message") if isinstance(entry.get("body"), dict)
-                                else entry.get("body") or entry["code"]) for entry in refused) or "no reason given"
+        # Each refusal's message is the endpoint's text, never shown (security review H-1): its code is.
+        codes = ", ".join(str(code) for code in sorted({entry["code"] for entry in refused}))
+        reasons = f"refused with code {codes}" if refused else "no reason given"
         permanent = bool(refused) and all(refused_for_good(entry["code"]) for entry in refused)
-        return "error", Delivery(False, f"Finch job {job_id} ({label}) failed: {reasons}"[:2000], permanent=permanent)
+        return "error", Delivery(False, f"Finch job ({label}) failed: {reasons}", permanent=permanent)
 
 
 # ---- Gusto -----------------------------------------------------------------------------------------------------
@@ -327,9 +336,9 @@ class GustoAdapter:
 
     API_VERSION = "2024-04-01"
 
-    def __init__(self, *, max_conflicts: int = 3):
+    def __init__(self, *, policy: OutboundPolicy, max_conflicts: int = 3):
         self.max_conflicts = max_conflicts
-        self.client = httpx.Client(timeout=TIMEOUT_SECONDS)
+        self.client = checked_client(policy, TIMEOUT_SECONDS)
 
     def deliver(self, connection, message) -> Delivery:
         config, payload, credentials = connection.config or {}, message.payload, connection.credentials
@@ -354,8 +363,8 @@ class GustoAdapter:
                 if isinstance(outcome, Delivery):
                     return outcome
                 applied[treatment] = outcome
-        except httpx.HTTPError as error:
-            return Delivery(False, f"{type(error).__name__}: {error}")
+        except (httpx.HTTPError, AddressNotAllowed) as error:
+            return Delivery(False, f"Gusto: {failure_reason(error)}")
         return Delivery(True, result={"provider": "gusto", "employee_benefits": applied})
 
     def _apply(self, base: str, headers: dict, payload: dict, company_benefit: str,
@@ -402,5 +411,6 @@ class GustoAdapter:
 
     @staticmethod
     def _refusal(doing: str, response: httpx.Response) -> Delivery:
-        return Delivery(False, f"Gusto answered HTTP {response.status_code} {doing}: {response.text[:300]}",
+        # The body is the endpoint's and is never shown (security review H-1); the status is.
+        return Delivery(False, f"Gusto: {status_failure(response.status_code)} {doing}",
                         permanent=refused_for_good(response.status_code))

@@ -191,8 +191,11 @@ class ConnectionIn(Schema):
 
     provider = fields.String(load_default="plumb_webhook",
                              validate=validate.OneOf(("plumb_webhook", "finch", "gusto", "pull")))
-    endpoint_url = fields.Url(load_default=None, allow_none=True, require_tld=False,
-                              metadata={"description": "Where deferral changes are sent (push providers)"})
+    endpoint_url = fields.Url(load_default=None, allow_none=True, require_tld=False, schemes={"http", "https"},
+                              validate=validate.Length(max=500),
+                              metadata={"description": "Where deferral changes are sent (push providers): an https "
+                                                       "URL to a public address (no loopback, private or link-local "
+                                                       "address, checked again after DNS resolution at every call)"})
     config = fields.Dict(load_default=dict, metadata={"description": "Provider specifics, e.g. Finch's access token"})
 
 
@@ -247,7 +250,9 @@ class OutboxMessageOut(Schema):
     subject_id = fields.String(allow_none=True)
     status = fields.String(metadata={"description": "pending, awaiting_pull, delivered or dead"})
     attempts = fields.Integer()
-    last_error = fields.String(allow_none=True)
+    last_error = fields.String(allow_none=True, metadata={
+        "description": "Why the last attempt failed: a status and a short classification (\"HTTP 503 from the "
+                       "payroll endpoint\", \"timed out\", \"address not allowed\"), never the receiver's answer"})
     created_at = fields.DateTime()
     delivered_at = fields.DateTime(allow_none=True)
     payload = fields.Dict()

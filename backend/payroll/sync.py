@@ -6,6 +6,7 @@ transaction, many at once: what they read of the database (the employer's connec
 transactions of their own."""
 import http.client
 import json
+import logging
 import socket
 import ssl
 import threading
@@ -24,10 +25,12 @@ from backend.enrollment.payroll_messages import TOPIC  # noqa: F401 - the topic 
 from backend.outbox import Delivery, Message, OutboxMessage, mark_dead, record_deliveries
 from backend.payroll.connections import connection_credentials
 from backend.payroll.models import ProviderConnection, ProviderEvent
+from backend.payroll.outbound import OutboundPolicy, failure_reason, status_failure
 from backend.payroll.providers import FinchAdapter, GustoAdapter, refused_for_good
 from backend.plans.pii import PiiVault
 
 TIMEOUT_SECONDS = 10.0
+log = logging.getLogger(__name__)
 
 
 def change_document(message) -> dict:
@@ -84,18 +87,19 @@ class KeptAlive:
     """POSTs over a few kept-alive HTTP/1.1 connections per origin, shared by the dispatcher's threads. Each request
     leaves in one write on a socket without Nagle's delay and its answer is read by http.client's parser: at
     thousands of webhooks a second, a richer client's per-request work would be most of what the worker spends.
-    Redirects are answers like any other, never followed."""
+    Redirects are answers like any other, never followed. Only URLs the outbound policy allows are posted to, and
+    a new connection goes to an address the policy checked (backend/payroll/outbound.py); TLS checks the
+    certificate against the host name."""
 
-    def __init__(self):
+    def __init__(self, policy: OutboundPolicy):
+        self.policy = policy
         self._idle: dict[tuple, list[socket.socket]] = {}
         self._lock = threading.Lock()
         self._tls = None
 
     def post(self, url: str, body: bytes, headers: dict, timeout: float) -> tuple[int, bytes]:
+        origin = self.policy.check_url(url)
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"not an http(s) URL: {url}")
-        origin = (parts.scheme, parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         host = parts.netloc.rsplit("@", 1)[-1]
         if any(ch <= " " for ch in path + host):
@@ -133,29 +137,25 @@ class KeptAlive:
             if idle:
                 return idle.pop(), True
         scheme, host, port = origin
-        connection = socket.create_connection((host, port), timeout=timeout)
+        connection = self.policy.connect(host, port, timeout)
         connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if scheme == "https":
             if self._tls is None:
                 self._tls = ssl.create_default_context()
-            connection = self._tls.wrap_socket(connection, server_hostname=host)
+            try:
+                connection = self._tls.wrap_socket(connection, server_hostname=host)
+            except BaseException:
+                connection.close()
+                raise
         return connection, False
-
-
-def _network_failure(error: BaseException, timeout: float) -> str:
-    if isinstance(error, (TimeoutError, socket.timeout)):
-        return f"Timeout: no answer within {timeout:g} s"
-    if isinstance(error, (ConnectionRefusedError, socket.gaierror)):
-        return f"ConnectError: {error}"
-    return f"{type(error).__name__}: {error}"
 
 
 class PlumbWebhookAdapter:
     """Plumb's own webhook: POST the change, signed per the Standard Webhooks specification; a 2xx acknowledges."""
 
-    def __init__(self, timeout: float = TIMEOUT_SECONDS):
+    def __init__(self, policy: OutboundPolicy, timeout: float = TIMEOUT_SECONDS):
         self.timeout = timeout
-        self.http = KeptAlive()  # one per process: keep-alive connections to the provider, not one per message
+        self.http = KeptAlive(policy)  # one per process: keep-alive connections to the provider, not one per message
 
     def deliver(self, connection: Connection, message: Message) -> Delivery:
         if not connection.endpoint_url:
@@ -168,11 +168,12 @@ class PlumbWebhookAdapter:
         try:
             status, answer = self.http.post(connection.endpoint_url, body.encode(), headers, self.timeout)
         except (OSError, http.client.HTTPException, ValueError) as error:
-            return Delivery(False, _network_failure(error, self.timeout))
+            return Delivery(False, failure_reason(error))
         if 200 <= status < 300:
             return Delivery(True, result={"status": status})
-        return Delivery(False, f"HTTP {status}: {answer[:300].decode('utf-8', 'replace')}",
-                        permanent=refused_for_good(status))
+        # The answer's body stays unread by anyone: it may be an internal service's, and last_error is shown to
+        # the sponsor and the participant.
+        return Delivery(False, status_failure(status), permanent=refused_for_good(status))
 
 
 class PullFeedAdapter:
@@ -182,10 +183,11 @@ class PullFeedAdapter:
         return Delivery(False, parked=True)
 
 
-def payroll_adapters(db) -> dict:
-    """One adapter per kind of provider, each keeping its own pooled connections: built once by the wiring."""
-    return {"plumb_webhook": PlumbWebhookAdapter(), "pull": PullFeedAdapter(), "finch": FinchAdapter(db),
-            "gusto": GustoAdapter()}
+def payroll_adapters(db, policy: OutboundPolicy) -> dict:
+    """One adapter per kind of provider, each keeping its own pooled connections: built once by the wiring. Every
+    one calls out only where `policy` allows."""
+    return {"plumb_webhook": PlumbWebhookAdapter(policy), "pull": PullFeedAdapter(),
+            "finch": FinchAdapter(db, policy=policy), "gusto": GustoAdapter(policy=policy)}
 
 
 def deliver_deferral_change(message: Message, *, connections: ActiveConnections, adapters: Mapping) -> Delivery:
@@ -196,7 +198,13 @@ def deliver_deferral_change(message: Message, *, connections: ActiveConnections,
     adapter = adapters.get(connection.provider)
     if adapter is None:
         return Delivery(False, f"no adapter for provider {connection.provider!r}")
-    return adapter.deliver(connection, message)
+    try:
+        return adapter.deliver(connection, message)
+    except Exception as error:
+        # An answer the adapter did not expect (a body that is not the JSON it needs, say): the error's text may
+        # quote that answer, so the sponsor and the participant see only its kind, and the log no more.
+        log.warning("delivering %s through %s failed: %s", message.id, connection.provider, type(error).__name__)
+        return Delivery(False, f"the payroll adapter failed ({type(error).__name__})")
 
 
 def receive_provider_event(session: Session, connection: ProviderConnection, event_id: str, event: dict) -> tuple[bool, str]:

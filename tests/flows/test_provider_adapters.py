@@ -167,7 +167,8 @@ def test_a_failed_finch_job_leaves_the_change_pending_then_dead_after_the_last_t
     d.run_once()
     pending = messages(client, world, "pending")
     assert len(pending) == 1 and pending[0]["attempts"] == 1
-    assert "failed: the payroll provider did not answer" in pending[0]["last_error"]
+    # Finch's own words are the endpoint's answer, never shown (security review H-1): the code is.
+    assert pending[0]["last_error"] == "Finch job (enroll pretax) failed: refused with code 500"
     assert payroll_stages(client, world)[0] == {"stage": "sent", "detail": pending[0]["last_error"]}
     assert by_benefit(fake_finch.received()["enrollments"]).get("401k") is None
 
@@ -181,7 +182,7 @@ def test_a_failed_finch_job_leaves_the_change_pending_then_dead_after_the_last_t
     dead = messages(client, world, "dead")
     assert len(dead) == 1 and dead[0]["attempts"] == 3
     assert payroll_stages(client, world)[0]["stage"] == "failed"
-    assert "the payroll provider did not answer" in payroll_stages(client, world)[0]["detail"]
+    assert "refused with code 500" in payroll_stages(client, world)[0]["detail"]
 
 
 def test_a_finch_job_still_running_is_polled_again_not_submitted_again(app, client, plumb, fake_finch, monkeypatch):
@@ -210,7 +211,7 @@ def test_finch_refusing_the_input_dead_letters_at_once(app, client, plumb, fake_
     drain(plumb)
     dead = messages(client, world, "dead")
     assert len(dead) == 1 and dead[0]["attempts"] == 1
-    assert "above what the plan allows" in dead[0]["last_error"]
+    assert dead[0]["last_error"] == "Finch job (enroll pretax) failed: refused with code 400"
     assert payroll_stages(client, world)[0]["stage"] == "failed"
 
 

@@ -55,5 +55,7 @@ def elections_in_rounds(client, participants: list[dict], rounds: int) -> dict[s
 def worker_process(plumb, database_url: str, *options: str) -> tuple[list[str], dict]:
     """The command and environment of a `plumb worker` process on the test's database and secrets."""
     env = {**os.environ, "DATABASE_URL": database_url, "PLUMB_PII_KEY": plumb.config.pii_key,
-           "PLUMB_JWT_SECRET": plumb.config.jwt_secret, "PLUMB_INSTANCE_DIR": str(ROOT / "instance")}
+           "PLUMB_JWT_SECRET": plumb.config.jwt_secret, "PLUMB_INSTANCE_DIR": str(ROOT / "instance"),
+           # The test's receivers are on loopback, over http, as the test's own app allows.
+           "PLUMB_ALLOW_LOOPBACK_HTTP": "1" if plumb.config.allow_loopback_http else "0"}
     return [str(Path(sys.executable).parent / "plumb"), "worker", "--idle", "0.05", *options], env
