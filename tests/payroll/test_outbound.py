@@ -383,7 +383,7 @@ def test_re_aiming_at_an_internal_service_is_refused_in_production(strict_app, l
 
 
 def test_receiver_answers_kept_before_the_fix_are_cut_to_their_status_by_the_migration(scratch_url):
-    command.upgrade(alembic_config(scratch_url), "0010")
+    command.upgrade(alembic_config(scratch_url), "0011")
     before = {1: f"HTTP 418: {SECRET_BODY}", 2: f"HTTP 302: {SECRET_BODY}",
               3: f"Gusto answered HTTP 500 reading the employee's benefits: {SECRET_BODY}",
               4: f"Finch answered HTTP 401: Error code: 401 - {SECRET_BODY}",

@@ -4,8 +4,8 @@ Before H-1 a failed delivery kept up to 300 characters of the receiver's answer 
 and the participant are shown; an endpoint could be an internal service. Those texts are cut to what a failure
 keeps now (its status and a short classification). Data only: the schema does not change.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-11-30 23:00:00.000000
 """
 import re
@@ -14,8 +14,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0011'
-down_revision = '0010'
+revision = '0012'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
