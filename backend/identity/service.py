@@ -87,8 +87,9 @@ def _issue_pair(session: Session, config: Config, user: User, family_id: str | N
     return TokenPair(access_token=access, refresh_token=refresh, expires_in=config.access_token_seconds, user=user)
 
 
-def check_login_throttle(session: Session, config: Config, email: str) -> None:
-    """Refuse a login while the address has too many recent failures (counted since its last success)."""
+def check_login_throttle(session: Session, config: Config, email: str, attempt: LoginAttempt | None = None) -> None:
+    """Refuse a login while the address has too many recent failures (counted since its last success); `attempt`,
+    the one being made, is not one of them."""
     email = normalize_email(email)
     since = utcnow() - timedelta(seconds=config.login_window_seconds)
     last_success = session.scalar(select(func.max(LoginAttempt.at)).where(
@@ -96,7 +97,8 @@ def check_login_throttle(session: Session, config: Config, email: str) -> None:
     if last_success and last_success > since:
         since = last_success
     failures = session.scalars(select(LoginAttempt.at).where(
-        LoginAttempt.email == email, LoginAttempt.succeeded.is_(False), LoginAttempt.at > since)
+        LoginAttempt.email == email, LoginAttempt.succeeded.is_(False), LoginAttempt.at > since,
+        LoginAttempt.id != (attempt.id if attempt else ""))
         .order_by(LoginAttempt.at)).all()
     if len(failures) >= config.login_max_failures:
         retry = failures[-config.login_max_failures] + timedelta(seconds=config.login_window_seconds) - utcnow()
@@ -104,10 +106,27 @@ def check_login_throttle(session: Session, config: Config, email: str) -> None:
                               retry_after_seconds=int(retry.total_seconds()) + 1)
 
 
+def _take_login_turn(session: Session, email: str, ip: str | None) -> LoginAttempt:
+    """Record this attempt (as a failure until the password is checked) while holding the address's turn until
+    the request commits, so logins for one address are counted one after another: parallel guesses cannot all
+    pass the count before any failure is recorded. PostgreSQL: a transaction-scoped advisory lock keyed by the
+    address. SQLite: the attempt's INSERT is the transaction's first statement and takes the database's write
+    lock."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(b"login:" + email.encode()).digest()[:8], "big", signed=True)
+        session.execute(select(func.pg_advisory_xact_lock(key)))
+    attempt = LoginAttempt(email=email, succeeded=False, ip=ip)
+    session.add(attempt)
+    session.flush()
+    return attempt
+
+
 def login(session: Session, config: Config, email: str, password: str, ip: str | None = None) -> TokenPair:
-    """Tokens for a good email and password. Every attempt is recorded, failures too, for throttling."""
+    """Tokens for a good email and password. Every attempt is recorded, failures too, for throttling; a refused
+    (throttled) attempt is not, so it does not extend the lock-out."""
     email = normalize_email(email)
-    check_login_throttle(session, config, email)
+    attempt = _take_login_turn(session, email, ip)
+    check_login_throttle(session, config, email, attempt)
     user = session.scalar(select(User).where(User.email == email))
     ok = False
     if user is not None and not user.disabled:
@@ -121,7 +140,7 @@ def login(session: Session, config: Config, email: str, password: str, ip: str |
             _hasher(config).verify(_dummy_hash(config), password)
         except (VerificationError, InvalidHashError):
             pass
-    session.add(LoginAttempt(email=email, succeeded=ok, ip=ip))
+    attempt.succeeded = ok
     if not ok:
         raise Unauthenticated("The email or password is wrong.", keep_changes=True)
     if _hasher(config).check_needs_rehash(user.password_hash):
@@ -151,13 +170,16 @@ def refresh(session: Session, config: Config, refresh_token: str) -> TokenPair:
     now = utcnow()
     if token is None or token.revoked_at is not None or token.expires_at <= now:
         raise Unauthenticated("The refresh token is not valid.")
-    if token.used_at is not None:
-        revoke_family(session, token.family_id)
-        raise Unauthenticated("This refresh token was already used; the session has been ended.", keep_changes=True)
     user = session.get(User, token.user_id)
     if user is None or user.disabled:
         raise Unauthenticated("The refresh token is not valid.")
-    token.used_at = now
+    # Spent by a conditional UPDATE, not a read then a write: of two requests presenting the token at once, the
+    # database lets one spend it, and the other is reuse like any later one.
+    spent = session.execute(update(RefreshToken).where(RefreshToken.id == token.id, RefreshToken.used_at.is_(None))
+                            .values(used_at=now).execution_options(synchronize_session=False)).rowcount
+    if spent != 1:
+        revoke_family(session, token.family_id)
+        raise Unauthenticated("This refresh token was already used; the session has been ended.", keep_changes=True)
     return _issue_pair(session, config, user, family_id=token.family_id)
 
 
