@@ -37,7 +37,6 @@ class SignUp(MethodView):
     @blp.answers(401, "The date of birth or the SSN's last four digits do not match the employer's records.")
     @blp.answers(404, "This invite code is not one the employer issued.")
     @blp.answers(429, "Too many failed attempts for this invite code: ask the employer for a new one.")
-    @blp.idempotent
     @blp.arguments(SignUpIn)
     @blp.response(201, TokenResponse)
     def post(self, body):
