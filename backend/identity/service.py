@@ -110,9 +110,9 @@ def check_login_throttle(session: Session, config: Config, email: str, attempt: 
         LoginAttempt.email == email, LoginAttempt.succeeded.is_(True)))
     if last_success and last_success > since:
         since = last_success
+    not_this_one = [LoginAttempt.id != attempt.id] if attempt is not None else []
     failures = session.scalars(select(LoginAttempt.at).where(
-        LoginAttempt.email == email, LoginAttempt.succeeded.is_(False), LoginAttempt.at > since,
-        LoginAttempt.id != (attempt.id if attempt else ""))
+        LoginAttempt.email == email, LoginAttempt.succeeded.is_(False), LoginAttempt.at > since, *not_this_one)
         .order_by(LoginAttempt.at)).all()
     if len(failures) >= config.login_max_failures:
         retry = failures[-config.login_max_failures] + timedelta(seconds=config.login_window_seconds) - utcnow()
