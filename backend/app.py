@@ -82,6 +82,13 @@ def _register_error_handlers(app: Flask) -> None:
     def http_error(error: HTTPException):
         return problems.from_http_exception(error)
 
+    @app.errorhandler(IntegrityError)
+    def constraint_refused(error: IntegrityError):
+        # A unique (or foreign) key refused a row while the view was running: a duplicate sent at the same time
+        # got there first. The request's transaction is rolled back (the answer is >= 400) and the caller retries.
+        log.info("a constraint refused the request's change: %s", constraint_name(error))
+        return _conflict_at_the_same_time()
+
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
         if isinstance(error, RecursionError):  # JSON nested thousands deep: the parser gives up
@@ -149,11 +156,10 @@ def _register_request_transaction(app: Flask) -> None:
                 session.commit()
             else:
                 session.rollback()
-        except IntegrityError:
+        except IntegrityError as error:
             session.rollback()
-            log.info("commit refused by a constraint", exc_info=True)
-            response = problems.problem(409, "Conflict", "This request conflicts with a change made at the same "
-                                        "time; nothing was stored. Retry it.", "conflict")
+            log.info("commit refused by a constraint: %s", constraint_name(error))
+            response = _conflict_at_the_same_time()
         except OperationalError:
             session.rollback()
             log.exception("commit failed")
@@ -169,3 +175,19 @@ def _register_request_transaction(app: Flask) -> None:
         if session is not None:
             session.rollback()
             session.close()
+
+
+def _conflict_at_the_same_time():
+    return problems.problem(409, "Conflict", "This request conflicts with a change made at the same time; nothing "
+                            "was stored. Retry it.", "conflict")
+
+
+def constraint_name(error: IntegrityError) -> str:
+    """The name of the constraint that refused a row, and never the row: PostgreSQL's message repeats the
+    offending key's values (an email, say), which must not reach a log."""
+    diag = getattr(error.orig, "diag", None)
+    name = getattr(diag, "constraint_name", None)
+    if name:
+        return name
+    # SQLite names the table and columns ("UNIQUE constraint failed: users.email"), never values.
+    return str(error.orig).splitlines()[0][:200]

@@ -122,7 +122,9 @@ class Database:
             # The embedded default serves requests and the dispatcher thread from one file.
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         self.url = url
-        self.engine = create_engine(url, echo=echo, future=True, **kwargs)
+        # hide_parameters: a logged database error shows the statement but never the row it carried (census
+        # rows hold names, emails and phones).
+        self.engine = create_engine(url, echo=echo, future=True, hide_parameters=True, **kwargs)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         # session_info rides on every session: the wiring puts the event bus there (backend/events.py).

@@ -38,7 +38,6 @@ class SignUp(MethodView):
     @blp.answers(404, "This invite code is not one the employer issued.")
     @blp.answers(429, "Too many failed attempts for this invite code: ask the employer for a new one.")
     @blp.answers(429, "Too many requests from this client: wait as Retry-After says.")
-    @blp.idempotent
     @blp.arguments(SignUpIn)
     @blp.response(201, TokenResponse)
     def post(self, body):

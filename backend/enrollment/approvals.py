@@ -3,7 +3,7 @@ way to payroll."""
 import hashlib
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from backend.audit import Actor, record_audit
@@ -20,8 +20,10 @@ from backend.plans.models import Employee, Employer
 from backend.plans.schedules import next_pay_date
 
 
-def election_etag(election: DeferralElection) -> str:
-    return hashlib.sha256(f"{election.id}:{election.version}:{election.status}".encode()).hexdigest()[:20]
+def election_etag(election: DeferralElection, status: str | None = None) -> str:
+    """The election's ETag; with `status`, the one it had in that status."""
+    status = status or election.status
+    return hashlib.sha256(f"{election.id}:{election.version}:{status}".encode()).hexdigest()[:20]
 
 
 def approve_election(session: Session, actor: Actor, election: DeferralElection, employer: Employer,
@@ -85,28 +87,42 @@ def election_for(session: Session, principal: Principal, election_id: str) -> De
 def decide(session: Session, actor: Actor, principal: Principal, election_id: str, etag: str | None,
            approve: bool, today: date, reason: str | None = None) -> DeferralElection:
     """Approve or reject one pending election. `etag` must be the one the sponsor read: if the participant has
-    since made a newer election, this one is superseded and the decision is refused."""
+    since made a newer election, this one is superseded and the decision is refused. Of several decisions sent at
+    once exactly one wins (one payroll message, one audit event); the others are refused."""
     policy.APPROVE_ELECTIONS.check(principal)
+    if not approve and (not reason or not reason.strip()):
+        raise ValidationFailed([("reason", "is required to reject an election")])
+    claimed = _claim(session, election_id, "approved" if approve else "rejected", actor)
+    # Any refusal below rolls the claim back with the rest of the request (or the bulk decision's savepoint).
     election = election_for(session, principal, election_id)
-    current = election_etag(election)
-    if etag is not None and etag != current:
+    session.refresh(election)
+    before = election_etag(election, "pending_approval" if claimed else None)
+    if etag is not None and etag != before:
         raise PreconditionFailed("This election changed since you read it (the participant may have made a newer "
-                                 "one); reload the queue.", [("If-Match", f"current ETag is {current}")])
-    if election.status != "pending_approval":
+                                 "one); reload the queue.", [("If-Match", f"current ETag is {before}")])
+    if not claimed:
         raise Conflict(f"This election is {election.status.replace('_', ' ')}, not waiting for approval.")
     employer = session.get(Employer, session.get(Employee, election.employee_id).employer_id)
     if approve:
         approve_election(session, actor, election, employer, today)
     else:
-        if not reason or not reason.strip():
-            raise ValidationFailed([("reason", "is required to reject an election")])
-        election.status = "rejected"
-        election.decided_at = utcnow()
-        election.decided_by = actor.user_id
         election.rejection_reason = reason.strip()
         record_audit(session, actor, "election.rejected", "election", election.id, employer_id=employer.id,
                      changes={"version": election.version, "reason": election.rejection_reason})
     return election
+
+
+def _claim(session: Session, election_id: str, status: str, actor: Actor) -> bool:
+    """Move the election out of pending_approval if it is still there as the database sees it now: True for the
+    one request that did. A read-then-write would let parallel decisions all pass the status check, so this
+    conditional UPDATE is the first statement of the decision: PostgreSQL makes the others wait on the row and
+    then find it decided, and SQLite serializes them at their first write (a read first would pin a snapshot
+    that a later write could not use)."""
+    return session.execute(
+        update(DeferralElection)
+        .where(DeferralElection.id == election_id, DeferralElection.status == "pending_approval")
+        .values(status=status, decided_at=utcnow(), decided_by=actor.user_id)
+        .execution_options(synchronize_session=False)).rowcount == 1
 
 
 def approval_queue_query(plan_id: str):

@@ -9,13 +9,19 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
+from zxcvbn import zxcvbn
 
 from backend.config import Config
 from backend.db import utcnow
 from backend.errors import Conflict, NotFound, TooManyAttempts, Unauthenticated, ValidationFailed
 from backend.identity.models import ROLES, Invitation, LoginAttempt, RefreshToken, User
 
-MIN_PASSWORD_LENGTH = 10
+# NIST SP 800-63B §5.1.1.2: length over composition rules, and refuse guessable passwords; 12 characters and a
+# zxcvbn score of at least 3 ("safely unguessable: moderate protection from offline slow-hash attacks").
+MIN_PASSWORD_LENGTH = 12
+MIN_PASSWORD_SCORE = 3
+# zxcvbn's running time grows with the length it analyses; what it scores is the start of a longer password.
+SCORED_PREFIX = 100
 INVITATION_DAYS = 14
 
 
@@ -49,15 +55,23 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-def password_problems(password: str, field: str = "password") -> list[tuple[str, str]]:
+def password_problems(password: str, field: str = "password", user_inputs: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """What is wrong with a new password, every problem listed: too short, or too easy to guess (zxcvbn's
+    estimate, which also counts words taken from `user_inputs`, such as the email address)."""
+    problems = []
     if len(password) < MIN_PASSWORD_LENGTH:
-        return [(field, f"must be at least {MIN_PASSWORD_LENGTH} characters")]
-    return []
+        problems.append((field, f"must be at least {MIN_PASSWORD_LENGTH} characters"))
+    inputs = [part for value in user_inputs for part in (value, *value.replace("@", ".").split(".")) if part]
+    estimate = zxcvbn(password[:SCORED_PREFIX], user_inputs=inputs)
+    if estimate["score"] < MIN_PASSWORD_SCORE:
+        advice = estimate["feedback"]["warning"] or "add more words or characters that are hard to guess"
+        problems.append((field, f"is too easy to guess ({advice.rstrip('.').lower()})"))
+    return problems
 
 
 def create_user(session: Session, config: Config, *, email: str, password: str, role: str,
                 employer_id: str | None = None, employee_id: str | None = None) -> User:
-    problems = password_problems(password)
+    problems = password_problems(password, user_inputs=(email,))
     if role not in ROLES:
         problems.append(("role", f"must be one of {', '.join(ROLES)}"))
     if "@" not in email:
@@ -87,16 +101,18 @@ def _issue_pair(session: Session, config: Config, user: User, family_id: str | N
     return TokenPair(access_token=access, refresh_token=refresh, expires_in=config.access_token_seconds, user=user)
 
 
-def check_login_throttle(session: Session, config: Config, email: str) -> None:
-    """Refuse a login while the address has too many recent failures (counted since its last success)."""
+def check_login_throttle(session: Session, config: Config, email: str, attempt: LoginAttempt | None = None) -> None:
+    """Refuse a login while the address has too many recent failures (counted since its last success); `attempt`,
+    the one being made, is not one of them."""
     email = normalize_email(email)
     since = utcnow() - timedelta(seconds=config.login_window_seconds)
     last_success = session.scalar(select(func.max(LoginAttempt.at)).where(
         LoginAttempt.email == email, LoginAttempt.succeeded.is_(True)))
     if last_success and last_success > since:
         since = last_success
+    not_this_one = [LoginAttempt.id != attempt.id] if attempt is not None else []
     failures = session.scalars(select(LoginAttempt.at).where(
-        LoginAttempt.email == email, LoginAttempt.succeeded.is_(False), LoginAttempt.at > since)
+        LoginAttempt.email == email, LoginAttempt.succeeded.is_(False), LoginAttempt.at > since, *not_this_one)
         .order_by(LoginAttempt.at)).all()
     if len(failures) >= config.login_max_failures:
         retry = failures[-config.login_max_failures] + timedelta(seconds=config.login_window_seconds) - utcnow()
@@ -104,10 +120,27 @@ def check_login_throttle(session: Session, config: Config, email: str) -> None:
                               retry_after_seconds=int(retry.total_seconds()) + 1)
 
 
+def _take_login_turn(session: Session, email: str, ip: str | None) -> LoginAttempt:
+    """Record this attempt (as a failure until the password is checked) while holding the address's turn until
+    the request commits, so logins for one address are counted one after another: parallel guesses cannot all
+    pass the count before any failure is recorded. PostgreSQL: a transaction-scoped advisory lock keyed by the
+    address. SQLite: the attempt's INSERT is the transaction's first statement and takes the database's write
+    lock."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(b"login:" + email.encode()).digest()[:8], "big", signed=True)
+        session.execute(select(func.pg_advisory_xact_lock(key)))
+    attempt = LoginAttempt(email=email, succeeded=False, ip=ip)
+    session.add(attempt)
+    session.flush()
+    return attempt
+
+
 def login(session: Session, config: Config, email: str, password: str, ip: str | None = None) -> TokenPair:
-    """Tokens for a good email and password. Every attempt is recorded, failures too, for throttling."""
+    """Tokens for a good email and password. Every attempt is recorded, failures too, for throttling; a refused
+    (throttled) attempt is not, so it does not extend the lock-out."""
     email = normalize_email(email)
-    check_login_throttle(session, config, email)
+    attempt = _take_login_turn(session, email, ip)
+    check_login_throttle(session, config, email, attempt)
     user = session.scalar(select(User).where(User.email == email))
     ok = False
     if user is not None and not user.disabled:
@@ -121,7 +154,7 @@ def login(session: Session, config: Config, email: str, password: str, ip: str |
             _hasher(config).verify(_dummy_hash(config), password)
         except (VerificationError, InvalidHashError):
             pass
-    session.add(LoginAttempt(email=email, succeeded=ok, ip=ip))
+    attempt.succeeded = ok
     if not ok:
         raise Unauthenticated("The email or password is wrong.", keep_changes=True)
     if _hasher(config).check_needs_rehash(user.password_hash):
@@ -151,13 +184,16 @@ def refresh(session: Session, config: Config, refresh_token: str) -> TokenPair:
     now = utcnow()
     if token is None or token.revoked_at is not None or token.expires_at <= now:
         raise Unauthenticated("The refresh token is not valid.")
-    if token.used_at is not None:
-        revoke_family(session, token.family_id)
-        raise Unauthenticated("This refresh token was already used; the session has been ended.", keep_changes=True)
     user = session.get(User, token.user_id)
     if user is None or user.disabled:
         raise Unauthenticated("The refresh token is not valid.")
-    token.used_at = now
+    # Spent by a conditional UPDATE, not a read then a write: of two requests presenting the token at once, the
+    # database lets one spend it, and the other is reuse like any later one.
+    spent = session.execute(update(RefreshToken).where(RefreshToken.id == token.id, RefreshToken.used_at.is_(None))
+                            .values(used_at=now).execution_options(synchronize_session=False)).rowcount
+    if spent != 1:
+        revoke_family(session, token.family_id)
+        raise Unauthenticated("This refresh token was already used; the session has been ended.", keep_changes=True)
     return _issue_pair(session, config, user, family_id=token.family_id)
 
 

@@ -55,7 +55,8 @@ class Connections(MethodView):
         return list(session.scalars(select(ProviderConnection).where(ProviderConnection.employer_id == employer.id)))
 
     @blp.requires(policy.CONNECT_PAYROLL)
-    @blp.idempotent
+    @blp.idempotent(shown_once="the connection's signing secret",
+                    created=lambda answer: f"payroll connection {answer['id']} (listed without its secret)")
     @blp.arguments(ConnectionIn)
     @blp.response(201, ConnectionOut)
     def post(self, body, employer_id):

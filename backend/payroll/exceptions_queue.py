@@ -3,7 +3,7 @@ reversed, the corrected withholdings checked as a pay run's are, then posted or 
 money goes back to payroll)."""
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from backend.accounts import service as ledger
@@ -60,6 +60,8 @@ def resolve_exception(session: Session, vault: PiiVault, actor: Actor, principal
                                                                    PayrollException.status == "open")))
     revision = 1 + sum(1 for _ in session.scalars(select(PayrollException.id).where(
         PayrollException.statement_id == statement.id, PayrollException.status == "corrected")))
+    outcome = {"accept": "accepted", "correct": "corrected", "reject": "rejected"}[action]
+    _claim(session, actor, exception, outcome, note)
     in_trust = sum(statement.withholdings.values()) + statement.employer_match_cents  # what payroll deposited
     if action in ("correct", "reject") and statement.status == "posted":
         # Take the posted money back out of the participant's accounts (reversals, never edits).
@@ -100,7 +102,6 @@ def resolve_exception(session: Session, vault: PiiVault, actor: Actor, principal
                 key=f"refund:{statement.id}", kind="refund", effective_date=run.pay_date, pay_run_id=run.id,
                 employee_id=statement.employee_id,
                 lines=[LineSpec(TRUST_CASH, -in_trust), LineSpec(PAYROLL_CLEARING, in_trust)])])
-    outcome = {"accept": "accepted", "correct": "corrected", "reject": "rejected"}[action]
     for item in siblings:
         if item.id == exception.id or item.severity == "hold" or action != "accept":
             item.status, item.resolved_by, item.resolved_at = outcome, actor.user_id, utcnow()
@@ -116,6 +117,19 @@ def resolve_exception(session: Session, vault: PiiVault, actor: Actor, principal
                  {"code": exception.code, "note": note, "corrected": corrected}, employer_id=employer.id)
     publish(session, PayRunPosted(plan.id, run.id, today))
     return exception
+
+
+def _claim(session: Session, actor: Actor, exception: PayrollException, outcome: str, note: str | None) -> None:
+    """Resolve the exception only if it is still open as the database sees it now, before anything is posted: of
+    several resolutions sent at once one wins and the others are refused (409), where a read-then-write would let
+    each of them post. It is the resolution's first write, so SQLite serializes them here too."""
+    claimed = session.execute(
+        update(PayrollException).where(PayrollException.id == exception.id, PayrollException.status == "open")
+        .values(status=outcome, resolved_by=actor.user_id, resolved_at=utcnow(), resolution_note=note)
+        .execution_options(synchronize_session=False)).rowcount
+    if claimed != 1:
+        raise Conflict("This exception was resolved by a request made at the same time.")
+    session.refresh(exception)
 
 
 def _snapshot(session: Session, vault: PiiVault, plan: Plan, employer: Employer, run: PayRun, statement: PayStatement):

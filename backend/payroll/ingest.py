@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.accounts import service as ledger
@@ -119,18 +120,15 @@ def _ingest(session: Session, vault: PiiVault, actor: Actor, employer: Employer,
             via: str, connection_id: str | None, today: date, digest: str | None) -> PayRunResult:
     digest = digest or request_digest(payload)
     version = payload.get("version") or 1
-    existing = session.scalar(select(PayRun).where(PayRun.employer_id == employer.id,
-                                                   PayRun.provider_run_id == payload["provider_run_id"],
-                                                   PayRun.version == version))
+    existing = _received(session, employer, payload["provider_run_id"], version)
     if existing is not None:
-        if existing.request_hash != digest:
-            raise Conflict(f"Pay run {payload['provider_run_id']} version {version} was already received with "
-                           f"different contents; send a correction as version {version + 1}.")
-        return PayRunResult(existing, True, _count(session, existing, "posted"), _count(session, existing, "held"), {})
+        return _replay(session, existing, payload["provider_run_id"], version, digest)
     latest = session.scalar(select(PayRun).where(PayRun.employer_id == employer.id,
                                                  PayRun.provider_run_id == payload["provider_run_id"])
                             .order_by(PayRun.version.desc()).limit(1))
-    if latest is not None and version <= latest.version:
+    if latest is not None and version == latest.version:  # a duplicate committed since the first look
+        return _replay(session, latest, payload["provider_run_id"], version, digest)
+    if latest is not None and version < latest.version:
         raise Conflict(f"Version {version} is older than version {latest.version} already received.")
 
     plan = plans.current_plan(session, employer.id)
@@ -148,6 +146,22 @@ def _ingest(session: Session, vault: PiiVault, actor: Actor, employer: Employer,
     if problems:
         raise ValidationFailed(problems)
 
+    run = PayRun(employer_id=employer.id, plan_id=plan.id, connection_id=connection_id,
+                 provider_run_id=payload["provider_run_id"], version=version, request_hash=digest,
+                 pay_date=payload["pay_date"], period_start=payload["period_start"], period_end=payload["period_end"],
+                 run_type=payload["run_type"], status="posted", received_via=via)
+    # The run's row is the first thing written: a provider's retry sent at the same time waits on its unique
+    # (run, version) key, and once this request commits it finds the run and answers the replay.
+    try:
+        with session.begin_nested():
+            session.add(run)
+            session.flush()
+    except IntegrityError:
+        winner = _received(session, employer, payload["provider_run_id"], version)
+        if winner is None:
+            raise
+        return _replay(session, winner, payload["provider_run_id"], version, digest)
+
     new_hires = [dict(s["employee"], external_id=s["external_id"]) for s in payload["statements"]
                  if s["external_id"] not in known]
     if new_hires:
@@ -155,12 +169,6 @@ def _ingest(session: Session, vault: PiiVault, actor: Actor, employer: Employer,
                                    row_label=lambda i: f"new hire {new_hires[i]['external_id']}")
         known.update((e.external_id, e) for e in result.employees)
 
-    run = PayRun(employer_id=employer.id, plan_id=plan.id, connection_id=connection_id,
-                 provider_run_id=payload["provider_run_id"], version=version, request_hash=digest,
-                 pay_date=payload["pay_date"], period_start=payload["period_start"], period_end=payload["period_end"],
-                 run_type=payload["run_type"], status="posted", received_via=via)
-    session.add(run)
-    session.flush()
     if latest is not None:
         _supersede(session, latest, run)
 
@@ -232,6 +240,19 @@ class _Statement:
 
     def row(self) -> dict:
         return {name: getattr(self, name) for name in self.__slots__}
+
+
+def _received(session: Session, employer: Employer, provider_run_id: str, version: int) -> PayRun | None:
+    return session.scalar(select(PayRun).where(PayRun.employer_id == employer.id,
+                                               PayRun.provider_run_id == provider_run_id, PayRun.version == version))
+
+
+def _replay(session: Session, existing: PayRun, provider_run_id: str, version: int, digest: str) -> PayRunResult:
+    """The first result again for the same run, version and contents; another body under them is refused."""
+    if existing.request_hash != digest:
+        raise Conflict(f"Pay run {provider_run_id} version {version} was already received with different "
+                       f"contents; send a correction as version {version + 1}.")
+    return PayRunResult(existing, True, _count(session, existing, "posted"), _count(session, existing, "held"), {})
 
 
 def _count(session: Session, run: PayRun, status: str) -> int:

@@ -26,7 +26,8 @@ blp = Blueprint("plans", __name__, url_prefix="/v1", description="Plan setup (ad
 @blp.route("/plans/setup")
 class PlanSetup(MethodView):
     @blp.requires(policy.SET_UP_PLANS)
-    @blp.idempotent
+    @blp.idempotent(shown_once="the sponsor admin's invitation token",
+                    created=lambda answer: f"employer {answer['employer']['id']} and plan {answer['plan']['id']}")
     @blp.arguments(PlanSetupIn)
     @blp.response(201, PlanSetupOut)
     def post(self, body):

@@ -148,19 +148,32 @@ class Blueprint(flask_smorest.Blueprint):
         return decorator
 
     @staticmethod
-    def idempotent(view):
+    def idempotent(view=None, *, shown_once: str | None = None, created=None):
         """Honour an `Idempotency-Key` header: a replay answers the first (successful) answer again, marked
-        `Idempotent-Replayed: true`; the same key with another request is refused (422)."""
+        `Idempotent-Replayed: true`; the same key with another request is refused (422). Used bare
+        (`@blp.idempotent`) or with `shown_once`, naming the secret the answer carries (the answer is then never
+        stored and a replay is a 409 saying so; `created(answer)` names what was created, for that 409)."""
 
-        @wraps(view)
-        def wrapper(*args, **kwargs):
-            return idempotency.replay_or_run(view, args, kwargs)
+        def decorator(view):
+            @wraps(view)
+            def wrapper(*args, **kwargs):
+                return idempotency.replay_or_run(view, args, kwargs, shown_once, created)
 
-        key = _header("Idempotency-Key", "Any unique string (at most 255 characters). Sending the same request "
-                      "again with the same key answers the first answer again instead of doing it twice; keys "
-                      "belong to the caller.", required=False, maxLength=255)
-        return _document(wrapper, reasons={422: KEY_REUSED}, parameters=[key],
-                         success_headers={"Idempotent-Replayed": IDEMPOTENT_REPLAYED})
+            what = ("Sending the same request again with the same key answers the first answer again instead of "
+                    "doing it twice; keys belong to the caller.")
+            reasons = {422: KEY_REUSED}
+            if shown_once:
+                what = (f"Sending the same request again with the same key does not do it twice; as the answer "
+                        f"carries {shown_once}, shown once, the repeat answers 409 `secret-shown-once` instead of "
+                        f"the first answer; keys belong to the caller.")
+                reasons[409] = (f"`secret-shown-once`: a repeat with the same Idempotency-Key; the first answer "
+                                f"carried {shown_once}, which is not kept.")
+            key = _header("Idempotency-Key", f"Any unique string (at most 255 characters). {what}",
+                          required=False, maxLength=255)
+            return _document(wrapper, reasons=reasons, parameters=[key],
+                             success_headers={"Idempotent-Replayed": IDEMPOTENT_REPLAYED})
+
+        return decorator(view) if view is not None else decorator
 
     @staticmethod
     def if_match(view):

@@ -267,14 +267,16 @@ def test_no_414a_notice_for_a_plan_established_before_secure_2(client, advisor):
 
 # ---- idempotency ------------------------------------------------------------------------------------------------------
 
-def test_idempotency_key_replay_creates_one_employer(client, advisor):
+def test_idempotency_key_repeat_creates_one_employer_and_does_not_show_the_invitation_token_again(client, advisor):
     body = scenario.plan_request()
     first = setup(client, advisor, body, **{"Idempotency-Key": "setup-acme-1"})
     assert first.status_code == 201, first.json
     replay = setup(client, advisor, body, **{"Idempotency-Key": "setup-acme-1"})
-    assert replay.status_code == 201, replay.json
+    assert replay.status_code == 409, replay.json
     assert replay.headers["Idempotent-Replayed"] == "true"
-    assert replay.json == first.json
+    assert replay.json["type"] == "https://plumb.dev/problems/secret-shown-once"
+    assert first.json["employer"]["id"] in replay.json["detail"]
+    assert first.json["sponsor_invitation"]["token"] not in replay.get_data(as_text=True)
     assert [e["id"] for e in employers(client, advisor)] == [first.json["employer"]["id"]]
 
     # The same key with another body is refused, and creates nothing.
