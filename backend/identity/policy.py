@@ -46,6 +46,8 @@ VIEW_EMPLOYERS = Ability("see employers, plans and their records", STAFF,
 MANAGE_EMPLOYERS = Ability("change employers' records (census, payroll connections, fund prices, settings)", STAFF,
                            "Only the sponsor, its advisor or the platform may change this employer.")
 APPROVE_ELECTIONS = Ability("approve or reject elections", SPONSOR, "Only the sponsor approves elections.")
+UNLINK_ACCOUNTS = Ability("unlink a participant account claimed by the wrong person", SPONSOR,
+                          "Only the sponsor unlinks a participant's account.")
 RESOLVE_PAYROLL = Ability("upload pay runs, resolve payroll exceptions and retry payroll messages", SPONSOR,
                           "Only the sponsor resolves payroll exceptions and uploads pay runs.")
 

@@ -1,7 +1,7 @@
 """The census: employees created or updated by external id, all rows or none; personal data sealed at rest; every
-change announced (CensusChanged) so eligibility and compliance follow."""
+change announced (CensusChanged) so eligibility and compliance follow. Each new employee is sent an invite code at
+the census email or phone (plans/invitations.py); a changed contact voids a pending one."""
 import json
-import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -15,6 +15,7 @@ from backend.db import any_of, chunks, utcnow
 from backend.errors import ValidationFailed
 from backend.events import CensusChanged, publish
 from backend.money import dollars_to_cents
+from backend.plans import invitations
 from backend.plans.models import Employee, Employer
 from backend.plans.pii import PiiVault
 from backend.plans.schedules import eligibility_period_start
@@ -99,8 +100,8 @@ def load_census(session: Session, vault: PiiVault, actor: Actor, employer: Emplo
                       ownership_percent=Decimal(str(row.get("ownership_percent") or 0)),
                       officer=bool(row.get("officer")), census_fingerprint=fingerprint)
         if employee is None:
-            employee = Employee(employer_id=employer.id, external_id=row["external_id"], invite_code=_invite_code(),
-                                hours_by_period=periods, **values)
+            employee = Employee(employer_id=employer.id, external_id=row["external_id"], hours_by_period=periods,
+                                **values)
             session.add(employee)
             created += 1
             action, diff = "employee.created", {"external_id": row["external_id"]}
@@ -115,6 +116,11 @@ def load_census(session: Session, vault: PiiVault, actor: Actor, employer: Emplo
             action = "employee.updated"
         session.flush()
         record_audit(session, actor, action, "employee", employee.id, diff, employer_id=employer.id)
+        if action == "employee.created":
+            invitations.issue_invite_code(session, vault, employer, employee)
+        elif "email" in diff or "phone" in diff:
+            old_contact = {key: diff[key]["from"] if key in diff else None for key in ("email", "phone")}
+            invitations.contact_changed(session, vault, actor, employer, employee, old_contact)
         changed.append(employee)
         result.append(employee)
     if changed:
@@ -127,6 +133,10 @@ def _diff(employee: Employee, values: dict, vault: PiiVault) -> dict:
     changes = {}
     for key, new in values.items():
         if key in ("census_fingerprint",):
+            continue
+        if key == "ssn_last4":  # part of the sign-up proof: staff read the audit trail, so named, never shown
+            if getattr(employee, key) != new:
+                changes[key] = "changed"
             continue
         if key in ("date_of_birth_enc", "ssn_enc"):
             old_plain = vault.open(getattr(employee, key))
@@ -144,13 +154,6 @@ def _plain(value):
     if isinstance(value, (date, Decimal)):
         return str(value)
     return value
-
-
-_INVITE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I/L: people read these aloud
-
-
-def _invite_code() -> str:
-    return "".join(secrets.choice(_INVITE_ALPHABET) for _ in range(10))
 
 
 def employees_page_query(employer_id: str):

@@ -3,9 +3,12 @@ subject (access, templates, rules, setup, census, vesting); this module re-expor
 from backend.plans.access import current_plan, employee_for, employer_for, employers_visible_to, plan_for, plan_ids
 from backend.plans.census import (census_rows, employees_by_id, external_ids, employees_page_query, load_census,
                                   validate_census)
+from backend.plans.invitations import (invitation_status, resend_employee_invitation, resend_sponsor_invitation,
+                                       unlink_account)
 from backend.plans.rules import match_tiers
 from backend.plans.setup import default_fund, setup_plan
 
 __all__ = ["current_plan", "employee_for", "employer_for", "employers_visible_to", "plan_for", "plan_ids",
            "external_ids", "census_rows", "employees_by_id", "employees_page_query", "load_census", "validate_census",
-           "match_tiers", "default_fund", "setup_plan"]
+           "match_tiers", "default_fund", "setup_plan", "invitation_status", "resend_employee_invitation",
+           "resend_sponsor_invitation", "unlink_account"]

@@ -7,9 +7,11 @@ from sqlalchemy.orm import Session
 
 from backend.audit import Actor, record_audit
 from backend.errors import ValidationFailed
-from backend.identity.service import Principal, create_invitation
+from backend.identity.service import Principal
 from backend.money import percent_str
+from backend.plans.invitations import invite_sponsor_admin
 from backend.plans.models import Employer, Fund, Plan
+from backend.plans.pii import PiiVault
 from backend.plans.rules import as_date, decimal_or_none, validate_rules
 from backend.plans.templates import apply_template
 
@@ -22,8 +24,10 @@ class PlanSetup:
     notices: list[str]
 
 
-def setup_plan(session: Session, actor: Actor, advisor: Principal, data: dict) -> PlanSetup:
-    """Employer, plan, fund menu and the sponsor admin's invitation in one transaction."""
+def setup_plan(session: Session, vault: PiiVault, actor: Actor, advisor: Principal, data: dict) -> PlanSetup:
+    """Employer, plan, fund menu and the sponsor admin's invitation in one transaction. The invitation's token is
+    sent to the sponsor admin; the advisor learns its address and expiry only (with the token they could act as the
+    sponsor)."""
     rules = apply_template(data["template"], data["plan"])
     problems, notices = validate_rules(rules)
     ein = data["employer"]["ein"].replace("-", "")
@@ -66,14 +70,13 @@ def setup_plan(session: Session, actor: Actor, advisor: Principal, data: dict) -
     for position, fund in enumerate(rules["funds"]):
         session.add(Fund(plan_id=plan.id, ticker=fund["ticker"], name=fund["name"], asset_class=fund.get("asset_class"),
                          is_default=bool(fund.get("default")), position=position))
-    invitation, token = create_invitation(session, email=data["sponsor_admin"]["email"], role="sponsor_admin",
-                                          employer_id=employer.id, created_by=advisor.user_id)
+    invitation = invite_sponsor_admin(session, vault, employer, data["sponsor_admin"]["email"], advisor.user_id)
     record_audit(session, actor, "plan.created", "plan", plan.id, employer_id=employer.id,
                  changes={"template": data["template"], "employer": employer.name, "sponsor_admin": invitation.email})
     session.flush()
     session.refresh(plan)
     session.refresh(employer)
-    return PlanSetup(employer, plan, {"email": invitation.email, "token": token,
+    return PlanSetup(employer, plan, {"email": invitation.email,
                                       "expires_at": invitation.expires_at.isoformat()}, notices)
 
 
