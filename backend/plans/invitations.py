@@ -8,8 +8,6 @@ birth and the SSN's last four digits. The employer knows those two already, so t
 that reached the wrong person; the code is what the employer's own records cannot give.
 """
 import secrets
-from datetime import timedelta
-
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -168,14 +166,13 @@ def resend_sponsor_invitation(session: Session, vault: PiiVault, actor: Actor, p
     """A new invitation to the same address, the pending one voided (an advisor asked; they still see no token)."""
     policy.SET_UP_PLANS.check(principal)
     employer = employer_for(session, principal, employer_id)
-    pending = session.scalars(select(Invitation).where(
-        Invitation.employer_id == employer.id, Invitation.role == "sponsor_admin",
-        Invitation.accepted_at.is_(None), Invitation.expires_at > utcnow() - timedelta(days=365))
-        .order_by(Invitation.created_at.desc())).all()
-    if not pending:
-        raise Conflict("There is no unaccepted sponsor admin invitation for this employer to resend.")
-    identity.void_invitations(session, [i.id for i in pending])
-    invitation = invite_sponsor_admin(session, vault, employer, pending[0].email, actor.user_id)
+    sent = session.scalars(select(Invitation).where(Invitation.employer_id == employer.id,
+                                                    Invitation.role == "sponsor_admin")
+                           .order_by(Invitation.created_at.desc())).all()
+    if not sent or any(i.accepted_at is not None for i in sent):
+        raise Conflict("The sponsor admin has accepted the invitation already; there is nothing to resend.")
+    identity.void_invitations(session, [i.id for i in sent])
+    invitation = invite_sponsor_admin(session, vault, employer, sent[0].email, actor.user_id)
     record_audit(session, actor, "sponsor_invitation.resent", "invitation", invitation.id,
                  {"email": invitation.email}, employer_id=employer.id)
     return invitation
