@@ -222,4 +222,5 @@ def test_one_invitation_accepted_by_several_at_once_makes_one_account(app, clien
         token = scenario.sponsor_token(app, email)
         answers = all_at_once(6, lambda i: served.client.post("/v1/auth/invitations/accept", json={
             "token": token, "password": f"{scenario.SPONSOR_PASSWORD}-{i}"}).status_code)
-        assert answers.count(201) == 1 and set(answers) <= {201, 404, 409}, answers
+        # The others find the invitation used (not a clash on the new user's address, nor a 500).
+        assert sorted(answers) == [201] + [404] * 5, answers
