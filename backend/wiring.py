@@ -77,4 +77,5 @@ def bootstrap(config: Config, clock: Clock | None = None) -> Plumb:
     db = Database(config.database_url, session_info={"bus": bus})
     adapters = payroll_sync.payroll_adapters(db)
     return Plumb(config=config, db=db, clock=clock or Clock(), vault=vault,
-                 deliverers=deliverers(db, vault, adapters, config.instance_dir), jobs=jobs(vault), payroll_adapters=adapters)
+                 deliverers=deliverers(db, vault, adapters, config.instance_dir), jobs=jobs(vault),
+                 payroll_adapters=adapters)

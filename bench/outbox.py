@@ -60,7 +60,8 @@ def setup(app, endpoint_url: str) -> tuple[str, str, list[str]]:
     plumb = app.extensions["plumb"]
     vault = plumb.vault
     with plumb.db.transaction() as session:
-        result = plans.setup_plan(session, Actor.system("bench"), Principal("usr_bench", "platform_admin", None, None), {
+        bench = Principal("usr_bench", "platform_admin", None, None)
+        result = plans.setup_plan(session, vault, Actor.system("bench"), bench, {
             "template": "starter",
             "employer": {"name": "Outbox Bench", "ein": "98-7654321",
                          "address": {"line1": "1 Main", "city": "Provo", "state": "UT", "postal_code": "84601"},

@@ -26,7 +26,8 @@ def employee_views(session: Session, vault: PiiVault, employees: list[Employee],
         "annual_compensation": str(cents_to_dollars(employee.annual_compensation_cents)),
         "ownership_percent": percent_str(employee.ownership_percent), "officer": employee.officer,
         "hours_by_period": employee.hours_by_period or {}, "signed_up": employee.id in signed_up,
-        "invitation": invitation_status(employee, employee.id in signed_up, signup_max_attempts), "eligibility": eligibility.get(employee.id),
+        "invitation": invitation_status(employee, employee.id in signed_up, signup_max_attempts),
+        "eligibility": eligibility.get(employee.id),
     } for employee in employees]
 
 
