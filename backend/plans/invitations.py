@@ -85,8 +85,9 @@ def contact_changed(session: Session, vault: PiiVault, actor: Actor, employer: E
     if had_code and (old.get("email") or old.get("phone")):
         _send(session, vault, "contact_changed", f"invitee/{employee.id}", old, employer.id, employee.id,
               first_name=employee.first_name, employer_name=employer.name)
-    record_audit(session, actor, "employee.invitation_voided", "employee", employee.id,
-                 {"reason": "contact_changed", "new_code_sent": sent}, employer_id=employer.id)
+    # Voided when a code was out; otherwise the new contact is simply the first place a code can go.
+    record_audit(session, actor, "employee.invitation_voided" if had_code else "employee.invitation_sent", "employee",
+                 employee.id, {"reason": "contact_changed", "new_code_sent": sent}, employer_id=employer.id)
 
 
 def _employee_and_employer(session: Session, principal: Principal, employee_id: str) -> tuple[Employee, Employer]:
