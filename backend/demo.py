@@ -1,4 +1,7 @@
-"""The demo data behind `make demo`: an advisor, a sponsor, a plan, a census, and a participant who signed up."""
+"""The demo data behind `make demo`: an advisor, a sponsor, a plan, a census, and a participant who signed up.
+
+Invitations go to the people invited (outbox topic `invitation`), never back to staff; the demo, which plays every
+part, opens them from the outbox with the PII vault and prints them on its own console."""
 from datetime import date, timedelta
 
 from sqlalchemy import select
@@ -8,6 +11,8 @@ from backend.enrollment import service as enrollment
 from backend.identity import service as identity
 from backend.identity.models import User
 from backend.plans import service as plans
+from backend.outbox import OutboxMessage
+from backend.plans import invitations
 from backend.plans.models import Employee
 
 ADVISOR = ("advisor@plumb.demo", "demo-advisor-pass")
@@ -34,6 +39,9 @@ def _census(today: date) -> list[dict]:
     ]
 
 
+BORN = {"E003": "1990-11-02", "E004": "1972-05-30"}  # the demo's sign-up examples
+
+
 def seed_demo(plumb) -> list[tuple[str, str, str, str]]:
     """Create the demo once; later runs find it and only print the logins."""
     config, today = plumb.config, plumb.clock.today()
@@ -42,7 +50,7 @@ def seed_demo(plumb) -> list[tuple[str, str, str, str]]:
             actor = Actor.system("demo")
             advisor = identity.create_user(session, config, email=ADVISOR[0], password=ADVISOR[1], role="advisor")
             principal = identity.Principal(advisor.id, "advisor", None, None)
-            setup = plans.setup_plan(session, actor, principal, {
+            setup = plans.setup_plan(session, plumb.vault, actor, principal, {
                 "template": "safe_harbor_match",
                 "employer": {"name": "Acme Bakery LLC", "ein": "12-3456789",
                              "address": {"line1": "1 Main St", "line2": None, "city": "Provo", "state": "UT",
@@ -51,18 +59,33 @@ def seed_demo(plumb) -> list[tuple[str, str, str, str]]:
                 "sponsor_admin": {"email": SPONSOR[0]},
                 "plan": {"effective_date": date(today.year, 1, 1), "requires_approval": True},
             })
-            identity.accept_invitation(session, config, setup.sponsor_invitation["token"], SPONSOR[1])
+            identity.accept_invitation(session, config, _sent_secret(session, plumb.vault, f"invitee/{SPONSOR[0]}"),
+                                       SPONSOR[1])
             vault = plumb.vault
             result = plans.load_census(session, vault, actor, setup.employer, _census(today), today)
             maria = next(e for e in result.employees if e.external_id == "E002")
-            enrollment.sign_up(session, config, vault, actor, invite_code=maria.invite_code,
+            enrollment.sign_up(session, config, vault, actor,
+                               invite_code=_sent_secret(session, vault, f"invitee/{maria.id}"),
                                date_of_birth=date(1985, 7, 19), ssn_last4="0002", email=PARTICIPANT[0],
                                password=PARTICIPANT[1])
     with plumb.db.transaction() as session:
-        codes = {e.external_id: e.invite_code for e in session.scalars(select(Employee))}
+        signed_up = set(session.scalars(select(User.employee_id).where(User.employee_id.is_not(None))))
+        waiting = [(e, _sent_secret(session, plumb.vault, f"invitee/{e.id}"))
+                   for e in session.scalars(select(Employee).order_by(Employee.external_id))
+                   if e.id not in signed_up and e.invite_code_hash is not None]
     return [
         ("advisor", *ADVISOR, "sets up plans: POST /v1/plans/setup"),
         ("sponsor_admin", *SPONSOR, "Acme Bakery: census, approvals"),
         ("participant", *PARTICIPANT, "Maria: GET /mobile/v1/me"),
-        ("invite code", f"{codes.get('E003', '-')}", "Sam Chen", "sign up: POST /mobile/v1/signup (born 1990-11-02, SSN 0003)"),
-    ]
+    ] + [("invite code", code or "-", f"{e.first_name} {e.last_name}",
+          f"sign up: POST /mobile/v1/signup (born {BORN[e.external_id]}, SSN {e.ssn_last4})")
+         for e, code in waiting if e.external_id in BORN]
+
+
+def _sent_secret(session, vault, recipient: str) -> str | None:
+    """The code or token in the latest invitation sent to `recipient`, as its receiver reads it."""
+    message = session.scalars(select(OutboxMessage).where(OutboxMessage.topic == invitations.TOPIC,
+                                                          OutboxMessage.recipient == recipient)
+                              .order_by(OutboxMessage.seq.desc())).first()
+    sealed = message.payload.get("secret_sealed") if message is not None else None
+    return vault.open(sealed.encode()) if sealed else None

@@ -19,7 +19,9 @@ from backend.jobs import JobHandler
 from backend.outbox import Deliverer
 from backend.payroll import sync as payroll_sync
 from backend.payroll.outbound import OutboundPolicy
+from backend.plans import invitations
 from backend.plans.pii import PiiVault
+from notifications import files as notification_files
 
 
 @dataclass
@@ -51,10 +53,13 @@ def subscribers(vault: PiiVault) -> dict[type, list]:
     }
 
 
-def deliverers(db: Database, vault: PiiVault, payroll_adapters: dict) -> dict[str, Deliverer]:
+def deliverers(db: Database, vault: PiiVault, payroll_adapters: dict, instance_dir: str) -> dict[str, Deliverer]:
     """Who hands each outbox topic to its receiver (outside any transaction: each reads what it needs in short
     transactions of its own)."""
     return {
+        # Until the notifications issue adds email and SMS, invitations are written as files under instance/.
+        invitations.TOPIC: partial(notification_files.deliver_invitation,
+                                   directory=notification_files.messages_dir(instance_dir), vault=vault),
         payroll_sync.TOPIC: partial(payroll_sync.deliver_deferral_change,
                                     connections=payroll_sync.ActiveConnections(db, vault), adapters=payroll_adapters),
     }
@@ -75,5 +80,5 @@ def bootstrap(config: Config, clock: Clock | None = None) -> Plumb:
     outbound = OutboundPolicy(allow_loopback_http=config.allow_loopback_http)
     adapters = payroll_sync.payroll_adapters(db, outbound)
     return Plumb(config=config, db=db, clock=clock or Clock(), vault=vault,
-                 deliverers=deliverers(db, vault, adapters), jobs=jobs(vault), payroll_adapters=adapters,
-                 outbound=outbound)
+                 deliverers=deliverers(db, vault, adapters, config.instance_dir), jobs=jobs(vault),
+                 payroll_adapters=adapters, outbound=outbound)

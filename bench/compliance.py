@@ -63,7 +63,7 @@ def seeded_plan(plumb, size: int, tag: str):
     actor = Actor.system("bench")
     rng = random.Random(size)
     with plumb.db.transaction() as session:
-        setup = plans.setup_plan(session, actor, Principal("usr_bench", "platform_admin", None, None), {
+        setup = plans.setup_plan(session, plumb.vault, actor, Principal("usr_bench", "platform_admin", None, None), {
             "template": "traditional",
             "employer": {"name": f"Compliance {tag}", "ein": f"{size % 89 + 10}-{size + 1000000}",
                          "address": {"line1": "1 Main", "city": "Provo", "state": "UT", "postal_code": "84601"},

@@ -61,7 +61,7 @@ def setup(app, endpoint_url: str) -> tuple[str, str, list[str]]:
     vault = plumb.vault
     with plumb.db.transaction() as session:
         platform = Principal("usr_bench", "platform_admin", None, None)
-        result = plans.setup_plan(session, Actor.system("bench"), platform, {
+        result = plans.setup_plan(session, vault, Actor.system("bench"), platform, {
             "template": "starter",
             "employer": {"name": "Outbox Bench", "ein": "98-7654321",
                          "address": {"line1": "1 Main", "city": "Provo", "state": "UT", "postal_code": "84601"},

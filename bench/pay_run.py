@@ -55,7 +55,7 @@ def make_plan(app, employees: int, tag: str) -> tuple[str, str, list[str]]:
     vault = plumb.vault
     actor = Actor.system("bench")
     with plumb.db.transaction() as session:
-        setup = plans.setup_plan(session, actor, Principal("usr_bench", "platform_admin", None, None), {
+        setup = plans.setup_plan(session, plumb.vault, actor, Principal("usr_bench", "platform_admin", None, None), {
             "template": "safe_harbor_match",
             "employer": {"name": f"Bench {tag}", "ein": f"{abs(hash(tag)) % 90 + 10}-{abs(hash(tag + 'x')) % 9000000 + 1000000}",
                          "address": {"line1": "1 Main", "city": "Provo", "state": "UT", "postal_code": "84601"},

@@ -35,14 +35,15 @@ def _me():
 class SignUp(MethodView):
     @blp.doc(security=[])
     @blp.answers(401, "The date of birth or the SSN's last four digits do not match the employer's records.")
-    @blp.answers(404, "This invite code is not one the employer issued.")
-    @blp.answers(429, "Too many failed attempts for this invite code: ask the employer for a new one.")
+    @blp.answers(404, "This invite code is not valid: never sent, replaced by a newer one, or already used.")
+    @blp.answers(429, "Too many failed attempts for this invite code: ask the employer to send a new one.")
     @blp.answers(429, "Too many requests from this client: wait as Retry-After says.")
     @blp.arguments(SignUpIn)
     @blp.response(201, TokenResponse)
     def post(self, body):
-        """Create your account with the invite code from your employer; prove it is you with your date of birth
-        and the last four digits of your SSN (a few attempts only)."""
+        """Create your account with the invite code sent to you (at the email or phone your employer has on file;
+        your employer never sees it); prove it is you with your date of birth and the last four digits of your SSN
+        (a few attempts only)."""
         return enrollment.sign_up(context.session(), context.config(), context.vault(),
                                context.actor(), invite_code=body["invite_code"], date_of_birth=body["date_of_birth"],
                                ssn_last4=body["ssn_last4"], email=body["email"], password=body["password"])

@@ -52,9 +52,63 @@ def setup_plan(client, advisor_headers: dict, **kwargs) -> dict:
     return response.json
 
 
+def deliver_invitations(app) -> int:
+    """Deliver the pending invitation messages (only that topic: tests count other pending messages) through the
+    app's own deliverer, which writes each as a file under the instance directory; how many."""
+    from sqlalchemy import select
+
+    from backend.outbox import Message, OutboxMessage, record_deliveries
+    from backend.plans.invitations import TOPIC
+
+    plumb = app.extensions["plumb"]
+    with plumb.db.transaction() as session:
+        pending = session.scalars(select(OutboxMessage).where(OutboxMessage.topic == TOPIC,
+                                                              OutboxMessage.status == "pending")
+                                  .order_by(OutboxMessage.seq)).all()
+        for message in pending:
+            outcome = plumb.deliverers[TOPIC](Message(message.id, message.topic, message.recipient,
+                                                      message.employer_id, message.subject_id, message.payload,
+                                                      message.attempts))
+            assert outcome.acknowledged, outcome.detail
+        record_deliveries(session, [(message, None) for message in pending], statuses=("pending",))
+    return len(pending)
+
+
+def messages_to(app, address: str) -> list[str]:
+    """The messages sent to `address` (an email or phone), oldest first, as the person reads them."""
+    from notifications.files import messages_dir
+
+    deliver_invitations(app)
+    folder = messages_dir(app.extensions["plumb"].config.instance_dir)
+    texts = [path.read_text() for path in sorted(folder.glob("*.txt"))] if folder.exists() else []
+    return [text for text in texts if address in _addressees(text)]
+
+
+def _addressees(text: str) -> list[str]:
+    return next(line.removeprefix("To: ") for line in text.splitlines() if line.startswith("To: ")).split(", ")
+
+
+def _latest(app, address: str, label: str) -> str:
+    for text in reversed(messages_to(app, address)):
+        for line in text.splitlines():
+            if line.strip().startswith(label):
+                return line.split(":", 1)[1].strip()
+    raise AssertionError(f"no message to {address} carries {label!r}")
+
+
+def invite_code(app, employee: dict) -> str:
+    """The newest invite code the employee received at their census email (or phone)."""
+    return _latest(app, employee.get("email") or employee["phone"], "Invite code:")
+
+
+def sponsor_token(app, email: str) -> str:
+    """The newest invitation token the sponsor admin received."""
+    return _latest(app, email, "Invitation token:")
+
+
 def accept_sponsor(client, setup: dict) -> dict:
-    response = client.post("/v1/auth/invitations/accept",
-                           json={"token": setup["sponsor_invitation"]["token"], "password": SPONSOR_PASSWORD})
+    token = sponsor_token(client.application, setup["sponsor_invitation"]["email"])
+    response = client.post("/v1/auth/invitations/accept", json={"token": token, "password": SPONSOR_PASSWORD})
     assert response.status_code == 201, response.json
     return bearer(response.json["access_token"])
 
@@ -89,7 +143,7 @@ def employees_by_external_id(client, headers: dict, employer_id: str) -> dict:
 
 def sign_up(client, employee: dict, born: str, ssn_last4: str) -> dict:
     response = client.post("/mobile/v1/signup", json={
-        "invite_code": employee["invite_code"], "date_of_birth": born, "ssn_last4": ssn_last4,
+        "invite_code": invite_code(client.application, employee), "date_of_birth": born, "ssn_last4": ssn_last4,
         "email": f"{employee['external_id'].lower()}@phone.example.com", "password": PARTICIPANT_PASSWORD})
     assert response.status_code == 201, response.json
     return bearer(response.json["access_token"])

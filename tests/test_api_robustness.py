@@ -207,7 +207,7 @@ class Ctx:
             return scenario.login(self.client, "sponsor@example.com", scenario.SPONSOR_PASSWORD)
         if template.startswith("/mobile/"):
             return {**self.world.participant, **extra}
-        if template == "/v1/plans/setup":
+        if template in ("/v1/plans/setup", "/v1/employers/{employer_id}/sponsor-invitation"):
             return self.world.advisor
         return {**self.world.sponsor, **extra}
 
@@ -269,6 +269,7 @@ def valid_bodies(ctx: Ctx) -> dict:
         ("POST", "/v1/employers/{employer_id}/employees"): {"employees": [new_row()]},
         ("POST", "/v1/elections/{election_id}/approve"): {},
         ("POST", "/v1/elections/{election_id}/reject"): {"reason": "Payroll freeze"},
+        ("POST", "/v1/employees/{employee_id}/account/unlink"): {"reason": "claimed by someone else"},
         ("POST", "/v1/plans/{plan_id}/approvals/bulk"): {
             "decision": "reject", "reason": "Payroll freeze",
             "elections": [{"election_id": election["id"], "etag": election["etag"]}]},
@@ -277,7 +278,7 @@ def valid_bodies(ctx: Ctx) -> dict:
         ("POST", "/v1/payroll-exceptions/{exception_id}/resolve"): {"action": "reject", "note": "Not eligible yet"},
         ("POST", "/v1/plans/{plan_id}/fund-prices"): {"prices": [{"ticker": "PLTDX", "price_date": "2026-11-20",
                                                                   "price": "10.00"}]},
-        ("POST", "/mobile/v1/signup"): {"invite_code": e2["invite_code"], "date_of_birth": "2006-03-10",
+        ("POST", "/mobile/v1/signup"): {"invite_code": scenario.invite_code(ctx.app, e2), "date_of_birth": "2006-03-10",
                                         "ssn_last4": "4321", "email": "e2@phone.example.com",
                                         "password": scenario.PARTICIPANT_PASSWORD},
         ("POST", "/mobile/v1/elections"): ELECTION,
@@ -743,7 +744,7 @@ def test_fuzzed_bodies_never_500_and_refusals_change_nothing(client, ctx, target
     headers = {"advisor": ctx.world.advisor, "sponsor": ctx.world.sponsor, "participant": ctx.world.participant,
                "anonymous": {}}[role]
     hints = {"fund_id": st.sampled_from(ctx.funds), "invite_code": st.sampled_from(
-        [e["invite_code"] for e in ctx.world.employees.values()]), "ssn": st.from_regex(r"\d{3}-\d{2}-\d{4}", fullmatch=True),
+        [scenario.invite_code(ctx.app, e) for e in ctx.world.employees.values()]), "ssn": st.from_regex(r"\d{3}-\d{2}-\d{4}", fullmatch=True),
              "ssn_last4": st.sampled_from(["4321", "6789", "0000"]), "ein": st.from_regex(r"\d{2}-\d{7}", fullmatch=True),
              "state": st.sampled_from(["UT", "CA"]), "postal_code": st.just("84601"),
              "percent": st.sampled_from(["0", "3", "6", "50", "100", "100.001", "1e2"])}
@@ -775,7 +776,7 @@ def test_fuzzed_bodies_never_500_and_refusals_change_nothing(client, ctx, target
 def _creating(ctx: Ctx):
     employer = ctx.world.employer_id
     e2 = ctx.world.employees["E2"]
-    signup = {"invite_code": e2["invite_code"], "date_of_birth": "2006-03-10", "ssn_last4": "4321",
+    signup = {"invite_code": scenario.invite_code(ctx.app, e2), "date_of_birth": "2006-03-10", "ssn_last4": "4321",
               "email": "e2@phone.example.com", "password": scenario.PARTICIPANT_PASSWORD}
     return {
         "plan setup": ("/v1/plans/setup", ctx.world.advisor, "application/json",

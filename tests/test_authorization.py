@@ -295,6 +295,18 @@ ENDPOINTS = [
              lambda t: {"path": f"/v1/employers/{t.employer_id}/employees.csv"}),
     Endpoint("GET", "/v1/employees/<employee_id>", STAFF, lambda t: {"path": f"/v1/employees/{t.employee_id}"},
              check=_has_id("id", "employee_id")),
+    # Staff resend an employee's invitation (never seeing the code); E2 has not signed up.
+    Endpoint("POST", "/v1/employees/<employee_id>/invitation", STAFF,
+             lambda t: {"path": f"/v1/employees/{t.world.employees['E2']['id']}/invitation"}, 202,
+             check=lambda body, t: body["employee_id"] == t.world.employees["E2"]["id"]),
+    # Unlinking ends the participant's account, which the other calls need: the rightful call has its own test,
+    # test_the_sponsor_unlinks_a_wrongly_claimed_account_and_the_employee_signs_up_again (test_signup_security.py).
+    Endpoint("POST", "/v1/employees/<employee_id>/account/unlink", SPONSOR,
+             lambda t: {"path": f"/v1/employees/{t.employee_id}/account/unlink", "json": {"reason": "not theirs"}},
+             rightful=False),
+    # The sponsor admin accepted already: the rightful caller gets past authorization to the 409 about the state.
+    Endpoint("POST", "/v1/employers/<employer_id>/sponsor-invitation", ("advisor", "platform_admin"),
+             lambda t: {"path": f"/v1/employers/{t.employer_id}/sponsor-invitation"}, 409),
     Endpoint("GET", "/v1/employers/<employer_id>/audit-events", STAFF,
              lambda t: {"path": f"/v1/employers/{t.employer_id}/audit-events"},
              check=lambda body, t: "election.submitted" in [e["action"] for e in body["data"]]),

@@ -74,9 +74,10 @@ def test_a_full_story_logs_no_ssn_birth_date_email_phone_name_token_password_or_
     advisor = scenario.advisor(app, client, "advisor.logscan@mail.example.com")
     setup = scenario.setup_plan(client, advisor, sponsor_email="sponsor.logscan@mail.example.com",
                                 requires_approval=True)
-    secrets.append(setup["sponsor_invitation"]["token"])
+    sponsor_token = scenario.sponsor_token(app, "sponsor.logscan@mail.example.com")
+    secrets.append(sponsor_token)
     sponsor_pair = client.post("/v1/auth/invitations/accept", json={
-        "token": setup["sponsor_invitation"]["token"], "password": scenario.SPONSOR_PASSWORD}).json
+        "token": sponsor_token, "password": scenario.SPONSOR_PASSWORD}).json
     sponsor = scenario.bearer(sponsor_pair["access_token"])
     secrets += [sponsor_pair["access_token"], sponsor_pair["refresh_token"]]
     employer_id = setup["employer"]["id"]
@@ -86,15 +87,15 @@ def test_a_full_story_logs_no_ssn_birth_date_email_phone_name_token_password_or_
     bad = dict(_row(PEOPLE[0]), ssn="123-45-67890", date_of_birth="1985-19-07")
     assert scenario.upload_csv(client, sponsor, employer_id, [bad]).status_code == 422
     employees = scenario.employees_by_external_id(client, sponsor, employer_id)
-    secrets += [e["invite_code"] for e in employees.values() if e.get("invite_code")]
+    codes = {external_id: scenario.invite_code(app, e) for external_id, e in employees.items()}
+    secrets += list(codes.values())
 
     # Sign-up: a wrong SSN first (401), then the right one.
-    l1 = employees["L1"]
-    wrong = client.post("/mobile/v1/signup", json={"invite_code": l1["invite_code"], "date_of_birth": "1985-07-19",
+    wrong = client.post("/mobile/v1/signup", json={"invite_code": codes["L1"], "date_of_birth": "1985-07-19",
                                                    "ssn_last4": "0000", "email": PEOPLE[0][5],
                                                    "password": scenario.PARTICIPANT_PASSWORD})
     assert wrong.status_code == 401
-    signup = client.post("/mobile/v1/signup", json={"invite_code": l1["invite_code"], "date_of_birth": "1985-07-19",
+    signup = client.post("/mobile/v1/signup", json={"invite_code": codes["L1"], "date_of_birth": "1985-07-19",
                                                     "ssn_last4": "6789", "email": PEOPLE[0][5],
                                                     "password": scenario.PARTICIPANT_PASSWORD})
     assert signup.status_code == 201, signup.json

@@ -160,7 +160,7 @@ class OutsideDeferralOut(Schema):
 
 
 class SignUpIn(Schema):
-    """Sign up with the invite code from your employer, proving who you are."""
+    """Sign up with the invite code sent to you, proving who you are."""
 
     invite_code = fields.String(required=True, validate=validate.Length(min=6, max=16))
     date_of_birth = fields.Date(required=True)

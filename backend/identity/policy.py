@@ -49,6 +49,8 @@ MANAGE_EMPLOYERS = Ability("change employers' records (census, fund prices, sett
 CONNECT_PAYROLL = Ability("connect a payroll provider (where payroll data is sent)", SPONSOR,
                           "Only the sponsor chooses where the employer's payroll data is sent.")
 APPROVE_ELECTIONS = Ability("approve or reject elections", SPONSOR, "Only the sponsor approves elections.")
+UNLINK_ACCOUNTS = Ability("unlink a participant account claimed by the wrong person", SPONSOR,
+                          "Only the sponsor unlinks a participant's account.")
 RESOLVE_PAYROLL = Ability("upload pay runs, resolve payroll exceptions and retry payroll messages", SPONSOR,
                           "Only the sponsor resolves payroll exceptions and uploads pay runs.")
 

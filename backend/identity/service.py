@@ -236,12 +236,27 @@ def create_invitation(session: Session, *, email: str, role: str, employer_id: s
     return invitation, token
 
 
+def void_invitations(session: Session, invitation_ids: list[str]) -> None:
+    """These invitations' tokens stop working (a new one was sent in their place)."""
+    session.execute(update(Invitation).where(Invitation.id.in_(invitation_ids), Invitation.accepted_at.is_(None))
+                    .values(expires_at=utcnow()))
+
+
 def accept_invitation(session: Session, config: Config, token: str, password: str) -> TokenPair:
-    invitation = session.scalar(select(Invitation).where(Invitation.token_hash == _digest(token)))
-    if invitation is None or invitation.accepted_at is not None or invitation.expires_at <= utcnow():
+    """A user for the invitation's address and role. Accepted once: the invitation is claimed by a conditional
+    update before the user is created, so of simultaneous accepts one wins and the others find it used."""
+    problems = password_problems(password)
+    if problems:
+        raise ValidationFailed(problems)
+    now = utcnow()
+    invitation_id = session.scalar(
+        update(Invitation).where(Invitation.token_hash == _digest(token), Invitation.accepted_at.is_(None),
+                                 Invitation.expires_at > now)
+        .values(accepted_at=now).returning(Invitation.id))
+    if invitation_id is None:
         raise NotFound("This invitation does not exist, has expired or was already used.")
+    invitation = session.get(Invitation, invitation_id)
+    session.refresh(invitation)
     user = create_user(session, config, email=invitation.email, password=password, role=invitation.role,
                        employer_id=invitation.employer_id)
-    invitation.accepted_at = utcnow()
     return issue_tokens(session, config, user)
-

@@ -170,11 +170,11 @@ class PayRunResource(MethodView):
         return run
 
 
-def _employer_page(model, args, employer_id: str, keys, key_of) -> dict:
+def _employer_page(model, args, employer_id: str, keys, key_of, *also) -> dict:
     """One page of an employer's rows of `model`, filtered by status unless the caller asked for all."""
     session = context.session()
     employer = plans.employer_for(session, context.principal(), employer_id)
-    query = select(model).where(model.employer_id == employer.id)
+    query = select(model).where(model.employer_id == employer.id, *also)
     if args["status"] != "all":
         query = query.where(model.status == args["status"])
     rows, cursor = paginate(session, query, keys, args["limit"], args["cursor"], key_of)
@@ -252,7 +252,9 @@ class PayrollMessages(MethodView):
     @blp.response(200, page_schema(OutboxMessageOut, "OutboxMessagePage"))
     def get(self, args, employer_id):
         """Messages to payroll and their delivery: dead letters by default (they need the sponsor)."""
-        return _employer_page(OutboxMessage, args, employer_id, [OutboxMessage.seq], lambda m: [m.seq])
+        # Payroll's only: the outbox also carries invitations to the employees, which staff neither read nor retry.
+        return _employer_page(OutboxMessage, args, employer_id, [OutboxMessage.seq], lambda m: [m.seq],
+                              OutboxMessage.topic.like("payroll.%"))
 
 
 @blp.route("/payroll-messages/<message_id>/retry")
@@ -263,7 +265,7 @@ class RetryMessage(MethodView):
         """Send a dead-lettered message again (after fixing what made it fail); it keeps its place in line."""
         session = context.session()
         message = session.scalar(select(OutboxMessage).where(OutboxMessage.id == message_id))
-        if message is None or message.employer_id is None:
+        if message is None or message.employer_id is None or not message.topic.startswith("payroll."):
             raise NotFound("No such message.")
         plans.employer_for(session, context.principal(), message.employer_id, missing="No such message.")
         retry_dead(session, message)

@@ -11,7 +11,8 @@ from backend.plans import service
 from backend.plans.models import Employee
 from backend.plans.views import census_result_view, employee_views
 from backend.plans.schemas import (AuditEventOut, CensusIn, CensusResultOut, EmployeeIn, EmployeeOut, EmployerOut,
-                                   PlanOut, PlanSetupIn, PlanSetupOut, PriceSettingsIn, PriceSettingsOut)
+                                   InvitationSentOut, PlanOut, PlanSetupIn, PlanSetupOut, PriceSettingsIn,
+                                   PriceSettingsOut, SponsorInvitationOut, UnlinkedOut, UnlinkIn)
 from backend.web import context
 from backend.web.pagination import PageArgs, page_schema, paginate
 from backend.web.smorest import Blueprint
@@ -33,8 +34,8 @@ class PlanSetup(MethodView):
     def post(self, body):
         """Open a plan in one call: employer, plan rules (a template fills what is left out), fund menu, and an
         invitation for the sponsor admin. Every problem with the rules is listed at once."""
-        result = service.setup_plan(context.session(), context.actor(), context.principal(), body, context.today())
-        return result
+        return service.setup_plan(context.session(), context.vault(), context.actor(), context.principal(), body,
+                                  context.today())
 
 
 @blp.route("/employers")
@@ -107,7 +108,8 @@ def _load_in_batches(employer, read_rows) -> dict:
 
 def _employee_views(session, employees: list[Employee]) -> list[dict]:
     return employee_views(session, context.vault(), employees,
-                          enrollment_views.eligibility_views(session, employees, context.today()))
+                          enrollment_views.eligibility_views(session, employees, context.today()),
+                          context.config().signup_max_attempts)
 
 
 @blp.route("/employers/<employer_id>/employees")
@@ -210,6 +212,45 @@ class EmployeeResource(MethodView):
         """One employee on the census."""
         session = context.session()
         return _employee_views(session, [service.employee_for(session, context.principal(), employee_id)])[0]
+
+
+@blp.route("/employees/<employee_id>/invitation")
+class EmployeeInvitation(MethodView):
+    @blp.requires(policy.MANAGE_EMPLOYERS)
+    @blp.answers(409, "The employee has signed up already, or the census has no email or phone for them.")
+    @blp.response(202, InvitationSentOut)
+    def post(self, employee_id):
+        """Send the employee a new invite code at the census email or phone. The old code stops working and the
+        count of wrong tries starts again (so this also reissues a code locked by wrong guesses). Staff never see
+        the code."""
+        return service.resend_employee_invitation(context.session(), context.vault(), context.actor(),
+                                                  context.principal(), employee_id)
+
+
+@blp.route("/employees/<employee_id>/account/unlink")
+class UnlinkAccount(MethodView):
+    @blp.requires(policy.UNLINK_ACCOUNTS)
+    @blp.answers(404, "No such employee, or no participant account is linked to them.")
+    @blp.arguments(UnlinkIn)
+    @blp.response(200, UnlinkedOut)
+    def post(self, body, employee_id):
+        """Detach a participant account that the wrong person claimed: the account is disabled and its sessions
+        end, the employee is told at the census contact and sent a new code to sign up again. Audited with who did
+        it and why."""
+        return service.unlink_account(context.session(), context.vault(), context.actor(), context.principal(),
+                                      employee_id, body["reason"])
+
+
+@blp.route("/employers/<employer_id>/sponsor-invitation")
+class SponsorInvitation(MethodView):
+    @blp.requires(policy.SET_UP_PLANS)
+    @blp.answers(409, "The sponsor admin has accepted already; there is nothing to resend.")
+    @blp.response(202, SponsorInvitationOut)
+    def post(self, employer_id):
+        """Send the sponsor admin's invitation again, to the same address; the earlier one stops working. The
+        advisor sees where it went and when it expires, never its token."""
+        return service.resend_sponsor_invitation(context.session(), context.vault(), context.actor(),
+                                                 context.principal(), employer_id)
 
 
 @blp.route("/employers/<employer_id>/audit-events")

@@ -1,8 +1,8 @@
 """The census: employees created or updated by external id, all rows or none; personal data sealed at rest; every
-change announced (CensusChanged) so eligibility and compliance follow."""
+change announced (CensusChanged) so eligibility and compliance follow. Each new employee is sent an invite code at
+the census email or phone (plans/invitations.py); a changed contact voids a pending one."""
 import json
 import logging
-import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -17,7 +17,7 @@ from backend.db import Database, any_of, bulk_insert, chunks, new_id, utcnow
 from backend.errors import DomainError, ValidationFailed
 from backend.events import CensusChanged, publish
 from backend.money import dollars_to_cents
-from backend.plans import dates
+from backend.plans import dates, invitations
 from backend.plans.models import Employee, Employer
 from backend.plans.pii import PiiVault
 from backend.plans.schedules import eligibility_period_start
@@ -40,7 +40,7 @@ class CensusResult:
     created: int
     updated: int
     unchanged: int
-    employees: list  # Employee, or for batched loads a LoadedEmployee: each has id, external_id, invite_code
+    employees: list  # Employee, or for batched loads a LoadedEmployee: each has id and external_id
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,6 @@ class LoadedEmployee:
 
     id: str
     external_id: str
-    invite_code: str
 
 
 class CensusInterrupted(DomainError):
@@ -189,7 +188,7 @@ def _write_batch(db: Database, vault: PiiVault, actor: Actor, employer_id: str, 
     totals.created += result.created
     totals.updated += result.updated
     totals.unchanged += result.unchanged
-    totals.employees.extend(LoadedEmployee(e.id, e.external_id, e.invite_code) for e in result.employees)
+    totals.employees.extend(LoadedEmployee(e.id, e.external_id) for e in result.employees)
 
 
 def _existing(session: Session, employer_id: str, external: list[str]) -> dict[str, Employee]:
@@ -209,6 +208,7 @@ def _write_rows(session: Session, vault: PiiVault, actor: Actor, employer_id: st
     now = utcnow()
     created = updated = unchanged = 0
     new_rows, audit_rows, changed, order = [], [], [], []
+    contact_changes: dict[str, dict] = {}
     for row in rows:
         periods = hours_by_period(row, today)
         fingerprint = _fingerprint(vault, {**row, "hours_by_period": periods})
@@ -228,7 +228,7 @@ def _write_rows(session: Session, vault: PiiVault, actor: Actor, employer_id: st
         if employee is None:
             employee_id = new_id("emp")
             new_rows.append(dict(id=employee_id, employer_id=employer_id, external_id=row["external_id"],
-                                 invite_code=_invite_code(), hours_by_period=periods, signup_failures=0,
+                                 hours_by_period=periods, signup_failures=0,
                                  created_at=now, updated_at=now, **values))
             created += 1
             audit_rows.append(_audit_row(actor, "employee.created", employee_id,
@@ -243,13 +243,29 @@ def _write_rows(session: Session, vault: PiiVault, actor: Actor, employer_id: st
             employee.updated_at = now
             updated += 1
             audit_rows.append(_audit_row(actor, "employee.updated", employee_id, diff, employer_id, now))
+            if "email" in diff or "phone" in diff:
+                contact_changes[employee_id] = {key: diff[key]["from"] if key in diff else None
+                                                for key in ("email", "phone")}
         changed.append(employee_id)
         order.append(employee_id)
     session.flush()
     bulk_insert(session, Employee.__table__, new_rows)
     bulk_insert(session, AuditEvent.__table__, audit_rows)
     employees = employees_by_id(session, order)
+    _invite(session, vault, actor, employer_id, employees, [r["id"] for r in new_rows], contact_changes)
     return CensusResult(created, updated, unchanged, [employees[i] for i in order]), changed
+
+
+def _invite(session: Session, vault: PiiVault, actor: Actor, employer_id: str, employees: dict[str, Employee],
+            created: list[str], contact_changes: dict[str, dict]) -> None:
+    """Each new employee is sent an invite code; a changed contact voids a pending one (plans/invitations.py)."""
+    if not created and not contact_changes:
+        return
+    employer = session.get(Employer, employer_id)
+    for employee_id in created:
+        invitations.issue_invite_code(session, vault, employer, employees[employee_id])
+    for employee_id, old_contact in contact_changes.items():
+        invitations.contact_changed(session, vault, actor, employer, employees[employee_id], old_contact)
 
 
 def _audit_row(actor: Actor, action: str, employee_id: str, changes: dict, employer_id: str, at) -> dict:
@@ -264,6 +280,10 @@ def _diff(employee: Employee, values: dict, vault: PiiVault) -> dict:
     changes = {}
     for key, new in values.items():
         if key in ("census_fingerprint",):
+            continue
+        if key == "ssn_last4":  # part of the sign-up proof: staff read the audit trail, so named, never shown
+            if getattr(employee, key) != new:
+                changes[key] = "changed"
             continue
         if key in ("date_of_birth_enc", "ssn_enc"):
             old_plain = vault.open(getattr(employee, key))
@@ -281,13 +301,6 @@ def _plain(value):
     if isinstance(value, (date, Decimal)):
         return str(value)
     return value
-
-
-_INVITE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I/L: people read these aloud
-
-
-def _invite_code() -> str:
-    return "".join(secrets.choice(_INVITE_ALPHABET) for _ in range(10))
 
 
 def employees_page_query(employer_id: str):

@@ -109,8 +109,9 @@ class Employee(Base):
     hours_by_period: Mapped[dict] = mapped_column(JSON, default=dict)
     ownership_percent: Mapped[Decimal] = mapped_column(Dec(), default=Decimal(0))
     officer: Mapped[bool] = mapped_column(Boolean, default=False)
-    # Handed to the employee to sign up on the phone; proving identity also needs date of birth and SSN last four.
-    invite_code: Mapped[str] = mapped_column(String(16), unique=True)
+    # The keyed digest of the invite code sent to the employee's census email or phone (the code itself is never
+    # stored, so neither staff nor the database can read it back); none once spent, voided, or before any is sent.
+    invite_code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     signup_failures: Mapped[int] = mapped_column(Integer, default=0)
     census_fingerprint: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -205,7 +205,8 @@ class PlanSetupOut(Schema):
 
     employer = fields.Nested(EmployerOut)
     plan = fields.Nested(PlanOut)
-    sponsor_invitation = fields.Dict(metadata={"description": "email, and the one-time token to accept it"})
+    sponsor_invitation = fields.Dict(metadata={"description": "email and expires_at of the invitation sent to the "
+                                                              "sponsor admin (its token goes to them only)"})
     notices = fields.List(fields.String())
 
 
@@ -247,7 +248,8 @@ class CensusResultOut(Schema):
     created = fields.Integer()
     updated = fields.Integer()
     unchanged = fields.Integer()
-    employees = fields.List(fields.Dict(), metadata={"description": "id, external_id and invite_code of each row"})
+    employees = fields.List(fields.Dict(), metadata={"description": "id and external_id of each row (invite codes go "
+                                                                    "to the employees, never back to staff)"})
 
 
 class EligibilityOut(Schema):
@@ -261,14 +263,14 @@ class EligibilityOut(Schema):
 
 
 class EmployeeOut(Schema):
-    """An employee on the census, as the sponsor sees them (the SSN is never returned, only its last four)."""
+    """An employee on the census, as the sponsor sees them: nothing the sign-up proof uses (no invite code, no
+    SSN digits, no full date of birth)."""
 
     id = fields.String()
     external_id = fields.String()
     first_name = fields.String()
     last_name = fields.String()
-    date_of_birth = fields.Date()
-    ssn_last4 = fields.String()
+    birth_year = fields.Integer()
     email = fields.String(allow_none=True)
     phone = fields.String(allow_none=True)
     hire_date = fields.Date()
@@ -278,8 +280,10 @@ class EmployeeOut(Schema):
     ownership_percent = fields.String()
     officer = fields.Boolean()
     hours_by_period = fields.Dict()
-    invite_code = fields.String(metadata={"description": "Give this to the employee to sign up on the phone"})
     signed_up = fields.Boolean()
+    invitation = fields.String(metadata={"description": "sent (a code is out to the census email or phone), locked "
+                                                        "(too many wrong tries: resend), none (no contact on the "
+                                                        "census, or voided), accepted (signed up)"})
     eligibility = fields.Nested(EligibilityOut, allow_none=True)
 
 
@@ -309,3 +313,31 @@ class PriceSettingsOut(Schema):
     """The plan's fund price settings."""
 
     price_move_band = fields.Function(lambda p: _pct(p.price_move_band))
+
+
+class InvitationSentOut(Schema):
+    """An invitation sent again: where it went, never what it says."""
+
+    employee_id = fields.String()
+    sent_to = fields.List(fields.String(), metadata={"description": "email and/or phone (from the census)"})
+
+
+class UnlinkIn(Schema):
+    """Why the account is being detached from the employee (kept in the audit trail)."""
+
+    reason = fields.String(required=True, validate=validate.Length(min=3, max=500))
+
+
+class UnlinkedOut(Schema):
+    """The account detached and disabled; a new code sent to the employee."""
+
+    employee_id = fields.String()
+    unlinked_user_id = fields.String()
+    new_code_sent_to = fields.List(fields.String())
+
+
+class SponsorInvitationOut(Schema):
+    """The sponsor admin's invitation as the advisor sees it: address and expiry (the token goes to them only)."""
+
+    email = fields.String()
+    expires_at = fields.DateTime()

@@ -8,10 +8,12 @@ from sqlalchemy.orm import Session
 
 from backend.audit import Actor, record_audit
 from backend.errors import ValidationFailed
-from backend.identity.service import Principal, create_invitation
+from backend.identity.service import Principal
 from backend.money import percent_str
 from backend.plans import dates
+from backend.plans.invitations import invite_sponsor_admin
 from backend.plans.models import Employer, Fund, Plan
+from backend.plans.pii import PiiVault
 from backend.plans.rules import as_date, decimal_or_none, validate_rules
 from backend.plans.templates import apply_template
 
@@ -24,9 +26,12 @@ class PlanSetup:
     notices: list[str]
 
 
-def setup_plan(session: Session, actor: Actor, advisor: Principal, data: dict, today: date | None = None) -> PlanSetup:
-    """Employer, plan, fund menu and the sponsor admin's invitation in one transaction. `today` (the app's clock)
-    bounds the plan's dates from above; without it only the fixed bounds apply."""
+def setup_plan(session: Session, vault: PiiVault, actor: Actor, advisor: Principal, data: dict,
+               today: date | None = None) -> PlanSetup:
+    """Employer, plan, fund menu and the sponsor admin's invitation in one transaction. The invitation's token is
+    sent to the sponsor admin; the advisor learns its address and expiry only (with the token they could act as the
+    sponsor). `today` (the app's clock) bounds the plan's dates from above; without it only the fixed bounds
+    apply."""
     rules = apply_template(data["template"], data["plan"])
     problems, notices = validate_rules(rules, today)
     anchor_problem = dates.plan_date_problem(data["employer"]["payroll"]["anchor_pay_date"], today)
@@ -72,14 +77,13 @@ def setup_plan(session: Session, actor: Actor, advisor: Principal, data: dict, t
     for position, fund in enumerate(rules["funds"]):
         session.add(Fund(plan_id=plan.id, ticker=fund["ticker"], name=fund["name"], asset_class=fund.get("asset_class"),
                          is_default=bool(fund.get("default")), position=position))
-    invitation, token = create_invitation(session, email=data["sponsor_admin"]["email"], role="sponsor_admin",
-                                          employer_id=employer.id, created_by=advisor.user_id)
+    invitation = invite_sponsor_admin(session, vault, employer, data["sponsor_admin"]["email"], advisor.user_id)
     record_audit(session, actor, "plan.created", "plan", plan.id, employer_id=employer.id,
                  changes={"template": data["template"], "employer": employer.name, "sponsor_admin": invitation.email})
     session.flush()
     session.refresh(plan)
     session.refresh(employer)
-    return PlanSetup(employer, plan, {"email": invitation.email, "token": token,
+    return PlanSetup(employer, plan, {"email": invitation.email,
                                       "expires_at": invitation.expires_at.isoformat()}, notices)
 
 

@@ -67,7 +67,7 @@ def books(db, plumb) -> Books:
     vault = plumb.vault
     actor = Actor.system("tests")
     with db.transaction() as session:
-        setup = plans.setup_plan(session, actor, Principal("usr_tests", "platform_admin", None, None), {
+        setup = plans.setup_plan(session, plumb.vault, actor, Principal("usr_tests", "platform_admin", None, None), {
             "template": "safe_harbor_match",
             "employer": {"name": "Acme Bakery LLC", "ein": "12-3456789",
                          "address": {"line1": "1 Main St", "city": "Provo", "state": "UT", "postal_code": "84601"},

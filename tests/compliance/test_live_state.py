@@ -32,7 +32,7 @@ def new_plan(plumb, people: list[dict]) -> tuple[str, dict[str, str]]:
     number = next(_eins)
     with plumb.db.transaction() as session:
         actor = Actor.system("tests")
-        setup = plans.setup_plan(session, actor, Principal("usr_tests", "platform_admin", None, None), {
+        setup = plans.setup_plan(session, plumb.vault, actor, Principal("usr_tests", "platform_admin", None, None), {
             "template": "traditional",
             "employer": {"name": f"Live State {number}", "ein": f"{number}-{1000000 + number}",
                          "address": {"line1": "1 Main", "city": "Provo", "state": "UT", "postal_code": "84601"},

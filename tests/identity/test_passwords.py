@@ -28,7 +28,7 @@ def test_a_weak_password_at_sign_up_is_a_422_listing_every_problem_and_creates_n
     world = scenario.World(app, client)
     employee = world.employees["E2"]
     response = client.post("/mobile/v1/signup", json={
-        "invite_code": employee["invite_code"], "date_of_birth": "2006-03-10", "ssn_last4": "4321",
+        "invite_code": scenario.invite_code(app, employee), "date_of_birth": "2006-03-10", "ssn_last4": "4321",
         "email": "e2@phone.example.com", "password": "aaaaaaaaaa"})
     body = assert_problem(response, 422, "validation")
     assert [e["field"] for e in body["errors"]] == ["password", "password"]

@@ -18,7 +18,7 @@ def test_no_secret_or_token_is_kept_for_replays_of_connection_setup_signup_or_lo
     setup = client.post("/v1/plans/setup", json=scenario.plan_request(),
                         headers={**advisor, "Idempotency-Key": "setup-1"})
     assert setup.status_code == 201, setup.json
-    invitation_token = setup.json["sponsor_invitation"]["token"]
+    invitation_token = scenario.sponsor_token(app, "sponsor@example.com")
     sponsor_answer = client.post("/v1/auth/invitations/accept", headers={"Idempotency-Key": "accept-1"},
                                  json={"token": invitation_token, "password": scenario.SPONSOR_PASSWORD})
     assert sponsor_answer.status_code == 201, sponsor_answer.json
@@ -31,7 +31,7 @@ def test_no_secret_or_token_is_kept_for_replays_of_connection_setup_signup_or_lo
     rows = [scenario.census_row("E1", "1985-07-19", "2024-03-15", "123-45-6789")]
     assert scenario.upload_csv(client, sponsor, employer_id, rows).status_code == 200
     employee = scenario.employees_by_external_id(client, sponsor, employer_id)["E1"]
-    signup_body = {"invite_code": employee["invite_code"], "date_of_birth": "1985-07-19", "ssn_last4": "6789",
+    signup_body = {"invite_code": scenario.invite_code(app, employee), "date_of_birth": "1985-07-19", "ssn_last4": "6789",
                    "email": "e1@phone.example.com", "password": scenario.PARTICIPANT_PASSWORD}
     signup = client.post("/mobile/v1/signup", json=signup_body, headers={"Idempotency-Key": "signup-1"})
     assert signup.status_code == 201, signup.json
