@@ -7,7 +7,8 @@ from pathlib import Path
 
 def _instance_dir() -> Path:
     path = Path(os.environ.get("PLUMB_INSTANCE_DIR", Path.cwd() / "instance"))
-    path.mkdir(parents=True, exist_ok=True)
+    # Private to the user running Plumb: it holds the embedded database, the generated keys and outgoing messages.
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
 
 

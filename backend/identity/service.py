@@ -216,10 +216,12 @@ def authenticate_access_token(session: Session, config: Config, token: str) -> t
         raise Unauthenticated("The access token is not valid.") from None
     if claims.get("typ") != "access":
         raise Unauthenticated("The access token is not valid.")
-    revoked = session.scalar(select(RefreshToken.id).where(RefreshToken.family_id == claims["sid"],
-                                                           RefreshToken.revoked_at.is_not(None)).limit(1))
+    # The session is live while its refresh-token family exists and no token of it is revoked: a token naming a
+    # family that never existed (minted with a leaked key, say) is refused too, so logout can end every session.
+    issued, revoked = session.execute(select(func.count(RefreshToken.id), func.count(RefreshToken.revoked_at))
+                                      .where(RefreshToken.family_id == claims["sid"])).one()
     user = session.get(User, claims["sub"])
-    if revoked or user is None or user.disabled:
+    if not issued or revoked or user is None or user.disabled:
         raise Unauthenticated("This session has ended; log in again.")
     return Principal(user.id, user.role, user.employer_id, user.employee_id), claims["sid"]
 

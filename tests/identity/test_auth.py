@@ -228,6 +228,15 @@ def test_token_signed_with_another_secret_is_rejected(app, client, plumb, user):
     assert_problem(me(client, "not.a.jwt"), 401, "unauthenticated")
 
 
+def test_a_well_signed_token_naming_a_session_that_never_existed_is_refused(app, client, plumb, user):
+    """Were the signing key to leak, a token minted for an invented session could not be ended by any logout: such
+    a token is refused (security review, informational note on access tokens)."""
+    access = login(client).json["access_token"]
+    assert me(client, access).status_code == 200
+    invented = _forge(plumb, access, sid="sess_invented", exp=int(time.time()) + 600)
+    assert_problem(me(client, invented), 401, "unauthenticated", "This session has ended; log in again.")
+
+
 def test_a_refresh_token_is_not_an_access_token(app, client, user):
     tokens = login(client).json
     assert_problem(me(client, tokens["refresh_token"]), 401, "unauthenticated")
