@@ -37,7 +37,7 @@ def create_app(config: Config | None = None, clock: Clock | None = None) -> Flas
         OPENAPI_VERSION="3.1.0",
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
-        # /docs is served by backend/web/docs.py from the installed swagger-ui-bundle, not by flask-smorest.
+        # /docs is served by backend/web/docs.py from the installed flask-swagger-ui, not by flask-smorest.
         API_SPEC_OPTIONS={
             "info": {"description": "Plumb: one platform for a 401(k) plan's recordkeeping, payroll sync, "
                                     "enrollment and compliance. Errors are RFC 9457 problem details."},

@@ -1,12 +1,14 @@
-"""/docs: Swagger UI from the `swagger-ui-bundle` package installed with the project, never from a CDN, so the
-page that people paste bearer tokens into runs only code this server ships. No inline script either: the page's
+"""/docs: Swagger UI (5.x, which reads OpenAPI 3.1) from the `flask-swagger-ui` package installed with the project
+(only its `dist/` files; its blueprint is not used), never from a CDN, so the page that people paste bearer tokens
+into runs only code this server ships. No inline script either: the page's
 content security policy (backend/web/security.py) allows scripts from this origin only."""
 import json
+from importlib.resources import files
 
 from flask import Blueprint, Response, abort, send_from_directory, url_for
 from markupsafe import escape
-from swagger_ui_bundle import swagger_ui_path
 
+SWAGGER_UI_DIST = str(files("flask_swagger_ui") / "dist")
 blp = Blueprint("docs", __name__, url_prefix="/docs")
 # Only what the page loads is served, not the package's whole directory (its own index.html loads a demo spec).
 ASSETS = frozenset({"swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js", "favicon-32x32.png",
@@ -58,5 +60,5 @@ def initializer():
 def asset(name: str):
     if name not in ASSETS:
         abort(404)
-    return send_from_directory(swagger_ui_path, name, max_age=86400)
+    return send_from_directory(SWAGGER_UI_DIST, name, max_age=86400)
 

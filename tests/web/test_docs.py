@@ -27,3 +27,11 @@ def test_the_docs_policy_lets_only_this_origins_scripts_run(client):
 def test_only_the_pages_own_files_are_served_from_the_package(client):
     assert client.get("/docs/static/index.html").status_code == 404
     assert client.get("/docs/static/..%2f__init__.py").status_code == 404
+
+
+def test_the_packaged_swagger_ui_reads_openapi_3_1_documents(client):
+    """Swagger UI reads OpenAPI 3.1 from version 5 on; an older bundle shows an empty page for this document."""
+    from backend.web.docs import SWAGGER_UI_DIST
+    assert client.get("/openapi.json").json["openapi"].startswith("3.1")
+    major = int(open(f"{SWAGGER_UI_DIST}/VERSION").read().strip().lstrip("v").split(".")[0])
+    assert major >= 5
