@@ -31,7 +31,10 @@ class Config:
     # argon2id parameters; tests lower them because hashing strength is not what they measure.
     password_time_cost: int = 3
     password_memory_kib: int = 65536
+    # Failed logins to one account from one client before that client is refused for it; from all clients
+    # together (guessing spread over many addresses) before everyone is.
     login_max_failures: int = 5
+    login_max_failures_all_clients: int = 50
     login_window_seconds: int = 900
     signup_max_attempts: int = 5
     # Outbound calls (payroll endpoints) go only to public https addresses; development and the tests may allow

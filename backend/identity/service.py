@@ -101,9 +101,13 @@ def _issue_pair(session: Session, config: Config, user: User, family_id: str | N
     return TokenPair(access_token=access, refresh_token=refresh, expires_in=config.access_token_seconds, user=user)
 
 
-def check_login_throttle(session: Session, config: Config, email: str, attempt: LoginAttempt | None = None) -> None:
-    """Refuse a login while the address has too many recent failures (counted since its last success); `attempt`,
-    the one being made, is not one of them."""
+def check_login_throttle(session: Session, config: Config, email: str, ip: str | None = None,
+                         attempt: LoginAttempt | None = None) -> None:
+    """Refuse a login while the account has too many recent failures, counted since its last success: from this
+    client (`login_max_failures`), or from all clients together (`login_max_failures_all_clients`, for guessing
+    spread over many addresses). Counting per client is what keeps a stranger from locking a known account: their
+    failures lock only themselves out, and the owner, from their own address, still logs in. `attempt`, the one
+    being made, is not one of them."""
     email = normalize_email(email)
     since = utcnow() - timedelta(seconds=config.login_window_seconds)
     last_success = session.scalar(select(func.max(LoginAttempt.at)).where(
@@ -111,13 +115,16 @@ def check_login_throttle(session: Session, config: Config, email: str, attempt: 
     if last_success and last_success > since:
         since = last_success
     not_this_one = [LoginAttempt.id != attempt.id] if attempt is not None else []
-    failures = session.scalars(select(LoginAttempt.at).where(
+    failures = session.execute(select(LoginAttempt.at, LoginAttempt.ip).where(
         LoginAttempt.email == email, LoginAttempt.succeeded.is_(False), LoginAttempt.at > since, *not_this_one)
         .order_by(LoginAttempt.at)).all()
-    if len(failures) >= config.login_max_failures:
-        retry = failures[-config.login_max_failures] + timedelta(seconds=config.login_window_seconds) - utcnow()
-        raise TooManyAttempts("Too many failed logins for this account; try again later.",
-                              retry_after_seconds=int(retry.total_seconds()) + 1)
+    from_here = [at for at, failed_ip in failures if failed_ip == ip]
+    for times, limit in ((from_here, config.login_max_failures),
+                         ([at for at, _ in failures], config.login_max_failures_all_clients)):
+        if len(times) >= limit:
+            retry = times[-limit] + timedelta(seconds=config.login_window_seconds) - utcnow()
+            raise TooManyAttempts("Too many failed logins for this account; try again later.",
+                                  retry_after_seconds=int(retry.total_seconds()) + 1)
 
 
 def _take_login_turn(session: Session, email: str, ip: str | None) -> LoginAttempt:
@@ -140,7 +147,7 @@ def login(session: Session, config: Config, email: str, password: str, ip: str |
     (throttled) attempt is not, so it does not extend the lock-out."""
     email = normalize_email(email)
     attempt = _take_login_turn(session, email, ip)
-    check_login_throttle(session, config, email, attempt)
+    check_login_throttle(session, config, email, ip, attempt)
     user = session.scalar(select(User).where(User.email == email))
     ok = False
     if user is not None and not user.disabled:

@@ -119,6 +119,27 @@ def test_login_is_throttled_after_five_failures(app, client, plumb, user):
     assert response.json["user"]["email"] == other
 
 
+def test_a_strangers_failures_lock_out_the_stranger_not_the_owner(app, client, plumb, user):
+    """Failures are counted per account and client (security review L-3: any known account could be locked)."""
+    stranger, owner = {"REMOTE_ADDR": "198.51.100.66"}, {"REMOTE_ADDR": "203.0.113.7"}
+    guess = {"email": EMAIL, "password": "wrong-password!"}
+    statuses = [client.post("/v1/auth/login", json=guess, environ_base=stranger).status_code for _ in range(7)]
+    assert statuses == [401] * 5 + [429] * 2
+    mine = client.post("/v1/auth/login", json={**guess, "password": PASSWORD}, environ_base=owner)
+    assert mine.status_code == 200, mine.json
+
+
+def test_guessing_spread_over_many_clients_locks_the_account_at_its_ceiling(app, client, plumb, user):
+    ceiling = plumb.config.login_max_failures_all_clients
+    guess = {"email": EMAIL, "password": "wrong-password!"}
+    for i in range(ceiling):
+        client_address = {"REMOTE_ADDR": f"198.51.{i // 250}.{i % 250 + 1}"}
+        assert client.post("/v1/auth/login", json=guess, environ_base=client_address).status_code == 401
+    owner = client.post("/v1/auth/login", json={**guess, "password": PASSWORD},
+                        environ_base={"REMOTE_ADDR": "203.0.113.7"})
+    assert_problem(owner, 429, "too-many-attempts")
+
+
 def test_four_failures_do_not_lock_the_account(app, client, user):
     for _ in range(4):
         assert login(client, password="wrong-password!").status_code == 401

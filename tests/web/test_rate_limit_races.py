@@ -40,6 +40,6 @@ def test_forty_parallel_guesses_at_a_known_account_from_one_client_do_not_lock_i
             served.stop()
             app.extensions["plumb"].db.engine.dispose()
         statuses = sorted(getattr(a, "status_code", repr(a)) for a in answers)
-        guesses = app.extensions["plumb"].config.login_max_failures - 1
+        guesses = app.extensions["plumb"].config.login_max_failures
         assert statuses == [401] * guesses + [429] * (PARALLEL - guesses), (trial, statuses)
         assert owner.status_code == 200, (trial, owner.json)
