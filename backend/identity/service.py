@@ -20,8 +20,9 @@ from backend.identity.models import ROLES, Invitation, LoginAttempt, RefreshToke
 # zxcvbn score of at least 3 ("safely unguessable: moderate protection from offline slow-hash attacks").
 MIN_PASSWORD_LENGTH = 12
 MIN_PASSWORD_SCORE = 3
-# zxcvbn's running time grows with the length it analyses; what it scores is the start of a longer password.
-SCORED_PREFIX = 100
+# zxcvbn scores at most 72 characters (it raises on longer ones, and its time grows with the length): what it
+# scores is the start of a longer password, which is at least as strong as its start.
+SCORED_PREFIX = 72
 INVITATION_DAYS = 14
 
 

@@ -34,3 +34,10 @@ def test_a_weak_password_at_sign_up_is_a_422_listing_every_problem_and_creates_n
     assert [e["field"] for e in body["errors"]] == ["password", "password"]
     refused = client.post("/v1/auth/login", json={"email": "e2@phone.example.com", "password": "aaaaaaaaaa"})
     assert refused.status_code == 401
+
+
+def test_a_password_longer_than_the_estimator_reads_is_scored_by_its_start_not_a_500():
+    """zxcvbn refuses more than 72 characters (found by the Schemathesis run on invitation accept)."""
+    long_and_strong = "cobalt-lantern-meadow-7 " * 8
+    assert password_problems(long_and_strong) == []
+    assert password_problems("a" * 200) != []
