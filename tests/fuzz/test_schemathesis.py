@@ -17,8 +17,8 @@ from tests import scenario
 pytestmark = pytest.mark.skipif(os.environ.get("PLUMB_FUZZ") != "1",
                                 reason="the Schemathesis run is its own CI step: PLUMB_FUZZ=1 runs it")
 
-SEED = 4242
-MAX_EXAMPLES = int(os.environ.get("PLUMB_FUZZ_EXAMPLES", "5"))
+SEED = int(os.environ.get("PLUMB_FUZZ_SEED", "4242"))
+MAX_EXAMPLES = int(os.environ.get("PLUMB_FUZZ_EXAMPLES", "15"))
 CHECKS = "not_a_server_error,response_schema_conformance"
 # Logging out would end the run's own session; everything else is fuzzed.
 EXCLUDED_PATHS = ("/v1/auth/logout",)
