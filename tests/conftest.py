@@ -16,6 +16,7 @@ from backend.clock import Clock
 from backend.config import Config
 from backend.db import migrate
 from backend.models import metadata
+from tests import scenario
 from tests.support.receivers import Receiver, free_port
 from tests.support.served import Served
 
@@ -65,6 +66,19 @@ def app(database_url, tmp_path):
     application = create_app(config, clock=Clock(fixed_today=TODAY))
     yield application
     application.extensions["plumb"].db.engine.dispose()
+
+
+@pytest.fixture
+def world(app, client):
+    """The usual cast (`tests.scenario.World`) with a plan that posts pay runs without approval; a package or module
+    that needs another cast defines its own `world`."""
+    return scenario.World(app, client, requires_approval=False)
+
+
+@pytest.fixture
+def connection(client, world):
+    """The world's payroll connection (its signing secret included)."""
+    return scenario.connect_payroll(client, world.sponsor, world.employer_id)
 
 
 @pytest.fixture

@@ -176,8 +176,9 @@ def connect_payroll(client, headers: dict, employer_id: str, endpoint_url: str =
     return response.json
 
 
-def signed_post(client, connection: dict, payload: dict, *, secret: str | None = None, at=None, msg_id=None):
-    """POST a pay run signed the way a provider signs it: Standard Webhooks over id.timestamp.body."""
+def signed_request(connection: dict, payload: dict, *, secret: str | None = None, at=None,
+                   msg_id=None) -> tuple[str, dict]:
+    """A pay run's body and headers signed the way a provider signs it: Standard Webhooks over id.timestamp.body."""
     import json as _json
     from datetime import datetime, timezone
 
@@ -187,8 +188,14 @@ def signed_post(client, connection: dict, payload: dict, *, secret: str | None =
     at = at or datetime.now(timezone.utc)
     msg_id = msg_id or f"msg_{payload['provider_run_id']}_{payload.get('version', 1)}"
     signature = Webhook(secret or connection["secret"]).sign(msg_id, at, body)
-    return client.post(connection["pay_runs_url"], data=body, content_type="application/json", headers={
-        "webhook-id": msg_id, "webhook-timestamp": str(int(at.timestamp())), "webhook-signature": signature})
+    return body, {"content-type": "application/json", "webhook-id": msg_id,
+                  "webhook-timestamp": str(int(at.timestamp())), "webhook-signature": signature}
+
+
+def signed_post(client, connection: dict, payload: dict, *, secret: str | None = None, at=None, msg_id=None):
+    """POST a signed pay run through the test client."""
+    body, headers = signed_request(connection, payload, secret=secret, at=at, msg_id=msg_id)
+    return client.post(connection["pay_runs_url"], data=body, headers=headers)
 
 
 def statement(external_id: str, gross: int, *, pretax: int = 0, roth: int = 0, hours="80", **extra) -> dict:

@@ -775,9 +775,6 @@ def test_fuzzed_bodies_never_500_and_refusals_change_nothing(client, ctx, target
 
 def _creating(ctx: Ctx):
     employer = ctx.world.employer_id
-    e2 = ctx.world.employees["E2"]
-    signup = {"invite_code": scenario.invite_code(ctx.app, e2), "date_of_birth": "2006-03-10", "ssn_last4": "4321",
-              "email": "e2@phone.example.com", "password": scenario.PARTICIPANT_PASSWORD}
     return {
         "plan setup": ("/v1/plans/setup", ctx.world.advisor, "application/json",
                        json.dumps(scenario.plan_request(name="Once Co", sponsor_email="once@example.com")),

@@ -2,12 +2,10 @@
 approvals, pay runs, refused requests, a 409, duplicates sent in parallel) is formatted as the root handler would,
 tracebacks included, and searched for every SSN, birth date, email, phone, name, token, password and secret the
 story used."""
-import json
 import logging
-from datetime import date, datetime, timezone
+from datetime import date
 
 import pytest
-from standardwebhooks.webhooks import Webhook
 
 from tests import scenario
 from tests.support.served import all_at_once
@@ -59,11 +57,7 @@ def _birth_date_forms(iso: str) -> list[str]:
 
 
 def _signed(served, connection, run):
-    body = json.dumps(run)
-    msg_id = f"msg_{run['provider_run_id']}_{run['version']}"
-    at = datetime.now(timezone.utc)
-    headers = {"content-type": "application/json", "webhook-id": msg_id, "webhook-timestamp": str(int(at.timestamp())),
-               "webhook-signature": Webhook(connection["secret"]).sign(msg_id, at, body)}
+    body, headers = scenario.signed_request(connection, run)
     return lambda _i: served.client.post(connection["pay_runs_url"], content=body, headers=headers)
 
 

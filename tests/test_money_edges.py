@@ -13,16 +13,6 @@ from tests.support.problems import assert_problem, validation_fields
 PAY_DATE = "2026-12-04"
 
 
-@pytest.fixture
-def world(app, client):
-    return scenario.World(app, client, requires_approval=False)
-
-
-@pytest.fixture
-def connection(client, world):
-    return scenario.connect_payroll(client, world.sponsor, world.employer_id)
-
-
 def send(client, connection, run: dict, status: int = 200):
     response = scenario.signed_post(client, connection, run)
     assert response.status_code == status, response.json

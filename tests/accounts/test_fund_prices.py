@@ -5,7 +5,6 @@ Each test's pay run gives E1 90.00 of pre-tax and 90.00 of safe-harbor match (18
 fund, waiting as pending cash until a price on or after its pay date arrives."""
 from decimal import Decimal
 
-import pytest
 
 from backend.accounts.prices import beyond_band, move_percent
 from backend.money import units_for
@@ -14,16 +13,6 @@ from tests.payroll.support import row_counts
 from tests.support import run_cli
 from tests.support.served import all_at_once, race_trials
 from tests.support.problems import assert_problem, error_fields
-
-
-@pytest.fixture
-def world(app, client):
-    return scenario.World(app, client, requires_approval=False)
-
-
-@pytest.fixture
-def connection(client, world):
-    return scenario.connect_payroll(client, world.sponsor, world.employer_id)
 
 
 def pay(client, connection, run_id: str, pay_date: str):

@@ -1,12 +1,8 @@
 """Duplicates sent at once: a provider's retries of one signed pay run answer the first result (a replay), one
 held exception accepted from several requests is posted once (the others get 409), and a constraint that refuses
 a duplicate row inside a view answers a 409 problem with nothing stored — never a 500."""
-import json
-from datetime import datetime, timezone
 
-import pytest
 from sqlalchemy import func, select
-from standardwebhooks.webhooks import Webhook
 
 from backend.accounts.models import LedgerEntry
 from backend.payroll.models import PayRun
@@ -17,23 +13,9 @@ from tests.support.served import all_at_once, race_trials
 PARALLEL = 6
 
 
-@pytest.fixture
-def world(app, client):
-    return scenario.World(app, client, requires_approval=False)
-
-
-@pytest.fixture
-def connection(client, world):
-    return scenario.connect_payroll(client, world.sponsor, world.employer_id)
-
-
 def _signed(served, connection: dict, run: dict):
     """The same signed request each time it is called: what a provider's retry sends."""
-    body = json.dumps(run)
-    msg_id = f"msg_{run['provider_run_id']}_{run['version']}"
-    at = datetime.now(timezone.utc)
-    headers = {"content-type": "application/json", "webhook-id": msg_id, "webhook-timestamp": str(int(at.timestamp())),
-               "webhook-signature": Webhook(connection["secret"]).sign(msg_id, at, body)}
+    body, headers = scenario.signed_request(connection, run)
     return lambda _i: served.client.post(connection["pay_runs_url"], content=body, headers=headers)
 
 
