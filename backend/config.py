@@ -51,6 +51,10 @@ class Config:
     # Reverse proxies in front of the server whose X-Forwarded-For/-Proto are trusted (the client's address for
     # the per-client limits, https for HSTS); 0 trusts none, since a client can send those headers itself.
     proxy_hops: int = 0
+    # Firebase Cloud Messaging: a service-account JSON file and, if it is not the file's, the project id; without
+    # the file pushes are only logged (notifications/push.py).
+    fcm_credentials_file: str = ""
+    fcm_project_id: str = ""
     testing: bool = False
     extra: dict = field(default_factory=dict)
 
@@ -72,6 +76,10 @@ class Config:
             values["rate_limit_storage_uri"] = env["PLUMB_RATE_LIMIT_STORAGE_URI"]
         if env.get("PLUMB_PROXY_HOPS"):
             values["proxy_hops"] = int(env["PLUMB_PROXY_HOPS"])
+        if env.get("PLUMB_FCM_CREDENTIALS"):
+            values["fcm_credentials_file"] = env["PLUMB_FCM_CREDENTIALS"]
+        if env.get("PLUMB_FCM_PROJECT_ID"):
+            values["fcm_project_id"] = env["PLUMB_FCM_PROJECT_ID"]
         if "PLUMB_ACCESS_TOKEN_SECONDS" in env:
             values["access_token_seconds"] = int(env["PLUMB_ACCESS_TOKEN_SECONDS"])
         values.update(overrides)
