@@ -162,6 +162,7 @@ class FcmSender:
         outcomes = []
         for start in range(0, len(messages), BATCH_SIZE):
             batch = messages[start:start + BATCH_SIZE]
+            log.debug("push: batch of %d to FCM", len(batch))
             result = messaging.send_each([self._fcm_message(m) for m in batch], app=self.app)
             now = datetime.now(timezone.utc)
             outcomes += [outcome_of(m.token, r, now) for m, r in zip(batch, result.responses)]
