@@ -120,8 +120,16 @@ def devices_of(session: Session, user_id: str) -> list[Device]:
 
 # ---- the feed -------------------------------------------------------------------------------------------------------
 
+# Newest first, ties (one transaction's entries) broken by id, so pages neither skip nor repeat an entry.
+FEED_ORDER = [Notification.created_at, Notification.id]
+
+
 def feed_query(user_id: str):
     return select(Notification).where(Notification.user_id == user_id)
+
+
+def feed_key(entry: Notification) -> list:
+    return [entry.created_at.isoformat(), entry.id]
 
 
 def unread_count(session: Session, user_id: str) -> int:
@@ -139,8 +147,9 @@ def mark_read(session: Session, user_id: str, notification_id: str) -> Notificat
     return entry
 
 
-def mark_all_read(session: Session, user_id: str) -> int:
-    """Mark every unread entry of the user read; returns how many were unread."""
-    return session.execute(update(Notification)
-                           .where(Notification.user_id == user_id, Notification.read_at.is_(None))
-                           .values(read_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+def mark_all_read(session: Session, user_id: str) -> dict:
+    """Mark every unread entry of the user read: how many were unread, and how many are now (none)."""
+    marked = session.execute(update(Notification)
+                             .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+                             .values(read_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+    return {"marked": marked, "unread_count": unread_count(session, user_id)}
