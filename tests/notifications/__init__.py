@@ -1,0 +1,1 @@
+"""The notification feed, devices and the pushes queued for them."""
