@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from backend.db import utcnow
+from backend.db import insert_unless_held, new_id, utcnow
 from backend.enrollment.models import MONEY_TYPES, DeferralElection
 from backend.errors import NotFound
 from backend.events import ElectionApproved, ElectionRejected, PayRunPosted
@@ -94,11 +94,13 @@ def register_device(session: Session, user_id: str, token: str, platform: str, a
                     locale: str | None, time_zone: str | None) -> tuple[Device, bool]:
     """Register a device's token for `user_id`; a token already known (the phone changed hands, or the app
     re-registered) moves to this user with its new details. Returns (device, created)."""
-    device = session.scalar(select(Device).where(Device.token == token).with_for_update())
-    created = device is None
-    if created:
-        device = Device(token=token)
-        session.add(device)
+    # Insert-unless-held first: the same new token sent twice at once (an app retrying) makes one row, and the
+    # second request waits for the first, then updates the row it made instead of failing on the unique token.
+    now = utcnow()
+    created = insert_unless_held(session, Device.__table__, id=new_id("dev"), token=token, user_id=user_id,
+                                 platform=platform, created_at=now, last_seen_at=now) is not None
+    device = session.scalar(select(Device).where(Device.token == token).with_for_update()
+                            .execution_options(populate_existing=True))
     device.user_id, device.platform, device.app_version = user_id, platform, app_version
     device.locale, device.time_zone, device.last_seen_at = locale, time_zone, utcnow()
     session.flush()

@@ -253,3 +253,17 @@ def test_staff_read_their_own_feed_under_v1(client, plumb, world):
     assert client.post("/v1/me/notifications/read-all", headers=world.sponsor).json == {"marked": 0, "unread_count": 0}
     assert_problem(client.post(f"/v1/me/notifications/{entry}/read", headers=world.advisor), 404)
     assert_problem(client.get("/v1/me/notifications", headers=world.participant), 403)
+
+
+def test_the_same_token_registered_by_parallel_requests_makes_one_device_and_no_error(client, plumb, world, served):
+    """An app retrying its registration (or two launches at once) sends the same new token twice at the same time:
+    one device, both answered 200."""
+    from tests.support.served import all_at_once, race_trials
+    for trial in range(race_trials()):
+        token = f"race-token-{trial}"
+        answers = all_at_once(4, lambda i: served.client.post(
+            "/mobile/v1/devices", headers=world.participant, json={**IPHONE, "token": token}))
+        assert [a.status_code for a in answers] == [200] * 4, [getattr(a, "text", a) for a in answers]
+        assert len({a.json()["id"] for a in answers}) == 1
+    with plumb.db.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Device)) == race_trials()
