@@ -24,6 +24,7 @@ from backend.web.security import install_security_headers, trust_proxies
 from backend.web.smorest import PlumbApi
 from backend.wiring import bootstrap
 from mobile_api.api import blp as mobile_blp
+from notifications.api import blp as notifications_blp
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,8 @@ def create_app(config: Config | None = None, clock: Clock | None = None) -> Flas
 
 
 def _register_blueprints(api: PlumbApi) -> None:
-    for blueprint in (identity_blp, plans_blp, enrollment_blp, accounts_blp, payroll_blp, compliance_blp, mobile_blp):
+    for blueprint in (identity_blp, plans_blp, enrollment_blp, accounts_blp, payroll_blp, compliance_blp, mobile_blp,
+                      notifications_blp):
         api.register_blueprint(blueprint)
 
 

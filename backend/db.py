@@ -51,6 +51,11 @@ class UTCDateTime(TypeDecorator):
     impl = DateTime
     cache_ok = True
 
+    @property
+    def python_type(self):
+        # TypeDecorator answers `object`; cursor pagination reads this to decode a cursor's instant.
+        return datetime
+
     def process_bind_param(self, value, dialect):
         if value is None:
             return None

@@ -36,6 +36,16 @@ class ElectionApproved:
 
 
 @dataclass(frozen=True)
+class ElectionRejected:
+    """A sponsor rejected a pending deferral election (its reason is on the election)."""
+
+    plan_id: str
+    election_id: str
+    employee_id: str
+    on: date
+
+
+@dataclass(frozen=True)
 class PayRunPosted:
     """A pay run's money reached the ledger, or a payroll exception's resolution changed what it posted."""
 
@@ -75,7 +85,7 @@ class MessageDead:
     reason: str | None
 
 
-EVENT_TYPES = (CensusChanged, ElectionApproved, PayRunPosted, ComplianceWarningRaised, MessageDelivered, MessageDead)
+EVENT_TYPES = (CensusChanged, ElectionApproved, ElectionRejected, PayRunPosted, ComplianceWarningRaised, MessageDelivered, MessageDead)
 
 Handler = Callable[[Session, object], None]
 

@@ -10,5 +10,6 @@ from backend.identity import models as _identity  # noqa: F401
 from backend.payroll import models as _payroll  # noqa: F401
 from backend.plans import models as _plans  # noqa: F401
 from backend.web.models import IdempotencyRecord  # noqa: F401
+from notifications import models as _notifications  # noqa: F401
 
 metadata = Base.metadata

@@ -13,8 +13,8 @@ from backend.compliance import service as compliance
 from backend.config import Config
 from backend.db import Database
 from backend.enrollment import service as enrollment
-from backend.events import (CensusChanged, ComplianceWarningRaised, ElectionApproved, EventBus, MessageDead,
-                            MessageDelivered, PayRunPosted)
+from backend.events import (CensusChanged, ComplianceWarningRaised, ElectionApproved, ElectionRejected, EventBus,
+                            MessageDead, MessageDelivered, PayRunPosted)
 from backend.jobs import JobHandler
 from backend.outbox import Deliverer
 from backend.payroll import sync as payroll_sync
@@ -22,6 +22,7 @@ from backend.payroll.outbound import OutboundPolicy
 from backend.plans import invitations
 from backend.plans.pii import PiiVault
 from notifications import files as notification_files
+from notifications import service as notifications
 
 
 @dataclass
@@ -45,8 +46,10 @@ def subscribers(vault: PiiVault) -> dict[type, list]:
         CensusChanged: [partial(enrollment.refresh_eligibility, vault=vault), compliance.recompute_after_census],
         # Every approval moves the stored projection at once, the platform's own (auto-enrollment, escalation)
         # included; the worker's full recompute follows.
-        ElectionApproved: [partial(compliance.move_after_election, vault=vault)],
-        PayRunPosted: [compliance.recompute_after_pay_run],
+        # The participant is told in the same transaction: no approval without its feed entry and push, nor the reverse.
+        ElectionApproved: [partial(compliance.move_after_election, vault=vault), notifications.tell_election_approved],
+        ElectionRejected: [notifications.tell_election_rejected],
+        PayRunPosted: [compliance.recompute_after_pay_run, notifications.tell_contributions_posted],
         ComplianceWarningRaised: [],
         MessageDelivered: [],
         MessageDead: [],
@@ -62,6 +65,7 @@ def deliverers(db: Database, vault: PiiVault, payroll_adapters: dict, instance_d
                                    directory=notification_files.messages_dir(instance_dir), vault=vault),
         payroll_sync.TOPIC: partial(payroll_sync.deliver_deferral_change,
                                     connections=payroll_sync.ActiveConnections(db, vault), adapters=payroll_adapters),
+        # notifications.PUSH_TOPIC has no deliverer yet: its messages wait pending until the push sender is wired.
     }
 
 

@@ -282,6 +282,7 @@ def valid_bodies(ctx: Ctx) -> dict:
                                         "ssn_last4": "4321", "email": "e2@phone.example.com",
                                         "password": scenario.PARTICIPANT_PASSWORD},
         ("POST", "/mobile/v1/elections"): ELECTION,
+        ("POST", "/mobile/v1/devices"): {"token": "fcm-robustness", "platform": "android"},
         ("POST", "/mobile/v1/elections/preview"): ELECTION,
         ("PUT", "/mobile/v1/investments"): {"allocations": [{"fund_id": ctx.funds[0], "percent": "60"},
                                                             {"fund_id": ctx.funds[1], "percent": "40"}]},

@@ -245,6 +245,36 @@ def _election_status(status):
     return check
 
 
+def _notification_of(t, role: str = "participant") -> None:
+    """A feed entry of A's `role` user (through the service every trigger uses): the path's object."""
+    from notifications import service as notifications
+    user_id = t.client.get("/v1/auth/me", headers=t.headers(role)).json["id"]
+    with t.client.application.extensions["plumb"].db.transaction() as session:
+        t.notification_id = notifications.notify(session, user_id, "election_approved",
+                                                 {"election_id": t.election["id"], "version": 1}).id
+
+
+def _read_path(prefix: str):
+    def request(t):
+        if not hasattr(t, "notification_id"):
+            _notification_of(t)
+        return {"path": f"{prefix}/{t.notification_id}/read"}
+    return request
+
+
+def _device_of(t, role: str = "participant") -> None:
+    t.device_token = f"fcm-{next(_unique)}"
+    response = t.client.post("/mobile/v1/devices", headers=t.headers(role),
+                             json={"token": t.device_token, "platform": "android"})
+    assert response.status_code == 200, response.json
+
+
+def _device_path(t):
+    if not hasattr(t, "device_token"):
+        _device_of(t)
+    return {"path": f"/mobile/v1/devices/{t.device_token}"}
+
+
 ENDPOINTS = [
     Endpoint("POST", "/v1/auth/logout", ROLES, lambda t: {"path": "/v1/auth/logout"}, 204, "own", fresh_session=True),
     Endpoint("GET", "/v1/auth/me", ROLES, lambda t: {"path": "/v1/auth/me"}, 200, "own",
@@ -404,6 +434,26 @@ ENDPOINTS = [
     Endpoint("PUT", "/mobile/v1/outside-deferrals", PARTICIPANT, lambda t: {
         "path": "/mobile/v1/outside-deferrals", "json": {"calendar_year": 2026, "amount_cents": 150000}}, 200, "own",
              check=lambda body, t: (body["calendar_year"], body["amount_cents"]) == (2026, 150000)),
+    Endpoint("POST", "/mobile/v1/devices", PARTICIPANT, lambda t: {"path": "/mobile/v1/devices", "json": {
+        "token": f"fcm-{next(_unique)}", "platform": "ios", "locale": "en-US"}}, 200, "own",
+             check=lambda body, t: body["platform"] == "ios"),
+    Endpoint("DELETE", "/mobile/v1/devices/<token_or_id>", PARTICIPANT, _device_path, 204, prepare=_device_of),
+    Endpoint("GET", "/mobile/v1/me/notifications", PARTICIPANT, lambda t: {"path": "/mobile/v1/me/notifications"},
+             200, "own", prepare=_notification_of,
+             check=lambda body, t: t.notification_id in [e["id"] for e in body["data"]]),
+    Endpoint("POST", "/mobile/v1/me/notifications/<notification_id>/read", PARTICIPANT,
+             _read_path("/mobile/v1/me/notifications"), prepare=_notification_of,
+             check=lambda body, t: body["id"] == t.notification_id and bool(body["read_at"])),
+    Endpoint("POST", "/mobile/v1/me/notifications/read-all", PARTICIPANT,
+             lambda t: {"path": "/mobile/v1/me/notifications/read-all"}, 200, "own",
+             check=lambda body, t: body["unread_count"] == 0),
+    Endpoint("GET", "/v1/me/notifications", STAFF, lambda t: {"path": "/v1/me/notifications"}, 200, "own",
+             prepare=_notification_of,
+             check=lambda body, t: t.notification_id in [e["id"] for e in body["data"]]),
+    Endpoint("POST", "/v1/me/notifications/<notification_id>/read", STAFF, _read_path("/v1/me/notifications"),
+             prepare=_notification_of, check=lambda body, t: body["id"] == t.notification_id and bool(body["read_at"])),
+    Endpoint("POST", "/v1/me/notifications/read-all", STAFF, lambda t: {"path": "/v1/me/notifications/read-all"},
+             200, "own", check=lambda body, t: body["unread_count"] == 0),
 ]
 
 

@@ -11,7 +11,7 @@ from backend.db import utcnow
 from backend.enrollment.models import DeferralElection
 from backend.enrollment.payroll_messages import send_deferral_change
 from backend.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
-from backend.events import ElectionApproved, publish
+from backend.events import ElectionApproved, ElectionRejected, publish
 from backend.identity import policy
 from backend.identity.service import Principal
 from backend.outbox import OutboxMessage
@@ -109,6 +109,7 @@ def decide(session: Session, actor: Actor, principal: Principal, election_id: st
         election.rejection_reason = reason.strip()
         record_audit(session, actor, "election.rejected", "election", election.id, employer_id=employer.id,
                      changes={"version": election.version, "reason": election.rejection_reason})
+        publish(session, ElectionRejected(election.plan_id, election.id, election.employee_id, today))
     return election
 
 

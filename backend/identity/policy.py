@@ -38,6 +38,8 @@ class Ability:
 
 SIGNED_IN = Ability("signed in", frozenset({PARTICIPANT, SPONSOR_ADMIN, ADVISOR, PLATFORM_ADMIN}),
                     "This needs a signed-in user.")
+STAFF_FEED = Ability("read the staff notification feed", STAFF,
+                     "This feed is for staff; participants read theirs under /mobile/v1/me/notifications.")
 PARTICIPATE = Ability("act as a participant", frozenset({PARTICIPANT}), "This is for participants.")
 SET_UP_PLANS = Ability("set up plans", frozenset({ADVISOR, PLATFORM_ADMIN}),
                        "Only advisors and the platform set up plans.")

@@ -1,1 +1,1 @@
-"""Tests of the notifications channel."""
+"""Tests of the notifications channel: the feed, devices, the pushes queued for them and their sending."""

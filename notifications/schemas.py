@@ -1,0 +1,59 @@
+"""The shapes of the feed and device endpoints (the same for the phone and for staff)."""
+from marshmallow import fields, validate
+
+from backend.web.schema import Schema
+from notifications.models import PLATFORMS
+
+
+class DeviceIn(Schema):
+    """A device to push to: its FCM token and what the texts need (platform, app version, locale, time zone)."""
+
+    token = fields.String(required=True, validate=validate.Length(min=1, max=4096),
+                          metadata={"description": "The FCM registration token of this app install."})
+    platform = fields.String(required=True, validate=validate.OneOf(PLATFORMS))
+    app_version = fields.String(load_default=None, validate=validate.Length(max=32))
+    locale = fields.String(load_default=None, validate=validate.Length(max=35),
+                           metadata={"description": "BCP 47, e.g. en-US or es-MX."})
+    time_zone = fields.String(load_default=None, validate=validate.Length(max=64),
+                              metadata={"description": "IANA name, e.g. America/Chicago."})
+
+
+class DeviceOut(Schema):
+    """A registered device (its token is not echoed back)."""
+
+    id = fields.String()
+    platform = fields.String()
+    app_version = fields.String(allow_none=True)
+    locale = fields.String(allow_none=True)
+    time_zone = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    last_seen_at = fields.DateTime()
+
+
+class NotificationOut(Schema):
+    """One entry of the feed."""
+
+    id = fields.String()
+    category = fields.String()
+    kind = fields.String()
+    title = fields.String()
+    body = fields.String(metadata={"description": "The feed's text (may carry amounts; the push never does)."})
+    deep_link = fields.Dict(metadata={"description": "The app screen it opens, with the ids it needs."})
+    created_at = fields.DateTime()
+    read_at = fields.DateTime(allow_none=True)
+
+
+class FeedPage(Schema):
+    """One page of the feed, newest first; follow next_cursor for older entries."""
+
+    data = fields.List(fields.Nested(NotificationOut))
+    next_cursor = fields.String(allow_none=True, metadata={"description": "Pass as `cursor` for the next page; "
+                                                                          "null at the end."})
+    unread_count = fields.Integer(metadata={"description": "Unread entries in the whole feed, not this page."})
+
+
+class ReadAllOut(Schema):
+    """What marking the whole feed read did."""
+
+    marked = fields.Integer(metadata={"description": "How many entries were unread."})
+    unread_count = fields.Integer()
