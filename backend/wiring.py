@@ -5,6 +5,7 @@ runs which kind of job, and which infrastructure (the database, the PII vault, t
 benchmarks and by the tests. Nothing registers itself on import: to learn what happens when an election is
 approved, read `subscribers` below.
 """
+import logging
 from dataclasses import dataclass
 from functools import partial
 
@@ -21,9 +22,13 @@ from backend.payroll import sync as payroll_sync
 from backend.payroll.outbound import OutboundPolicy
 from backend.plans import invitations
 from backend.plans.pii import PiiVault
+from notifications import delivery as notification_delivery
 from notifications import files as notification_files
 from notifications import service as notifications
+from notifications.push import PushSender, describe_push_sender, push_sender
 
+
+log = logging.getLogger(__name__)
 
 @dataclass
 class Plumb:
@@ -37,6 +42,7 @@ class Plumb:
     jobs: dict[str, JobHandler]
     payroll_adapters: dict  # the senders to payroll providers, one per kind, each with its pooled connections
     outbound: OutboundPolicy  # where payroll data may be sent: checked at connection creation and at every call
+    push_sender: PushSender  # FCM with credentials, else a sender that only logs
 
 
 def subscribers(vault: PiiVault) -> dict[type, list]:
@@ -56,7 +62,8 @@ def subscribers(vault: PiiVault) -> dict[type, list]:
     }
 
 
-def deliverers(db: Database, vault: PiiVault, payroll_adapters: dict, instance_dir: str) -> dict[str, Deliverer]:
+def deliverers(db: Database, vault: PiiVault, payroll_adapters: dict, instance_dir: str,
+               push_sender: PushSender) -> dict[str, Deliverer]:
     """Who hands each outbox topic to its receiver (outside any transaction: each reads what it needs in short
     transactions of its own)."""
     return {
@@ -65,7 +72,7 @@ def deliverers(db: Database, vault: PiiVault, payroll_adapters: dict, instance_d
                                    directory=notification_files.messages_dir(instance_dir), vault=vault),
         payroll_sync.TOPIC: partial(payroll_sync.deliver_deferral_change,
                                     connections=payroll_sync.ActiveConnections(db, vault), adapters=payroll_adapters),
-        # notifications.PUSH_TOPIC has no deliverer yet: its messages wait pending until the push sender is wired.
+        notifications.PUSH_TOPIC: partial(notification_delivery.deliver_push, db=db, sender=push_sender),
     }
 
 
@@ -83,6 +90,8 @@ def bootstrap(config: Config, clock: Clock | None = None) -> Plumb:
     db = Database(config.database_url, session_info={"bus": bus})
     outbound = OutboundPolicy(allow_loopback_http=config.allow_loopback_http)
     adapters = payroll_sync.payroll_adapters(db, outbound)
+    push = push_sender(config)
+    log.info(describe_push_sender(push))
     return Plumb(config=config, db=db, clock=clock or Clock(), vault=vault,
-                 deliverers=deliverers(db, vault, adapters, config.instance_dir), jobs=jobs(vault),
-                 payroll_adapters=adapters, outbound=outbound)
+                 deliverers=deliverers(db, vault, adapters, config.instance_dir, push), jobs=jobs(vault),
+                 payroll_adapters=adapters, outbound=outbound, push_sender=push)

@@ -26,14 +26,17 @@ def recipient(user_id: str) -> str:
 
 
 def notify(session: Session, user_id: str, kind: str, params: Mapping, subject_id: str | None = None) -> Notification:
-    """Store a feed entry for `user_id` and queue its push (payload: the entry's id only; the sender reads the push
-    text from the templates when it sends, so no text, and no amount, sits in the outbox)."""
+    """Store a feed entry for `user_id` and queue its push, in the caller's transaction. The push's payload holds
+    the lock-screen texts only (title and push text, which never carry an amount, an SSN or a birth date: see
+    templates.py), the kind and the deep link; the feed's text, which may carry amounts, stays in the feed."""
     texts = templates.render(kind, params)
     entry = Notification(user_id=user_id, category=texts.category, kind=kind, subject_id=subject_id,
                          title=texts.title, body=texts.feed, deep_link=texts.deep_link)
     session.add(entry)
     session.flush()
-    enqueue(session, PUSH_TOPIC, recipient(user_id), {"notification_id": entry.id}, subject_id=entry.id)
+    enqueue(session, PUSH_TOPIC, recipient(user_id),
+            {"notification_id": entry.id, "kind": kind, "title": texts.title, "text": texts.push,
+             "link": texts.deep_link}, subject_id=entry.id)
     return entry
 
 

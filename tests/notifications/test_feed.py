@@ -109,7 +109,11 @@ def test_an_approved_election_puts_one_entry_in_the_participants_feed_and_one_pe
     assert entry["read_at"] is None
     [push] = pushes(plumb)
     user_id = user_id_of(client, world.participant)
-    assert (push.status, push.recipient, push.payload) == ("pending", f"user/{user_id}", {"notification_id": entry["id"]})
+    assert (push.status, push.recipient) == ("pending", f"user/{user_id}")
+    # The push carries the lock-screen texts, the kind and the deep link; the feed's words stay in the feed.
+    assert push.payload == {"notification_id": entry["id"], "kind": "election_approved", "title": "Election approved",
+                            "text": "Your employer approved your contribution election.",
+                            "link": {"screen": "election", "election_id": election["id"]}}
 
 
 def test_a_rejected_election_tells_the_participant_why(client, plumb, approval_world):
@@ -174,8 +178,8 @@ def test_a_pay_run_tells_each_paid_participant_their_contribution_with_the_amoun
     assert entry["kind"] == "contribution_posted" and "$166.15" in entry["body"], entry
     assert entry["deep_link"]["screen"] == "balance"
     push = next(p for p in pushes(plumb) if p.payload["notification_id"] == entry["id"])
-    assert push.status == "pending"  # no deliverer for pushes yet: the sender is wired next
-    # The push text is the template's, chosen at sending; it carries no amount.
+    assert push.status == "pending" and not PRIVATE.search(push.payload["text"] + push.payload["title"])
+    # The push text is the template's; it carries no amount.
     texts = templates.render("contribution_posted", {"pay_run_id": "r", "pay_date": "December 4, 2026",
                                                      "deferral_cents": 16615, "match_cents": 8000})
     assert "$166.15" in texts.feed and not PRIVATE.search(texts.push)
