@@ -1,7 +1,6 @@
 """The push sender through the real firebase-admin SDK: its HTTP requests to FCM's v1 send endpoint go to a local
 fake FCM process that answers with FCM's real bodies, so batching, payloads and the mapping of FCM's errors to
 outcomes are what production gets."""
-import itertools
 import logging
 from datetime import datetime, timedelta, timezone
 
@@ -9,30 +8,10 @@ import pytest
 
 from backend.config import Config
 from notifications import push
-from notifications.push import (DELIVERED, REFUSED, RETRY_LATER, TOKEN_GONE, FcmSender, LoggingPushSender,
-                                PushMessage)
-from tests.support.fake_fcm import FakeFcm, OfflineCredential, ToFakeFcm
+from notifications.push import DELIVERED, REFUSED, RETRY_LATER, TOKEN_GONE, FcmSender, LoggingPushSender, PushMessage
+from tests.notifications.conftest import PROJECT, app_name
+from tests.support.fake_fcm import OfflineCredential, ToFakeFcm
 from tests.support.receivers import free_port
-
-PROJECT = "plumb-test"
-_apps = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def fake_fcm(tmp_path_factory):
-    fake = FakeFcm(tmp_path_factory.mktemp("fcm"), free_port()).start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def sender(fake_fcm):
-    fake_fcm.answer()
-    transport = ToFakeFcm(fake_fcm.base_url, pool_connections=push.BATCH_SIZE, pool_maxsize=push.BATCH_SIZE,
-                          max_retries=push.RETRIES)
-    sender = FcmSender(OfflineCredential(), PROJECT, app_name=f"plumb-push-test-{next(_apps)}", transport=transport)
-    yield sender
-    sender.close()
 
 
 def message(token: str, **data) -> PushMessage:
@@ -99,7 +78,7 @@ def test_an_unavailable_fcm_is_asked_once_and_the_wait_left_to_the_caller(sender
 
 def test_an_unreachable_fcm_means_retry_later(fake_fcm):
     transport = ToFakeFcm(f"http://127.0.0.1:{free_port()}", max_retries=push.RETRIES)
-    sender = FcmSender(OfflineCredential(), PROJECT, app_name=f"plumb-push-test-{next(_apps)}", transport=transport)
+    sender = FcmSender(OfflineCredential(), PROJECT, app_name=app_name(), transport=transport)
     try:
         [outcome] = sender.send([message("tok")])
     finally:

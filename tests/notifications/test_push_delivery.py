@@ -1,7 +1,6 @@
 """Pushes leave the outbox for the user's devices through the real firebase-admin SDK (to the local fake FCM): the
 approval reaches the phone with its deep link, a token FCM reports gone is removed, and FCM asking to wait keeps
 the push for later. The feed entry stays whatever happens to the push."""
-import itertools
 import json
 from functools import partial
 
@@ -9,39 +8,20 @@ import pytest
 from sqlalchemy import select
 
 from backend.outbox import Dispatcher, OutboxMessage
-from notifications import push
 from notifications.delivery import deliver_push
 from notifications.models import Device
-from notifications.push import FcmSender
 from notifications.service import PUSH_TOPIC
 from tests import scenario
-from tests.support.fake_fcm import FakeFcm, OfflineCredential, ToFakeFcm
 from tests.support.outbox import drain
-from tests.support.receivers import free_port
-
-PROJECT = "plumb-test"
-_apps = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def fake_fcm(tmp_path_factory):
-    fake = FakeFcm(tmp_path_factory.mktemp("fcm"), free_port()).start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture
-def outbox(plumb, fake_fcm):
-    """The app's dispatcher, its push deliverer given an FCM sender that talks to the fake (the SDK is real)."""
-    fake_fcm.answer()
-    transport = ToFakeFcm(fake_fcm.base_url, pool_connections=push.BATCH_SIZE, pool_maxsize=push.BATCH_SIZE,
-                          max_retries=push.RETRIES)
-    sender = FcmSender(OfflineCredential(), PROJECT, app_name=f"plumb-delivery-test-{next(_apps)}", transport=transport)
+def outbox(plumb, sender):
+    """The app's dispatcher, its push deliverer given the FCM sender that talks to the fake (the SDK is real)."""
     deliverers = {**plumb.deliverers, PUSH_TOPIC: partial(deliver_push, db=plumb.db, sender=sender)}
     dispatcher = Dispatcher(plumb.db, deliverers, base_delay=0)
     yield dispatcher
     dispatcher.close()
-    sender.close()
 
 
 @pytest.fixture
