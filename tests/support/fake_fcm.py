@@ -8,11 +8,7 @@ transport adapter that sends the SDK's https://fcm.googleapis.com requests to it
 credential that needs no network."""
 import argparse
 import json
-import subprocess
-import sys
 import threading
-import time
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -108,43 +104,6 @@ def serve(port: int, ready_file: str) -> None:
 
 # ---- used by the tests ------------------------------------------------------------------------------------------
 
-class FakeFcm:
-    """The fake FCM process: start, steer (`answer`), read what it got (`received`), stop."""
-
-    def __init__(self, tmp_path, port: int):
-        self.tmp_path, self.port, self.process = tmp_path, port, None
-        self.base_url = f"http://127.0.0.1:{port}"
-
-    def start(self) -> "FakeFcm":
-        ready = self.tmp_path / f"fake-fcm-{time.monotonic_ns()}.ready"
-        self.process = subprocess.Popen([sys.executable, __file__, "--port", str(self.port),
-                                         "--ready-file", str(ready)])
-        deadline = time.monotonic() + 15
-        while not (ready.exists() and ready.read_text()):
-            assert time.monotonic() < deadline, "fake FCM did not start"
-            time.sleep(0.05)
-        return self
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
-
-    def _call(self, path: str, body: dict | None = None) -> dict:
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.base_url + path, data=data, method="POST" if data else "GET")
-        with urllib.request.urlopen(request, timeout=30) as r:
-            return json.loads(r.read())
-
-    def answer(self, **by_token: str | dict) -> None:
-        """From now on answer these tokens with these FCM errors (a name, or {"error": ..., "retry_after": ...});
-        every other token succeeds. Forgets what was received."""
-        self._call("/_answers", {t: a if isinstance(a, dict) else {"error": a} for t, a in by_token.items()})
-
-    def received(self) -> list[dict]:
-        return self._call("/_received")["received"]
-
-
 def _requests_parts():
     import requests.adapters
     from firebase_admin import credentials
@@ -171,6 +130,26 @@ def _requests_parts():
 
 
 if __name__ != "__main__":
+    # Imported by the tests (run as a script, this file is only the server and cannot see the tests package).
+    from tests.support.local_servers import LocalServer
+
+    class FakeFcm(LocalServer):
+        """The fake FCM process: start, steer (`answer`), read what it got (`received`), stop."""
+
+        name = "fake FCM"
+
+        def start(self) -> "FakeFcm":
+            self._launch(__file__)
+            return self
+
+        def answer(self, **by_token: str | dict) -> None:
+            """From now on answer these tokens with these FCM errors (a name, or {"error": ..., "retry_after": ...});
+            every other token succeeds. Forgets what was received."""
+            self._call("/_answers", {t: a if isinstance(a, dict) else {"error": a} for t, a in by_token.items()})
+
+        def received(self) -> list[dict]:
+            return self._call("/_received")["received"]
+
     ToFakeFcm, OfflineCredential = _requests_parts()
 
 if __name__ == "__main__":
