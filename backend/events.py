@@ -37,12 +37,13 @@ class ElectionApproved:
 
 @dataclass(frozen=True)
 class ElectionRejected:
-    """A sponsor rejected a pending deferral election (its reason is on the election)."""
+    """A sponsor rejected a pending deferral election, for the reason given."""
 
     plan_id: str
     election_id: str
     employee_id: str
     on: date
+    reason: str
 
 
 @dataclass(frozen=True)

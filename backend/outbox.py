@@ -82,13 +82,15 @@ class OutboxMessage(Base):
 
 
 def enqueue(session: Session, topic: str, recipient: str, payload: dict, employer_id: str | None = None,
-            subject_id: str | None = None, *, once_per_subject: bool = False) -> OutboxMessage | None:
+            subject_id: str | None = None, *, once_per_subject: bool = False,
+            not_before: datetime | None = None) -> OutboxMessage | None:
     """Owe `recipient` this message, in the caller's transaction. With `once_per_subject`, a message about the
     same subject that was ever enqueued that way wins: nothing is added and None is returned (two transactions
-    racing to enqueue it both reach this answer: one inserts, the other waits for it and then finds it)."""
+    racing to enqueue it both reach this answer: one inserts, the other waits for it and then finds it).
+    `not_before` holds it (and the recipient's later messages, which keep their order) until then."""
     if not once_per_subject:
         message = OutboxMessage(topic=topic, recipient=recipient, payload=payload, employer_id=employer_id,
-                                subject_id=subject_id)
+                                subject_id=subject_id, **({"next_attempt_at": not_before} if not_before else {}))
         session.add(message)
         return message
     if subject_id is None:

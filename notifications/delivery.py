@@ -18,7 +18,7 @@ DATA_NOTIFICATION = "notification_id"
 
 
 def deliver_push(message: Message, *, db: Database, sender: PushSender) -> Delivery:
-    user_id = message.recipient.removeprefix("user/")
+    user_id = message.payload.get("user_id") or message.recipient.removeprefix("user/")
     with db.transaction() as session:
         tokens = [device.token for device in devices_of(session, user_id)]
     if not tokens:

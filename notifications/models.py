@@ -1,7 +1,8 @@
-"""The notification tables: the devices a user's pushes go to, and the feed every notification is first stored in."""
-from datetime import datetime
+"""The notification tables: the devices a user's pushes go to, the feed every notification is first stored in, and
+each user's choices (language, time zone, quiet hours, muted categories)."""
+from datetime import datetime, time
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, Time
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, UTCDateTime, new_id, utcnow
@@ -42,3 +43,18 @@ class Notification(Base):
     deep_link: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class NotificationSettings(Base):
+    """A user's choices about being told; no row means the defaults (notifications/preferences.py)."""
+
+    __tablename__ = "notification_settings"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    language: Mapped[str | None] = mapped_column(String(8))  # None: follow the latest device's locale
+    time_zone: Mapped[str | None] = mapped_column(String(64))  # None: the latest device's, else the default
+    quiet_hours: Mapped[bool] = mapped_column(Boolean, default=False)
+    quiet_start: Mapped[time] = mapped_column(Time())
+    quiet_end: Mapped[time] = mapped_column(Time())
+    muted: Mapped[list] = mapped_column(JSON, default=list)  # ["nudges/push", "digests/email", ...]
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -1,94 +1,137 @@
-"""The feed and devices: `notify` stores a feed entry and queues its push in the caller's transaction (so the cause,
-the entry and the push stand or fall together, and a failed push never loses the entry); the triggers that turn
-domain events into notifications; registering devices; reading and marking the feed."""
-from collections.abc import Mapping
-from datetime import date
+"""The feed and devices: `notify` stores a feed entry and queues its push and email in the caller's transaction (so
+the cause, the entry and its messages stand or fall together, and a failed push never loses the entry); the
+triggers that turn domain events into notifications; registering devices; reading and marking the feed."""
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from backend.db import insert_unless_held, new_id, utcnow
-from backend.enrollment.models import MONEY_TYPES, DeferralElection
 from backend.errors import NotFound
 from backend.events import ElectionApproved, ElectionRejected, PayRunPosted
-from backend.identity.models import User
+from backend.identity.service import participant_accounts
 from backend.outbox import enqueue
-from backend.payroll.models import PayRun, PayStatement
+from backend.payroll.pay_history import posted_contributions
 from notifications import templates
 from notifications.models import Device, Notification
+from notifications.preferences import Reach, quiet_until, reach_of
 
 PUSH_TOPIC = "notification.push"
+EMAIL_TOPIC = "notification.email"
 
 
-def recipient(user_id: str) -> str:
-    """The outbox line of a user's pushes: one user's pushes go out in the order they were caused."""
-    return f"user/{user_id}"
+def recipient(user_id: str, urgent: bool = False) -> str:
+    """The outbox line of a user's pushes: one user's pushes go out in the order they were caused. Urgent ones
+    (legal notices, security alerts) have a line of their own, so a push held for quiet hours never holds them."""
+    return f"user/{user_id}/urgent" if urgent else f"user/{user_id}"
 
 
-def notify(session: Session, user_id: str, kind: str, params: Mapping, subject_id: str | None = None) -> Notification:
-    """Store a feed entry for `user_id` and queue its push, in the caller's transaction. The push's payload holds
-    the lock-screen texts only (title and push text, which never carry an amount, an SSN or a birth date: see
-    templates.py), the kind and the deep link; the feed's text, which may carry amounts, stays in the feed."""
-    texts = templates.render(kind, params)
-    entry = Notification(user_id=user_id, category=texts.category, kind=kind, subject_id=subject_id,
-                         title=texts.title, body=texts.feed, deep_link=texts.deep_link)
-    session.add(entry)
+@dataclass(frozen=True)
+class Notice:
+    """One notification owed to one user: its kind, the template's parameters (JSON values: cents as integers,
+    dates as ISO text) and what caused it."""
+
+    user_id: str
+    kind: str
+    params: Mapping = field(default_factory=dict)
+    subject_id: str | None = None
+
+
+def notify(session: Session, user_id: str, kind: str, params: Mapping,
+           subject_id: str | None = None) -> Notification | None:
+    """Tell one user (see notify_many); None when the user has no enabled account."""
+    entries = notify_many(session, [Notice(user_id, kind, params, subject_id)])
+    return entries[0] if entries else None
+
+
+def notify_many(session: Session, notices: Iterable[Notice]) -> list[Notification]:
+    """Store each notice in its user's feed, in the user's language, and queue its messages, in the caller's
+    transaction:
+    - a push when the user has a device and has not muted the category's pushes; outside urgent categories, a push
+      that falls in the user's quiet hours waits in the outbox until they end;
+    - an email for staff, and for participants with no device to push to, unless muted.
+    The push and email carry the lock-screen texts only (title and push text, which never carry an amount, an SSN
+    or a birth date: see templates.py) and the deep link; the feed's text, which may carry amounts, stays in the
+    feed. Reading the recipients takes three queries however many notices there are."""
+    notices = list(notices)
+    reach = reach_of(session, {n.user_id for n in notices})
+    now = utcnow()
+    entries, messages = [], []
+    for notice in notices:
+        who = reach.get(notice.user_id)
+        if who is None:
+            continue
+        texts = templates.render(notice.kind, notice.params, who.language)
+        entry = Notification(id=new_id("ntf"), user_id=who.user_id, category=texts.category, kind=notice.kind,
+                             subject_id=notice.subject_id, title=texts.title, body=texts.feed,
+                             deep_link=texts.deep_link, created_at=now)
+        entries.append(entry)
+        messages.append((who, notice, texts, entry))
+    session.add_all(entries)
     session.flush()
-    enqueue(session, PUSH_TOPIC, recipient(user_id),
-            {"notification_id": entry.id, "kind": kind, "title": texts.title, "text": texts.push,
-             "link": texts.deep_link}, subject_id=entry.id)
-    return entry
+    for who, notice, texts, entry in messages:
+        _queue_messages(session, who, notice, texts, entry, now)
+    return entries
 
 
-def _participant_user(session: Session, employee_id: str) -> User | None:
-    """The participant's account, if they have signed up (no account: nobody to tell)."""
-    return session.scalar(select(User).where(User.employee_id == employee_id, User.disabled.is_(False)))
+def _queue_messages(session: Session, who: Reach, notice: Notice, texts: templates.Texts, entry: Notification,
+                    now) -> None:
+    urgent = templates.CATEGORIES[texts.category].urgent
+    if who.has_device and who.wants(texts.category, "push"):
+        hold = None if urgent else quiet_until(now, who.time_zone, who.quiet)
+        enqueue(session, PUSH_TOPIC, recipient(who.user_id, urgent),
+                {"notification_id": entry.id, "user_id": who.user_id, "kind": notice.kind, "title": texts.title,
+                 "text": texts.push, "link": texts.deep_link}, subject_id=entry.id, not_before=hold)
+    if (who.is_staff or not who.has_device) and who.account.has_email and who.wants(texts.category, "email"):
+        enqueue(session, EMAIL_TOPIC, f"email/{who.user_id}",
+                {"notification_id": entry.id, "user_id": who.user_id, "kind": notice.kind, "subject": texts.title,
+                 "text": texts.email}, subject_id=entry.id)
+
+
+def already_told(session: Session, kind: str, subject_ids: Iterable[str]) -> set[str]:
+    """Which of these causes have already been told as `kind` (a cause replayed is not told twice)."""
+    ids = list(subject_ids)
+    if not ids:
+        return set()
+    return set(session.scalars(select(Notification.subject_id).where(Notification.kind == kind,
+                                                                     Notification.subject_id.in_(ids))))
+
+
+def _participant(session: Session, employee_id: str) -> str | None:
+    """The participant's user id, if they have signed up (no account: nobody to tell)."""
+    return participant_accounts(session, [employee_id]).get(employee_id)
 
 
 # ---- triggers (subscribed in backend/wiring.py) ---------------------------------------------------------------------
 
 def tell_election_approved(session: Session, event: ElectionApproved) -> None:
     """The participant hears their election was approved."""
-    user = _participant_user(session, event.employee_id)
-    if user is None:
-        return
-    election = session.get(DeferralElection, event.election_id)
-    notify(session, user.id, "election_approved", {"election_id": election.id, "version": election.version},
-           subject_id=election.id)
+    user_id = _participant(session, event.employee_id)
+    if user_id is not None:
+        notify(session, user_id, "election_approved", {"election_id": event.election_id},
+               subject_id=event.election_id)
 
 
 def tell_election_rejected(session: Session, event: ElectionRejected) -> None:
     """The participant hears their election was not approved, and why."""
-    user = _participant_user(session, event.employee_id)
-    if user is None:
-        return
-    election = session.get(DeferralElection, event.election_id)
-    notify(session, user.id, "election_rejected", {"election_id": election.id, "version": election.version,
-                                                   "reason": election.rejection_reason}, subject_id=election.id)
+    user_id = _participant(session, event.employee_id)
+    if user_id is not None:
+        notify(session, user_id, "election_rejected", {"election_id": event.election_id, "reason": event.reason},
+               subject_id=event.election_id)
 
 
 def tell_contributions_posted(session: Session, event: PayRunPosted) -> None:
-    """Each signed-up participant with a deferral posted in this pay run hears of it once (a payroll exception's
+    """Each signed-up participant with money posted in this pay run hears of it once (a payroll exception's
     resolution publishes PayRunPosted again for the same run: a statement already told is not told again)."""
-    run = session.get(PayRun, event.pay_run_id)
-    statements = session.execute(
-        select(PayStatement, User.id).join(User, User.employee_id == PayStatement.employee_id)
-        .where(PayStatement.pay_run_id == run.id, PayStatement.status == "posted",
-               User.disabled.is_(False))).all()
-    told = set(session.scalars(select(Notification.subject_id).where(
-        Notification.kind == "contribution_posted",
-        Notification.subject_id.in_([st.id for st, _ in statements] or [""]))))
-    for statement, user_id in statements:
-        deferral = sum(statement.withholdings.get(t, 0) for t in MONEY_TYPES)
-        if statement.id in told or deferral + statement.employer_match_cents <= 0:
-            continue
-        notify(session, user_id, "contribution_posted",
-               {"pay_run_id": run.id, "pay_date": _us_date(run.pay_date), "deferral_cents": deferral,
-                "match_cents": statement.employer_match_cents}, subject_id=statement.id)
-
-
-def _us_date(day: date) -> str:
-    return f"{day:%B} {day.day}, {day.year}"
+    posted = [c for c in posted_contributions(session, event.pay_run_id) if c.deferral_cents + c.match_cents > 0]
+    users = participant_accounts(session, [c.employee_id for c in posted])
+    told = already_told(session, "contribution_posted", [c.statement_id for c in posted if c.employee_id in users])
+    notify_many(session, [
+        Notice(users[c.employee_id], "contribution_posted",
+               {"pay_run_id": event.pay_run_id, "pay_date": c.pay_date.isoformat(), "deferral_cents": c.deferral_cents,
+                "match_cents": c.match_cents}, c.statement_id)
+        for c in posted if c.employee_id in users and c.statement_id not in told])
 
 
 # ---- devices --------------------------------------------------------------------------------------------------------

@@ -1,12 +1,57 @@
-"""Every notification's words, in one place: kind → category, title, push text, feed text and deep link.
+"""Every notification's words, in one place: kind → category, title, push text, feed text and deep link, in the
+recipient's language.
 
 Two texts per kind: the push text shows on a lock screen, which anyone can read, so it never carries an SSN, a
-birth date, a balance or a pay figure; the feed text is read behind login and may carry amounts. English only for
-now (the Spanish catalog comes with the Babel work of issue 11)."""
-from collections.abc import Mapping
-from dataclasses import dataclass
+birth date, a balance or a pay figure; the feed text is read behind login and may carry amounts. The texts are
+English message ids marked with `_`; the Spanish words are in the Babel catalog
+`notifications/locales/es/LC_MESSAGES/messages.po`, so a translator works on the `.po` file, not on this code
+(`make messages` re-extracts the ids into `messages.pot` and merges them into each catalog).
 
-from backend.money import format_dollars
+Each template gets the notification's parameters (plain JSON values: cents as integers, dates as ISO text) and a
+`Language` that translates and formats them for the reader."""
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+
+from babel.dates import format_date
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency, format_decimal
+from babel.support import NullTranslations, Translations
+
+LOCALES_DIR = Path(__file__).parent / "locales"
+LANGUAGES = ("en", "es")
+DEFAULT_LANGUAGE = "en"
+# The Babel locale each language formats with: US dollars, written as people in the US write them.
+_FORMAT_LOCALE = {"en": "en_US", "es": "es_US"}
+
+
+@dataclass(frozen=True)
+class Category:
+    """What a notification is about, which decides who may silence it and whether it may wait for quiet hours."""
+
+    name: str
+    mutable: bool  # the user may turn it off, per channel (legal notices and security alerts: never)
+    urgent: bool  # pushed at once even in the user's quiet hours
+
+
+CATEGORIES = {c.name: c for c in (
+    Category("notices", mutable=False, urgent=True),  # legally required notices (eligibility, auto-enrollment)
+    Category("security", mutable=False, urgent=True),  # account and sign-in safety
+    Category("elections", mutable=True, urgent=False),
+    Category("contributions", mutable=True, urgent=False),
+    Category("limits", mutable=True, urgent=False),
+    Category("nudges", mutable=True, urgent=False),
+    Category("approvals", mutable=True, urgent=False),
+    Category("payroll", mutable=True, urgent=False),
+    Category("compliance", mutable=True, urgent=False),
+    Category("digests", mutable=True, urgent=False),
+)}
+CHANNELS = ("push", "email")
 
 
 @dataclass(frozen=True)
@@ -16,40 +61,98 @@ class Texts:
     push: str
     feed: str
     deep_link: dict
+    email: str  # the email's text: the push text (an inbox is no safer than a lock screen) and where to read more
 
 
-def _election_approved(p: Mapping) -> Texts:
-    return Texts("elections", "Election approved",
-                 "Your employer approved your contribution election.",
-                 f"Your employer approved your contribution election (version {p['version']}). Payroll will "
-                 "apply it from the next pay date.",
-                 {"screen": "election", "election_id": p["election_id"]})
+@cache
+def _translations(language: str) -> NullTranslations:
+    """The language's catalog, compiled in memory from its `.po` file (no build step, no compiled file to commit)."""
+    po = LOCALES_DIR / language / "LC_MESSAGES" / "messages.po"
+    if language == DEFAULT_LANGUAGE or not po.exists():
+        return NullTranslations()
+    with po.open("rb") as file:
+        catalog = read_po(file, locale=language)
+    buffer = BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(buffer)
 
 
-def _election_rejected(p: Mapping) -> Texts:
-    return Texts("elections", "Election not approved",
-                 "Your employer did not approve your contribution election. Open the app to see why.",
-                 f"Your employer did not approve your contribution election (version {p['version']}): "
-                 f"{p['reason']}",
-                 {"screen": "election", "election_id": p["election_id"]})
+class Language:
+    """Translation and formatting for one reader: `_` looks a message up in the catalog; money comes from
+    integer cents through Decimal (never a float); dates are written out in the reader's language."""
+
+    def __init__(self, language: str):
+        self.code = language if language in LANGUAGES else DEFAULT_LANGUAGE
+        self._catalog = _translations(self.code)
+        self._locale = _FORMAT_LOCALE[self.code]
+
+    def _(self, message: str) -> str:
+        return self._catalog.gettext(message)
+
+    def money(self, cents: int) -> str:
+        if isinstance(cents, bool) or not isinstance(cents, int):
+            raise TypeError(f"cents must be an int, got {type(cents).__name__}")
+        return format_currency(Decimal(cents).scaleb(-2), "USD", locale=self._locale)
+
+    def percent(self, rate: str | Decimal) -> str:
+        """A rate given as a fraction (Decimal or its text: '0.06') as a percentage: '6%', '6.5%'."""
+        return format_decimal(Decimal(rate) * 100, format="#,##0.##", locale=self._locale) + "%"
+
+    def date(self, day: str | date) -> str:
+        day = date.fromisoformat(day) if isinstance(day, str) else day
+        return format_date(day, format="long", locale=self._locale)
 
 
-def _contribution_posted(p: Mapping) -> Texts:
-    match = f", and your employer added {format_dollars(p['match_cents'])}" if p["match_cents"] else ""
-    return Texts("contributions", "Contribution posted",
-                 "Your latest 401(k) contribution has been posted to your account.",
-                 f"{format_dollars(p['deferral_cents'])} from your paycheck of {p['pay_date']} went into your "
-                 f"401(k){match}.",
-                 {"screen": "balance", "pay_run_id": p["pay_run_id"]})
+def _texts(l: Language, category: str, title: str, push: str, feed: str, link: dict) -> Texts:
+    return Texts(category, title, push, feed, link,
+                 push + "\n\n" + l._("Open the Plumb app to see the details."))
 
 
-TEMPLATES = {
+# ---- participants ---------------------------------------------------------------------------------------------------
+
+def _election_approved(p: Mapping, l: Language) -> Texts:
+    return _texts(l, "elections", l._("Election approved"),
+                  l._("Your employer approved your contribution election."),
+                  l._("Your employer approved your contribution election. Payroll will apply it from the next pay "
+                      "date."),
+                  {"screen": "election", "election_id": p["election_id"]})
+
+
+def _election_rejected(p: Mapping, l: Language) -> Texts:
+    return _texts(l, "elections", l._("Election not approved"),
+                  l._("Your employer did not approve your contribution election. Open the app to see why."),
+                  l._("Your employer did not approve your contribution election: %(reason)s") % {"reason": p["reason"]},
+                  {"screen": "election", "election_id": p["election_id"]})
+
+
+def _contribution_posted(p: Mapping, l: Language) -> Texts:
+    values = {"deferral": l.money(p["deferral_cents"]), "match": l.money(p["match_cents"]),
+              "pay_date": l.date(p["pay_date"])}
+    feed = (l._("%(deferral)s from your paycheck of %(pay_date)s went into your 401(k), and your employer added "
+                "%(match)s.") if p["match_cents"] else
+            l._("%(deferral)s from your paycheck of %(pay_date)s went into your 401(k).")) % values
+    return _texts(l, "contributions", l._("Contribution posted"),
+                  l._("Your latest 401(k) contribution has been posted to your account."), feed,
+                  {"screen": "balance", "pay_run_id": p["pay_run_id"]})
+
+
+TEMPLATES: dict[str, Callable[[Mapping, Language], Texts]] = {
     "election_approved": _election_approved,
     "election_rejected": _election_rejected,
     "contribution_posted": _contribution_posted,
 }
 
 
-def render(kind: str, params: Mapping) -> Texts:
-    """The texts of one notification of `kind` (a KeyError names an unknown kind: a programming error)."""
-    return TEMPLATES[kind](params)
+def render(kind: str, params: Mapping, language: str = DEFAULT_LANGUAGE) -> Texts:
+    """The texts of one notification of `kind` in `language` (a KeyError names an unknown kind: a programming
+    error)."""
+    texts = TEMPLATES[kind](params, Language(language))
+    assert texts.category in CATEGORIES, texts.category
+    return texts
+
+
+def language_of(locale: str | None) -> str:
+    """The supported language of a BCP 47 locale ('es-MX' → 'es'); anything else reads English."""
+    prefix = (locale or "").replace("_", "-").split("-")[0].lower()
+    return prefix if prefix in LANGUAGES else DEFAULT_LANGUAGE

@@ -109,7 +109,8 @@ def decide(session: Session, actor: Actor, principal: Principal, election_id: st
         election.rejection_reason = reason.strip()
         record_audit(session, actor, "election.rejected", "election", election.id, employer_id=employer.id,
                      changes={"version": election.version, "reason": election.rejection_reason})
-        publish(session, ElectionRejected(election.plan_id, election.id, election.employee_id, today))
+        publish(session, ElectionRejected(election.plan_id, election.id, election.employee_id, today,
+                                          election.rejection_reason))
     return election
 
 

@@ -270,3 +270,41 @@ def accept_invitation(session: Session, config: Config, token: str, password: st
     user = create_user(session, config, email=invitation.email, password=password, role=invitation.role,
                        employer_id=invitation.employer_id)
     return issue_tokens(session, config, user)
+
+
+# ---- who can be told (read by notifications/) -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Account:
+    """An enabled account as a notifier needs it: who it is for, and whether it has an address to mail."""
+
+    user_id: str
+    role: str
+    employer_id: str | None
+    employee_id: str | None
+    has_email: bool
+
+
+def accounts(session: Session, user_ids) -> dict[str, Account]:
+    """The enabled accounts among `user_ids` (a disabled or unknown one is nobody to tell)."""
+    ids = list(dict.fromkeys(user_ids))
+    if not ids:
+        return {}
+    rows = session.execute(select(User.id, User.role, User.employer_id, User.employee_id, User.email)
+                           .where(User.id.in_(ids), User.disabled.is_(False))).all()
+    return {r.id: Account(r.id, r.role, r.employer_id, r.employee_id, bool(r.email)) for r in rows}
+
+
+def participant_accounts(session: Session, employee_ids) -> dict[str, str]:
+    """{employee id: user id} of the employees among `employee_ids` who have signed up (and are not disabled)."""
+    ids = list(dict.fromkeys(employee_ids))
+    if not ids:
+        return {}
+    return dict(session.execute(select(User.employee_id, User.id).where(
+        User.employee_id.in_(ids), User.disabled.is_(False))).all())
+
+
+def staff_of_employer(session: Session, employer_id: str, roles: tuple[str, ...] = ("sponsor_admin",)) -> list[str]:
+    """The user ids of an employer's enabled staff accounts with one of `roles` (its sponsor admins)."""
+    return list(session.scalars(select(User.id).where(User.employer_id == employer_id, User.role.in_(roles),
+                                                      User.disabled.is_(False)).order_by(User.created_at)))

@@ -1,10 +1,13 @@
 """What payroll has paid, read from the posted pay statements: the one definition of "posted pay over a period"
-that payroll's 401(a)(17) cap and the compliance tests (this year's pay, last year's for HCE status) use."""
+that payroll's 401(a)(17) cap and the compliance tests (this year's pay, last year's for HCE status) use; and
+what each posted statement put into an account, for the notices that tell participants."""
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from backend.enrollment.models import MONEY_TYPES as DEFERRAL_TYPES
 from backend.payroll.models import PayRun, PayStatement
 
 PAY_COLUMNS = {"plan_compensation": PayStatement.plan_compensation_cents, "gross": PayStatement.gross_cents}
@@ -30,3 +33,23 @@ def payroll_covers_year(session: Session, plan_id: str, year: int) -> bool:
         PayRun.plan_id == plan_id, PayRun.status != "superseded",
         PayRun.pay_date.between(date(year, 1, 1), date(year, 12, 31))))
     return first is not None and first <= date(year, 1, 31)
+
+
+@dataclass(frozen=True)
+class PostedContribution:
+    """What one posted pay statement put into one employee's account."""
+
+    statement_id: str
+    employee_id: str
+    pay_date: date
+    deferral_cents: int  # every deferral money type together (pre-tax, Roth, catch-up)
+    match_cents: int
+
+
+def posted_contributions(session: Session, pay_run_id: str) -> list[PostedContribution]:
+    """The posted statements of one pay run, in their order on the run."""
+    rows = session.execute(select(PayStatement, PayRun.pay_date).join(PayRun, PayRun.id == PayStatement.pay_run_id)
+                           .where(PayStatement.pay_run_id == pay_run_id, PayStatement.status == "posted")
+                           .order_by(PayStatement.position)).all()
+    return [PostedContribution(st.id, st.employee_id, pay_date, sum(st.withholdings.get(t, 0) for t in DEFERRAL_TYPES),
+                               st.employer_match_cents) for st, pay_date in rows]

@@ -29,9 +29,10 @@ def feed(client, headers, **query) -> dict:
     return response.json
 
 
-def pushes(plumb) -> list[OutboxMessage]:
+def messages(plumb, topics=("notification.push", "notification.email")) -> list[OutboxMessage]:
+    """The pushes and emails queued for notifications, in line order."""
     with plumb.db.transaction() as session:
-        return list(session.scalars(select(OutboxMessage).where(OutboxMessage.topic == "notification.push")
+        return list(session.scalars(select(OutboxMessage).where(OutboxMessage.topic.in_(topics))
                                     .order_by(OutboxMessage.seq)))
 
 
@@ -96,6 +97,7 @@ def test_a_device_with_an_unknown_platform_is_refused_with_every_problem_listed(
 def test_an_approved_election_puts_one_entry_in_the_participants_feed_and_one_pending_push(
         client, plumb, approval_world):
     world = approval_world
+    assert client.post("/mobile/v1/devices", headers=world.participant, json=IPHONE).status_code == 200
     election = client.post("/mobile/v1/elections", headers=world.participant, json=SIX).json
     assert feed(client, world.participant)["data"] == []
     response = client.post(f"/v1/elections/{election['id']}/approve", json={},
@@ -107,16 +109,18 @@ def test_an_approved_election_puts_one_entry_in_the_participants_feed_and_one_pe
     assert (entry["kind"], entry["category"], entry["title"]) == ("election_approved", "elections", "Election approved")
     assert entry["deep_link"] == {"screen": "election", "election_id": election["id"]}
     assert entry["read_at"] is None
-    [push] = pushes(plumb)
+    [push] = messages(plumb)
     user_id = user_id_of(client, world.participant)
-    assert (push.status, push.recipient) == ("pending", f"user/{user_id}")
+    assert (push.topic, push.status, push.recipient) == ("notification.push", "pending", f"user/{user_id}")
     # The push carries the lock-screen texts, the kind and the deep link; the feed's words stay in the feed.
-    assert push.payload == {"notification_id": entry["id"], "kind": "election_approved", "title": "Election approved",
+    assert push.payload == {"notification_id": entry["id"], "user_id": user_id, "kind": "election_approved",
+                            "title": "Election approved",
                             "text": "Your employer approved your contribution election.",
                             "link": {"screen": "election", "election_id": election["id"]}}
 
 
-def test_a_rejected_election_tells_the_participant_why(client, plumb, approval_world):
+def test_a_rejected_election_tells_the_participant_why_by_email_when_they_have_no_device(
+        client, plumb, approval_world):
     world = approval_world
     election = client.post("/mobile/v1/elections", headers=world.participant, json=SIX).json
     response = client.post(f"/v1/elections/{election['id']}/reject", json={"reason": "Above the plan maximum"},
@@ -125,7 +129,14 @@ def test_a_rejected_election_tells_the_participant_why(client, plumb, approval_w
     [entry] = feed(client, world.participant)["data"]
     assert entry["kind"] == "election_rejected"
     assert entry["body"].endswith("Above the plan maximum")
-    assert [p.payload["notification_id"] for p in pushes(plumb)] == [entry["id"]]
+    [email] = messages(plumb)
+    user_id = user_id_of(client, world.participant)
+    assert (email.topic, email.recipient) == ("notification.email", f"email/{user_id}")
+    # Like the push, the email carries no reason or amount: it says where to read them.
+    assert email.payload == {"notification_id": entry["id"], "user_id": user_id, "kind": "election_rejected",
+                             "subject": "Election not approved",
+                             "text": "Your employer did not approve your contribution election. Open the app to "
+                                     "see why.\n\nOpen the Plumb app to see the details."}
 
 
 def test_a_refused_decision_stores_neither_a_feed_entry_nor_a_push(client, plumb, approval_world):
@@ -137,14 +148,14 @@ def test_a_refused_decision_stores_neither_a_feed_entry_nor_a_push(client, plumb
     stale = client.post(f"/v1/elections/{b['id']}/approve", json={},
                         headers={**world.sponsor, "If-Match": '"stale"'})
     assert_problem(stale, 412)
-    assert stored_entries(plumb) == [] and pushes(plumb) == []
+    assert stored_entries(plumb) == [] and messages(plumb) == []
     response = client.post(f"/v1/plans/{world.plan_id}/approvals/bulk", headers=world.sponsor, json={
         "decision": "approve", "elections": [{"election_id": a["id"], "etag": a["etag"]},
                                              {"election_id": b["id"], "etag": "stale"}]})
     assert response.status_code == 200, response.json
     assert [e.user_id for e in stored_entries(plumb)] == [user_id_of(client, world.participant)]
     assert feed(client, second)["data"] == []
-    assert [p.payload["notification_id"] for p in pushes(plumb)] == [e.id for e in stored_entries(plumb)]
+    assert [p.payload["notification_id"] for p in messages(plumb)] == [e.id for e in stored_entries(plumb)]
 
 
 def test_an_employee_without_an_account_is_told_nothing(client, plumb, approval_world):
@@ -159,7 +170,7 @@ def test_an_employee_without_an_account_is_told_nothing(client, plumb, approval_
     response = client.post(f"/v1/elections/{election['id']}/approve", json={},
                            headers={**world.sponsor, "If-Match": f'"{pending[0]["etag"]}"'})
     assert response.status_code == 200, response.json
-    assert stored_entries(plumb) == [] and pushes(plumb) == []
+    assert stored_entries(plumb) == [] and messages(plumb) == []
 
 
 def test_a_pay_run_tells_each_paid_participant_their_contribution_with_the_amount_in_the_feed_only(
@@ -177,10 +188,11 @@ def test_a_pay_run_tells_each_paid_participant_their_contribution_with_the_amoun
     entry = feed(client, world.participant)["data"][0]
     assert entry["kind"] == "contribution_posted" and "$166.15" in entry["body"], entry
     assert entry["deep_link"]["screen"] == "balance"
-    push = next(p for p in pushes(plumb) if p.payload["notification_id"] == entry["id"])
-    assert push.status == "pending" and not PRIVATE.search(push.payload["text"] + push.payload["title"])
+    # No device: the message is an email, and it carries no amount either.
+    email = next(p for p in messages(plumb) if p.payload["notification_id"] == entry["id"])
+    assert email.status == "pending" and not PRIVATE.search(email.payload["text"] + email.payload["subject"])
     # The push text is the template's; it carries no amount.
-    texts = templates.render("contribution_posted", {"pay_run_id": "r", "pay_date": "December 4, 2026",
+    texts = templates.render("contribution_posted", {"pay_run_id": "r", "pay_date": "2026-12-04",
                                                      "deferral_cents": 16615, "match_cents": 8000})
     assert "$166.15" in texts.feed and not PRIVATE.search(texts.push)
 
@@ -196,11 +208,12 @@ def test_the_same_pay_run_posted_again_does_not_tell_anyone_twice(client, plumb,
 
 def test_no_push_text_of_any_template_carries_an_amount_a_date_of_birth_or_an_ssn():
     params = {"election_id": "ele_1", "version": 2, "reason": "Over $500.00 for 1985-07-19 123-45-6789",
-              "pay_run_id": "prn_1", "pay_date": "December 4, 2026", "deferral_cents": 123456, "match_cents": 6100}
-    for kind in templates.TEMPLATES:
-        texts = templates.render(kind, params)
-        assert not PRIVATE.search(texts.push), (kind, texts.push)
-        assert not PRIVATE.search(texts.title), (kind, texts.title)
+              "pay_run_id": "prn_1", "pay_date": "2026-12-04", "deferral_cents": 123456, "match_cents": 6100}
+    for language in templates.LANGUAGES:
+        for kind in templates.TEMPLATES:
+            texts = templates.render(kind, params, language)
+            for text in (texts.push, texts.title, texts.email):
+                assert not PRIVATE.search(text), (kind, language, text)
 
 
 # ---- reading the feed -----------------------------------------------------------------------------------------------

@@ -91,8 +91,11 @@ def test_fcm_asking_to_wait_keeps_the_push_for_later_and_the_feed_entry_stays(cl
     assert push_statuses(plumb) == ["delivered"]
 
 
-def test_a_participant_without_a_device_has_the_push_settled_and_the_entry_in_the_feed(client, plumb, approval_world,
-                                                                                      outbox):
+def test_a_push_whose_device_was_removed_before_it_went_out_is_settled_and_the_entry_stays_in_the_feed(
+        client, plumb, approval_world, outbox):
+    device = client.post("/mobile/v1/devices", headers=approval_world.participant,
+                         json={"token": "tok-signed-out", "platform": "ios"}).json
     approve_an_election(client, approval_world)
+    assert client.delete(f"/mobile/v1/devices/{device['id']}", headers=approval_world.participant).status_code == 204
     drain(plumb, outbox)
     assert push_statuses(plumb) == ["delivered"]
