@@ -22,8 +22,7 @@ from backend.web.etags import etag_response
 from backend.web.pagination import PageArgs, page_schema, paginate, paginate_computed
 from backend.web.smorest import Blueprint
 from mobile_api.schemas import BalanceOut, BalancePointOut, ContributionOut, LimitsOut, MeOut
-from notifications import service as notifications
-from notifications.schemas import DeviceIn, DeviceOut, FeedPage, NotificationOut, ReadAllOut
+from notifications.api import add_notification_routes
 
 blp = Blueprint("mobile", __name__, url_prefix="/mobile/v1", description="The participant's phone.")
 
@@ -257,57 +256,5 @@ class SkipEscalation(MethodView):
         return election_view(session, election, context.today())
 
 
-@blp.route("/devices")
-class Devices(MethodView):
-    @blp.requires(policy.PARTICIPATE)
-    @blp.arguments(DeviceIn)
-    @blp.response(200, DeviceOut)
-    def post(self, body):
-        """Register this phone's push token (again after the app refreshes it, or after another user signed out on
-        it: the token then moves to you, with the new details)."""
-        device, _created = notifications.register_device(
-            context.session(), context.principal().user_id, body["token"], body["platform"], body["app_version"],
-            body["locale"], body["time_zone"])
-        return device
-
-
-@blp.route("/devices/<token_or_id>")
-class Device(MethodView):
-    @blp.requires(policy.PARTICIPATE)
-    @blp.answers(404, "No such device of yours.")
-    @blp.response(204)
-    def delete(self, token_or_id):
-        """Stop pushes to one of your devices (named by its id or its token), when you sign out on it."""
-        notifications.remove_device(context.session(), context.principal().user_id, token_or_id)
-
-
-@blp.route("/me/notifications")
-class Feed(MethodView):
-    @blp.requires(policy.PARTICIPATE)
-    @blp.arguments(PageArgs, location="query")
-    @blp.response(200, FeedPage)
-    def get(self, args):
-        """Your notifications, newest first (paginated), with how many are unread."""
-        session, user_id = context.session(), context.principal().user_id
-        rows, cursor = paginate(session, notifications.feed_query(user_id), notifications.FEED_ORDER, args["limit"],
-                                args["cursor"], notifications.feed_key, descending=True)
-        return {"data": rows, "next_cursor": cursor, "unread_count": notifications.unread_count(session, user_id)}
-
-
-@blp.route("/me/notifications/<notification_id>/read")
-class ReadNotification(MethodView):
-    @blp.requires(policy.PARTICIPATE)
-    @blp.answers(404, "No such notification in your feed.")
-    @blp.response(200, NotificationOut)
-    def post(self, notification_id):
-        """Mark one notification read (marking it again changes nothing)."""
-        return notifications.mark_read(context.session(), context.principal().user_id, notification_id)
-
-
-@blp.route("/me/notifications/read-all")
-class ReadAllNotifications(MethodView):
-    @blp.requires(policy.PARTICIPATE)
-    @blp.response(200, ReadAllOut)
-    def post(self):
-        """Mark every notification in your feed read."""
-        return notifications.mark_all_read(context.session(), context.principal().user_id)
+# Devices, the feed and notification settings: the same routes as staff have under /v1.
+add_notification_routes(blp, policy.PARTICIPATE)

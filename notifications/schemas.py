@@ -57,3 +57,58 @@ class ReadAllOut(Schema):
 
     marked = fields.Integer(metadata={"description": "How many entries were unread."})
     unread_count = fields.Integer()
+
+
+class QuietHours(Schema):
+    """Hours of the day (in your time zone) when pushes wait; legal notices and security alerts do not."""
+
+    enabled = fields.Boolean()
+    start = fields.String(metadata={"description": "HH:MM, e.g. 21:00."})
+    end = fields.String(metadata={"description": "HH:MM, e.g. 08:00 (before start: the hours cross midnight)."})
+
+
+class CategoryChoice(Schema):
+    """Whether one category of notifications reaches you by push and by email (the feed always has it)."""
+
+    category = fields.String()
+    mutable = fields.Boolean(metadata={"description": "False for legal notices and security alerts."})
+    urgent = fields.Boolean(metadata={"description": "True when it is pushed even in quiet hours."})
+    push = fields.Boolean()
+    email = fields.Boolean()
+
+
+class NotificationSettingsOut(Schema):
+    """How you are told: what you chose, or the defaults in force."""
+
+    language = fields.String(metadata={"description": "en or es: the language of your notifications."})
+    language_chosen = fields.Boolean(metadata={"description": "False: it follows your latest device's locale."})
+    time_zone = fields.String(metadata={"description": "IANA name; your quiet hours are in it."})
+    time_zone_chosen = fields.Boolean(metadata={"description": "False: your latest device's, else the default."})
+    quiet_hours = fields.Nested(QuietHours)
+    categories = fields.List(fields.Nested(CategoryChoice))
+
+
+class QuietHoursIn(Schema):
+    """Quiet hours to change: any of enabled, start and end."""
+
+    enabled = fields.Boolean()
+    start = fields.String(metadata={"description": "HH:MM"})
+    end = fields.String(metadata={"description": "HH:MM"})
+
+
+class CategoryChoiceIn(Schema):
+    """One category to change: true lets it reach you on that channel, false mutes it there."""
+
+    category = fields.String(required=True)
+    push = fields.Boolean(load_default=None)
+    email = fields.Boolean(load_default=None)
+
+
+class NotificationSettingsIn(Schema):
+    """The settings to change; any left out stay as they are. null for language or time zone goes back to
+    following your device."""
+
+    language = fields.String(allow_none=True, metadata={"description": "en or es"})
+    time_zone = fields.String(allow_none=True, metadata={"description": "IANA name, e.g. America/Chicago"})
+    quiet_hours = fields.Nested(QuietHoursIn)
+    categories = fields.List(fields.Nested(CategoryChoiceIn))

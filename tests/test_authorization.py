@@ -264,15 +264,28 @@ def _read_path(prefix: str):
 
 def _device_of(t, role: str = "participant") -> None:
     t.device_token = f"fcm-{next(_unique)}"
-    response = t.client.post("/mobile/v1/devices", headers=t.headers(role),
+    prefix = "/mobile/v1" if role == "participant" else "/v1"
+    response = t.client.post(f"{prefix}/devices", headers=t.headers(role),
                              json={"token": t.device_token, "platform": "android"})
     assert response.status_code == 200, response.json
 
 
-def _device_path(t):
-    if not hasattr(t, "device_token"):
-        _device_of(t)
-    return {"path": f"/mobile/v1/devices/{t.device_token}"}
+def _device_path(prefix: str):
+    def request(t):
+        if not hasattr(t, "device_token"):
+            _device_of(t)
+        return {"path": f"{prefix}/devices/{t.device_token}"}
+    return request
+
+
+def _settings_change(prefix: str):
+    return lambda t: {"path": f"{prefix}/me/notification-settings", "json": {
+        "language": "es", "categories": [{"category": "nudges", "push": False}]}}
+
+
+def _settings_changed(body, t) -> bool:
+    nudges = next(c for c in body["categories"] if c["category"] == "nudges")
+    return body["language"] == "es" and nudges["push"] is False
 
 
 ENDPOINTS = [
@@ -437,7 +450,21 @@ ENDPOINTS = [
     Endpoint("POST", "/mobile/v1/devices", PARTICIPANT, lambda t: {"path": "/mobile/v1/devices", "json": {
         "token": f"fcm-{next(_unique)}", "platform": "ios", "locale": "en-US"}}, 200, "own",
              check=lambda body, t: body["platform"] == "ios"),
-    Endpoint("DELETE", "/mobile/v1/devices/<token_or_id>", PARTICIPANT, _device_path, 204, prepare=_device_of),
+    Endpoint("DELETE", "/mobile/v1/devices/<token_or_id>", PARTICIPANT, _device_path("/mobile/v1"), 204,
+             prepare=_device_of),
+    Endpoint("POST", "/v1/devices", STAFF, lambda t: {"path": "/v1/devices", "json": {
+        "token": f"fcm-{next(_unique)}", "platform": "web", "locale": "en-US"}}, 200, "own",
+             check=lambda body, t: body["platform"] == "web"),
+    Endpoint("DELETE", "/v1/devices/<token_or_id>", STAFF, _device_path("/v1"), 204, prepare=_device_of),
+    Endpoint("GET", "/mobile/v1/me/notification-settings", PARTICIPANT,
+             lambda t: {"path": "/mobile/v1/me/notification-settings"}, 200, "own",
+             check=lambda body, t: body["language"] in ("en", "es")),
+    Endpoint("PATCH", "/mobile/v1/me/notification-settings", PARTICIPANT, _settings_change("/mobile/v1"), 200, "own",
+             check=_settings_changed),
+    Endpoint("GET", "/v1/me/notification-settings", STAFF, lambda t: {"path": "/v1/me/notification-settings"}, 200,
+             "own", check=lambda body, t: body["language"] in ("en", "es")),
+    Endpoint("PATCH", "/v1/me/notification-settings", STAFF, _settings_change("/v1"), 200, "own",
+             check=_settings_changed),
     Endpoint("GET", "/mobile/v1/me/notifications", PARTICIPANT, lambda t: {"path": "/mobile/v1/me/notifications"},
              200, "own", prepare=_notification_of,
              check=lambda body, t: t.notification_id in [e["id"] for e in body["data"]]),
