@@ -38,6 +38,7 @@ from backend.config import Config  # noqa: E402
 from backend.db import migrate  # noqa: E402
 from backend.identity.service import create_user  # noqa: E402
 from scratch import ScratchDatabase  # noqa: E402
+from tests import scenario  # noqa: E402  (reads the invitation the sponsor admin received)
 
 ROWS = 100_000
 TODAY = date(2026, 11, 24)
@@ -92,8 +93,9 @@ def main() -> None:
                          "payroll": {"frequency": "biweekly", "anchor_pay_date": "2026-01-02"}},
             "sponsor_admin": {"email": "sponsor@bench.example"}, "plan": {"effective_date": "2026-01-01"}})
         assert setup.status_code == 201, setup.text[:500]
+        # The token reaches the sponsor admin only (as a message), never the advisor's answer.
         sponsor = bearer(client.post("/v1/auth/invitations/accept", json={
-            "token": setup.json()["sponsor_invitation"]["token"], "password": PASSWORD}))
+            "token": scenario.sponsor_token(app, "sponsor@bench.example"), "password": PASSWORD}))
         employer_id, plan_id = setup.json()["employer"]["id"], setup.json()["plan"]["id"]
 
         def small_write(margin: str) -> tuple[int, float]:
