@@ -93,9 +93,9 @@ def test_approval_writes_the_payroll_message_in_the_same_transaction(client, wor
     with plumb.db.transaction() as session:
         messages = session.scalars(select(OutboxMessage).where(OutboxMessage.topic != "invitation")
                                    .order_by(OutboxMessage.seq)).all()
-        # One for payroll, the participant's push, and the plan's compliance is asked to be recomputed: all with the
-        # approval (the request joins the one still queued).
-        assert [m.topic for m in messages] == ["payroll.deferral_change", "notification.push"]
+        # One for payroll, the participant's notice (an email: they have no device to push to), and the plan's
+        # compliance is asked to be recomputed: all with the approval (the request joins the one still queued).
+        assert [m.topic for m in messages] == ["payroll.deferral_change", "notification.email"]
         assert [(j.kind, j.status, j.payload["trigger"]) for j in session.scalars(select(JobRow))] == [
             ("compliance.recompute", "queued", f"election:{election['id']}")]
         message = messages[0]
