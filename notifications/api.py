@@ -1,5 +1,6 @@
-"""The notification feed over HTTP: the views shared by the phone (/mobile/v1/me/notifications, in mobile_api) and
-staff (/v1/me/notifications, here); one service behind both, each caller sees only their own entries."""
+"""The notification feed and devices over HTTP for staff (/v1/me/notifications, /v1/me/devices, here); the phone's
+are in mobile_api. One service behind both, each caller sees only their own entries and devices. Staff register
+devices too: sponsors and advisors are pushed to (approvals, warnings) as well as emailed."""
 from flask.views import MethodView
 
 from backend.identity import policy
@@ -7,10 +8,10 @@ from backend.web import context
 from backend.web.pagination import PageArgs, paginate
 from backend.web.smorest import Blueprint
 from notifications import service
-from notifications.schemas import FeedPage, NotificationOut, ReadAllOut
+from notifications.schemas import DeviceIn, DeviceOut, FeedPage, NotificationOut, ReadAllOut
 
-blp = Blueprint("notifications", __name__, url_prefix="/v1/me/notifications",
-                description="Your notification feed (sponsors, advisors, the platform).")
+blp = Blueprint("notifications", __name__, url_prefix="/v1/me",
+                description="Your notification feed and devices (sponsors, advisors, the platform).")
 
 
 def feed_page(args) -> dict:
@@ -21,7 +22,7 @@ def feed_page(args) -> dict:
     return {"data": rows, "next_cursor": cursor, "unread_count": service.unread_count(session, user_id)}
 
 
-@blp.route("")
+@blp.route("/notifications")
 class Feed(MethodView):
     @blp.requires(policy.STAFF_FEED)
     @blp.arguments(PageArgs, location="query")
@@ -31,7 +32,7 @@ class Feed(MethodView):
         return feed_page(args)
 
 
-@blp.route("/<notification_id>/read")
+@blp.route("/notifications/<notification_id>/read")
 class ReadOne(MethodView):
     @blp.requires(policy.STAFF_FEED)
     @blp.answers(404, "No such notification in your feed.")
@@ -41,10 +42,34 @@ class ReadOne(MethodView):
         return service.mark_read(context.session(), context.principal().user_id, notification_id)
 
 
-@blp.route("/read-all")
+@blp.route("/notifications/read-all")
 class ReadAll(MethodView):
     @blp.requires(policy.STAFF_FEED)
     @blp.response(200, ReadAllOut)
     def post(self):
         """Mark every notification in your feed read."""
         return service.mark_all_read(context.session(), context.principal().user_id)
+
+
+@blp.route("/devices")
+class Devices(MethodView):
+    @blp.requires(policy.STAFF_DEVICES)
+    @blp.arguments(DeviceIn)
+    @blp.response(200, DeviceOut)
+    def post(self, body):
+        """Register this device's push token for your account (again after the app refreshes it; a token another
+        user registered moves to you, with the new details)."""
+        device, _created = service.register_device(context.session(), context.principal().user_id, body["token"],
+                                                   body["platform"], body["app_version"], body["locale"],
+                                                   body["time_zone"])
+        return device
+
+
+@blp.route("/devices/<token_or_id>")
+class Device(MethodView):
+    @blp.requires(policy.STAFF_DEVICES)
+    @blp.answers(404, "No such device of yours.")
+    @blp.response(204)
+    def delete(self, token_or_id):
+        """Stop pushes to one of your devices (named by its id or its token), when you sign out on it."""
+        service.remove_device(context.session(), context.principal().user_id, token_or_id)

@@ -275,6 +275,19 @@ def _device_path(t):
     return {"path": f"/mobile/v1/devices/{t.device_token}"}
 
 
+def _staff_device_of(t, role: str = "sponsor_admin") -> None:
+    t.staff_device_token = f"fcm-{next(_unique)}"
+    response = t.client.post("/v1/me/devices", headers=t.headers(role),
+                             json={"token": t.staff_device_token, "platform": "web"})
+    assert response.status_code == 200, response.json
+
+
+def _staff_device_path(t):
+    if not hasattr(t, "staff_device_token"):
+        _staff_device_of(t)
+    return {"path": f"/v1/me/devices/{t.staff_device_token}"}
+
+
 ENDPOINTS = [
     Endpoint("POST", "/v1/auth/logout", ROLES, lambda t: {"path": "/v1/auth/logout"}, 204, "own", fresh_session=True),
     Endpoint("GET", "/v1/auth/me", ROLES, lambda t: {"path": "/v1/auth/me"}, 200, "own",
@@ -454,6 +467,10 @@ ENDPOINTS = [
              prepare=_notification_of, check=lambda body, t: body["id"] == t.notification_id and bool(body["read_at"])),
     Endpoint("POST", "/v1/me/notifications/read-all", STAFF, lambda t: {"path": "/v1/me/notifications/read-all"},
              200, "own", check=lambda body, t: body["unread_count"] == 0),
+    Endpoint("POST", "/v1/me/devices", STAFF, lambda t: {"path": "/v1/me/devices", "json": {
+        "token": f"fcm-{next(_unique)}", "platform": "web", "locale": "en-US"}}, 200, "own",
+             check=lambda body, t: body["platform"] == "web"),
+    Endpoint("DELETE", "/v1/me/devices/<token_or_id>", STAFF, _staff_device_path, 204, prepare=_staff_device_of),
 ]
 
 

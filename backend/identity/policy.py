@@ -40,6 +40,8 @@ SIGNED_IN = Ability("signed in", frozenset({PARTICIPANT, SPONSOR_ADMIN, ADVISOR,
                     "This needs a signed-in user.")
 STAFF_FEED = Ability("read the staff notification feed", STAFF,
                      "This feed is for staff; participants read theirs under /mobile/v1/me/notifications.")
+STAFF_DEVICES = Ability("register devices for staff pushes", STAFF,
+                        "This is for staff; participants register their phones under /mobile/v1/devices.")
 PARTICIPATE = Ability("act as a participant", frozenset({PARTICIPANT}), "This is for participants.")
 SET_UP_PLANS = Ability("set up plans", frozenset({ADVISOR, PLATFORM_ADMIN}),
                        "Only advisors and the platform set up plans.")
