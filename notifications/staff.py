@@ -37,10 +37,10 @@ def approvals_subject(plan_id: str, hour: datetime) -> str:
     return f"apv/{plan_id}/{hour:%Y-%m-%dT%H}"
 
 
-def schedule_approvals_batch(session: Session, event: ElectionAwaitingApproval, now=utcnow) -> None:
+def schedule_approvals_batch(session: Session, event: ElectionAwaitingApproval) -> None:
     """The first election of the hour to wait for approval owes the plan's sponsor admins one batch, delivered at
     the end of that hour; later ones of the same hour find it owed already."""
-    hour = hour_of(now())
+    hour = hour_of(utcnow())
     subject = approvals_subject(event.plan_id, hour)
     enqueue(session, APPROVALS_TOPIC, f"approvals/{event.plan_id}",
             {"plan_id": event.plan_id, "employer_id": event.employer_id, "hour": hour.isoformat()},
