@@ -28,6 +28,7 @@ from backend.outbox import Dispatcher
 from backend.web.logs import configure_logging
 from backend.web.security import PlumbRequestHandler
 from backend.web.server import GunicornServer
+from notifications.staff import send_advisor_digests
 
 
 def command_group() -> FlaskGroup:
@@ -207,9 +208,11 @@ def daily_command(on):
 
 def _run_daily(session, today) -> dict:
     """The platform's own daily changes, then a recompute for every plan whose compliance state is older than
-    today (the projection moves as pay dates pass, and a new year starts a new state)."""
+    today (the projection moves as pay dates pass, and a new year starts a new state), then the advisors' digests
+    of yesterday's early warnings (once a day each, however often this runs)."""
     counts = run_daily(session, today)
     counts["compliance_recomputes_requested"] = refresh_stale(session, today)
+    counts["advisor_digests_sent"] = send_advisor_digests(session, today)
     return counts
 
 

@@ -26,6 +26,17 @@ class CensusChanged:
 
 
 @dataclass(frozen=True)
+class ElectionAwaitingApproval:
+    """A participant's deferral election waits for the sponsor's approval (the plan requires it)."""
+
+    plan_id: str
+    employer_id: str
+    election_id: str
+    employee_id: str
+    on: date
+
+
+@dataclass(frozen=True)
 class ElectionApproved:
     """A deferral election was approved (by the sponsor, automatically, or by the platform's own changes)."""
 
@@ -86,7 +97,8 @@ class MessageDead:
     reason: str | None
 
 
-EVENT_TYPES = (CensusChanged, ElectionApproved, ElectionRejected, PayRunPosted, ComplianceWarningRaised, MessageDelivered, MessageDead)
+EVENT_TYPES = (CensusChanged, ElectionAwaitingApproval, ElectionApproved, ElectionRejected, PayRunPosted,
+               ComplianceWarningRaised, MessageDelivered, MessageDead)
 
 Handler = Callable[[Session, object], None]
 

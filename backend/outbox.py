@@ -98,7 +98,8 @@ def enqueue(session: Session, topic: str, recipient: str, payload: dict, employe
     # Flushed first, so messages added earlier in this transaction keep their place in line before this one.
     session.flush()
     seq = insert_unless_held(session, OutboxMessage.__table__, topic=topic, recipient=recipient, payload=payload,
-                             employer_id=employer_id, subject_id=subject_id, unique_subject=subject_id)
+                             employer_id=employer_id, subject_id=subject_id, unique_subject=subject_id,
+                             **({"next_attempt_at": not_before} if not_before else {}))
     return None if seq is None else session.get(OutboxMessage, seq)
 
 

@@ -14,8 +14,8 @@ from backend.compliance import service as compliance
 from backend.config import Config
 from backend.db import Database
 from backend.enrollment import service as enrollment
-from backend.events import (CensusChanged, ComplianceWarningRaised, ElectionApproved, ElectionRejected, EventBus,
-                            MessageDead, MessageDelivered, PayRunPosted)
+from backend.events import (CensusChanged, ComplianceWarningRaised, ElectionApproved, ElectionAwaitingApproval,
+                            ElectionRejected, EventBus, MessageDead, MessageDelivered, PayRunPosted)
 from backend.jobs import JobHandler
 from backend.outbox import Deliverer
 from backend.payroll import sync as payroll_sync
@@ -25,6 +25,7 @@ from backend.plans.pii import PiiVault
 from notifications import delivery as notification_delivery
 from notifications import files as notification_files
 from notifications import service as notifications
+from notifications import staff as staff_notifications
 from notifications.push import PushSender, describe_push_sender, push_sender
 
 
@@ -54,11 +55,14 @@ def subscribers(vault: PiiVault) -> dict[type, list]:
         # included; the worker's full recompute follows.
         # The participant is told in the same transaction: no approval without its feed entry and push, nor the reverse.
         ElectionApproved: [partial(compliance.move_after_election, vault=vault), notifications.tell_election_approved],
+        # The sponsor hears of waiting elections in one batch an hour: the first of the hour schedules it.
+        ElectionAwaitingApproval: [staff_notifications.schedule_approvals_batch],
         ElectionRejected: [notifications.tell_election_rejected],
-        PayRunPosted: [compliance.recompute_after_pay_run, notifications.tell_contributions_posted],
-        ComplianceWarningRaised: [],
+        PayRunPosted: [compliance.recompute_after_pay_run, notifications.tell_contributions_posted,
+                       staff_notifications.tell_pay_run_exceptions],
+        ComplianceWarningRaised: [staff_notifications.tell_compliance_warning],
         MessageDelivered: [],
-        MessageDead: [],
+        MessageDead: [staff_notifications.tell_payroll_message_dead],
     }
 
 
@@ -73,6 +77,8 @@ def deliverers(db: Database, vault: PiiVault, payroll_adapters: dict, instance_d
         payroll_sync.TOPIC: partial(payroll_sync.deliver_deferral_change,
                                     connections=payroll_sync.ActiveConnections(db, vault), adapters=payroll_adapters),
         notifications.PUSH_TOPIC: partial(notification_delivery.deliver_push, db=db, sender=push_sender),
+        # Not a receiver outside: the end of an hour's approval batch, held in the outbox until then.
+        staff_notifications.APPROVALS_TOPIC: partial(staff_notifications.deliver_approvals_batch, db=db),
     }
 
 

@@ -22,7 +22,7 @@ from backend.web.etags import etag_response
 from backend.web.pagination import PageArgs, page_schema, paginate, paginate_computed
 from backend.web.smorest import Blueprint
 from mobile_api.schemas import BalanceOut, BalancePointOut, ContributionOut, LimitsOut, MeOut
-from notifications.api import add_notification_routes
+from backend.web.notification_routes import add_notification_routes
 
 blp = Blueprint("mobile", __name__, url_prefix="/mobile/v1", description="The participant's phone.")
 
@@ -257,4 +257,4 @@ class SkipEscalation(MethodView):
 
 
 # Devices, the feed and notification settings: the same routes as staff have under /v1.
-add_notification_routes(blp, policy.PARTICIPATE)
+add_notification_routes(blp, policy.PARTICIPATE, devices="/devices")

@@ -137,10 +137,99 @@ def _contribution_posted(p: Mapping, l: Language) -> Texts:
                   {"screen": "balance", "pay_run_id": p["pay_run_id"]})
 
 
+# ---- staff: sponsors and advisors -----------------------------------------------------------------------------------
+# The push and the title name no amount, rate or pay: an admin's phone is as public as a participant's. The counts
+# they carry are of elections or statements, not of money.
+
+def _approvals_waiting(p: Mapping, l: Language) -> Texts:
+    values = {"count": p["count"]}
+    return _texts(l, "approvals", l._("Elections waiting for approval"),
+                  l._("Elections waiting for your approval: %(count)s.") % values,
+                  l._("Elections waiting for your approval: %(count)s. Review them in the approval queue; each "
+                      "takes effect on the first pay date after you approve it.") % values,
+                  {"screen": "approvals", "plan_id": p["plan_id"]})
+
+
+def _pay_run_exceptions(p: Mapping, l: Language) -> Texts:
+    values = {"held": p["held"], "pay_date": l.date(p["pay_date"])}
+    return _texts(l, "payroll", l._("Pay run needs review"),
+                  l._("Statements held for your review in a pay run: %(held)s.") % values,
+                  l._("Statements of the pay run of %(pay_date)s held for your review: %(held)s. Their contributions "
+                      "post once you accept or correct them.") % values,
+                  {"screen": "exceptions", "employer_id": p["employer_id"], "pay_run_id": p["pay_run_id"]})
+
+
+def _fix_line(fix: Mapping, l: Language) -> str:
+    """One test's fix, in the sponsor's words. The corrections are those of IRC 401(k)(8)/401(m)(6) (refunds or
+    catch-up re-characterization, Treas. Reg. 1.401(k)-2(b)(1)) and the QNEC of Treas. Reg. 1.401(k)-2(b)(1)(ii)."""
+    test = fix["test"].upper()
+    if fix.get("narrow"):
+        return l._("%(test)s: the margin is down to %(margin)s points; highly compensated employees can defer up to "
+                   "%(limit)s on average and still pass.") % {"test": test, "margin": fix["margin"],
+                                                              "limit": l.percent(fix["limit"])}
+    parts = []
+    if fix.get("qnec_rate") is not None:
+        parts.append(l._("%(test)s: a QNEC of %(rate)s of pay to every eligible non-highly compensated employee "
+                         "would pass (cost %(cost)s).") % {"test": test, "rate": l.percent(fix["qnec_rate"]),
+                                                           "cost": l.money(fix["qnec_cost_cents"])})
+    if fix.get("refund_cents"):
+        parts.append(l._("%(test)s: or refunds of %(amount)s to highly compensated employees.")
+                     % {"test": test, "amount": l.money(fix["refund_cents"])})
+    if fix.get("catch_up_cents"):
+        parts.append(l._("%(test)s: or %(amount)s of their deferrals kept as catch-up contributions.")
+                     % {"test": test, "amount": l.money(fix["catch_up_cents"])})
+    return " ".join(parts)
+
+
+def _compliance_warning(p: Mapping, l: Language) -> Texts:
+    values = {"plan": p["plan_name"], "year": p["year"], "tests": " & ".join(t.upper() for t in p["tests"])}
+    if p["status"] == "at_risk":
+        push = l._("Early warning: %(plan)s is on track to fail a compliance test. Open the app for the fix.")
+        lead = l._("At the current elections %(plan)s is on track to fail its %(year)s %(tests)s test. There is "
+                   "still time to act:")
+    else:
+        push = l._("Early warning: %(plan)s is close to failing a compliance test. Open the app for the fix.")
+        lead = l._("%(plan)s passes its %(year)s %(tests)s test at the current elections, but by less than its "
+                   "warning margin:")
+    feed = " ".join([lead % values] + [_fix_line(fix, l) for fix in p["fixes"]])
+    return _texts(l, "compliance", l._("Compliance early warning"), push % values, feed,
+                  {"screen": "compliance", "plan_id": p["plan_id"], "warning_id": p["warning_id"]})
+
+
+def _payroll_message_dead(p: Mapping, l: Language) -> Texts:
+    return _texts(l, "payroll", l._("Payroll update not delivered"),
+                  l._("A deferral change could not be delivered to payroll. Open the app to retry it."),
+                  l._("A deferral change could not be delivered to payroll (%(reason)s). Until it is, payroll "
+                      "withholds the old amount: retry it from the outbox once the cause is fixed.")
+                  % {"reason": p["reason"]},
+                  {"screen": "outbox", "employer_id": p["employer_id"], "message_id": p["message_id"]})
+
+
+def _advisor_digest(p: Mapping, l: Language) -> Texts:
+    statuses = {"at_risk": l._("at risk"), "narrow_margin": l._("narrow margin")}
+    lines = [l._("%(employer)s, %(plan)s: %(tests)s %(status)s for %(year)s.")
+             % {"employer": w["employer_name"], "plan": w["plan_name"], "status": statuses[w["status"]],
+                "tests": " & ".join(t.upper() for t in w["tests"]), "year": w["year"]} for w in p["warnings"]]
+    values = {"count": len(p["warnings"]), "day": l.date(p["day"])}
+    return _texts(l, "digests", l._("Your daily compliance digest"),
+                  l._("Early warnings on your plans yesterday: %(count)s.") % values,
+                  "\n".join([l._("Early warnings raised on %(day)s across the plans you serve:") % values] + lines),
+                  {"screen": "compliance", "day": p["day"]})
+
+
+STAFF_TEMPLATES: dict[str, Callable[[Mapping, Language], Texts]] = {
+    "approvals_waiting": _approvals_waiting,
+    "pay_run_exceptions": _pay_run_exceptions,
+    "compliance_warning": _compliance_warning,
+    "payroll_message_dead": _payroll_message_dead,
+    "advisor_digest": _advisor_digest,
+}
+
 TEMPLATES: dict[str, Callable[[Mapping, Language], Texts]] = {
     "election_approved": _election_approved,
     "election_rejected": _election_rejected,
     "contribution_posted": _contribution_posted,
+    **STAFF_TEMPLATES,
 }
 
 

@@ -283,6 +283,7 @@ def valid_bodies(ctx: Ctx) -> dict:
                                         "password": scenario.PARTICIPANT_PASSWORD},
         ("POST", "/mobile/v1/elections"): ELECTION,
         ("POST", "/mobile/v1/devices"): {"token": "fcm-robustness", "platform": "android"},
+        ("POST", "/v1/me/devices"): {"token": "fcm-robustness-staff", "platform": "web"},
         ("POST", "/mobile/v1/elections/preview"): ELECTION,
         ("PUT", "/mobile/v1/investments"): {"allocations": [{"fund_id": ctx.funds[0], "percent": "60"},
                                                             {"fund_id": ctx.funds[1], "percent": "40"}]},

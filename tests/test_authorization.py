@@ -264,18 +264,15 @@ def _read_path(prefix: str):
 
 def _device_of(t, role: str = "participant") -> None:
     t.device_token = f"fcm-{next(_unique)}"
-    prefix = "/mobile/v1" if role == "participant" else "/v1"
-    response = t.client.post(f"{prefix}/devices", headers=t.headers(role),
+    response = t.client.post("/mobile/v1/devices", headers=t.headers(role),
                              json={"token": t.device_token, "platform": "android"})
     assert response.status_code == 200, response.json
 
 
-def _device_path(prefix: str):
-    def request(t):
-        if not hasattr(t, "device_token"):
-            _device_of(t)
-        return {"path": f"{prefix}/devices/{t.device_token}"}
-    return request
+def _device_path(t):
+    if not hasattr(t, "device_token"):
+        _device_of(t)
+    return {"path": f"/mobile/v1/devices/{t.device_token}"}
 
 
 def _settings_change(prefix: str):
@@ -286,6 +283,19 @@ def _settings_change(prefix: str):
 def _settings_changed(body, t) -> bool:
     nudges = next(c for c in body["categories"] if c["category"] == "nudges")
     return body["language"] == "es" and nudges["push"] is False
+
+
+def _staff_device_of(t, role: str = "sponsor_admin") -> None:
+    t.staff_device_token = f"fcm-{next(_unique)}"
+    response = t.client.post("/v1/me/devices", headers=t.headers(role),
+                             json={"token": t.staff_device_token, "platform": "web"})
+    assert response.status_code == 200, response.json
+
+
+def _staff_device_path(t):
+    if not hasattr(t, "staff_device_token"):
+        _staff_device_of(t)
+    return {"path": f"/v1/me/devices/{t.staff_device_token}"}
 
 
 ENDPOINTS = [
@@ -450,12 +460,8 @@ ENDPOINTS = [
     Endpoint("POST", "/mobile/v1/devices", PARTICIPANT, lambda t: {"path": "/mobile/v1/devices", "json": {
         "token": f"fcm-{next(_unique)}", "platform": "ios", "locale": "en-US"}}, 200, "own",
              check=lambda body, t: body["platform"] == "ios"),
-    Endpoint("DELETE", "/mobile/v1/devices/<token_or_id>", PARTICIPANT, _device_path("/mobile/v1"), 204,
+    Endpoint("DELETE", "/mobile/v1/devices/<token_or_id>", PARTICIPANT, _device_path, 204,
              prepare=_device_of),
-    Endpoint("POST", "/v1/devices", STAFF, lambda t: {"path": "/v1/devices", "json": {
-        "token": f"fcm-{next(_unique)}", "platform": "web", "locale": "en-US"}}, 200, "own",
-             check=lambda body, t: body["platform"] == "web"),
-    Endpoint("DELETE", "/v1/devices/<token_or_id>", STAFF, _device_path("/v1"), 204, prepare=_device_of),
     Endpoint("GET", "/mobile/v1/me/notification-settings", PARTICIPANT,
              lambda t: {"path": "/mobile/v1/me/notification-settings"}, 200, "own",
              check=lambda body, t: body["language"] in ("en", "es")),
@@ -481,6 +487,10 @@ ENDPOINTS = [
              prepare=_notification_of, check=lambda body, t: body["id"] == t.notification_id and bool(body["read_at"])),
     Endpoint("POST", "/v1/me/notifications/read-all", STAFF, lambda t: {"path": "/v1/me/notifications/read-all"},
              200, "own", check=lambda body, t: body["unread_count"] == 0),
+    Endpoint("POST", "/v1/me/devices", STAFF, lambda t: {"path": "/v1/me/devices", "json": {
+        "token": f"fcm-{next(_unique)}", "platform": "web", "locale": "en-US"}}, 200, "own",
+             check=lambda body, t: body["platform"] == "web"),
+    Endpoint("DELETE", "/v1/me/devices/<token_or_id>", STAFF, _staff_device_path, 204, prepare=_staff_device_of),
 ]
 
 

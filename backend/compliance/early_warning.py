@@ -1,5 +1,8 @@
 """The early warning a sponsor gets when the plan's projection turns at risk or its margin narrow: the numbers
-and the fix for each test concerned, stored and published for notifications."""
+and the fix for each test concerned, stored and published for notifications (which read them back here)."""
+from datetime import datetime
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.compliance.models import ComplianceWarning
@@ -34,3 +37,17 @@ def raise_warning(session: Session, plan: Plan, year: int, state: dict) -> Compl
     session.flush()
     publish(session, ComplianceWarningRaised(plan.id, warning.id, warning.status))
     return warning
+
+
+def warning_by_id(session: Session, warning_id: str) -> ComplianceWarning | None:
+    return session.get(ComplianceWarning, warning_id)
+
+
+def warnings_raised(session: Session, plan_ids, start: datetime, end: datetime) -> list[ComplianceWarning]:
+    """The warnings of these plans raised from `start` (inclusive) to `end` (exclusive), oldest first."""
+    ids = list(plan_ids)
+    if not ids:
+        return []
+    return list(session.scalars(select(ComplianceWarning).where(
+        ComplianceWarning.plan_id.in_(ids), ComplianceWarning.raised_at >= start, ComplianceWarning.raised_at < end)
+        .order_by(ComplianceWarning.raised_at, ComplianceWarning.id)))

@@ -15,6 +15,7 @@ from backend.enrollment.determinations import eligibility_of, status_on
 from backend.enrollment.models import CATCH_UP_TYPES, DeferralElection, ElectionLine
 from backend.enrollment.payroll_messages import line_dict
 from backend.errors import Conflict, Forbidden, ValidationFailed
+from backend.events import ElectionAwaitingApproval, publish
 from backend.irs import limits as irs
 from backend.money import HUNDRED, format_dollars, percent_of_cents, percent_str, round_half_up
 from backend.plans import match as match_rules
@@ -172,6 +173,8 @@ def submit_election(session: Session, vault: PiiVault, actor: Actor, employee: E
                           "lines": [line_dict(l) for l in election.lines]})
     if not plan.requires_approval:
         approve_election(session, Actor.system("auto_approval"), election, employer, today)
+    else:
+        publish(session, ElectionAwaitingApproval(plan.id, employer.id, election.id, employee.id, today))
     return election
 
 

@@ -3,7 +3,7 @@ participants' blueprints alike. A list is presented with a few batched queries, 
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.enrollment.approvals import election_etag, payroll_stages
@@ -102,3 +102,9 @@ def eligibility_views(session: Session, employees: list[Employee], today: date) 
             "conditions_met_date": determination.conditions_met_date, "entry_date": determination.entry_date,
             "basis": determination.basis, "explanation": determination.explanation}
     return views
+
+
+def pending_approval_count(session: Session, plan_id: str) -> int:
+    """How many of the plan's elections wait for the sponsor's approval now (superseded ones not counted)."""
+    return session.scalar(select(func.count()).select_from(DeferralElection).where(
+        DeferralElection.plan_id == plan_id, DeferralElection.status == "pending_approval"))

@@ -53,3 +53,23 @@ def posted_contributions(session: Session, pay_run_id: str) -> list[PostedContri
                            .order_by(PayStatement.position)).all()
     return [PostedContribution(st.id, st.employee_id, pay_date, sum(st.withholdings.get(t, 0) for t in DEFERRAL_TYPES),
                                st.employer_match_cents) for st, pay_date in rows]
+
+
+@dataclass(frozen=True)
+class HeldStatements:
+    """How many of a pay run's statements wait in the sponsor's exceptions queue."""
+
+    pay_run_id: str
+    employer_id: str
+    pay_date: date
+    held: int
+
+
+def held_statements(session: Session, pay_run_id: str) -> HeldStatements | None:
+    """The pay run's held statements (None for an unknown run)."""
+    run = session.get(PayRun, pay_run_id)
+    if run is None:
+        return None
+    held = session.scalar(select(func.count()).select_from(PayStatement).where(
+        PayStatement.pay_run_id == pay_run_id, PayStatement.status == "held"))
+    return HeldStatements(run.id, run.employer_id, run.pay_date, held)

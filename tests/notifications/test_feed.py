@@ -208,7 +208,15 @@ def test_the_same_pay_run_posted_again_does_not_tell_anyone_twice(client, plumb,
 
 def test_no_push_text_of_any_template_carries_an_amount_a_date_of_birth_or_an_ssn():
     params = {"election_id": "ele_1", "version": 2, "reason": "Over $500.00 for 1985-07-19 123-45-6789",
-              "pay_run_id": "prn_1", "pay_date": "2026-12-04", "deferral_cents": 123456, "match_cents": 6100}
+              "pay_run_id": "prn_1", "pay_date": "2026-12-04", "deferral_cents": 123456, "match_cents": 6100,
+              "plan_id": "pln_1", "employer_id": "org_1", "count": 10, "held": 3, "warning_id": "cmw_1",
+              "plan_name": "Acme Bakery 401(k) Plan", "year": 2026, "status": "at_risk", "tests": ["adp", "acp"],
+              "fixes": [{"test": "adp", "qnec_rate": "0.05", "qnec_cost_cents": 60000, "refund_cents": 46154,
+                         "catch_up_cents": 107692},
+                        {"test": "acp", "narrow": True, "margin": "1.00", "limit": "0.08"}],
+              "message_id": "msg_1", "day": "2026-11-23",
+              "warnings": [{"plan_name": "Acme Bakery 401(k) Plan", "employer_name": "Acme Bakery LLC",
+                            "status": "narrow_margin", "year": 2026, "tests": ["adp"]}]}
     for language in templates.LANGUAGES:
         for kind in templates.TEMPLATES:
             texts = templates.render(kind, params, language)

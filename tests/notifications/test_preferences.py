@@ -99,7 +99,7 @@ def approve(client, world) -> None:
 
 def queued(plumb) -> list[OutboxMessage]:
     with plumb.db.transaction() as session:
-        return list(session.scalars(select(OutboxMessage).where(OutboxMessage.topic.like("notification.%"))
+        return list(session.scalars(select(OutboxMessage).where(OutboxMessage.topic.in_(("notification.push", "notification.email")))
                                     .order_by(OutboxMessage.seq)))
 
 
