@@ -40,6 +40,7 @@ RETRY_LATER = "retry_later"
 REFUSED = "refused"
 
 # RFC 3463 enhanced status code at the start of a reply's text ("5.1.1 ..."): safe to keep, it names no one.
+_POLICY = policy.SMTP.clone(cte_type="7bit")
 _ENHANCED = re.compile(rb"\s*([245]\.\d{1,3}\.\d{1,3})(?:\s|$)")
 
 
@@ -96,7 +97,7 @@ def _connection_failure(step: str, error: BaseException) -> EmailOutcome:
     """A failure before any message could be tried: the server, the network or the settings, never the message,
     so every message waits for a later try."""
     if isinstance(error, smtplib.SMTPResponseException):
-        return EmailOutcome(RETRY_LATER, outcome_of_reply(error.smtp_code, error.smtp_error, step).detail)
+        return EmailOutcome(RETRY_LATER, f"{step}: {outcome_of_reply(error.smtp_code, error.smtp_error).detail}")
     if isinstance(error, ConnectionRefusedError):
         reason = "connection refused"
     elif isinstance(error, TimeoutError):
@@ -165,7 +166,8 @@ class SmtpSender:
             raise _Unconnected(_connection_failure(step, error)) from None
 
     def _mime(self, message: EmailMessage) -> MimeMessage:
-        mime = MimeMessage(policy=policy.SMTP)
+        # 7bit on the wire: UTF-8 text goes quoted-printable or base64, so no server needs 8BITMIME.
+        mime = MimeMessage(policy=_POLICY)
         mime["From"] = self.sender
         mime["To"] = message.to
         mime["Subject"] = message.subject
