@@ -61,6 +61,14 @@ def delivery_of(outcome: EmailOutcome) -> Delivery:
     return Delivery(False, outcome.detail, permanent=outcome.status != EMAIL_RETRY_LATER)
 
 
+def _send_email(sender: EmailSender, address: str, subject: str, text: str, reference: str) -> Delivery:
+    try:
+        email = EmailMessage(address, subject, text, reference)
+    except ValueError as error:  # an address or subject that would add headers (a CR/LF) never reaches a server
+        return Delivery(False, str(error), permanent=True)
+    return delivery_of(sender.send([email])[0])
+
+
 def deliver_email(message: Message, *, db: Database, sender: EmailSender) -> Delivery:
     """A `notification.email` message (payload: notification_id, user_id, kind, subject, text) to the address the
     user has now."""
@@ -69,7 +77,7 @@ def deliver_email(message: Message, *, db: Database, sender: EmailSender) -> Del
         address = identity.email_of(session, payload["user_id"])
     if address is None:
         return Delivery(True, "no email address (or the user is disabled): nothing to send")
-    return delivery_of(sender.send([EmailMessage(address, payload["subject"], payload["text"], message.id)])[0])
+    return _send_email(sender, address, payload["subject"], payload["text"], message.id)
 
 
 def deliver_invitation(message: Message, *, sender: EmailSender, directory: Path, vault: PiiVault) -> Delivery:
@@ -77,7 +85,7 @@ def deliver_invitation(message: Message, *, sender: EmailSender, directory: Path
     rendered = render(message.payload, vault)
     email, phone = message.payload["to"].get("email"), message.payload["to"].get("phone")
     if email:
-        return delivery_of(sender.send([EmailMessage(email, rendered.subject, rendered.body, message.id)])[0])
+        return _send_email(sender, email, rendered.subject, rendered.body, message.id)
     if phone:
         path = write_message(directory, message.id, [phone], rendered.subject, rendered.body)
         return Delivery(True, "written as a file: SMS is not sent yet", result={"file": path.name})

@@ -130,6 +130,18 @@ def test_a_user_with_a_changed_address_gets_the_email_at_the_new_one_and_a_disab
     assert [outbox_row(plumb, m).status for m in (first, second)] == ["delivered", "delivered"]
 
 
+def test_an_address_that_would_add_a_header_is_dead_at_once_and_reaches_no_server(app, client, plumb, world,
+                                                                                  fake_smtp, smtp_outbox):
+    with plumb.db.transaction() as session:
+        session.execute(update(User).where(User.email == PARTICIPANT_EMAIL)
+                        .values(email="e1@phone.example.com\r\nBcc: everyone@example.com"))
+    message_id = enqueue_email(plumb, "e1@phone.example.com\r\nBcc: everyone@example.com")
+    drain(plumb, smtp_outbox)
+    row = outbox_row(plumb, message_id)
+    assert (row.status, row.attempts, row.last_error) == ("dead", 1, "an email goes to one plain address")
+    assert fake_smtp.received() == []
+
+
 def test_a_busy_mailbox_451_is_tried_again_and_then_delivered(app, client, plumb, world, fake_smtp, smtp_outbox):
     fake_smtp.answer(**{PARTICIPANT_EMAIL: {"code": 451, "times": 1}})
     message_id = enqueue_email(plumb, PARTICIPANT_EMAIL)
