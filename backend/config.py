@@ -55,6 +55,17 @@ class Config:
     # the file pushes are only logged (notifications/push.py).
     fcm_credentials_file: str = ""
     fcm_project_id: str = ""
+    # Email through SMTP (notifications/email.py): without a host, each email is written as a file under
+    # instance/messages/. security is "starttls", "tls" (implicit, usually port 465) or "none"; the CA file, when
+    # given, is the only CA trusted for the server's certificate (a private relay's own CA).
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_username: str = ""
+    smtp_password: str = field(default="", repr=False)
+    email_from: str = "Plumb <no-reply@localhost>"
+    smtp_ca_file: str = ""
+    smtp_timeout_seconds: float = 30
     testing: bool = False
     extra: dict = field(default_factory=dict)
 
@@ -80,6 +91,15 @@ class Config:
             values["fcm_credentials_file"] = env["PLUMB_FCM_CREDENTIALS"]
         if env.get("PLUMB_FCM_PROJECT_ID"):
             values["fcm_project_id"] = env["PLUMB_FCM_PROJECT_ID"]
+        for name, variable in (("smtp_host", "PLUMB_SMTP_HOST"), ("smtp_security", "PLUMB_SMTP_SECURITY"),
+                               ("smtp_username", "PLUMB_SMTP_USERNAME"), ("smtp_password", "PLUMB_SMTP_PASSWORD"),
+                               ("email_from", "PLUMB_EMAIL_FROM"), ("smtp_ca_file", "PLUMB_SMTP_CA_FILE")):
+            if env.get(variable):
+                values[name] = env[variable]
+        if env.get("PLUMB_SMTP_PORT"):
+            values["smtp_port"] = int(env["PLUMB_SMTP_PORT"])
+        if env.get("PLUMB_SMTP_TIMEOUT_SECONDS"):
+            values["smtp_timeout_seconds"] = float(env["PLUMB_SMTP_TIMEOUT_SECONDS"])
         if "PLUMB_ACCESS_TOKEN_SECONDS" in env:
             values["access_token_seconds"] = int(env["PLUMB_ACCESS_TOKEN_SECONDS"])
         values.update(overrides)

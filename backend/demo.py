@@ -9,7 +9,7 @@ from sqlalchemy import select
 from backend.audit import Actor
 from backend.enrollment import service as enrollment
 from backend.identity import service as identity
-from backend.identity.models import User
+from backend.identity.models import Invitation, User
 from backend.plans import service as plans
 from backend.outbox import OutboxMessage
 from backend.plans import invitations
@@ -59,18 +59,18 @@ def seed_demo(plumb) -> list[tuple[str, str, str, str]]:
                 "sponsor_admin": {"email": SPONSOR[0]},
                 "plan": {"effective_date": date(today.year, 1, 1), "requires_approval": True},
             })
-            identity.accept_invitation(session, config, _sent_secret(session, plumb.vault, f"invitee/{SPONSOR[0]}"),
+            identity.accept_invitation(session, config, _sent_secret(session, plumb.vault, _invitation_of(session, SPONSOR[0])),
                                        SPONSOR[1])
             vault = plumb.vault
             result = plans.load_census(session, vault, actor, setup.employer, _census(today), today)
             maria = next(e for e in result.employees if e.external_id == "E002")
             enrollment.sign_up(session, config, vault, actor,
-                               invite_code=_sent_secret(session, vault, f"invitee/{maria.id}"),
+                               invite_code=_sent_secret(session, vault, maria.id),
                                date_of_birth=date(1985, 7, 19), ssn_last4="0002", email=PARTICIPANT[0],
                                password=PARTICIPANT[1])
     with plumb.db.transaction() as session:
         signed_up = set(session.scalars(select(User.employee_id).where(User.employee_id.is_not(None))))
-        waiting = [(e, _sent_secret(session, plumb.vault, f"invitee/{e.id}"))
+        waiting = [(e, _sent_secret(session, plumb.vault, e.id))
                    for e in session.scalars(select(Employee).order_by(Employee.external_id))
                    if e.id not in signed_up and e.invite_code_hash is not None]
     return [
@@ -82,10 +82,17 @@ def seed_demo(plumb) -> list[tuple[str, str, str, str]]:
          for e, code in waiting if e.external_id in BORN]
 
 
-def _sent_secret(session, vault, recipient: str) -> str | None:
-    """The code or token in the latest invitation sent to `recipient`, as its receiver reads it."""
-    message = session.scalars(select(OutboxMessage).where(OutboxMessage.topic == invitations.TOPIC,
-                                                          OutboxMessage.recipient == recipient)
-                              .order_by(OutboxMessage.seq.desc())).first()
-    sealed = message.payload.get("secret_sealed") if message is not None else None
+def _invitation_of(session, email: str) -> str:
+    """The id of the newest sponsor admin invitation to `email`."""
+    return session.scalars(select(Invitation.id).where(Invitation.email == email)
+                           .order_by(Invitation.created_at.desc())).first()
+
+
+def _sent_secret(session, vault, subject_id: str) -> str | None:
+    """The code or token in the latest invitation about `subject_id` (an employee, or a sponsor admin's
+    invitation), as its receiver reads it."""
+    messages = session.scalars(select(OutboxMessage).where(OutboxMessage.topic == invitations.TOPIC,
+                                                           OutboxMessage.subject_id == subject_id)
+                               .order_by(OutboxMessage.seq.desc()))
+    sealed = next((m.payload["secret_sealed"] for m in messages if m.payload.get("secret_sealed")), None)
     return vault.open(sealed.encode()) if sealed else None

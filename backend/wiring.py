@@ -26,6 +26,7 @@ from notifications import delivery as notification_delivery
 from notifications import files as notification_files
 from notifications import service as notifications
 from notifications import staff as staff_notifications
+from notifications.email import EMAIL_TOPIC, EmailSender, describe_email_sender, email_sender
 from notifications.push import PushSender, describe_push_sender, push_sender
 
 
@@ -44,6 +45,7 @@ class Plumb:
     payroll_adapters: dict  # the senders to payroll providers, one per kind, each with its pooled connections
     outbound: OutboundPolicy  # where payroll data may be sent: checked at connection creation and at every call
     push_sender: PushSender  # FCM with credentials, else a sender that only logs
+    email_sender: EmailSender  # SMTP with a host, else a sender that writes files under instance/messages/
 
 
 def subscribers(vault: PiiVault) -> dict[type, list]:
@@ -67,16 +69,17 @@ def subscribers(vault: PiiVault) -> dict[type, list]:
 
 
 def deliverers(db: Database, vault: PiiVault, payroll_adapters: dict, instance_dir: str,
-               push_sender: PushSender) -> dict[str, Deliverer]:
+               push_sender: PushSender, email_sender: EmailSender) -> dict[str, Deliverer]:
     """Who hands each outbox topic to its receiver (outside any transaction: each reads what it needs in short
     transactions of its own)."""
     return {
-        # Until the notifications issue adds email and SMS, invitations are written as files under instance/.
-        invitations.TOPIC: partial(notification_files.deliver_invitation,
+        # By email; until SMS exists, an invitation with only a phone is written as a file under instance/messages/.
+        invitations.TOPIC: partial(notification_delivery.deliver_invitation, sender=email_sender,
                                    directory=notification_files.messages_dir(instance_dir), vault=vault),
         payroll_sync.TOPIC: partial(payroll_sync.deliver_deferral_change,
                                     connections=payroll_sync.ActiveConnections(db, vault), adapters=payroll_adapters),
         notifications.PUSH_TOPIC: partial(notification_delivery.deliver_push, db=db, sender=push_sender),
+        EMAIL_TOPIC: partial(notification_delivery.deliver_email, db=db, sender=email_sender),
         # Not a receiver outside: the end of an hour's approval batch, held in the outbox until then.
         staff_notifications.APPROVALS_TOPIC: partial(staff_notifications.deliver_approvals_batch, db=db),
     }
@@ -98,6 +101,8 @@ def bootstrap(config: Config, clock: Clock | None = None) -> Plumb:
     adapters = payroll_sync.payroll_adapters(db, outbound)
     push = push_sender(config)
     log.info(describe_push_sender(push))
+    mail = email_sender(config)
+    log.info(describe_email_sender(mail))
     return Plumb(config=config, db=db, clock=clock or Clock(), vault=vault,
-                 deliverers=deliverers(db, vault, adapters, config.instance_dir, push), jobs=jobs(vault),
-                 payroll_adapters=adapters, outbound=outbound, push_sender=push)
+                 deliverers=deliverers(db, vault, adapters, config.instance_dir, push, mail), jobs=jobs(vault),
+                 payroll_adapters=adapters, outbound=outbound, push_sender=push, email_sender=mail)

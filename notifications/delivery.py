@@ -1,15 +1,31 @@
-"""Handing a queued push to the user's devices: the outbox deliverer of `notification.push`.
+"""The outbox deliverers of notifications: `notification.push` to the user's devices, `notification.email` to the
+user's current address, and the `invitation` messages of backend/plans/invitations.py.
 
-The feed entry was stored with its cause; this only sends. Each of the user's devices gets the push (title, text,
-and a data payload naming the kind, the feed entry and the deep link to its screen). A token FCM reports gone is
-removed. FCM asking to wait (quota, unavailable) makes the whole message try again later, through the outbox's
-backoff: the devices that had it already may then get it twice, which a push tolerates better than never."""
+Push: the feed entry was stored with its cause; this only sends. Each of the user's devices gets the push (title,
+text, and a data payload naming the kind, the feed entry and the deep link to its screen). A token FCM reports gone
+is removed. FCM asking to wait (quota, unavailable) makes the whole message try again later, through the outbox's
+backoff: the devices that had it already may then get it twice, which a push tolerates better than never.
+
+Email: the address is read when the message is delivered (a user who changed it since gets it at the new one); a
+user with none, or disabled, has nothing to receive. The email sender's outcome decides: sent; retry later (4xx,
+the server unreachable); dead at once (5xx about the recipient or the message).
+
+Invitations: by email when the invitation has an email address. SMS is not part of this issue: an invitation with
+only a phone number is still written as a file under the messages directory (notifications/files.py), where
+development and the demo read it; a phone-only employee is not reached by Plumb itself until SMS delivery exists."""
 import json
+from pathlib import Path
 
 from sqlalchemy import delete
 
 from backend.db import Database
+from backend.identity import service as identity
 from backend.outbox import Delivery, Message
+from backend.plans.pii import PiiVault
+from notifications.email import RETRY_LATER as EMAIL_RETRY_LATER
+from notifications.email import SENT, EmailMessage, EmailOutcome, EmailSender
+from notifications.files import write_message
+from notifications.invitations import render
 from notifications.models import Device
 from notifications.push import DATA_KIND, DATA_LINK, REFUSED, RETRY_LATER, TOKEN_GONE, PushMessage, PushSender
 from notifications.service import devices_of
@@ -36,3 +52,41 @@ def deliver_push(message: Message, *, db: Database, sender: PushSender) -> Deliv
     if all(outcome.status == REFUSED for outcome in outcomes):
         return Delivery(False, "FCM refused the push", permanent=True)
     return Delivery(True, f"{len(gone)} device(s) gone" if gone else None)
+
+
+def delivery_of(outcome: EmailOutcome) -> Delivery:
+    """An email outcome as the outbox records it (its detail is a classification, never an address)."""
+    if outcome.status == SENT:
+        return Delivery(True, result={"file": outcome.file} if outcome.file else None)
+    return Delivery(False, outcome.detail, permanent=outcome.status != EMAIL_RETRY_LATER)
+
+
+def _send_email(sender: EmailSender, address: str, subject: str, text: str, reference: str) -> Delivery:
+    try:
+        email = EmailMessage(address, subject, text, reference)
+    except ValueError as error:  # an address or subject that would add headers (a CR/LF) never reaches a server
+        return Delivery(False, str(error), permanent=True)
+    return delivery_of(sender.send([email])[0])
+
+
+def deliver_email(message: Message, *, db: Database, sender: EmailSender) -> Delivery:
+    """A `notification.email` message (payload: notification_id, user_id, kind, subject, text) to the address the
+    user has now."""
+    payload = message.payload
+    with db.transaction() as session:
+        address = identity.email_of(session, payload["user_id"])
+    if address is None:
+        return Delivery(True, "no email address (or the user is disabled): nothing to send")
+    return _send_email(sender, address, payload["subject"], payload["text"], message.id)
+
+
+def deliver_invitation(message: Message, *, sender: EmailSender, directory: Path, vault: PiiVault) -> Delivery:
+    """An `invitation` message: by email to its address, or, with only a phone, written as a file."""
+    rendered = render(message.payload, vault)
+    email, phone = message.payload["to"].get("email"), message.payload["to"].get("phone")
+    if email:
+        return _send_email(sender, email, rendered.subject, rendered.body, message.id)
+    if phone:
+        path = write_message(directory, message.id, [phone], rendered.subject, rendered.body)
+        return Delivery(True, "written as a file: SMS is not sent yet", result={"file": path.name})
+    return Delivery(False, "the message has no address", permanent=True)

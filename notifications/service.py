@@ -14,11 +14,11 @@ from backend.identity.service import participant_accounts
 from backend.outbox import enqueue
 from backend.payroll.pay_history import posted_contributions
 from notifications import templates
+from notifications.email import EMAIL_TOPIC
 from notifications.models import Device, Notification
 from notifications.preferences import Reach, quiet_until, reach_of
 
 PUSH_TOPIC = "notification.push"
-EMAIL_TOPIC = "notification.email"
 
 
 def recipient(user_id: str, urgent: bool = False) -> str:
@@ -84,7 +84,9 @@ def _queue_messages(session: Session, who: Reach, notice: Notice, texts: templat
                 {"notification_id": entry.id, "user_id": who.user_id, "kind": notice.kind, "title": texts.title,
                  "text": texts.push, "link": texts.deep_link}, subject_id=entry.id, not_before=hold)
     if (who.is_staff or not who.has_device) and who.account.has_email and who.wants(texts.category, "email"):
-        enqueue(session, EMAIL_TOPIC, f"email/{who.user_id}",
+        # Each email on a line of its own: emails need no order among them, and one that bounced for good (a wrong
+        # address, dead in the outbox) must not hold up the next, sent after the address is corrected.
+        enqueue(session, EMAIL_TOPIC, f"email/{who.user_id}/{entry.id}",
                 {"notification_id": entry.id, "user_id": who.user_id, "kind": notice.kind, "subject": texts.title,
                  "text": texts.email}, subject_id=entry.id)
 

@@ -234,6 +234,12 @@ def authenticate_access_token(session: Session, config: Config, token: str) -> t
     return Principal(user.id, user.role, user.employer_id, user.employee_id), claims["sid"]
 
 
+def email_of(session: Session, user_id: str) -> str | None:
+    """Where the user is reached by email now; None for an unknown or disabled user (nothing goes to them)."""
+    row = session.execute(select(User.email, User.disabled).where(User.id == user_id)).first()
+    return row.email if row is not None and not row.disabled else None
+
+
 def create_invitation(session: Session, *, email: str, role: str, employer_id: str | None,
                       created_by: str | None) -> tuple[Invitation, str]:
     """An invitation and its one-time token (returned once; only its digest is stored)."""

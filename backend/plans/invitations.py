@@ -46,12 +46,20 @@ def has_contact(employee: Employee) -> bool:
     return bool(employee.email or employee.phone)
 
 
+def _line(vault: PiiVault, who: str, to: dict) -> str:
+    """The outbox line of messages to one person at one contact. A message that bounced for good (a wrong address)
+    holds back only its own line: the message sent after the census corrects the contact goes out on a new one.
+    The contact appears as a keyed digest, never in clear."""
+    address = "|".join(value or "" for value in (to.get("email"), to.get("phone")))
+    return f"invitee/{who}/{vault.fingerprint('contact:' + address.lower())[:16]}"
+
+
 def _send(session: Session, vault: PiiVault, kind: str, recipient: str, to: dict, employer_id: str | None,
           subject_id: str | None, *, secret: str | None = None, **fields) -> None:
     payload = {"kind": kind, "to": to, **fields}
     if secret is not None:
         payload["secret_sealed"] = vault.seal(secret).decode()
-    enqueue(session, TOPIC, recipient, payload, employer_id=employer_id, subject_id=subject_id)
+    enqueue(session, TOPIC, _line(vault, recipient, to), payload, employer_id=employer_id, subject_id=subject_id)
 
 
 def issue_invite_code(session: Session, vault: PiiVault, employer: Employer, employee: Employee,
@@ -64,7 +72,7 @@ def issue_invite_code(session: Session, vault: PiiVault, employer: Employer, emp
         return False
     code = new_invite_code()
     employee.invite_code_hash = invite_code_digest(vault, code)
-    _send(session, vault, "participant_invitation", f"invitee/{employee.id}", contact(employee), employer.id,
+    _send(session, vault, "participant_invitation", employee.id, contact(employee), employer.id,
           employee.id, secret=code, first_name=employee.first_name, employer_name=employer.name, reason=reason)
     return True
 
@@ -83,7 +91,7 @@ def contact_changed(session: Session, vault: PiiVault, actor: Actor, employer: E
     had_code = employee.invite_code_hash is not None
     sent = issue_invite_code(session, vault, employer, employee, reason="contact_changed")
     if had_code and (old.get("email") or old.get("phone")):
-        _send(session, vault, "contact_changed", f"invitee/{employee.id}", old, employer.id, employee.id,
+        _send(session, vault, "contact_changed", employee.id, old, employer.id, employee.id,
               first_name=employee.first_name, employer_name=employer.name)
     # Voided when a code was out; otherwise the new contact is simply the first place a code can go.
     record_audit(session, actor, "employee.invitation_voided" if had_code else "employee.invitation_sent", "employee",
@@ -131,7 +139,7 @@ def unlink_account(session: Session, vault: PiiVault, actor: Actor, principal: P
                     .values(revoked_at=utcnow()))
     session.flush()
     if has_contact(employee):
-        _send(session, vault, "account_unlinked", f"invitee/{employee.id}", contact(employee), employer.id,
+        _send(session, vault, "account_unlinked", employee.id, contact(employee), employer.id,
               employee.id, first_name=employee.first_name, employer_name=employer.name)
     sent = issue_invite_code(session, vault, employer, employee, reason="account_unlinked")
     record_audit(session, actor, "participant.unlinked", "employee", employee.id,
@@ -156,7 +164,7 @@ def invite_sponsor_admin(session: Session, vault: PiiVault, employer: Employer, 
     """The sponsor admin's invitation, sent to them; the advisor who asked gets its address and expiry only."""
     invitation, token = identity.create_invitation(session, email=email, role="sponsor_admin",
                                                    employer_id=employer.id, created_by=created_by)
-    _send(session, vault, "sponsor_invitation", f"invitee/{invitation.email}", {"email": invitation.email},
+    _send(session, vault, "sponsor_invitation", "sponsor", {"email": invitation.email},
           employer.id, invitation.id, secret=token, employer_name=employer.name,
           expires_at=invitation.expires_at.isoformat())
     return invitation

@@ -131,7 +131,7 @@ def test_a_rejected_election_tells_the_participant_why_by_email_when_they_have_n
     assert entry["body"].endswith("Above the plan maximum")
     [email] = messages(plumb)
     user_id = user_id_of(client, world.participant)
-    assert (email.topic, email.recipient) == ("notification.email", f"email/{user_id}")
+    assert (email.topic, email.recipient) == ("notification.email", f"email/{user_id}/{entry['id']}")
     # Like the push, the email carries no reason or amount: it says where to read them.
     assert email.payload == {"notification_id": entry["id"], "user_id": user_id, "kind": "election_rejected",
                              "subject": "Election not approved",
