@@ -24,6 +24,7 @@ from backend.plans import invitations
 from backend.plans.pii import PiiVault
 from notifications import delivery as notification_delivery
 from notifications import files as notification_files
+from notifications import participants as participant_notices
 from notifications import service as notifications
 from notifications.push import PushSender, describe_push_sender, push_sender
 
@@ -48,16 +49,19 @@ class Plumb:
 def subscribers(vault: PiiVault) -> dict[type, list]:
     """Who reacts to which event, in order, inside the transaction that published it."""
     return {
-        # Eligibility first: the compliance recompute it asks for reads the new entry dates.
-        CensusChanged: [partial(enrollment.refresh_eligibility, vault=vault), compliance.recompute_after_census],
+        # Eligibility first: the compliance recompute it asks for reads the new entry dates, and the participants
+        # told they may join read them too.
+        CensusChanged: [partial(enrollment.refresh_eligibility, vault=vault), compliance.recompute_after_census,
+                        participant_notices.tell_eligible],
         # Every approval moves the stored projection at once, the platform's own (auto-enrollment, escalation)
         # included; the worker's full recompute follows.
         # The participant is told in the same transaction: no approval without its feed entry and push, nor the reverse.
         ElectionApproved: [partial(compliance.move_after_election, vault=vault), notifications.tell_election_approved],
         ElectionRejected: [notifications.tell_election_rejected],
-        PayRunPosted: [compliance.recompute_after_pay_run, notifications.tell_contributions_posted],
+        PayRunPosted: [compliance.recompute_after_pay_run, notifications.tell_contributions_posted,
+                       partial(participant_notices.after_pay_run, vault=vault)],
         ComplianceWarningRaised: [],
-        MessageDelivered: [],
+        MessageDelivered: [participant_notices.tell_payroll_acknowledged],
         MessageDead: [],
     }
 
