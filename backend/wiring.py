@@ -49,10 +49,10 @@ class Plumb:
 def subscribers(vault: PiiVault) -> dict[type, list]:
     """Who reacts to which event, in order, inside the transaction that published it."""
     return {
-        # Eligibility first: the compliance recompute it asks for reads the new entry dates, and the participants
-        # told they may join read them too.
-        CensusChanged: [partial(enrollment.refresh_eligibility, vault=vault), compliance.recompute_after_census,
-                        participant_notices.tell_eligible],
+        # Eligibility first (after noting what participants knew of it): the compliance recompute it asks for reads
+        # the new entry dates, and participants hear of an entry date that is new to them.
+        CensusChanged: [participant_notices.note_eligibility_before, partial(enrollment.refresh_eligibility, vault=vault),
+                        compliance.recompute_after_census, participant_notices.tell_eligible],
         # Every approval moves the stored projection at once, the platform's own (auto-enrollment, escalation)
         # included; the worker's full recompute follows.
         # The participant is told in the same transaction: no approval without its feed entry and push, nor the reverse.

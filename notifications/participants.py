@@ -64,18 +64,35 @@ def _once(session, notices: list[Notice]) -> list[Notice]:
 
 # ---- eligibility (the census) ---------------------------------------------------------------------------------------
 
-def tell_eligible(session, event: CensusChanged) -> None:
-    """Employees with an account whose eligibility was just determined hear they may join, from which entry date,
-    and what the match would be at the full-match rate; once per entry date (a new entry date after a rehire is
-    news). Those without an account hear it through their invitation. Subscribed after eligibility's refresh."""
+_BEFORE = "participants.eligibility_before"
+_JOINABLE = ("eligible", "waiting")
+
+
+def note_eligibility_before(session, event: CensusChanged) -> None:
+    """Subscribed before eligibility's refresh: what the employees with an account were told by their eligibility
+    until now (entry date and status), so `tell_eligible` tells only what changed."""
     users = participant_accounts(session, event.employee_ids)
+    session.info.setdefault(_BEFORE, {})[id(event)] = (users, facts.entry_dates_of(session, list(users)))
+
+
+def tell_eligible(session, event: CensusChanged) -> None:
+    """Employees with an account whose eligibility the census change just determined (they may join now or from an
+    entry date, and could not before, or their entry date moved) hear it, with the entry date and what the match
+    would be at the full-match rate; once per entry date. Those without an account hear it through their
+    invitation, and a recompute that changes nothing (hours credited by a pay run to someone already waiting for a
+    known entry date) is not news. Subscribed after eligibility's refresh."""
+    users, before = session.info.get(_BEFORE, {}).pop(id(event), ({}, {}))
     if not users:
         return
+    news = []
+    for j in facts.joinable(session, list(users), event.on):
+        entry, status = before.get(j.employee_id, (None, None))
+        if status not in _JOINABLE or entry != j.entry_date:
+            news.append(j)
     notices = [Notice(users[j.employee_id], "eligible_to_enroll",
                       {"entry_date": j.entry_date.isoformat(), "full_match_rate": _rate(j.outlook.full_match_percent),
                        "annual_match_cents": j.outlook.annual_match_cents},
-                      f"{j.employee_id}/{j.entry_date.isoformat()}")
-               for j in facts.joinable(session, list(users), event.on)]
+                      f"{j.employee_id}/{j.entry_date.isoformat()}") for j in news]
     notify_many(session, _once(session, notices))
 
 

@@ -72,6 +72,16 @@ def joinable(session: Session, employee_ids, today: date) -> list[Joinable]:
             for r in rows if not terminated_on(r.termination_date, r.rehire_date, today)]
 
 
+def entry_dates_of(session: Session, employee_ids) -> dict[str, tuple[date | None, str]]:
+    """(entry date, stored status) of each of these employees with a determination (one query per 5,000)."""
+    found = {}
+    for chunk in chunks(list(dict.fromkeys(employee_ids))):
+        found.update((who, (entry, status)) for who, entry, status in session.execute(
+            select(EligibilityDetermination.employee_id, EligibilityDetermination.entry_date,
+                   EligibilityDetermination.status).where(any_of(session, EligibilityDetermination.employee_id, chunk))))
+    return found
+
+
 def not_enrolled(session: Session, entered_by: date, today: date) -> list[Joinable]:
     """Employees whose entry date is on or before `entered_by`, still employed, who have never made an election of
     any kind (no election, opt-out, automatic enrollment or escalation): one query."""

@@ -208,7 +208,12 @@ def test_the_same_pay_run_posted_again_does_not_tell_anyone_twice(client, plumb,
 
 def test_no_push_text_of_any_template_carries_an_amount_a_date_of_birth_or_an_ssn():
     params = {"election_id": "ele_1", "version": 2, "reason": "Over $500.00 for 1985-07-19 123-45-6789",
-              "pay_run_id": "prn_1", "pay_date": "2026-12-04", "deferral_cents": 123456, "match_cents": 6100}
+              "pay_run_id": "prn_1", "pay_date": "2026-12-04", "deferral_cents": 123456, "match_cents": 6100,
+              "entry_date": "2026-12-01", "full_match_rate": "0.05", "annual_match_cents": 288000, "rate": "0.06",
+              "effective_date": "2027-01-01", "opt_out_by": "2026-12-31", "skip_by": "2026-12-23",
+              "deferred_cents": 2205000, "limit_cents": 2450000, "year": 2026, "catch_up": True,
+              "catch_up_cents": 800000, "resume_on": "2027-01-01", "left_cents": 5539, "raise_rate": "0.1",
+              "current_rate": "0.02", "suggested_rate": "0.05"}
     for language in templates.LANGUAGES:
         for kind in templates.TEMPLATES:
             texts = templates.render(kind, params, language)
