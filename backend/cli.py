@@ -29,6 +29,7 @@ from backend.web.logs import configure_logging
 from backend.web.security import PlumbRequestHandler
 from backend.web.server import GunicornServer
 from notifications.staff import send_advisor_digests
+from notifications.participants import run_daily as tell_participants_daily
 
 
 def command_group() -> FlaskGroup:
@@ -208,9 +209,11 @@ def daily_command(on):
 
 def _run_daily(session, today) -> dict:
     """The platform's own daily changes, then a recompute for every plan whose compliance state is older than
-    today (the projection moves as pay dates pass, and a new year starts a new state), then the advisors' digests
-    of yesterday's early warnings (once a day each, however often this runs)."""
+    today (the projection moves as pay dates pass, and a new year starts a new state); then what participants are
+    owed that day (automatic enrollment and escalations coming, the nudge to join), after the changes that cause
+    them; then the advisors' digests of yesterday's early warnings (once a day each, however often this runs)."""
     counts = run_daily(session, today)
+    counts.update(tell_participants_daily(session, today))
     counts["compliance_recomputes_requested"] = refresh_stale(session, today)
     counts["advisor_digests_sent"] = send_advisor_digests(session, today)
     return counts

@@ -24,6 +24,7 @@ from backend.plans import invitations
 from backend.plans.pii import PiiVault
 from notifications import delivery as notification_delivery
 from notifications import files as notification_files
+from notifications import participants as participant_notices
 from notifications import service as notifications
 from notifications import staff as staff_notifications
 from notifications.email import EMAIL_TOPIC, EmailSender, describe_email_sender, email_sender
@@ -51,8 +52,10 @@ class Plumb:
 def subscribers(vault: PiiVault) -> dict[type, list]:
     """Who reacts to which event, in order, inside the transaction that published it."""
     return {
-        # Eligibility first: the compliance recompute it asks for reads the new entry dates.
-        CensusChanged: [partial(enrollment.refresh_eligibility, vault=vault), compliance.recompute_after_census],
+        # Eligibility first (after noting what participants knew of it): the compliance recompute it asks for reads
+        # the new entry dates, and participants hear of an entry date that is new to them.
+        CensusChanged: [participant_notices.note_eligibility_before, partial(enrollment.refresh_eligibility, vault=vault),
+                        compliance.recompute_after_census, participant_notices.tell_eligible],
         # Every approval moves the stored projection at once, the platform's own (auto-enrollment, escalation)
         # included; the worker's full recompute follows.
         # The participant is told in the same transaction: no approval without its feed entry and push, nor the reverse.
@@ -61,9 +64,10 @@ def subscribers(vault: PiiVault) -> dict[type, list]:
         ElectionAwaitingApproval: [staff_notifications.schedule_approvals_batch],
         ElectionRejected: [notifications.tell_election_rejected],
         PayRunPosted: [compliance.recompute_after_pay_run, notifications.tell_contributions_posted,
-                       staff_notifications.tell_pay_run_exceptions],
+                       staff_notifications.tell_pay_run_exceptions,
+                       partial(participant_notices.after_pay_run, vault=vault)],
         ComplianceWarningRaised: [staff_notifications.tell_compliance_warning],
-        MessageDelivered: [],
+        MessageDelivered: [participant_notices.tell_payroll_acknowledged],
         MessageDead: [staff_notifications.tell_payroll_message_dead],
     }
 

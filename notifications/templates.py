@@ -137,6 +137,147 @@ def _contribution_posted(p: Mapping, l: Language) -> Texts:
                   {"screen": "balance", "pay_run_id": p["pay_run_id"]})
 
 
+# ---- participant notices and nudges (notifications/participants.py) -------------------------------------------------
+
+def _eligible_to_enroll(p: Mapping, l: Language) -> Texts:
+    values = {"entry_date": l.date(p["entry_date"]), "rate": l.percent(p["full_match_rate"]),
+              "match": l.money(p["annual_match_cents"])}
+    feed = (l._("You can join your 401(k) plan from %(entry_date)s. Save %(rate)s of your pay and your employer "
+                "adds about %(match)s a year.") if p["annual_match_cents"] else
+            l._("You can join your 401(k) plan from %(entry_date)s.")) % values
+    return _texts(l, "notices", l._("You can join your 401(k)"),
+                  l._("You can join your employer's 401(k) plan. Open the app to see when and what your employer "
+                      "adds."), feed, {"screen": "enroll"})
+
+
+def _auto_enroll_coming(p: Mapping, l: Language) -> Texts:
+    values = {"rate": l.percent(p["rate"]), "effective_date": l.date(p["effective_date"]),
+              "opt_out_by": l.date(p["opt_out_by"])}
+    return _texts(l, "notices", l._("Automatic enrollment coming"),
+                  l._("You will be enrolled in your 401(k) plan automatically. Open the app to choose your rate or "
+                      "opt out."),
+                  l._("Unless you choose otherwise, %(rate)s of your pay will go into your 401(k) from the paycheck "
+                      "of %(effective_date)s. To choose another rate or opt out, do so by %(opt_out_by)s.") % values,
+                  {"screen": "election", "election_id": p["election_id"]})
+
+
+def _change_confirmed(p: Mapping, l: Language) -> Texts:
+    values = {"rate": l.percent(p["rate"]) if p.get("rate") is not None else "",
+              "effective_date": l.date(p["effective_date"])}
+    feed = (l._("Payroll confirmed your change: %(rate)s of your pay from the paycheck of %(effective_date)s.")
+            if p.get("rate") is not None else
+            l._("Payroll confirmed your contribution change from the paycheck of %(effective_date)s.")) % values
+    return _texts(l, "elections", l._("Change confirmed"),
+                  l._("Your payroll confirmed your contribution change."), feed,
+                  {"screen": "election", "election_id": p["election_id"]})
+
+
+def _escalation_coming(p: Mapping, l: Language) -> Texts:
+    values = {"rate": l.percent(p["rate"]), "effective_date": l.date(p["effective_date"]),
+              "skip_by": l.date(p["skip_by"])}
+    return _texts(l, "notices", l._("Your rate goes up soon"),
+                  l._("Your 401(k) contribution rate will go up automatically. Open the app to skip it."),
+                  l._("Your contribution rate goes up to %(rate)s of your pay from the paycheck of "
+                      "%(effective_date)s. You can skip this increase until %(skip_by)s.") % values,
+                  {"screen": "election", "election_id": p["election_id"]})
+
+
+def _limit_values(p: Mapping, l: Language) -> dict:
+    return {"deferred": l.money(p["deferred_cents"]), "limit": l.money(p["limit_cents"]), "year": p["year"],
+            "catch_up": l.money(p["catch_up_cents"])}
+
+
+def _limit_approaching(p: Mapping, l: Language) -> Texts:
+    values = _limit_values(p, l)
+    feed = l._("You have saved %(deferred)s of this year's %(limit)s limit on 401(k) contributions.") % values
+    if p["catch_up"]:
+        feed += " " + l._("After the limit, your catch-up contributions continue, up to %(catch_up)s more.") % values
+    return _texts(l, "limits", l._("Nearing the yearly limit"),
+                  l._("Your 401(k) contributions are nearing this year's limit."), feed, {"screen": "contributions"})
+
+
+def _limit_reached(p: Mapping, l: Language) -> Texts:
+    values = _limit_values(p, l)
+    feed = l._("You have reached this year's %(limit)s limit on 401(k) contributions.") % values
+    feed += " " + (l._("Your catch-up contributions continue, up to %(catch_up)s more.") if p["catch_up"] else
+                   l._("Payroll stops your contributions for the rest of %(year)s.")) % values
+    return _texts(l, "limits", l._("Yearly limit reached"),
+                  l._("Your 401(k) contributions have reached this year's limit."), feed, {"screen": "contributions"})
+
+
+def _deferrals_stopped(p: Mapping, l: Language) -> Texts:
+    values = {"effective_date": l.date(p["effective_date"]),
+              "resume_on": l.date(p["resume_on"]) if p.get("resume_on") else ""}
+    if p["reason"] == "limit":
+        feed = (l._("You reached the yearly limit: payroll stops your contributions from the paycheck of "
+                    "%(effective_date)s. They start again on %(resume_on)s.") if p.get("resume_on") else
+                l._("You reached the yearly limit: payroll stops your contributions from the paycheck of "
+                    "%(effective_date)s.")) % values
+    else:
+        feed = l._("Payroll confirmed your opt-out: no contributions from the paycheck of %(effective_date)s.") % values
+    link = {"screen": "election", "election_id": p["election_id"]} if p.get("election_id") else {"screen": "contributions"}
+    return _texts(l, "elections", l._("Contributions stopped"),
+                  l._("Payroll has stopped your 401(k) contributions. Open the app to see why."), feed, link)
+
+
+def _deferrals_resumed(p: Mapping, l: Language) -> Texts:
+    values = {"effective_date": l.date(p["effective_date"]), "rate": l.percent(p["rate"]) if p.get("rate") else ""}
+    if p["reason"] == "new_year":
+        feed = l._("A new year: your 401(k) contributions start again from %(effective_date)s.") % values
+    elif p.get("rate"):
+        feed = l._("Payroll confirmed: your contributions start again at %(rate)s of your pay from the paycheck of "
+                   "%(effective_date)s.") % values
+    else:
+        feed = l._("Payroll confirmed: your contributions start again from the paycheck of %(effective_date)s.") % values
+    link = {"screen": "election", "election_id": p["election_id"]} if p.get("election_id") else {"screen": "contributions"}
+    return _texts(l, "elections", l._("Contributions resumed"),
+                  l._("Your 401(k) contributions have started again."), feed, link)
+
+
+def _nudge_match_left(p: Mapping, l: Language) -> Texts:
+    values = {"left": l.money(p["left_cents"]), "rate": l.percent(p["full_match_rate"]),
+              "pay_date": l.date(p["pay_date"])}
+    return _texts(l, "nudges", l._("Free money left on the table"),
+                  l._("Your employer would have added more to your 401(k) this paycheck. See how to get all of it."),
+                  l._("Your paycheck of %(pay_date)s left %(left)s of employer match unclaimed. Save %(rate)s of your "
+                      "pay to get all of it.") % values, {"screen": "election"})
+
+
+def _nudge_raise(p: Mapping, l: Language) -> Texts:
+    values = {"raise": l.percent(p["raise_rate"]), "current": l.percent(p["current_rate"]),
+              "suggested": l.percent(p["suggested_rate"])}
+    return _texts(l, "nudges", l._("Save part of your raise"),
+                  l._("Congratulations on your raise! Saving part of it is easy to do in the app."),
+                  l._("Your pay went up about %(raise)s. Raising your contribution from %(current)s to %(suggested)s "
+                      "saves part of it, and you would hardly notice.") % values, {"screen": "election"})
+
+
+def _nudge_join(p: Mapping, l: Language) -> Texts:
+    values = {"match": l.money(p["annual_match_cents"]), "rate": l.percent(p["full_match_rate"])}
+    feed = (l._("You have not joined your 401(k) plan yet. Save %(rate)s of your pay and your employer adds about "
+                "%(match)s a year.") if p["annual_match_cents"] else
+            l._("You have not joined your 401(k) plan yet. It takes a few minutes in the app.")) % values
+    return _texts(l, "nudges", l._("Your 401(k) is waiting"),
+                  l._("You can still join your 401(k) plan. Open the app to enroll."), feed, {"screen": "enroll"})
+
+
+PARTICIPANT_TEMPLATES: dict[str, Callable[[Mapping, Language], Texts]] = {
+    "eligible_to_enroll": _eligible_to_enroll,
+    "auto_enroll_coming": _auto_enroll_coming,
+    "change_confirmed": _change_confirmed,
+    "escalation_coming": _escalation_coming,
+    "limit_approaching": _limit_approaching,
+    "limit_reached": _limit_reached,
+    "deferrals_stopped": _deferrals_stopped,
+    "deferrals_resumed": _deferrals_resumed,
+    "nudge_match_left": _nudge_match_left,
+    "nudge_raise": _nudge_raise,
+    "nudge_join": _nudge_join,
+}
+
+
+
+
 # ---- staff: sponsors and advisors -----------------------------------------------------------------------------------
 # The push and the title name no amount, rate or pay: an admin's phone is as public as a participant's. The counts
 # they carry are of elections or statements, not of money.
@@ -229,6 +370,7 @@ TEMPLATES: dict[str, Callable[[Mapping, Language], Texts]] = {
     "election_approved": _election_approved,
     "election_rejected": _election_rejected,
     "contribution_posted": _contribution_posted,
+    **PARTICIPANT_TEMPLATES,
     **STAFF_TEMPLATES,
 }
 

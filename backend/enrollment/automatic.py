@@ -23,6 +23,8 @@ from backend.plans.schedules import next_pay_date
 AUTO = Actor.system("automatic")
 # Participants hear about an escalation this long before it takes effect, and may skip it until then.
 ESCALATION_NOTICE_DAYS = 30
+# A scheduled escalation goes to payroll this long before it takes effect; until then it may be skipped.
+ESCALATION_RELEASE_DAYS = 7
 
 
 def _platform_election(session: Session, employee: Employee, plan: Plan, kind: str, percent: Decimal,
@@ -111,7 +113,7 @@ def release_escalations(session: Session, plan: Plan, today: date) -> list[Defer
     released = []
     for election in session.scalars(select(DeferralElection).where(
             DeferralElection.plan_id == plan.id, DeferralElection.status == "scheduled",
-            DeferralElection.effective_date <= today + timedelta(days=7))):
+            DeferralElection.effective_date <= today + timedelta(days=ESCALATION_RELEASE_DAYS))):
         approve_election(session, AUTO, election, employer, today)
         released.append(election)
     return released

@@ -4,6 +4,7 @@ causes the change: an approved election, a stop for termination or the 402(g) li
 The body is documented in the README ("Payroll sync"); every push adapter sends it as built here."""
 from datetime import date
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.money import percent_str
@@ -39,3 +40,25 @@ def send_deferral_change(session: Session, employee, *, action: str, effective: 
     payload.update(extra)
     return enqueue(session, TOPIC, payroll_recipient(employee.employer_id, employee.id),
                    employer_id=employee.employer_id, subject_id=subject_id, payload=payload, once_per_subject=once)
+
+
+# ---- reading what was sent (the participant notices tell what payroll acknowledged) ----------------------------------
+
+LIMIT_STOP_PREFIX, LIMIT_RESUME_PREFIX = "402g_limit:", "402g_resume:"
+
+
+def change_payload(session: Session, message_id: str) -> dict | None:
+    """The body of one deferral change sent to payroll, as built by `send_deferral_change`."""
+    message = session.scalar(select(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.topic == TOPIC))
+    return None if message is None else dict(message.payload)
+
+
+def delivered_limit_resumes(session: Session, year: int) -> list[tuple[str, str, date]]:
+    """(subject, employee id, effective date) of the resumes after a 402(g) stop that payroll acknowledged and that
+    take effect in `year` (the subjects are `402g_resume:<employee>:<year>`): one query."""
+    found = []
+    for subject, payload in session.execute(select(OutboxMessage.subject_id, OutboxMessage.payload).where(
+            OutboxMessage.topic == TOPIC, OutboxMessage.status == "delivered",
+            OutboxMessage.subject_id.like(f"{LIMIT_RESUME_PREFIX}%:{year}"))):
+        found.append((subject, subject.split(":")[1], date.fromisoformat(payload["effective_date"])))
+    return found

@@ -73,3 +73,45 @@ def held_statements(session: Session, pay_run_id: str) -> HeldStatements | None:
     held = session.scalar(select(func.count()).select_from(PayStatement).where(
         PayStatement.pay_run_id == pay_run_id, PayStatement.status == "held"))
     return HeldStatements(run.id, run.employer_id, run.pay_date, held)
+
+
+@dataclass(frozen=True)
+class PostedStatement:
+    """One posted pay statement as the participant nudges read it."""
+
+    statement_id: str
+    employee_id: str
+    pay_date: date
+    run_type: str
+    plan_compensation_cents: int
+    deferral_cents: int  # every deferral money type together (pre-tax, Roth, catch-up)
+    match_cents: int
+
+
+def posted_statements(session: Session, pay_run_id: str) -> list[PostedStatement]:
+    """The posted statements of one pay run, with their plan pay: one query."""
+    rows = session.execute(
+        select(PayStatement.id, PayStatement.employee_id, PayRun.pay_date, PayRun.run_type,
+               PayStatement.plan_compensation_cents, PayStatement.withholdings, PayStatement.employer_match_cents)
+        .join(PayRun, PayRun.id == PayStatement.pay_run_id)
+        .where(PayStatement.pay_run_id == pay_run_id, PayStatement.status == "posted")
+        .order_by(PayStatement.position)).all()
+    return [PostedStatement(sid, who, pay_date, run_type, comp, sum((held or {}).get(t, 0) for t in DEFERRAL_TYPES),
+                            match) for sid, who, pay_date, run_type, comp, held, match in rows]
+
+
+def recent_regular_pay(session: Session, plan_id: str, before: date, count: int = 3) -> dict[str, list[int]]:
+    """{employee id: plan pay of their last `count` posted statements of regular pay runs paid before `before`},
+    newest first, for the whole plan in one query (a window over each employee's statements). Bonus, off-cycle
+    and correction runs are left out: they say nothing about a raise."""
+    ranked = (select(PayStatement.employee_id, PayStatement.plan_compensation_cents,
+                     func.row_number().over(partition_by=PayStatement.employee_id,
+                                            order_by=(PayRun.pay_date.desc(), PayRun.id.desc())).label("n"))
+              .join(PayRun, PayRun.id == PayStatement.pay_run_id)
+              .where(PayRun.plan_id == plan_id, PayRun.status != "superseded", PayRun.run_type == "regular",
+                     PayStatement.status == "posted", PayRun.pay_date < before)).subquery()
+    pay: dict[str, list[int]] = {}
+    for who, cents in session.execute(select(ranked.c.employee_id, ranked.c.plan_compensation_cents)
+                                      .where(ranked.c.n <= count).order_by(ranked.c.employee_id, ranked.c.n)):
+        pay.setdefault(who, []).append(int(cents))
+    return pay

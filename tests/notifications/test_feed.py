@@ -216,7 +216,12 @@ def test_no_push_text_of_any_template_carries_an_amount_a_date_of_birth_or_an_ss
                         {"test": "acp", "narrow": True, "margin": "1.00", "limit": "0.08"}],
               "message_id": "msg_1", "day": "2026-11-23",
               "warnings": [{"plan_name": "Acme Bakery 401(k) Plan", "employer_name": "Acme Bakery LLC",
-                            "status": "narrow_margin", "year": 2026, "tests": ["adp"]}]}
+                            "status": "narrow_margin", "year": 2026, "tests": ["adp"]}],
+              "entry_date": "2026-12-01", "full_match_rate": "0.05", "annual_match_cents": 288000, "rate": "0.06",
+              "effective_date": "2027-01-01", "opt_out_by": "2026-12-31", "skip_by": "2026-12-23",
+              "deferred_cents": 2205000, "limit_cents": 2450000, "catch_up": True,
+              "catch_up_cents": 800000, "resume_on": "2027-01-01", "left_cents": 5539, "raise_rate": "0.1",
+              "current_rate": "0.02", "suggested_rate": "0.05"}
     for language in templates.LANGUAGES:
         for kind in templates.TEMPLATES:
             texts = templates.render(kind, params, language)
