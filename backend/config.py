@@ -55,6 +55,9 @@ class Config:
     # the file pushes are only logged (notifications/push.py).
     fcm_credentials_file: str = ""
     fcm_project_id: str = ""
+    # The phone app's build (index.html and assets/) served at /app/; empty: app/dist in the repository
+    # (backend/web/phone_app.py).
+    app_dir: str = ""
     testing: bool = False
     extra: dict = field(default_factory=dict)
 
@@ -80,6 +83,8 @@ class Config:
             values["fcm_credentials_file"] = env["PLUMB_FCM_CREDENTIALS"]
         if env.get("PLUMB_FCM_PROJECT_ID"):
             values["fcm_project_id"] = env["PLUMB_FCM_PROJECT_ID"]
+        if env.get("PLUMB_APP_DIR"):
+            values["app_dir"] = env["PLUMB_APP_DIR"]
         if "PLUMB_ACCESS_TOKEN_SECONDS" in env:
             values["access_token_seconds"] = int(env["PLUMB_ACCESS_TOKEN_SECONDS"])
         values.update(overrides)
