@@ -28,6 +28,7 @@ from backend.errors import DomainError
 from backend.identity.service import create_user
 from backend.jobs import JobRunner, dead_jobs, retry_job
 from backend.outbox import Dispatcher
+from backend.web import phone_app
 from backend.web.logs import configure_logging
 from backend.web.security import PlumbRequestHandler
 from backend.web.server import GunicornServer
@@ -113,6 +114,10 @@ def demo_command(host, port, seed_only):
     logins = seed_demo(plumb)
     base = f"http://{host}:{port}"
     click.echo(f"\nPlumb demo on {plumb.db.url}\n")
+    if (phone_app.dist_dir() / "index.html").is_file():
+        click.echo(f"  Phone app:    {base}/app/   (log in with one of the accounts below)")
+    else:
+        click.echo("  Phone app:    not built: install Node 20 or newer and run `make app` (the API works without it)")
     click.echo(f"  API docs:     {base}/docs   (OpenAPI at {base}/openapi.json)")
     click.echo(f"  Log in:       POST {base}/v1/auth/login  {{\"email\": ..., \"password\": ...}}\n")
     for role, email, password, note in logins:
