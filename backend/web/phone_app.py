@@ -56,7 +56,9 @@ def serve(path: str = ""):
         return _no_store(Response(NOT_BUILT, status=200, mimetype="text/html"))
     if path:
         found = safe_join(str(dist), path)
-        if found is not None and Path(found).is_file():
+        if found is None:
+            abort(404)  # a path climbing out of the build
+        if Path(found).is_file():
             if path.startswith("assets/"):
                 response = send_from_directory(dist, path, max_age=YEAR)
                 response.cache_control.immutable = True
