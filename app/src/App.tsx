@@ -30,9 +30,11 @@ export function App() {
   }), []);
 
   const chooseLanguage = (next: Language) => { saveLanguage(next); setLanguage(next); };
-  const logOut = async () => {
-    // Ends the session on the server too (its refresh token stops working); the app logs out either way.
-    await api.POST("/v1/auth/logout").catch(() => undefined);
+  const logOut = () => {
+    // The app logs out at once; the server's session ends too (its refresh token stops working) when this call
+    // arrives, which carries the token itself since the session is gone by the time it is sent.
+    const token = session.current()?.access_token;
+    if (token) void api.POST("/v1/auth/logout", { headers: { Authorization: `Bearer ${token}` } }).catch(() => undefined);
     session.end("logout");
   };
 

@@ -41,6 +41,11 @@ def phone(browser, size: str, locale: str):
     return context, context.new_page()
 
 
+def log_out(page):
+    page.get_by_role("button", name=re.compile("^(Log out|Cerrar sesión)$")).tap()
+    page.get_by_role("heading", name=re.compile("^(Log in|Iniciar sesión)$")).wait_for()
+
+
 def log_in(page, base, email, password):
     page.goto(f"{base}/app/login")
     page.fill("#email", email)
@@ -90,7 +95,7 @@ def test_a_participant_changes_their_rate_the_sponsor_approves_it_and_the_feed_s
         page.get_by_test_id("saved").filter(has_text="once your employer approves it").wait_for()
         shots(page, "rate-saved")
 
-        page.get_by_role("button", name="Log out").tap()
+        log_out(page)
         log_in(page, base, *SPONSOR)
         row = page.get_by_test_id("queue").get_by_role("listitem").filter(has_text="Maria Lopez: 6%")
         row.wait_for()
@@ -103,7 +108,7 @@ def test_a_participant_changes_their_rate_the_sponsor_approves_it_and_the_feed_s
         assert_accessible(page)
         shots(page, "approved")
 
-        page.get_by_role("button", name="Log out").tap()
+        log_out(page)
         log_in(page, base, *PARTICIPANT)
         page.get_by_role("heading", name="Hello, Maria").wait_for()
         page.get_by_role("link", name="Notifications").tap()
