@@ -55,6 +55,14 @@ def browser_requirements():
         pytest.skip(message)
 
 
+def pytest_terminal_summary(terminalreporter):
+    """Say at the end of the run, not only with -rs, why the browser tests were skipped."""
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if "tests/browser/" in r.nodeid]
+    if skipped:
+        terminalreporter.write_line(f"{len(skipped)} browser tests skipped: browser tests need: "
+                                    + "; ".join(missing()), yellow=True)
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args():
     """pytest-playwright launches this machine's Chromium, never a downloaded one."""
