@@ -65,8 +65,20 @@ def pytest_terminal_summary(terminalreporter):
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args():
-    """pytest-playwright launches this machine's Chromium, never a downloaded one."""
+    """This machine's Chromium, never a downloaded one."""
     return {"executable_path": chromium_path(), "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="module")
+def browser(browser_type_launch_args):
+    """Chromium for this module only, in place of pytest-playwright's session-wide one: Playwright's sync API keeps
+    an event loop running in the main thread while it is started, and later tests call asyncio.run()."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(**browser_type_launch_args)
+        yield launched
+        launched.close()
 
 
 @pytest.fixture
