@@ -1,5 +1,6 @@
 """The app factory: the wiring's object graph, flask-smorest Api, blueprints, error handlers, request transactions,
-request ids, security headers, per-client rate limits, health checks and the packaged API docs."""
+request ids, security headers, per-client rate limits, health checks, the packaged API docs and the phone app's
+built files."""
 import json
 import logging
 import re
@@ -17,7 +18,7 @@ from backend.errors import DomainError
 from backend.identity.api import blp as identity_blp
 from backend.payroll.api import blp as payroll_blp
 from backend.plans.api import blp as plans_blp
-from backend.web import docs, health, problems
+from backend.web import docs, health, phone_app, problems
 from backend.web.limits import install_rate_limits
 from backend.web.logs import install_request_ids
 from backend.web.security import install_security_headers, trust_proxies
@@ -60,6 +61,7 @@ def create_app(config: Config | None = None, clock: Clock | None = None) -> Flas
     _register_blueprints(api)
     app.register_blueprint(health.blp)
     app.register_blueprint(docs.blp)
+    app.register_blueprint(phone_app.blp)
     install_rate_limits(app, config)
     install_security_headers(app)
     _register_error_handlers(app)

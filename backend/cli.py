@@ -1,14 +1,16 @@
 """The `plumb` command: `plumb serve`, `plumb worker`, `plumb daily`, `plumb db upgrade`, `plumb user create`,
-`plumb demo`, `plumb ledger check`, `plumb jobs dead|retry`, `plumb compliance test`. Each builds its app through
+`plumb demo`, `plumb openapi`, `plumb ledger check`, `plumb jobs dead|retry`, `plumb compliance test`. Each builds its app through
 `create_app` (and so through the wiring); the app never imports this module. Logging is set up here, once, for
 every command: JSON lines on stderr (backend/web/logs.py)."""
 import gc
+import json
 import logging
 import signal
 import threading
 from datetime import date
 
 import click
+from cryptography.fernet import Fernet
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 from werkzeug.serving import run_simple
@@ -18,6 +20,7 @@ from backend.app import create_app
 from backend.audit import Actor, record_audit
 from backend.compliance.cli import compliance_group
 from backend.compliance.service import refresh_stale
+from backend.config import Config
 from backend.db import migrate
 from backend.demo import seed_demo
 from backend.enrollment.automatic import run_daily
@@ -25,6 +28,7 @@ from backend.errors import DomainError
 from backend.identity.service import create_user
 from backend.jobs import JobRunner, dead_jobs, retry_job
 from backend.outbox import Dispatcher
+from backend.web import phone_app
 from backend.web.logs import configure_logging
 from backend.web.security import PlumbRequestHandler
 from backend.web.server import GunicornServer
@@ -38,9 +42,29 @@ def command_group() -> FlaskGroup:
                        help="Plumb, the 401(k) platform. Set DATABASE_URL for PostgreSQL; SQLite under instance/ by "
                             "default.")
     for command in (db_group, user_group, demo_command, ledger_group, jobs_group, worker_command, serve_command,
-                    daily_command, compliance_group):
+                    daily_command, compliance_group, openapi_command):
         group.add_command(command)
     return group
+
+
+@click.command("openapi", help="Write the API's OpenAPI document (what /openapi.json answers) without a server or a "
+                                "database: the phone app's types are generated from it (make app-types).")
+@click.option("--output", "-o", type=click.File("w"), default="-", show_default=True)
+def openapi_command(output):
+    output.write(openapi_document() + "\n")
+
+
+def openapi_document() -> str:
+    """The document as JSON with sorted keys, so that the same API always gives the same bytes. The app is built
+    with throwaway secrets and an in-memory database: the document depends on neither, and nothing under instance/
+    is created."""
+    config = Config(database_url="sqlite://", jwt_secret="openapi-" + "x" * 32, pii_key=Fernet.generate_key().decode(),
+                    rate_limits_enabled=False)
+    app = create_app(config)
+    try:
+        return json.dumps(app.test_client().get("/openapi.json").json, indent=2, sort_keys=True)
+    finally:
+        app.extensions["plumb"].db.engine.dispose()
 
 
 def main():
@@ -92,6 +116,10 @@ def demo_command(host, port, seed_only):
     logins = seed_demo(plumb)
     base = f"http://{host}:{port}"
     click.echo(f"\nPlumb demo on {plumb.db.url}\n")
+    if (phone_app.dist_dir() / "index.html").is_file():
+        click.echo(f"  Phone app:    {base}/app/   (log in with one of the accounts below)")
+    else:
+        click.echo("  Phone app:    not built: install Node 20 or newer and run `make app` (the API works without it)")
     click.echo(f"  API docs:     {base}/docs   (OpenAPI at {base}/openapi.json)")
     click.echo(f"  Log in:       POST {base}/v1/auth/login  {{\"email\": ..., \"password\": ...}}\n")
     for role, email, password, note in logins:

@@ -66,6 +66,9 @@ class Config:
     email_from: str = "Plumb <no-reply@localhost>"
     smtp_ca_file: str = ""
     smtp_timeout_seconds: float = 30
+    # The phone app's build (index.html and assets/) served at /app/; empty: app/dist in the repository
+    # (backend/web/phone_app.py).
+    app_dir: str = ""
     testing: bool = False
     extra: dict = field(default_factory=dict)
 
@@ -100,6 +103,8 @@ class Config:
             values["smtp_port"] = int(env["PLUMB_SMTP_PORT"])
         if env.get("PLUMB_SMTP_TIMEOUT_SECONDS"):
             values["smtp_timeout_seconds"] = float(env["PLUMB_SMTP_TIMEOUT_SECONDS"])
+        if env.get("PLUMB_APP_DIR"):
+            values["app_dir"] = env["PLUMB_APP_DIR"]
         if "PLUMB_ACCESS_TOKEN_SECONDS" in env:
             values["access_token_seconds"] = int(env["PLUMB_ACCESS_TOKEN_SECONDS"])
         values.update(overrides)

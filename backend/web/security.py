@@ -2,7 +2,9 @@
 the development server's request handler (no version banner; its own 414/431 answers as problem details).
 
 The API answers only JSON, so its content security policy allows nothing at all; /docs gets a policy that lets
-Swagger UI run its scripts and styles served from this origin (backend/web/docs.py) and nothing from elsewhere."""
+Swagger UI run its scripts and styles served from this origin (backend/web/docs.py) and nothing from elsewhere, and
+the phone app (/app/, backend/web/phone_app.py) one that lets its own built scripts, styles, manifest and service
+worker load from this origin and call the API here, with no inline script or style and nothing from elsewhere."""
 import json
 
 from flask import Flask, request
@@ -17,6 +19,11 @@ API_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-
 DOCS_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
                "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
 DOCS_PREFIX = "/docs"
+# Vite's build has no inline script or style; Preact sets styles through the CSSOM, which style-src does not govern.
+APP_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+              "connect-src 'self'; manifest-src 'self'; worker-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+              "form-action 'none'")
+APP_PREFIX = "/app"
 # Answers that hand out tokens, whether or not the request itself was authenticated.
 TOKEN_PATHS = frozenset({"/v1/auth/login", "/v1/auth/refresh", "/v1/auth/invitations/accept", "/mobile/v1/signup"})
 HSTS = "max-age=31536000; includeSubDomains"
@@ -38,7 +45,8 @@ def install_security_headers(app: Flask) -> None:
         headers["X-Frame-Options"] = "DENY"
         headers["Referrer-Policy"] = "no-referrer"
         is_docs = request.path == DOCS_PREFIX or request.path.startswith(DOCS_PREFIX + "/")
-        headers["Content-Security-Policy"] = DOCS_POLICY if is_docs else API_POLICY
+        is_app = request.path == APP_PREFIX or request.path.startswith(APP_PREFIX + "/")
+        headers["Content-Security-Policy"] = DOCS_POLICY if is_docs else APP_POLICY if is_app else API_POLICY
         if request.is_secure:
             headers["Strict-Transport-Security"] = HSTS
         # A bearer token, a provider's signature or a token answer: what comes back is someone's own data or a

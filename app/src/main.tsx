@@ -1,0 +1,6 @@
+/** Entry point: render the shell into #root. */
+import { render } from "preact";
+import { App } from "./App";
+import "./styles.css";
+
+render(<App />, document.getElementById("root")!);

@@ -1,0 +1,43 @@
+/**
+ * Who is logged in: the token answer of a log-in or sign-up, kept in localStorage so the app reopens logged in.
+ * Listeners hear when it starts or ends (an expired token ends it).
+ */
+import type { components } from "./api/schema";
+
+type TokenResponse = components["schemas"]["TokenResponse"];
+export type EndReason = "logout" | "expired";
+type Listener = (reason?: EndReason) => void;
+
+const KEY = "plumb.session";
+const listeners = new Set<Listener>();
+
+function read(): TokenResponse | null {
+  try {
+    const raw = localStorage.getItem(KEY);
+    return raw ? (JSON.parse(raw) as TokenResponse) : null;
+  } catch {
+    return null;
+  }
+}
+
+let current: TokenResponse | null = read();
+
+export const session = {
+  current: () => current,
+  role: () => current?.user?.role ?? null,
+  start(tokens: TokenResponse) {
+    current = tokens;
+    localStorage.setItem(KEY, JSON.stringify(tokens));
+    listeners.forEach((listener) => listener());
+  },
+  end(reason: EndReason) {
+    if (!current) return;
+    current = null;
+    localStorage.removeItem(KEY);
+    listeners.forEach((listener) => listener(reason));
+  },
+  subscribe(listener: Listener): () => void {
+    listeners.add(listener);
+    return () => listeners.delete(listener);
+  },
+};

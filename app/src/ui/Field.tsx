@@ -1,0 +1,46 @@
+/**
+ * A labelled input with the problems the API listed for its field shown beneath it (announced, and tied to the
+ * input by aria-describedby), so an error appears where it can be fixed.
+ */
+export interface FieldProps {
+  id: string;
+  label: string;
+  value: string;
+  onInput: (event: { currentTarget: HTMLInputElement }) => void;
+  errors?: string[];
+  hint?: string;
+  type?: "text" | "email" | "password" | "date";
+  autocomplete?: string;
+  inputMode?: "numeric" | "text" | "email";
+  maxLength?: number;
+  pattern?: string;
+  required?: boolean;
+}
+
+export function Field({ id, label, errors = [], hint, type = "text", ...input }: FieldProps) {
+  const described = [hint ? `${id}-hint` : "", errors.length ? `${id}-error` : ""].filter(Boolean).join(" ");
+  return (
+    <div class="field">
+      <label for={id}>{label}</label>
+      {hint && (
+        <p class="hint" id={`${id}-hint`}>
+          {hint}
+        </p>
+      )}
+      <input
+        id={id}
+        name={id}
+        // Preact 11 types each input type's attributes separately; a type chosen at run time needs this cast.
+        type={type as "text"}
+        aria-invalid={errors.length ? "true" : undefined}
+        aria-describedby={described || undefined}
+        {...input}
+      />
+      {errors.length > 0 && (
+        <p class="field-error" id={`${id}-error`} role="alert">
+          {errors.join(" ")}
+        </p>
+      )}
+    </div>
+  );
+}
