@@ -185,3 +185,30 @@ def test_staff_have_the_same_settings_under_v1(client, world):
     assert (body["time_zone"], body["time_zone_chosen"]) == ("America/Los_Angeles", True)
     approvals = next(c for c in body["categories"] if c["category"] == "approvals")
     assert (approvals["push"], approvals["email"]) == (True, False)
+
+
+def test_a_legal_notice_in_quiet_hours_goes_at_once_on_its_own_line_and_is_not_held_behind_a_waiting_push(
+        client, plumb, approval_world):
+    from notifications import service
+    world = approval_world
+    register(client, world.participant, time_zone="UTC")
+    now = datetime.now(UTC)
+    quiet_now = {"enabled": True, "start": f"{(now - timedelta(hours=1)):%H:%M}",
+                 "end": f"{(now + timedelta(hours=2)):%H:%M}"}
+    assert change(client, world.participant, {"quiet_hours": quiet_now}).status_code == 200
+    approve(client, world)  # an ordinary push: waits
+    user_id = client.get("/v1/auth/me", headers=world.participant).json["id"]
+    with plumb.db.transaction() as session:
+        service.notify(session, user_id, "eligible_to_enroll", {
+            "entry_date": "2027-01-01", "full_match_rate": "0.05", "annual_match_cents": 288000})
+    waiting, notice = queued(plumb)
+    assert waiting.next_attempt_at > datetime.now(UTC) + timedelta(minutes=1)
+    assert notice.next_attempt_at <= datetime.now(UTC)
+    assert notice.recipient == f"user/{user_id}/urgent" != waiting.recipient
+    dispatcher = Dispatcher(plumb.db, plumb.deliverers, base_delay=0)
+    try:
+        dispatcher.run_once()
+    finally:
+        dispatcher.close()
+    waiting, notice = queued(plumb)
+    assert (waiting.status, notice.status) == ("pending", "delivered")
