@@ -17,7 +17,7 @@ from backend.enrollment import service as enrollment
 from backend.events import (CensusChanged, ComplianceWarningRaised, ElectionApproved, ElectionRejected, EventBus,
                             MessageDead, MessageDelivered, PayRunPosted)
 from backend.jobs import JobHandler
-from backend.outbox import Deliverer
+from backend.outbox import BatchDeliverer, Deliverer
 from backend.payroll import sync as payroll_sync
 from backend.payroll.outbound import OutboundPolicy
 from backend.plans import invitations
@@ -25,6 +25,7 @@ from backend.plans.pii import PiiVault
 from notifications import delivery as notification_delivery
 from notifications import files as notification_files
 from notifications import service as notifications
+from notifications.push import BATCH_SIZE as PUSH_BATCH_SIZE
 from notifications.push import PushSender, describe_push_sender, push_sender
 
 
@@ -72,7 +73,9 @@ def deliverers(db: Database, vault: PiiVault, payroll_adapters: dict, instance_d
                                    directory=notification_files.messages_dir(instance_dir), vault=vault),
         payroll_sync.TOPIC: partial(payroll_sync.deliver_deferral_change,
                                     connections=payroll_sync.ActiveConnections(db, vault), adapters=payroll_adapters),
-        notifications.PUSH_TOPIC: partial(notification_delivery.deliver_push, db=db, sender=push_sender),
+        # Pushes go in loads: one FCM send_each call carries up to 500 of them.
+        notifications.PUSH_TOPIC: BatchDeliverer(partial(notification_delivery.deliver_pushes, db=db,
+                                                         sender=push_sender), max_batch=PUSH_BATCH_SIZE),
     }
 
 
