@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import MappingProxyType
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, bindparam, func, select, text, tuple_
+from sqlalchemy import (JSON, BigInteger, Index, Integer, String, Text, bindparam, func, insert, select, text,
+                        tuple_)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -103,6 +104,22 @@ def enqueue(session: Session, topic: str, recipient: str, payload: dict, employe
     seq = insert_unless_held(session, OutboxMessage.__table__, topic=topic, recipient=recipient, payload=payload,
                              employer_id=employer_id, subject_id=subject_id, unique_subject=subject_id)
     return None if seq is None else session.get(OutboxMessage, seq)
+
+
+def enqueue_many(session: Session, messages: Iterable[Mapping]) -> int:
+    """Owe each of these messages (each a mapping of `enqueue`'s arguments: topic, recipient, payload, and
+    optionally employer_id, subject_id, not_before), in the caller's transaction, in one statement however many
+    they are (a pay run tells thousands); they take their places in line in the order given. How many."""
+    now = utcnow()
+    rows = [{"id": new_id("msg"), "topic": m["topic"], "recipient": m["recipient"], "payload": m["payload"],
+             "employer_id": m.get("employer_id"), "subject_id": m.get("subject_id"), "unique_subject": None,
+             "status": "pending", "attempts": 0, "next_attempt_at": m.get("not_before") or now, "claim": None,
+             "last_error": None, "created_at": now, "delivered_at": None} for m in messages]
+    if rows:
+        # Flushed first, so messages added earlier in this transaction keep their place in line before these.
+        session.flush()
+        session.execute(insert(OutboxMessage.__table__), rows)
+    return len(rows)
 
 
 @dataclass(frozen=True)

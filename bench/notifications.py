@@ -13,6 +13,7 @@ Two figures:
 
 Creates a scratch database next to the one in DATABASE_URL (or a temporary SQLite file) and drops it afterwards.
 Prints figures as it goes; the last line is one JSON object of the figures."""
+import gc
 import json
 import os
 import secrets
@@ -83,6 +84,7 @@ def fan_out(plumb, sender, expected: int) -> float:
     deliverers = {**plumb.deliverers, notifications.PUSH_TOPIC: BatchDeliverer(
         partial(deliver_pushes, db=plumb.db, sender=sender), max_batch=push.BATCH_SIZE)}
     dispatcher = Dispatcher(plumb.db, deliverers)
+    gc.freeze()  # as `plumb worker` does once it has loaded: the collector no longer walks what was loaded before
     stop = threading.Event()
     started = time.perf_counter()
     worker = threading.Thread(target=dispatcher.run_forever, args=(stop,), kwargs={"idle_seconds": 0.01})

@@ -4,14 +4,14 @@ triggers that turn domain events into notifications; registering devices; readin
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from backend.db import insert_unless_held, new_id, utcnow
 from backend.errors import NotFound
 from backend.events import ElectionApproved, ElectionRejected, PayRunPosted
 from backend.identity.service import participant_accounts
-from backend.outbox import enqueue
+from backend.outbox import enqueue_many
 from backend.payroll.pay_history import posted_contributions
 from notifications import templates
 from notifications.models import Device, Notification
@@ -63,30 +63,35 @@ def notify_many(session: Session, notices: Iterable[Notice]) -> list[Notificatio
         if who is None:
             continue
         texts = templates.render(notice.kind, notice.params, who.language)
-        entry = Notification(id=new_id("ntf"), user_id=who.user_id, category=texts.category, kind=notice.kind,
-                             subject_id=notice.subject_id, title=texts.title, body=texts.feed,
-                             deep_link=texts.deep_link, created_at=now)
+        entry = {"id": new_id("ntf"), "user_id": who.user_id, "category": texts.category, "kind": notice.kind,
+                 "subject_id": notice.subject_id, "title": texts.title, "body": texts.feed,
+                 "deep_link": texts.deep_link, "created_at": now, "read_at": None}
         entries.append(entry)
-        messages.append((who, notice, texts, entry))
-    session.add_all(entries)
-    session.flush()
-    for who, notice, texts, entry in messages:
-        _queue_messages(session, who, notice, texts, entry, now)
-    return entries
+        messages += _messages(who, notice, texts, entry["id"], now)
+    # One statement for the entries and one for their messages, however many (a pay run tells thousands at once):
+    # the entries first, so no message is ever owed for an entry that is not stored.
+    if entries:
+        session.flush()
+        session.execute(insert(Notification.__table__), entries)
+    enqueue_many(session, messages)
+    return [Notification(**entry) for entry in entries]
 
 
-def _queue_messages(session: Session, who: Reach, notice: Notice, texts: templates.Texts, entry: Notification,
-                    now) -> None:
+def _messages(who: Reach, notice: Notice, texts: templates.Texts, notification_id: str, now) -> list[dict]:
+    """The outbox messages one feed entry is owed (enqueue_many's rows): its push, its email, either or none."""
+    messages = []
     urgent = templates.CATEGORIES[texts.category].urgent
     if who.has_device and who.wants(texts.category, "push"):
         hold = None if urgent else quiet_until(now, who.time_zone, who.quiet)
-        enqueue(session, PUSH_TOPIC, recipient(who.user_id, urgent),
-                {"notification_id": entry.id, "user_id": who.user_id, "kind": notice.kind, "title": texts.title,
-                 "text": texts.push, "link": texts.deep_link}, subject_id=entry.id, not_before=hold)
+        messages.append({"topic": PUSH_TOPIC, "recipient": recipient(who.user_id, urgent), "subject_id": notification_id,
+                         "not_before": hold,
+                         "payload": {"notification_id": notification_id, "user_id": who.user_id, "kind": notice.kind,
+                                     "title": texts.title, "text": texts.push, "link": texts.deep_link}})
     if (who.is_staff or not who.has_device) and who.account.has_email and who.wants(texts.category, "email"):
-        enqueue(session, EMAIL_TOPIC, f"email/{who.user_id}",
-                {"notification_id": entry.id, "user_id": who.user_id, "kind": notice.kind, "subject": texts.title,
-                 "text": texts.email}, subject_id=entry.id)
+        messages.append({"topic": EMAIL_TOPIC, "recipient": f"email/{who.user_id}", "subject_id": notification_id,
+                         "payload": {"notification_id": notification_id, "user_id": who.user_id, "kind": notice.kind,
+                                     "subject": texts.title, "text": texts.email}})
+    return messages
 
 
 def already_told(session: Session, kind: str, subject_ids: Iterable[str]) -> set[str]:
