@@ -4,10 +4,10 @@ triggers that turn domain events into notifications; registering devices; readin
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from backend.db import insert_unless_held, new_id, utcnow
+from backend.db import bulk_insert, insert_unless_held, new_id, utcnow
 from backend.errors import NotFound
 from backend.events import ElectionApproved, ElectionRejected, PayRunPosted
 from backend.identity.service import participant_accounts
@@ -72,7 +72,7 @@ def notify_many(session: Session, notices: Iterable[Notice]) -> list[Notificatio
     # the entries first, so no message is ever owed for an entry that is not stored.
     if entries:
         session.flush()
-        session.execute(insert(Notification.__table__), entries)
+        bulk_insert(session, Notification.__table__, entries)
     enqueue_many(session, messages)
     return [Notification(**entry) for entry in entries]
 
