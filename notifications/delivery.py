@@ -36,7 +36,8 @@ def deliver_pushes(messages: list[Message], *, db: Database, sender: PushSender)
     users = {_user_of(message) for message in messages}
     with db.transaction() as session:
         table = Device.__table__
-        rows = session.execute(select(table.c.user_id, table.c.token).where(any_of(session, table.c.user_id, sorted(users)))
+        rows = session.execute(select(table.c.user_id, table.c.token)
+                               .where(any_of(session, table.c.user_id, sorted(users)))
                                .order_by(table.c.created_at, table.c.id)).all()
     tokens = defaultdict(list)
     for row in rows:

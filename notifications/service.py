@@ -83,8 +83,8 @@ def _messages(who: Reach, notice: Notice, texts: templates.Texts, notification_i
     urgent = templates.CATEGORIES[texts.category].urgent
     if who.has_device and who.wants(texts.category, "push"):
         hold = None if urgent else quiet_until(now, who.time_zone, who.quiet)
-        messages.append({"topic": PUSH_TOPIC, "recipient": recipient(who.user_id, urgent), "subject_id": notification_id,
-                         "not_before": hold,
+        messages.append({"topic": PUSH_TOPIC, "recipient": recipient(who.user_id, urgent),
+                         "subject_id": notification_id, "not_before": hold,
                          "payload": {"notification_id": notification_id, "user_id": who.user_id, "kind": notice.kind,
                                      "title": texts.title, "text": texts.push, "link": texts.deep_link}})
     if (who.is_staff or not who.has_device) and who.account.has_email and who.wants(texts.category, "email"):
