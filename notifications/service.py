@@ -53,7 +53,14 @@ def notify_many(session: Session, notices: Iterable[Notice]) -> list[Notificatio
     - an email for staff, and for participants with no device to push to, unless muted.
     The push and email carry the lock-screen texts only (title and push text, which never carry an amount, an SSN
     or a birth date: see templates.py) and the deep link; the feed's text, which may carry amounts, stays in the
-    feed. Reading the recipients takes three queries however many notices there are."""
+    feed. Reading the recipients takes three queries however many notices there are, and storing takes one
+    statement for the entries and one for their messages. The entries come back as stored, outside the session
+    (read one again to change it)."""
+    return [Notification(**entry) for entry in _store(session, notices)]
+
+
+def _store(session: Session, notices: Iterable[Notice]) -> list[dict]:
+    """notify_many's work; the entries stored, as rows (a pay run's trigger, telling thousands, needs no objects)."""
     notices = list(notices)
     reach = reach_of(session, {n.user_id for n in notices})
     now = utcnow()
@@ -74,7 +81,7 @@ def notify_many(session: Session, notices: Iterable[Notice]) -> list[Notificatio
         session.flush()
         bulk_insert(session, Notification.__table__, entries)
     enqueue_many(session, messages)
-    return [Notification(**entry) for entry in entries]
+    return entries
 
 
 def _messages(who: Reach, notice: Notice, texts: templates.Texts, notification_id: str, now) -> list[dict]:
@@ -132,7 +139,7 @@ def tell_contributions_posted(session: Session, event: PayRunPosted) -> None:
     posted = [c for c in posted_contributions(session, event.pay_run_id) if c.deferral_cents + c.match_cents > 0]
     users = participant_accounts(session, [c.employee_id for c in posted])
     told = already_told(session, "contribution_posted", [c.statement_id for c in posted if c.employee_id in users])
-    notify_many(session, [
+    _store(session, [
         Notice(users[c.employee_id], "contribution_posted",
                {"pay_run_id": event.pay_run_id, "pay_date": c.pay_date.isoformat(), "deferral_cents": c.deferral_cents,
                 "match_cents": c.match_cents}, c.statement_id)
