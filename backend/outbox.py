@@ -8,7 +8,10 @@ database error included, costs its own message an attempt and touches no other m
 
 Who delivers which topic is the wiring's table (`backend/wiring.py`). A deliverer is a callable
 `(Message) -> Delivery`: it gets a read-only snapshot of the message, and whatever else it needs (the database for
-its own short transactions, the PII vault) is bound to it by the wiring.
+its own short transactions, the PII vault) is bound to it by the wiring. A receiver with a batch API (FCM's
+send_each takes 500 messages a call) gets a `BatchDeliverer`: the dispatcher hands it the topic's claimed messages
+in loads, one call for many messages, and records the one outcome it answers for each exactly as if each had been
+delivered alone.
 """
 import itertools
 import logging
@@ -26,7 +29,7 @@ from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, bindparam
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from backend.db import Base, UTCDateTime, any_of, insert_unless_held, new_id, utcnow
+from backend.db import Base, UTCDateTime, any_of, bulk_insert, insert_unless_held, new_id, utcnow
 from backend.errors import Conflict
 from backend.events import MessageDead, MessageDelivered, publish
 
@@ -103,6 +106,22 @@ def enqueue(session: Session, topic: str, recipient: str, payload: dict, employe
     return None if seq is None else session.get(OutboxMessage, seq)
 
 
+def enqueue_many(session: Session, messages: Iterable[Mapping]) -> int:
+    """Owe each of these messages (each a mapping of `enqueue`'s arguments: topic, recipient, payload, and
+    optionally employer_id, subject_id, not_before), in the caller's transaction, in one statement however many
+    they are (a pay run tells thousands); they take their places in line in the order given. How many."""
+    now = utcnow()
+    rows = [{"id": new_id("msg"), "topic": m["topic"], "recipient": m["recipient"], "payload": m["payload"],
+             "employer_id": m.get("employer_id"), "subject_id": m.get("subject_id"), "unique_subject": None,
+             "status": "pending", "attempts": 0, "next_attempt_at": m.get("not_before") or now, "claim": None,
+             "last_error": None, "created_at": now, "delivered_at": None} for m in messages]
+    if rows:
+        # Flushed first, so messages added earlier in this transaction keep their place in line before these.
+        session.flush()
+        bulk_insert(session, OutboxMessage.__table__, rows)  # (COPY on PostgreSQL: the line order is the rows')
+    return len(rows)
+
+
 @dataclass(frozen=True)
 class Message:
     """An outbox message as its deliverer sees it: a read-only snapshot taken when the dispatcher claimed it."""
@@ -128,6 +147,24 @@ class Delivery:
 
 
 Deliverer = Callable[[Message], Delivery]
+
+
+@dataclass(frozen=True)
+class BatchDeliverer:
+    """A topic's deliverer that takes up to `max_batch` claimed messages at once and answers one Delivery per
+    message, in their order. A claim holds at most one message per recipient, so a load never reorders anyone's
+    line; each outcome is recorded on its own message, so one message refused or asked to wait neither holds up
+    nor repeats another. Called with one message, it is an ordinary deliverer."""
+
+    deliver_many: Callable[[list[Message]], list[Delivery]]
+    max_batch: int = 500
+
+    def __post_init__(self):
+        if self.max_batch < 1:
+            raise ValueError("a batch holds at least one message")
+
+    def __call__(self, message: Message) -> Delivery:
+        return self.deliver_many([message])[0]
 
 
 # ---- recording what happened to a message (the dispatcher, the pull feed and provider events alike) --------------
@@ -230,37 +267,45 @@ class _Leased:
 
 
 class Couriers:
-    """The threads that carry deliveries, several at once; each outcome comes back on `done`. A courier stuck in
-    a deliverer past its deadline is left behind (a thread cannot be stopped) and another is hired in its place,
-    so a receiver that hangs costs a thread, never the dispatcher; the stuck one retires if it ever comes back."""
+    """The threads that carry deliveries, several at once; each outcome comes back on `done`, one per message. A
+    courier carries a parcel: one message, or a load of a batch deliverer's messages delivered in one call. A
+    courier stuck in a deliverer past its deadline is left behind (a thread cannot be stopped) and another is hired
+    in its place, so a receiver that hangs costs a thread, never the dispatcher; the stuck one retires if it ever
+    comes back."""
 
-    def __init__(self, size: int, carry: Callable[[Message], Delivery]):
+    def __init__(self, size: int, carry: Callable[[list[Message]], list[Delivery]]):
         self.size, self.carry = size, carry
         self.done: queue.SimpleQueue = queue.SimpleQueue()  # (leased, outcome) as each delivery ends
         self._tasks: queue.SimpleQueue = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._hired = self._stuck = 0
+        # Parcels by the key of their first message; `_parcel_of` finds a message's parcel.
+        self._parcel_of: dict = {}
         self._waiting: set = set()  # sent, not yet picked up
         self._carrying: set = set()
         self._given_up: set = set()  # past their deadline: skipped if still waiting, retiring their courier if not
 
-    def send(self, leased: "_Leased") -> None:
+    def send(self, parcel: list["_Leased"]) -> None:
+        """Carry these messages in one delivery (several only for a batch deliverer)."""
+        key = parcel[0].key
         with self._lock:
-            self._waiting.add(leased.key)
+            self._waiting.add(key)
+            for leased in parcel:
+                self._parcel_of[leased.key] = key
             # Hired as the work asks, up to `size` (the ones stuck in a deliverer not counted).
             if len(self._waiting) + len(self._carrying) > self._hired and self._hired - self._stuck < self.size:
                 self._hire()
-        self._tasks.put(leased)
+        self._tasks.put(parcel)
 
     def abandon(self, late: list["_Leased"]) -> None:
-        """These deliveries are past their deadline: one still waiting is never made; for one being made, a new
-        courier is hired in place of the one stuck with it."""
+        """These deliveries are past their deadline: a parcel still waiting is never delivered; for one being
+        delivered, a new courier is hired in place of the one stuck with it."""
         with self._lock:
-            for leased in late:
-                if leased.key in self._waiting:
-                    self._given_up.add(leased.key)
-                elif leased.key in self._carrying:
-                    self._given_up.add(leased.key)
+            for key in {self._parcel_of.get(leased.key) for leased in late} - {None} - self._given_up:
+                if key in self._waiting:
+                    self._given_up.add(key)
+                elif key in self._carrying:
+                    self._given_up.add(key)
                     self._stuck += 1
                     self._hire()
 
@@ -275,26 +320,34 @@ class Couriers:
         self._hired += 1
         threading.Thread(target=self._work, name="outbox-courier", daemon=True).start()
 
+    def _forget(self, parcel: list["_Leased"]) -> None:
+        for leased in parcel:
+            self._parcel_of.pop(leased.key, None)
+
     def _work(self) -> None:
         while True:
-            leased = self._tasks.get()
-            if leased is None:
+            parcel = self._tasks.get()
+            if parcel is None:
                 return
+            key = parcel[0].key
             with self._lock:
-                self._waiting.discard(leased.key)
-                if leased.key in self._given_up:
-                    self._given_up.discard(leased.key)
+                self._waiting.discard(key)
+                if key in self._given_up:
+                    self._given_up.discard(key)
+                    self._forget(parcel)
                     continue
-                self._carrying.add(leased.key)
-            outcome = self.carry(leased.message)
+                self._carrying.add(key)
+            outcomes = self.carry([leased.message for leased in parcel])
             with self._lock:
-                self._carrying.discard(leased.key)
-                retire = leased.key in self._given_up
-                self._given_up.discard(leased.key)
+                self._carrying.discard(key)
+                retire = key in self._given_up
+                self._given_up.discard(key)
+                self._forget(parcel)
                 if retire:
                     self._hired -= 1
                     self._stuck -= 1
-            self.done.put((leased, outcome))  # (a late outcome is ignored: the message was recorded as failed)
+            for leased, outcome in zip(parcel, outcomes):
+                self.done.put((leased, outcome))  # (a late outcome is ignored: the message was recorded as failed)
             if retire:
                 return
 
@@ -319,12 +372,14 @@ class Dispatcher:
         self.max_attempts, self.base_delay, self.max_delay = max_attempts, base_delay, max_delay
         self.batch_size, self.concurrency, self.now = batch_size, concurrency, now
         # Messages claimed and not yet recorded, between passes: more than the couriers carry at once, so they
-        # always have the next one while a pass records and claims.
-        self.window = max(window, concurrency)
+        # always have the next one while a pass records and claims; with a batch deliverer, room for two of its
+        # loads, so the next is claimed while one is on its way.
+        largest_load = max([d.max_batch for d in deliverers.values() if isinstance(d, BatchDeliverer)], default=1)
+        self.window = max(window, concurrency, 2 * largest_load)
         self.lease = timedelta(seconds=lease_seconds)
         # A delivery is given up on well inside its lease, so its outcome is recorded before anyone may take it over.
         self.delivery_timeout = lease_seconds / 2
-        self.couriers = Couriers(concurrency, self.deliver)
+        self.couriers = Couriers(concurrency, self.deliver_load)
         # Lease tokens: a random prefix per dispatcher and a counter (no system call per claim).
         self._tokens = (f"{secrets.token_hex(6)}{n:04x}" for n in itertools.count())
 
@@ -372,6 +427,38 @@ class Dispatcher:
             return deliverer(message)
         except Exception as error:  # a deliverer's bug, a network or a database error: retried like any failure
             return Delivery(False, f"{type(error).__name__}: {error}")
+
+    def deliver_load(self, messages: list[Message]) -> list[Delivery]:
+        """Hand a load of one topic's messages to its batch deliverer in one call (any other deliverer gets them
+        one by one): one outcome per message, in order. Whatever the call raises, or an answer that does not match
+        the load, is a failed attempt for each of its messages."""
+        deliverer = self.deliverers.get(messages[0].topic)
+        if not isinstance(deliverer, BatchDeliverer):
+            return [self.deliver(message) for message in messages]
+        try:
+            outcomes = list(deliverer.deliver_many(list(messages)))
+        except Exception as error:  # as in `deliver`: retried like any failure
+            return [Delivery(False, f"{type(error).__name__}: {error}")] * len(messages)
+        if len(outcomes) != len(messages) or not all(isinstance(o, Delivery) for o in outcomes):
+            return [Delivery(False, f"the deliverer answered {len(outcomes)} outcomes for {len(messages)} "
+                                    "messages")] * len(messages)
+        return outcomes
+
+    def loads(self, claimed: list[_Leased]) -> list[list[_Leased]]:
+        """The claimed messages as the couriers carry them: a batch deliverer's in loads of up to its `max_batch`,
+        in line order; any other message alone."""
+        loads, filling = [], {}
+        for leased in claimed:
+            deliverer = self.deliverers.get(leased.message.topic)
+            if not isinstance(deliverer, BatchDeliverer):
+                loads.append([leased])
+                continue
+            load = filling.get(leased.message.topic)
+            if load is None or len(load) >= deliverer.max_batch:
+                load = filling[leased.message.topic] = []
+                loads.append(load)
+            load.append(leased)
+        return loads
 
     def record(self, outcomes: list[tuple[_Leased, Delivery]]) -> None:
         """Record the outcomes, all in one short transaction when nothing goes wrong; otherwise each in its own,
@@ -434,8 +521,8 @@ class Dispatcher:
         if not batch:
             return 0
         in_flight = {leased.key: leased for leased in batch}
-        for leased in batch:
-            self.couriers.send(leased)
+        for load in self.loads(batch):
+            self.couriers.send(load)
         finished, deadline = [], time.monotonic() + self.delivery_timeout
         while in_flight and (left := deadline - time.monotonic()) > 0:
             try:
@@ -479,7 +566,8 @@ class Dispatcher:
             deadline = time.monotonic() + self.delivery_timeout
             for leased in claimed:
                 in_flight[leased.key] = (leased, deadline)
-                self.couriers.send(leased)
+            for load in self.loads(claimed):
+                self.couriers.send(load)
             if finished or claimed:
                 continue
             if in_flight:

@@ -17,7 +17,7 @@ from backend.enrollment import service as enrollment
 from backend.events import (CensusChanged, ComplianceWarningRaised, ElectionApproved, ElectionAwaitingApproval,
                             ElectionRejected, EventBus, MessageDead, MessageDelivered, PayRunPosted)
 from backend.jobs import JobHandler
-from backend.outbox import Deliverer
+from backend.outbox import BatchDeliverer, Deliverer
 from backend.payroll import sync as payroll_sync
 from backend.payroll.outbound import OutboundPolicy
 from backend.plans import invitations
@@ -28,6 +28,7 @@ from notifications import participants as participant_notices
 from notifications import service as notifications
 from notifications import staff as staff_notifications
 from notifications.email import EMAIL_TOPIC, EmailSender, describe_email_sender, email_sender
+from notifications.push import BATCH_SIZE as PUSH_BATCH_SIZE
 from notifications.push import PushSender, describe_push_sender, push_sender
 
 
@@ -82,7 +83,9 @@ def deliverers(db: Database, vault: PiiVault, payroll_adapters: dict, instance_d
                                    directory=notification_files.messages_dir(instance_dir), vault=vault),
         payroll_sync.TOPIC: partial(payroll_sync.deliver_deferral_change,
                                     connections=payroll_sync.ActiveConnections(db, vault), adapters=payroll_adapters),
-        notifications.PUSH_TOPIC: partial(notification_delivery.deliver_push, db=db, sender=push_sender),
+        # Pushes go in loads: one FCM send_each call carries up to 500 of them.
+        notifications.PUSH_TOPIC: BatchDeliverer(partial(notification_delivery.deliver_pushes, db=db,
+                                                         sender=push_sender), max_batch=PUSH_BATCH_SIZE),
         EMAIL_TOPIC: partial(notification_delivery.deliver_email, db=db, sender=email_sender),
         # Not a receiver outside: the end of an hour's approval batch, held in the outbox until then.
         staff_notifications.APPROVALS_TOPIC: partial(staff_notifications.deliver_approvals_batch, db=db),

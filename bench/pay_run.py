@@ -78,11 +78,13 @@ def make_plan(app, employees: int, tag: str) -> tuple[str, str, list[str]]:
                            "percent": Decimal(2)}]
         session.execute(insert(DeferralElection), election_rows)
         session.execute(insert(ElectionLine), line_rows)
-        from backend.accounts.service import load_prices
-        load_prices(session, {f.ticker: f.id for f in setup.plan.funds},
+        from backend.accounts.prices import load_prices
+        load_prices(session, actor, setup.plan,
                     [{"ticker": f.ticker, "price_date": PAY_DATE, "price": Decimal("25.00")} for f in setup.plan.funds],
-                    lambda i: str(i))
-        connection, secret = payroll.create_connection(session, vault, actor, setup.employer, "pull")
+                    lambda i: str(i), PAY_DATE)
+        connection, secret = payroll.create_connection(session, vault, actor, setup.employer, "pull",
+                                                       principal=Principal("usr_bench", "platform_admin", None, None),
+                                                       outbound=plumb.outbound)
     return connection.id, secret, [r["external_id"] for r in rows]
 
 

@@ -11,6 +11,7 @@ and deep link (the `kind` and `link` keys of its data payload).
 """
 import email.utils
 import logging
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -150,6 +151,14 @@ class FcmSender:
         session = messaging._get_messaging_service(self.app)._client.session
         session.mount(FCM_ORIGIN, transport or requests.adapters.HTTPAdapter(
             pool_connections=BATCH_SIZE, pool_maxsize=BATCH_SIZE, max_retries=RETRIES))
+        # The environment's proxy and CA bundle for FCM, read once here: requests would otherwise read the whole
+        # environment again on every request, a tenth of a millisecond a push, a second for a 10,000-person pay run.
+        # (Nor is a .netrc entry for fcm.googleapis.com ever to replace the OAuth2 token.)
+        session.proxies.update(requests.utils.get_environ_proxies(FCM_ORIGIN))
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        if bundle:
+            session.verify = bundle
+        session.trust_env = False
 
     @classmethod
     def from_service_account(cls, path: str, project_id: str = "", **kwargs) -> "FcmSender":

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from backend.db import insert_unless_held, new_id, utcnow
+from backend.db import bulk_insert, insert_unless_held, new_id, utcnow
 from backend.errors import NotFound
 from backend.events import ElectionApproved, ElectionRejected, PayRunPosted
 from backend.identity.service import participant_accounts
-from backend.outbox import enqueue
+from backend.outbox import enqueue_many
 from backend.payroll.pay_history import posted_contributions
 from notifications import templates
 from notifications.email import EMAIL_TOPIC
@@ -53,7 +53,14 @@ def notify_many(session: Session, notices: Iterable[Notice]) -> list[Notificatio
     - an email for staff, and for participants with no device to push to, unless muted.
     The push and email carry the lock-screen texts only (title and push text, which never carry an amount, an SSN
     or a birth date: see templates.py) and the deep link; the feed's text, which may carry amounts, stays in the
-    feed. Reading the recipients takes three queries however many notices there are."""
+    feed. Reading the recipients takes three queries however many notices there are, and storing takes one
+    statement for the entries and one for their messages. The entries come back as stored, outside the session
+    (read one again to change it)."""
+    return [Notification(**entry) for entry in _store(session, notices)]
+
+
+def _store(session: Session, notices: Iterable[Notice]) -> list[dict]:
+    """notify_many's work; the entries stored, as rows (a pay run's trigger, telling thousands, needs no objects)."""
     notices = list(notices)
     reach = reach_of(session, {n.user_id for n in notices})
     now = utcnow()
@@ -63,32 +70,38 @@ def notify_many(session: Session, notices: Iterable[Notice]) -> list[Notificatio
         if who is None:
             continue
         texts = templates.render(notice.kind, notice.params, who.language)
-        entry = Notification(id=new_id("ntf"), user_id=who.user_id, category=texts.category, kind=notice.kind,
-                             subject_id=notice.subject_id, title=texts.title, body=texts.feed,
-                             deep_link=texts.deep_link, created_at=now)
+        entry = {"id": new_id("ntf"), "user_id": who.user_id, "category": texts.category, "kind": notice.kind,
+                 "subject_id": notice.subject_id, "title": texts.title, "body": texts.feed,
+                 "deep_link": texts.deep_link, "created_at": now, "read_at": None}
         entries.append(entry)
-        messages.append((who, notice, texts, entry))
-    session.add_all(entries)
-    session.flush()
-    for who, notice, texts, entry in messages:
-        _queue_messages(session, who, notice, texts, entry, now)
+        messages += _messages(who, notice, texts, entry["id"], now)
+    # One statement for the entries and one for their messages, however many (a pay run tells thousands at once):
+    # the entries first, so no message is ever owed for an entry that is not stored.
+    if entries:
+        session.flush()
+        bulk_insert(session, Notification.__table__, entries)
+    enqueue_many(session, messages)
     return entries
 
 
-def _queue_messages(session: Session, who: Reach, notice: Notice, texts: templates.Texts, entry: Notification,
-                    now) -> None:
+def _messages(who: Reach, notice: Notice, texts: templates.Texts, notification_id: str, now) -> list[dict]:
+    """The outbox messages one feed entry is owed (enqueue_many's rows): its push, its email, either or none."""
+    messages = []
     urgent = templates.CATEGORIES[texts.category].urgent
     if who.has_device and who.wants(texts.category, "push"):
         hold = None if urgent else quiet_until(now, who.time_zone, who.quiet)
-        enqueue(session, PUSH_TOPIC, recipient(who.user_id, urgent),
-                {"notification_id": entry.id, "user_id": who.user_id, "kind": notice.kind, "title": texts.title,
-                 "text": texts.push, "link": texts.deep_link}, subject_id=entry.id, not_before=hold)
+        messages.append({"topic": PUSH_TOPIC, "recipient": recipient(who.user_id, urgent),
+                         "subject_id": notification_id, "not_before": hold,
+                         "payload": {"notification_id": notification_id, "user_id": who.user_id, "kind": notice.kind,
+                                     "title": texts.title, "text": texts.push, "link": texts.deep_link}})
     if (who.is_staff or not who.has_device) and who.account.has_email and who.wants(texts.category, "email"):
         # Each email on a line of its own: emails need no order among them, and one that bounced for good (a wrong
         # address, dead in the outbox) must not hold up the next, sent after the address is corrected.
-        enqueue(session, EMAIL_TOPIC, f"email/{who.user_id}/{entry.id}",
-                {"notification_id": entry.id, "user_id": who.user_id, "kind": notice.kind, "subject": texts.title,
-                 "text": texts.email}, subject_id=entry.id)
+        messages.append({"topic": EMAIL_TOPIC, "recipient": f"email/{who.user_id}/{notification_id}",
+                         "subject_id": notification_id,
+                         "payload": {"notification_id": notification_id, "user_id": who.user_id, "kind": notice.kind,
+                                     "subject": texts.title, "text": texts.email}})
+    return messages
 
 
 def already_told(session: Session, kind: str, subject_ids: Iterable[str]) -> set[str]:
@@ -129,7 +142,7 @@ def tell_contributions_posted(session: Session, event: PayRunPosted) -> None:
     posted = [c for c in posted_contributions(session, event.pay_run_id) if c.deferral_cents + c.match_cents > 0]
     users = participant_accounts(session, [c.employee_id for c in posted])
     told = already_told(session, "contribution_posted", [c.statement_id for c in posted if c.employee_id in users])
-    notify_many(session, [
+    _store(session, [
         Notice(users[c.employee_id], "contribution_posted",
                {"pay_run_id": event.pay_run_id, "pay_date": c.pay_date.isoformat(), "deferral_cents": c.deferral_cents,
                 "match_cents": c.match_cents}, c.statement_id)

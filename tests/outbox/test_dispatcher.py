@@ -10,7 +10,7 @@ from sqlalchemy import select
 from backend.audit import AuditEvent
 from backend.db import Database, utcnow
 from backend.events import EventBus, MessageDead, MessageDelivered
-from backend.outbox import Delivery, Dispatcher, OutboxMessage, enqueue
+from backend.outbox import BatchDeliverer, Delivery, Dispatcher, OutboxMessage, enqueue
 from tests.support.races import race
 
 
@@ -264,3 +264,91 @@ def test_a_delivery_is_recorded_once_whoever_reports_it(plumb, kept_by):
     assert (stored(plumb)[message_id].status, stored(plumb)[message_id].attempts) == ("delivered", 1)
     with plumb.db.transaction() as session:
         assert acknowledge_pulled(session, "emp_2", [message_id]) == 0  # another employer's: ignored
+
+
+class Loads:
+    """A batch deliverer standing for a receiver with a batch API: it keeps each load it was handed and answers
+    what `answer(message)` says for each message (acknowledged unless told otherwise)."""
+
+    def __init__(self, answer=lambda message: Delivery(True)):
+        self.loads: list[list[str]] = []
+        self.answer = answer
+        self.lock = threading.Lock()
+
+    def __call__(self, messages) -> list[Delivery]:
+        with self.lock:
+            self.loads.append([m.id for m in messages])
+        return [self.answer(m) for m in messages]
+
+
+def test_a_batch_deliverer_gets_its_topics_line_heads_in_loads_of_at_most_its_batch_size_in_line_order(plumb):
+    loads, ok = Loads(), Counting()
+    ids = add_messages(plumb, *[("test.batch", f"r{n}") for n in range(5)], ("test.ok", "r9"), ("test.batch", "r0"))
+    dispatcher = Dispatcher(plumb.db, {"test.batch": BatchDeliverer(loads, max_batch=2), "test.ok": ok},
+                            base_delay=0)
+    dispatcher.run_once()
+    # r0's second message waits for its first: a load never holds two messages to one recipient.
+    assert sorted(loads.loads, key=lambda load: ids.index(load[0])) == [ids[0:2], ids[2:4], ids[4:5]]
+    assert ok.delivered == [ids[5]]
+    dispatcher.run_once()
+    assert loads.loads[-1] == [ids[6]]
+    assert {m.status for m in stored(plumb).values()} == {"delivered"}
+
+
+def test_each_outcome_a_batch_deliverer_answers_is_recorded_on_its_own_message(plumb):
+    answers = {0: Delivery(True), 1: Delivery(False, "refused", permanent=True), 2: Delivery(False, "busy")}
+    loads = Loads(lambda message: answers[message.payload["n"]])
+    delivered, refused, busy = add_messages(plumb, ("test.batch", "r0"), ("test.batch", "r1"), ("test.batch", "r2"))
+    dispatcher = Dispatcher(plumb.db, {"test.batch": BatchDeliverer(loads)}, base_delay=0)
+    dispatcher.run_once()
+    assert loads.loads == [[delivered, refused, busy]]
+    messages = stored(plumb)
+    assert (messages[delivered].status, messages[delivered].attempts) == ("delivered", 1)
+    assert (messages[refused].status, messages[refused].last_error) == ("dead", "refused")
+    assert (messages[busy].status, messages[busy].attempts, messages[busy].last_error) == ("pending", 1, "busy")
+    answers[2] = Delivery(True)
+    dispatcher.run_once()
+    assert loads.loads[-1] == [busy]  # only the one asked to wait is handed over again
+    assert stored(plumb)[busy].status == "delivered"
+
+
+@pytest.mark.parametrize("deliver_many, error", [
+    (lambda messages: (_ for _ in ()).throw(ConnectionError("the batch API is down")), "ConnectionError"),
+    (lambda messages: [Delivery(True)], "answered 1 outcomes for 2 messages"),
+])
+def test_a_batch_deliverer_that_raises_or_answers_the_wrong_count_costs_each_message_of_its_load_an_attempt(
+        plumb, deliver_many, error):
+    first, second = add_messages(plumb, ("test.batch", "r0"), ("test.batch", "r1"))
+    ok = Counting()
+    (other,) = add_messages(plumb, ("test.ok", "r2"))
+    dispatcher = Dispatcher(plumb.db, {"test.batch": BatchDeliverer(deliver_many), "test.ok": ok}, base_delay=0)
+    dispatcher.run_once()
+    messages = stored(plumb)
+    for message_id in (first, second):
+        assert (messages[message_id].status, messages[message_id].attempts) == ("pending", 1)
+        assert error in messages[message_id].last_error
+    assert messages[other].status == "delivered" and ok.delivered == [other]
+
+
+def test_a_load_stuck_past_its_deadline_is_recorded_as_failed_and_retried_by_a_new_courier(plumb):
+    release, calls = threading.Event(), []
+
+    def hangs_once(messages):
+        calls.append([m.id for m in messages])
+        if len(calls) == 1:
+            release.wait(10)
+        return [Delivery(True) for _ in messages]
+
+    first, second = add_messages(plumb, ("test.batch", "r0"), ("test.batch", "r1"))
+    dispatcher = Dispatcher(plumb.db, {"test.batch": BatchDeliverer(hangs_once)}, base_delay=0, lease_seconds=0.4)
+    try:
+        dispatcher.run_once()
+        messages = stored(plumb)
+        assert [(messages[i].status, messages[i].attempts) for i in (first, second)] == [("pending", 1)] * 2
+        assert "did not finish" in messages[first].last_error
+        dispatcher.run_once()
+        assert calls == [[first, second], [first, second]]
+        assert {m.status for m in stored(plumb).values()} == {"delivered"}
+    finally:
+        release.set()
+        dispatcher.close()

@@ -7,6 +7,7 @@ import time
 from sqlalchemy import select
 
 from backend.outbox import OutboxMessage
+from backend.payroll.sync import TOPIC as PAYROLL_TOPIC
 from tests import scenario
 from tests.support.outbox import elections_in_rounds, worker_process
 from tests.support.receivers import connected_world
@@ -15,10 +16,10 @@ from tests.support.receivers import connected_world
 
 def leased_and_undelivered(plumb) -> list[str]:
     with plumb.db.transaction() as session:
-        # Payroll messages only: pushes have no deliverer yet, so a worker leases and fails them without a receiver.
+        # Payroll messages only: the participants' notices (pushes, emails) go elsewhere, not to this receiver.
         return list(session.scalars(select(OutboxMessage.id).where(OutboxMessage.claim.is_not(None),
                                                                    OutboxMessage.status == "pending",
-                                                                   OutboxMessage.topic != "notification.push")))
+                                                                   OutboxMessage.topic == PAYROLL_TOPIC)))
 
 
 def test_a_worker_killed_while_holding_claims_has_them_taken_over_after_the_lease(app, client, plumb, receiver,
@@ -57,6 +58,6 @@ def test_a_worker_killed_while_holding_claims_has_them_taken_over_after_the_leas
     assert by_employee == expected  # each change once, in the order made, per employee
     assert set(held) <= set(received["deliveries"])  # what the dead worker held was delivered by the other
     with plumb.db.transaction() as session:
-        # Pushes (the participants' approval notices) have no deliverer yet: only the payroll messages are owed here.
+        # Only the payroll messages are owed to this receiver (the approval notices are the notifications tests').
         assert set(session.scalars(select(OutboxMessage.status)
-                                   .where(OutboxMessage.topic != "notification.push"))) == {"delivered"}
+                                   .where(OutboxMessage.topic == PAYROLL_TOPIC))) == {"delivered"}

@@ -47,6 +47,7 @@ def serve(port: int, ready_file: str) -> None:
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive: the SDK's pooled connections are reused
+        disable_nagle_algorithm = True
 
         def log_message(self, *args):
             pass
