@@ -12,7 +12,7 @@ from backend.errors import NotFound
 from backend.events import ElectionApproved, ElectionRejected, PayRunPosted
 from backend.identity.service import participant_accounts
 from backend.outbox import enqueue_many
-from backend.payroll.pay_history import posted_contributions
+from backend.payroll.pay_history import posted_statements
 from notifications import templates
 from notifications.email import EMAIL_TOPIC
 from notifications.models import Device, Notification
@@ -139,7 +139,7 @@ def tell_election_rejected(session: Session, event: ElectionRejected) -> None:
 def tell_contributions_posted(session: Session, event: PayRunPosted) -> None:
     """Each signed-up participant with money posted in this pay run hears of it once (a payroll exception's
     resolution publishes PayRunPosted again for the same run: a statement already told is not told again)."""
-    posted = [c for c in posted_contributions(session, event.pay_run_id) if c.deferral_cents + c.match_cents > 0]
+    posted = [c for c in posted_statements(session, event.pay_run_id) if c.deferral_cents + c.match_cents > 0]
     users = participant_accounts(session, [c.employee_id for c in posted])
     told = already_told(session, "contribution_posted", [c.statement_id for c in posted if c.employee_id in users])
     _store(session, [

@@ -17,6 +17,7 @@ from functools import cache
 from io import BytesIO
 from pathlib import Path
 
+from babel import Locale
 from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -85,7 +86,7 @@ class Language:
     def __init__(self, language: str):
         self.code = language if language in LANGUAGES else DEFAULT_LANGUAGE
         self._catalog = _translations(self.code)
-        self._locale = _FORMAT_LOCALE[self.code]
+        self._locale = Locale.parse(_FORMAT_LOCALE[self.code])  # parsed once, not at every amount
 
     def _(self, message: str) -> str:
         return self._catalog.gettext(message)
@@ -375,10 +376,15 @@ TEMPLATES: dict[str, Callable[[Mapping, Language], Texts]] = {
 }
 
 
+@cache
+def _language(code: str) -> Language:
+    return Language(code)
+
+
 def render(kind: str, params: Mapping, language: str = DEFAULT_LANGUAGE) -> Texts:
     """The texts of one notification of `kind` in `language` (a KeyError names an unknown kind: a programming
     error)."""
-    texts = TEMPLATES[kind](params, Language(language))
+    texts = TEMPLATES[kind](params, _language(language))
     assert texts.category in CATEGORIES, texts.category
     return texts
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from zxcvbn import zxcvbn
 
 from backend.config import Config
-from backend.db import utcnow
+from backend.db import any_of, utcnow
 from backend.errors import Conflict, NotFound, TooManyAttempts, Unauthenticated, ValidationFailed
 from backend.identity.models import ROLES, Invitation, LoginAttempt, RefreshToken, User
 
@@ -297,7 +297,7 @@ def accounts(session: Session, user_ids) -> dict[str, Account]:
     if not ids:
         return {}
     rows = session.execute(select(User.id, User.role, User.employer_id, User.employee_id, User.email)
-                           .where(User.id.in_(ids), User.disabled.is_(False))).all()
+                           .where(any_of(session, User.id, ids), User.disabled.is_(False))).all()
     return {r.id: Account(r.id, r.role, r.employer_id, r.employee_id, bool(r.email)) for r in rows}
 
 
@@ -307,7 +307,7 @@ def participant_accounts(session: Session, employee_ids) -> dict[str, str]:
     if not ids:
         return {}
     return dict(session.execute(select(User.employee_id, User.id).where(
-        User.employee_id.in_(ids), User.disabled.is_(False))).all())
+        any_of(session, User.employee_id, ids), User.disabled.is_(False))).all())
 
 
 def staff_of_employer(session: Session, employer_id: str, roles: tuple[str, ...] = ("sponsor_admin",)) -> list[str]:

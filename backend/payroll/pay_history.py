@@ -36,26 +36,6 @@ def payroll_covers_year(session: Session, plan_id: str, year: int) -> bool:
 
 
 @dataclass(frozen=True)
-class PostedContribution:
-    """What one posted pay statement put into one employee's account."""
-
-    statement_id: str
-    employee_id: str
-    pay_date: date
-    deferral_cents: int  # every deferral money type together (pre-tax, Roth, catch-up)
-    match_cents: int
-
-
-def posted_contributions(session: Session, pay_run_id: str) -> list[PostedContribution]:
-    """The posted statements of one pay run, in their order on the run."""
-    rows = session.execute(select(PayStatement, PayRun.pay_date).join(PayRun, PayRun.id == PayStatement.pay_run_id)
-                           .where(PayStatement.pay_run_id == pay_run_id, PayStatement.status == "posted")
-                           .order_by(PayStatement.position)).all()
-    return [PostedContribution(st.id, st.employee_id, pay_date, sum(st.withholdings.get(t, 0) for t in DEFERRAL_TYPES),
-                               st.employer_match_cents) for st, pay_date in rows]
-
-
-@dataclass(frozen=True)
 class HeldStatements:
     """How many of a pay run's statements wait in the sponsor's exceptions queue."""
 
@@ -77,7 +57,8 @@ def held_statements(session: Session, pay_run_id: str) -> HeldStatements | None:
 
 @dataclass(frozen=True)
 class PostedStatement:
-    """One posted pay statement as the participant nudges read it."""
+    """What one posted pay statement put into one employee's account, and on what plan pay (the notices of a
+    pay run read it)."""
 
     statement_id: str
     employee_id: str
