@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from io import BytesIO
 from pathlib import Path
 
@@ -21,8 +21,10 @@ from babel import Locale
 from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
+
+from backend.money import format_dollars
 
 LOCALES_DIR = Path(__file__).parent / "locales"
 LANGUAGES = ("en", "es")
@@ -92,17 +94,16 @@ class Language:
         return self._catalog.gettext(message)
 
     def money(self, cents: int) -> str:
-        if isinstance(cents, bool) or not isinstance(cents, int):
-            raise TypeError(f"cents must be an int, got {type(cents).__name__}")
-        return format_currency(Decimal(cents).scaleb(-2), "USD", locale=self._locale)
+        # US dollars are written alike in US English and US Spanish ("$1,234.56": Babel's en_US and es_US agree), so
+        # both take the platform's own integer formatting, which a pay run's ten thousand notices also need fast.
+        return format_dollars(cents)
 
     def percent(self, rate: str | Decimal) -> str:
         """A rate given as a fraction (Decimal or its text: '0.06') as a percentage: '6%', '6.5%'."""
         return format_decimal(Decimal(rate) * 100, format="#,##0.##", locale=self._locale) + "%"
 
     def date(self, day: str | date) -> str:
-        day = date.fromisoformat(day) if isinstance(day, str) else day
-        return format_date(day, format="long", locale=self._locale)
+        return _long_date(date.fromisoformat(day) if isinstance(day, str) else day, self._locale)
 
 
 def _texts(l: Language, category: str, title: str, push: str, feed: str, link: dict) -> Texts:
@@ -374,6 +375,12 @@ TEMPLATES: dict[str, Callable[[Mapping, Language], Texts]] = {
     **PARTICIPANT_TEMPLATES,
     **STAFF_TEMPLATES,
 }
+
+
+@lru_cache(maxsize=4096)
+def _long_date(day: date, locale: Locale) -> str:
+    """A date written out (a pay run's notices all name the same pay date: written once)."""
+    return format_date(day, format="long", locale=locale)
 
 
 @cache

@@ -3,7 +3,10 @@ no reader gets a half-English notification), placeholders kept, and money and da
 import re
 from pathlib import Path
 
+from decimal import Decimal
+
 from babel.messages.extract import extract_from_file
+from babel.numbers import format_currency
 from babel.messages.pofile import read_po
 
 from notifications import templates
@@ -45,6 +48,10 @@ def test_money_and_dates_are_written_for_the_reader_from_integer_cents():
     english, spanish = templates.Language("en"), templates.Language("es")
     assert english.money(123456) == spanish.money(123456) == "$1,234.56"
     assert english.money(2**53 + 1) == "$90,071,992,547,409.93"  # a float would say ...409.92
+    # The platform's own formatting is what Babel writes for US dollars in both languages.
+    for cents in (0, 5, 16615, 123456789, -1230):
+        for locale in ("en_US", "es_US"):
+            assert english.money(cents) == format_currency(Decimal(cents).scaleb(-2), "USD", locale=locale)
     assert english.date("2026-03-15") == "March 15, 2026"
     assert spanish.date("2026-03-15") == "15 de marzo de 2026"
     assert english.percent("0.065") == "6.5%" and spanish.percent("0.06") == "6%"
