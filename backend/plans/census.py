@@ -17,6 +17,7 @@ from backend.db import Database, any_of, bulk_insert, chunks, new_id, utcnow
 from backend.errors import DomainError, ValidationFailed
 from backend.events import CensusChanged, publish
 from backend.money import dollars_to_cents
+from backend.outbox import enqueue_many
 from backend.plans import dates, invitations
 from backend.plans.models import Employee, Employer
 from backend.plans.pii import PiiVault
@@ -249,21 +250,20 @@ def _write_rows(session: Session, vault: PiiVault, actor: Actor, employer_id: st
         changed.append(employee_id)
         order.append(employee_id)
     session.flush()
+    employer = session.get(Employer, employer_id)
+    invitation_messages = invitations.invite_new_employees(vault, employer, new_rows)
     bulk_insert(session, Employee.__table__, new_rows)
     bulk_insert(session, AuditEvent.__table__, audit_rows)
+    enqueue_many(session, invitation_messages)
     employees = employees_by_id(session, order)
-    _invite(session, vault, actor, employer_id, employees, [r["id"] for r in new_rows], contact_changes)
+    _invite(session, vault, actor, employer, employees, contact_changes)
     return CensusResult(created, updated, unchanged, [employees[i] for i in order]), changed
 
 
-def _invite(session: Session, vault: PiiVault, actor: Actor, employer_id: str, employees: dict[str, Employee],
-            created: list[str], contact_changes: dict[str, dict]) -> None:
-    """Each new employee is sent an invite code; a changed contact voids a pending one (plans/invitations.py)."""
-    if not created and not contact_changes:
-        return
-    employer = session.get(Employer, employer_id)
-    for employee_id in created:
-        invitations.issue_invite_code(session, vault, employer, employees[employee_id])
+def _invite(session: Session, vault: PiiVault, actor: Actor, employer: Employer, employees: dict[str, Employee],
+            contact_changes: dict[str, dict]) -> None:
+    """A changed contact voids a pending code and sends a new one (plans/invitations.py); new employees were sent
+    theirs as they were inserted."""
     for employee_id, old_contact in contact_changes.items():
         invitations.contact_changed(session, vault, actor, employer, employees[employee_id], old_contact)
 

@@ -1,13 +1,12 @@
 """The notification texts: every one translated into Spanish in the catalog (so a translator's work is complete and
 no reader gets a half-English notification), placeholders kept, and money and dates written for the reader."""
 import re
+from decimal import Decimal
 from pathlib import Path
 
-from decimal import Decimal
-
 from babel.messages.extract import extract_from_file
-from babel.numbers import format_currency
 from babel.messages.pofile import read_po
+from babel.numbers import format_currency
 
 from notifications import templates
 
