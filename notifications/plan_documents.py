@@ -15,6 +15,6 @@ def tell_summary_updated(session: Session, event: PlanRulesChanged) -> None:
     after the documents are restated, so the summary they open is the new one)."""
     employee_ids = session.scalars(select(Employee.id).where(Employee.employer_id == event.employer_id))
     accounts = participant_accounts(session, employee_ids)
-    params = {"plan_id": event.plan_id, "effective_on": event.effective_on.isoformat()}
+    params = {"plan_id": event.plan_id, "effective_date": event.effective_on.isoformat()}
     notify_many(session, [Notice(user_id, KIND, params, subject_id=event.plan_id)
                           for user_id in sorted(accounts.values())])

@@ -265,10 +265,10 @@ def _nudge_join(p: Mapping, l: Language) -> Texts:
 
 def _plan_summary_updated(p: Mapping, l: Language) -> Texts:
     # ERISA 104(b)(1): participants are given a summary of a material modification to the plan.
-    values = {"effective_on": l.date(p["effective_on"])}
+    values = {"effective_date": l.date(p["effective_date"])}
     return _texts(l, "notices", l._("Your plan has changed"),
                   l._("A new summary of your 401(k) plan is available. Open the app to read it."),
-                  l._("Your employer amended your 401(k) plan from %(effective_on)s. A new summary of the plan, "
+                  l._("Your employer amended your 401(k) plan from %(effective_date)s. A new summary of the plan, "
                       "with what changed, is available in the app.") % values,
                   {"screen": "plan_summary", "plan_id": p["plan_id"]})
 
