@@ -13,6 +13,8 @@ from backend.accounts.api import blp as accounts_blp
 from backend.clock import Clock
 from backend.compliance.api import blp as compliance_blp
 from backend.config import Config
+from backend.documents.api import blp as documents_blp
+from backend.documents.api import mobile_blp as mobile_documents_blp
 from backend.enrollment.api import blp as enrollment_blp
 from backend.errors import DomainError
 from backend.identity.api import blp as identity_blp
@@ -72,7 +74,7 @@ def create_app(config: Config | None = None, clock: Clock | None = None) -> Flas
 
 def _register_blueprints(api: PlumbApi) -> None:
     for blueprint in (identity_blp, plans_blp, enrollment_blp, accounts_blp, payroll_blp, compliance_blp, mobile_blp,
-                      notifications_blp):
+                      notifications_blp, documents_blp, mobile_documents_blp):
         api.register_blueprint(blueprint)
 
 

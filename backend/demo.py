@@ -6,6 +6,9 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from backend.db import utcnow
+from backend.documents import service as documents
+
 from backend.audit import Actor
 from backend.enrollment import service as enrollment
 from backend.identity import service as identity
@@ -61,6 +64,7 @@ def seed_demo(plumb) -> list[tuple[str, str, str, str]]:
             })
             identity.accept_invitation(session, config, _sent_secret(session, plumb.vault, _invitation_of(session, SPONSOR[0])),
                                        SPONSOR[1])
+            _sign_adoption_agreement(session, setup.plan.id, today)
             vault = plumb.vault
             result = plans.load_census(session, vault, actor, setup.employer, _census(today), today)
             maria = next(e for e in result.employees if e.external_id == "E002")
@@ -80,6 +84,16 @@ def seed_demo(plumb) -> list[tuple[str, str, str, str]]:
     ] + [("invite code", code or "-", f"{e.first_name} {e.last_name}",
           f"sign up: POST /mobile/v1/signup (born {BORN[e.external_id]}, SSN {e.ssn_last4})")
          for e, code in waiting if e.external_id in BORN]
+
+
+def _sign_adoption_agreement(session, plan_id: str, today: date) -> None:
+    """The sponsor admin signs the plan's adoption agreement, as they would on first sign-in: the demo's plan is
+    live and takes pay runs."""
+    sponsor = session.scalar(select(User).where(User.email == SPONSOR[0]))
+    principal = identity.Principal(sponsor.id, sponsor.role, sponsor.employer_id, None)
+    documents.sign(session, Actor(sponsor.id, sponsor.role, "127.0.0.1", "plumb demo"), principal,
+                   documents.current_agreement(session, plan_id), typed_name="Alex Baker", title="Owner",
+                   consent=True, at=utcnow(), today=today)
 
 
 def _invitation_of(session, email: str) -> str:

@@ -97,8 +97,37 @@ class MessageDead:
     reason: str | None
 
 
+@dataclass(frozen=True)
+class PlanSetUp:
+    """A plan was opened with its rules (its documents are drawn up from them)."""
+
+    plan_id: str
+    employer_id: str
+    on: date
+
+
+@dataclass(frozen=True)
+class PlanRulesChanged:
+    """A plan's rules were amended: the provisions named changed, in force from `effective_on`."""
+
+    plan_id: str
+    employer_id: str
+    changed: tuple[str, ...]
+    effective_on: date
+    on: date
+
+
+@dataclass(frozen=True)
+class PlanWentLive:
+    """A plan's first adoption agreement was signed: the plan is live and may take pay runs."""
+
+    plan_id: str
+    employer_id: str
+    on: date
+
+
 EVENT_TYPES = (CensusChanged, ElectionAwaitingApproval, ElectionApproved, ElectionRejected, PayRunPosted,
-               ComplianceWarningRaised, MessageDelivered, MessageDead)
+               ComplianceWarningRaised, MessageDelivered, MessageDead, PlanSetUp, PlanRulesChanged, PlanWentLive)
 
 Handler = Callable[[Session, object], None]
 

@@ -2,6 +2,7 @@
 from backend.accounts import models as _accounts  # noqa: F401
 from backend.compliance import models as _compliance  # noqa: F401
 from backend.db import Base
+from backend.documents import models as _documents  # noqa: F401
 from backend.enrollment import models as _enrollment  # noqa: F401
 from backend.audit import AuditEvent  # noqa: F401
 from backend.jobs import JobRow  # noqa: F401

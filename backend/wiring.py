@@ -14,8 +14,10 @@ from backend.compliance import service as compliance
 from backend.config import Config
 from backend.db import Database
 from backend.enrollment import service as enrollment
+from backend.documents import service as documents
 from backend.events import (CensusChanged, ComplianceWarningRaised, ElectionApproved, ElectionAwaitingApproval,
-                            ElectionRejected, EventBus, MessageDead, MessageDelivered, PayRunPosted)
+                            ElectionRejected, EventBus, MessageDead, MessageDelivered, PayRunPosted,
+                            PlanRulesChanged, PlanSetUp)
 from backend.jobs import JobHandler
 from backend.outbox import BatchDeliverer, Deliverer
 from backend.payroll import sync as payroll_sync
@@ -25,6 +27,7 @@ from backend.plans.pii import PiiVault
 from notifications import delivery as notification_delivery
 from notifications import files as notification_files
 from notifications import participants as participant_notices
+from notifications import plan_documents as plan_document_notices
 from notifications import service as notifications
 from notifications import staff as staff_notifications
 from notifications.email import EMAIL_TOPIC, EmailSender, describe_email_sender, email_sender
@@ -70,6 +73,11 @@ def subscribers(vault: PiiVault) -> dict[type, list]:
         ComplianceWarningRaised: [staff_notifications.tell_compliance_warning],
         MessageDelivered: [participant_notices.tell_payroll_acknowledged],
         MessageDead: [staff_notifications.tell_payroll_message_dead],
+        # A plan's documents are drawn up from its rules as it opens, and restated when they change; participants
+        # hear of the new summary once it exists. PlanWentLive (the first signed adoption agreement) has no
+        # subscriber here yet: billing subscribes to it.
+        PlanSetUp: [documents.draw_up_plan_documents],
+        PlanRulesChanged: [documents.restate_plan_documents, plan_document_notices.tell_summary_updated],
     }
 
 

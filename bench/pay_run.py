@@ -37,7 +37,8 @@ from backend.accounts.models import LedgerEntry  # noqa: E402
 from backend.app import create_app  # noqa: E402
 from backend.clock import Clock  # noqa: E402
 from backend.config import Config  # noqa: E402
-from backend.db import migrate, new_id  # noqa: E402
+from backend.db import migrate, new_id, utcnow  # noqa: E402
+from backend.documents import service as documents  # noqa: E402
 from backend.enrollment.models import DeferralElection, ElectionLine  # noqa: E402
 from backend.audit import Actor  # noqa: E402
 from backend.identity.service import Principal  # noqa: E402
@@ -62,6 +63,10 @@ def make_plan(app, employees: int, tag: str) -> tuple[str, str, list[str]]:
                          "payroll": {"frequency": "biweekly", "anchor_pay_date": date(2026, 1, 2)}},
             "sponsor_admin": {"email": f"bench-{tag}@example.com"},
             "plan": {"effective_date": date(2026, 1, 1)}})
+        # A plan takes no pay run before its sponsor signs the adoption agreement.
+        documents.sign(session, actor, Principal("usr_bench_sponsor", "sponsor_admin", setup.employer.id, None),
+                       documents.current_agreement(session, setup.plan.id), typed_name="Bench Sponsor",
+                       title="Owner", consent=True, at=utcnow(), today=date(2026, 11, 24))
         rows = [{"external_id": f"{tag}{i:06d}", "first_name": "Pat", "last_name": f"Worker{i}",
                  "date_of_birth": date(1980 + i % 20, 1 + i % 12, 1 + i % 28), "ssn": f"{100000000 + i}",
                  "hire_date": date(2020, 1, 6), "annual_compensation": "72000.00", "hours": 1800} for i in range(employees)]

@@ -263,7 +263,20 @@ def _nudge_join(p: Mapping, l: Language) -> Texts:
                   l._("You can still join your 401(k) plan. Open the app to enroll."), feed, {"screen": "enroll"})
 
 
+# ---- plan documents (notifications/plan_documents.py) -------------------------------------------------------------
+
+def _plan_summary_updated(p: Mapping, l: Language) -> Texts:
+    # ERISA 104(b)(1): participants are given a summary of a material modification to the plan.
+    values = {"effective_date": l.date(p["effective_date"])}
+    return _texts(l, "notices", l._("Your plan has changed"),
+                  l._("A new summary of your 401(k) plan is available. Open the app to read it."),
+                  l._("Your employer amended your 401(k) plan from %(effective_date)s. A new summary of the plan, "
+                      "with what changed, is available in the app.") % values,
+                  {"screen": "plan_summary", "plan_id": p["plan_id"]})
+
+
 PARTICIPANT_TEMPLATES: dict[str, Callable[[Mapping, Language], Texts]] = {
+    "plan_summary_updated": _plan_summary_updated,
     "eligible_to_enroll": _eligible_to_enroll,
     "auto_enroll_coming": _auto_enroll_coming,
     "change_confirmed": _change_confirmed,

@@ -106,11 +106,34 @@ def sponsor_token(app, email: str) -> str:
     return _latest(app, email, "Invitation token:")
 
 
-def accept_sponsor(client, setup: dict) -> dict:
+def accept_sponsor(client, setup: dict, sign: bool = True) -> dict:
+    """The sponsor admin accepts the invitation and, unless `sign` is false, signs the plan's adoption agreement (a
+    plan takes no pay run before), as a sponsor does on first sign-in."""
     token = sponsor_token(client.application, setup["sponsor_invitation"]["email"])
     response = client.post("/v1/auth/invitations/accept", json={"token": token, "password": SPONSOR_PASSWORD})
     assert response.status_code == 201, response.json
-    return bearer(response.json["access_token"])
+    headers = bearer(response.json["access_token"])
+    if sign:
+        sign_adoption_agreement(client, headers, setup["plan"]["id"])
+    return headers
+
+
+def current_document(client, headers: dict, plan_id: str, kind: str = "adoption_agreement",
+                     language: str = "en") -> dict:
+    response = client.get(f"/v1/plans/{plan_id}/documents", headers=headers)
+    assert response.status_code == 200, response.json
+    return next(d for d in response.json if d["kind"] == kind and d["language"] == language
+                and d["status"] == "current")
+
+
+def sign_adoption_agreement(client, sponsor_headers: dict, plan_id: str, name: str = "Pat Sponsor",
+                            title: str = "Owner", **extra_headers) -> dict:
+    """The sponsor admin signs the plan's current adoption agreement; the signature."""
+    document = current_document(client, sponsor_headers, plan_id)
+    response = client.post(f"/v1/documents/{document['id']}/signature", headers={**sponsor_headers, **extra_headers},
+                           json={"typed_name": name, "title": title, "consent_to_electronic_records": True})
+    assert response.status_code == 201, response.json
+    return response.json
 
 
 def census_row(external_id: str, born: str, hired: str, ssn: str, pay: str = "60000.00", **extra) -> dict:

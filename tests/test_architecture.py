@@ -17,6 +17,8 @@ LAYERS = [
     {"backend.plans"},
     {"backend.accounts"},
     {"backend.enrollment"},
+    # Plan documents sit below payroll: a plan's first pay run waits for its signed adoption agreement.
+    {"backend.documents"},
     {"backend.payroll"},
     {"backend.compliance"},
     {"backend.billing", "notifications"},

@@ -298,6 +298,19 @@ def _staff_device_path(t):
     return {"path": f"/v1/me/devices/{t.staff_device_token}"}
 
 
+def _agreement(t) -> dict:
+    """A's current adoption agreement (signed as the world was set up, until an amendment restates it)."""
+    return scenario.current_document(t.client, t.world.sponsor, t.plan_id)
+
+
+def _amend(t, role: str) -> None:
+    """An amendment (loans offered or withdrawn), so the current adoption agreement is a new version to sign."""
+    loans = t.client.get(f"/v1/plans/{t.plan_id}", headers=t.world.sponsor).json["loans_allowed"]
+    response = t.client.patch(f"/v1/plans/{t.plan_id}/rules", headers=t.world.sponsor,
+                              json={"effective_on": "2027-01-01", "loans_allowed": not loans})
+    assert response.status_code == 200, response.json
+
+
 ENDPOINTS = [
     Endpoint("POST", "/v1/auth/logout", ROLES, lambda t: {"path": "/v1/auth/logout"}, 204, "own", fresh_session=True),
     Endpoint("GET", "/v1/auth/me", ROLES, lambda t: {"path": "/v1/auth/me"}, 200, "own",
@@ -491,6 +504,24 @@ ENDPOINTS = [
         "token": f"fcm-{next(_unique)}", "platform": "web", "locale": "en-US"}}, 200, "own",
              check=lambda body, t: body["platform"] == "web"),
     Endpoint("DELETE", "/v1/me/devices/<token_or_id>", STAFF, _staff_device_path, 204, prepare=_staff_device_of),
+    # Plan documents (tests/documents/test_plan_documents.py).
+    Endpoint("PATCH", "/v1/plans/<plan_id>/rules", STAFF, lambda t: {"path": f"/v1/plans/{t.plan_id}/rules", "json": {
+        "effective_on": "2027-01-01", "loans_allowed": next(_unique) % 2 == 0}}, check=_has_id("id", "plan_id")),
+    Endpoint("GET", "/v1/plans/<plan_id>/documents", STAFF, lambda t: {"path": f"/v1/plans/{t.plan_id}/documents"},
+             check=lambda body, t: {d["plan_id"] for d in body} == {t.plan_id}),
+    Endpoint("GET", "/v1/documents/<document_id>", STAFF, lambda t: {"path": f"/v1/documents/{_agreement(t)['id']}"},
+             check=lambda body, t: body["plan_id"] == t.plan_id),
+    Endpoint("GET", "/v1/documents/<document_id>/pdf", STAFF,
+             lambda t: {"path": f"/v1/documents/{_agreement(t)['id']}/pdf"}),
+    Endpoint("POST", "/v1/documents/<document_id>/signature", ("sponsor_admin",), lambda t: {
+        "path": f"/v1/documents/{_agreement(t)['id']}/signature",
+        "json": {"typed_name": "Pat Sponsor", "title": "Owner", "consent_to_electronic_records": True}}, 201,
+             prepare=_amend, check=lambda body, t: body["typed_name"] == "Pat Sponsor"),
+    Endpoint("POST", "/v1/plans/<plan_id>/safe-harbor-notices", STAFF, lambda t: {
+        "path": f"/v1/plans/{t.plan_id}/safe-harbor-notices", "json": {"plan_year": 2027}}, 201,
+             check=lambda body, t: [n["notice_deadline"] for n in body] == ["2026-12-02"] * 2),
+    Endpoint("GET", "/mobile/v1/plan-summary.pdf", PARTICIPANT, lambda t: {"path": "/mobile/v1/plan-summary.pdf"},
+             200, "own"),
 ]
 
 
@@ -582,7 +613,7 @@ def test_endpoint_refuses_everyone_but_its_rightful_callers(app, client, tenants
         else:
             response = _call(client, endpoint, b, auth, seen)
             assert response.status_code == endpoint.ok, (role, response.json)
-            text = response.get_data(as_text=True)
+            text = response.get_data().decode(errors="replace")  # a PDF's bytes are not all text
             assert not [i for i in a.own_ids() if i in text], f"{role} of B sees A's ids: {text}"
 
     after = a.snapshot()

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from backend.accounts import service as ledger
 from backend.audit import Actor, record_audit
 from backend.db import bulk_insert, new_id, new_ids, utcnow
+from backend.documents import service as documents
 from backend.enrollment import service as enrollment
 from backend.errors import Conflict, ValidationFailed
 from backend.events import PayRunPosted, publish
@@ -143,6 +144,9 @@ def _ingest(session: Session, vault: PiiVault, actor: Actor, employer: Employer,
         select(Employee.id, Employee.external_id, Employee.first_name, Employee.last_name, Employee.hire_date,
                Employee.rehire_date, Employee.termination_date).where(Employee.employer_id == employer.id)).all()}
     problems = structural_problems(payload, known, today)
+    if session.scalar(select(PayRun.id).where(PayRun.plan_id == plan.id).limit(1)) is None and (
+            unsigned := documents.unsigned_agreement_problem(session, plan.id)):
+        problems.append(("plan", unsigned))
     if problems:
         raise ValidationFailed(problems)
 

@@ -11,7 +11,7 @@ from backend.plans import service
 from backend.plans.models import Employee
 from backend.plans.views import census_result_view, employee_views
 from backend.plans.schemas import (AuditEventOut, CensusIn, CensusResultOut, EmployeeIn, EmployeeOut, EmployerOut,
-                                   InvitationSentOut, PlanOut, PlanSetupIn, PlanSetupOut, PriceSettingsIn,
+                                   InvitationSentOut, PlanAmendmentIn, PlanOut, PlanSetupIn, PlanSetupOut, PriceSettingsIn,
                                    PriceSettingsOut, SponsorInvitationOut, UnlinkedOut, UnlinkIn)
 from backend.web import context
 from backend.web.pagination import PageArgs, page_schema, paginate
@@ -63,6 +63,21 @@ class PlanResource(MethodView):
     def get(self, plan_id):
         """A plan and its rules."""
         return service.plan_for(context.session(), context.principal(), plan_id)
+
+
+@blp.route("/plans/<plan_id>/rules")
+class PlanRules(MethodView):
+    @blp.requires(policy.MANAGE_EMPLOYERS)
+    @blp.arguments(PlanAmendmentIn)
+    @blp.response(200, PlanOut)
+    def patch(self, body, plan_id):
+        """Amend the plan's rules (match formula, Roth, loans, hardship) from `effective_on`: the plan's documents
+        are restated with the changes listed, and participants are told a new summary is available. Audited."""
+        session = context.session()
+        plan = service.plan_for(session, context.principal(), plan_id)
+        changes = {key: value for key, value in body.items() if key != "effective_on"}
+        service.amend_rules(session, context.actor(), plan, changes, body["effective_on"], context.today())
+        return plan
 
 
 @blp.route("/plans/<plan_id>/price-settings")

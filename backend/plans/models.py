@@ -57,6 +57,9 @@ class Plan(Base):
     requires_approval: Mapped[bool] = mapped_column(Boolean, default=False)
     roth_allowed: Mapped[bool] = mapped_column(Boolean, default=True)
     catch_up_allowed: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Distributions while employed that the plan offers (IRC 72(p) loans; 1.401(k)-1(d)(3) hardship withdrawals).
+    loans_allowed: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    hardship_allowed: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     # Compliance: a passing ADP/ACP projection whose margin (percentage points under the highest passing HCE
     # average) falls below this warns the sponsor early; 0 warns only on failure.
     compliance_warning_margin: Mapped[Decimal] = mapped_column(Dec(5, 2), default=Decimal(0), server_default="0")

@@ -113,8 +113,20 @@ class PlanRulesIn(Schema):
                           metadata={"description": "Per source: employer_match, nonelective, profit_sharing"})
     requires_approval = fields.Boolean(metadata={"description": "Elections wait for the sponsor's approval"})
     roth_allowed = fields.Boolean()
+    loans_allowed = fields.Boolean(metadata={"description": "Participants may borrow from their accounts (IRC 72(p))"})
+    hardship_allowed = fields.Boolean(metadata={"description": "Hardship withdrawals are offered (1.401(k)-1(d)(3))"})
     funds = fields.List(fields.Nested(FundIn))
     compliance_warning_margin = WarningMargin()
+
+
+class PlanAmendmentIn(Schema):
+    """Provisions to amend, and the day the amendment takes effect; fields left out stay as they are."""
+
+    effective_on = fields.Date(required=True, metadata={"description": "The day the amendment takes effect"})
+    match_tiers = fields.List(fields.Nested(MatchTierIn))
+    roth_allowed = fields.Boolean()
+    loans_allowed = fields.Boolean()
+    hardship_allowed = fields.Boolean()
 
 
 class PlanSetupIn(Schema):
@@ -178,6 +190,8 @@ class PlanOut(Schema):
     vesting = fields.Dict()
     requires_approval = fields.Boolean()
     roth_allowed = fields.Boolean()
+    loans_allowed = fields.Boolean()
+    hardship_allowed = fields.Boolean()
     funds = fields.List(fields.Nested(FundOut))
     compliance_warning_margin = fields.Function(lambda p: _pct(p.compliance_warning_margin))
     price_move_band = fields.Function(lambda p: _pct(p.price_move_band), metadata={

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from backend.audit import Actor, record_audit
 from backend.errors import ValidationFailed
+from backend.events import PlanSetUp, publish
 from backend.identity.service import Principal
 from backend.money import percent_str
 from backend.plans import dates
@@ -70,6 +71,7 @@ def setup_plan(session: Session, vault: PiiVault, actor: Actor, advisor: Princip
         vesting={source: value if isinstance(value, str) else {k: percent_str(Decimal(v)) for k, v in value.items()}
                  for source, value in (rules.get("vesting") or {}).items()},
         requires_approval=bool(rules.get("requires_approval")), roth_allowed=bool(rules.get("roth_allowed", True)),
+        loans_allowed=bool(rules.get("loans_allowed")), hardship_allowed=bool(rules.get("hardship_allowed")),
         compliance_warning_margin=decimal_or_none(rules.get("compliance_warning_margin")) or Decimal(0),
     )
     session.add(plan)
@@ -83,6 +85,7 @@ def setup_plan(session: Session, vault: PiiVault, actor: Actor, advisor: Princip
     session.flush()
     session.refresh(plan)
     session.refresh(employer)
+    publish(session, PlanSetUp(plan.id, employer.id, today or plan.effective_date))
     return PlanSetup(employer, plan, {"email": invitation.email,
                                       "expires_at": invitation.expires_at.isoformat()}, notices)
 

@@ -1608,6 +1608,73 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/mobile/v1/plan-summary.pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your plan's current summary plan description, in your language (the one your notifications use,
+         *     unless you ask for another).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    language?: "en" | "es";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The plan's current summary plan description */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description No valid access token: send `Authorization: Bearer <token>`. Expired, forged and refresh tokens, and tokens of an ended session, are refused alike. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description This is for participants. (Roles that may act as a participant: participant.) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Validation failed: every problem is listed in `errors` (a NUL character in any parameter or body is one); nothing was stored. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/mobile/v1/signup": {
         parameters: {
             query?: never;
@@ -2045,6 +2112,258 @@ export interface paths {
                     headers: {
                         /** @description Seconds to wait before trying again. */
                         "Retry-After"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/documents/{document_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                document_id: string;
+            };
+            cookie?: never;
+        };
+        /** One document version, with its signature when signed. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    document_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DocumentOut"];
+                    };
+                };
+                /** @description No valid access token: send `Authorization: Bearer <token>`. Expired, forged and refresh tokens, and tokens of an ended session, are refused alike. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description This is for the employer's admins and its advisor. (Roles that may see employers, plans and their records: advisor, platform_admin, sponsor_admin.) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Nothing has this id, or it belongs to an employer the caller may not see (ids of others reveal nothing). */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Validation failed: every problem is listed in `errors` (a NUL character in any parameter or body is one); nothing was stored. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/documents/{document_id}/pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                document_id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * The document as PDF. A signed document downloads with its signature page (who, title, when, from
+         *     where, and the SHA-256 of the document they signed).
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    document_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The document's PDF; once signed, with its signature page showing the hash signed */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description No valid access token: send `Authorization: Bearer <token>`. Expired, forged and refresh tokens, and tokens of an ended session, are refused alike. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description This is for the employer's admins and its advisor. (Roles that may see employers, plans and their records: advisor, platform_admin, sponsor_admin.) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Nothing has this id, or it belongs to an employer the caller may not see (ids of others reveal nothing). */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Validation failed: every problem is listed in `errors` (a NUL character in any parameter or body is one); nothing was stored. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/documents/{document_id}/signature": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                document_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign the current adoption agreement electronically: typed name and title, consent to electronic
+         *     records; the time, IP address and user agent are recorded and bound to the document's SHA-256. A signed
+         *     document never changes; the plan's first signature puts it live (its first pay run may then post).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    document_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["SignIn"];
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SignatureOut"];
+                    };
+                };
+                /** @description No valid access token: send `Authorization: Bearer <token>`. Expired, forged and refresh tokens, and tokens of an ended session, are refused alike. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Only the sponsor's admin signs the plan's documents. (Roles that may sign the plan's documents: sponsor_admin.) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Nothing has this id, or it belongs to an employer the caller may not see (ids of others reveal nothing). */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /**
+                 * @description - The document is signed already, or a newer version superseded it.
+                 *     - This conflicts with the record's state or with a change made at the same time; nothing was stored. Reload and retry.
+                 */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Validation failed: every problem is listed in `errors` (a NUL character in any parameter or body is one); nothing was stored. */
+                422: {
+                    headers: {
                         [name: string]: unknown;
                     };
                     content: {
@@ -5900,6 +6219,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/plans/{plan_id}/documents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                plan_id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Every version of the plan's documents (adoption agreement, summaries in each language, safe-harbor
+         *     notices), current and superseded, with each one's SHA-256 and signature.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    plan_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DocumentOut"][];
+                    };
+                };
+                /** @description No valid access token: send `Authorization: Bearer <token>`. Expired, forged and refresh tokens, and tokens of an ended session, are refused alike. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description This is for the employer's admins and its advisor. (Roles that may see employers, plans and their records: advisor, platform_admin, sponsor_admin.) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Nothing has this id, or it belongs to an employer the caller may not see (ids of others reveal nothing). */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Validation failed: every problem is listed in `errors` (a NUL character in any parameter or body is one); nothing was stored. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/plans/{plan_id}/fund-prices": {
         parameters: {
             query?: never;
@@ -6443,6 +6842,193 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/plans/{plan_id}/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                plan_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Amend the plan's rules (match formula, Roth, loans, hardship) from `effective_on`: the plan's documents
+         *     are restated with the changes listed, and participants are told a new summary is available. Audited.
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    plan_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PlanAmendmentIn"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PlanOut"];
+                    };
+                };
+                /** @description No valid access token: send `Authorization: Bearer <token>`. Expired, forged and refresh tokens, and tokens of an ended session, are refused alike. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Only the sponsor, its advisor or the platform may change this employer. (Roles that may change employers' records (census, fund prices, settings): advisor, platform_admin, sponsor_admin.) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Nothing has this id, or it belongs to an employer the caller may not see (ids of others reveal nothing). */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description This conflicts with the record's state or with a change made at the same time; nothing was stored. Reload and retry. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Validation failed: every problem is listed in `errors` (a NUL character in any parameter or body is one); nothing was stored. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        trace?: never;
+    };
+    "/v1/plans/{plan_id}/safe-harbor-notices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                plan_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Draw up a safe-harbor match plan's annual notice for a plan year, in English and Spanish, with the
+         *     window it must be given in (30 to 90 days before the plan year begins, Treas. Reg. 1.401(k)-3(d)(3)). The
+         *     same rules answer the stored notice again.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    plan_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["NoticeIn"];
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DocumentOut"][];
+                    };
+                };
+                /** @description No valid access token: send `Authorization: Bearer <token>`. Expired, forged and refresh tokens, and tokens of an ended session, are refused alike. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Only the sponsor, its advisor or the platform may change this employer. (Roles that may change employers' records (census, fund prices, settings): advisor, platform_admin, sponsor_admin.) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Nothing has this id, or it belongs to an employer the caller may not see (ids of others reveal nothing). */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description This conflicts with the record's state or with a change made at the same time; nothing was stored. Reload and retry. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Validation failed: every problem is listed in `errors` (a NUL character in any parameter or body is one); nothing was stored. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -6472,6 +7058,13 @@ export interface components {
             name?: string;
             percent?: string;
             ticker?: string;
+        };
+        /** @description What this version changed from the one it supersedes, and from when. */
+        AmendmentOut: {
+            /** @description The provisions changed, e.g. match_tiers */
+            changes?: string[];
+            /** Format: date */
+            effective_on?: string;
         };
         /** @description One recorded change: who, when, from where, what. */
         AuditEventOut: {
@@ -6764,6 +7357,41 @@ export interface components {
             locale?: string | null;
             platform?: string;
             time_zone?: string | null;
+        };
+        /** @description One version of a plan document in one language. */
+        DocumentOut: {
+            amendment?: components["schemas"]["AmendmentOut"] | null;
+            /** Format: date-time */
+            created_at?: string;
+            /** Format: date */
+            effective_on?: string;
+            id?: string;
+            /** @description adoption_agreement, summary_plan_description or safe_harbor_notice */
+            kind?: string;
+            language?: string;
+            /**
+             * Format: date
+             * @description A notice: the last day to give it
+             */
+            notice_deadline?: string | null;
+            /**
+             * Format: date
+             * @description A notice: the earliest day to give it
+             */
+            notice_opens_on?: string | null;
+            pdf_url?: string;
+            plan_id?: string;
+            plan_year?: number | null;
+            /** @description SHA-256 of the document's PDF as drawn up (before signing) */
+            sha256?: string;
+            signable?: boolean;
+            signature?: components["schemas"]["SignatureOut"] | null;
+            /** @description current or superseded */
+            status?: string;
+            /** Format: date-time */
+            superseded_at?: string | null;
+            template_version?: string;
+            version?: number;
         };
         /** @description A new deferral election: one line per money type (pre-tax, Roth, and their catch-up lines). */
         ElectionIn: {
@@ -7162,6 +7790,10 @@ export interface components {
              */
             termination_date?: string | null;
         };
+        /** @description The plan year (the calendar year it begins in) whose safe-harbor notice to draw up. */
+        NoticeIn: {
+            plan_year: number;
+        };
         /** @description One entry of the feed. */
         NotificationOut: {
             /** @description The feed's text (may carry amounts; the push never does). */
@@ -7342,6 +7974,18 @@ export interface components {
             /** @description requested, approved, sent, confirmed, observed or failed (rejected, superseded for elections that never went) */
             stage?: string;
         };
+        /** @description Provisions to amend, and the day the amendment takes effect; fields left out stay as they are. */
+        PlanAmendmentIn: {
+            /**
+             * Format: date
+             * @description The day the amendment takes effect
+             */
+            effective_on: string;
+            hardship_allowed?: boolean;
+            loans_allowed?: boolean;
+            match_tiers?: components["schemas"]["MatchTierIn"][];
+            roth_allowed?: boolean;
+        };
         /** @description A plan and its rules. */
         PlanOut: {
             readonly auto_enrollment?: unknown;
@@ -7351,7 +7995,9 @@ export interface components {
             readonly eligibility?: unknown;
             employer_id?: string;
             funds?: components["schemas"]["FundOut"][];
+            hardship_allowed?: boolean;
             id?: string;
+            loans_allowed?: boolean;
             match_tiers?: components["schemas"]["MatchTierOut"][];
             name?: string;
             readonly plan_year_start?: unknown;
@@ -7374,6 +8020,10 @@ export interface components {
             effective_date: string;
             eligibility?: components["schemas"]["EligibilityIn"];
             funds?: components["schemas"]["FundIn"][];
+            /** @description Hardship withdrawals are offered (1.401(k)-1(d)(3)) */
+            hardship_allowed?: boolean;
+            /** @description Participants may borrow from their accounts (IRC 72(p)) */
+            loans_allowed?: boolean;
             match_tiers?: components["schemas"]["MatchTierIn"][];
             name?: string;
             /** @description First day of the plan year, MM-DD (01-01 for calendar) */
@@ -7597,6 +8247,13 @@ export interface components {
         SettingsOut: {
             warning_margin?: string;
         };
+        /** @description The sponsor admin's electronic signature. */
+        SignIn: {
+            /** @description Must be true: the signer agrees to sign and keep this record electronically */
+            consent_to_electronic_records: boolean;
+            title: string;
+            typed_name: string;
+        };
         /** @description Sign up with the invite code sent to you, proving who you are. */
         SignUpIn: {
             /** Format: date */
@@ -7606,6 +8263,22 @@ export interface components {
             invite_code: string;
             password: string;
             ssn_last4: string;
+        };
+        /** @description An electronic signature bound to the SHA-256 of the document signed. */
+        SignatureOut: {
+            consent_to_electronic_records?: boolean;
+            /** @description The SHA-256 of the document as drawn up and shown */
+            document_sha256?: string;
+            id?: string;
+            ip_address?: string | null;
+            /** Format: date-time */
+            signed_at?: string;
+            /** @description The SHA-256 of the signed copy (with the signature page) */
+            signed_sha256?: string;
+            signer_user_id?: string;
+            title?: string;
+            typed_name?: string;
+            user_agent?: string | null;
         };
         /** @description One point of the plan's compliance history. */
         SnapshotOut: {
