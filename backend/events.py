@@ -67,6 +67,15 @@ class PayRunPosted:
 
 
 @dataclass(frozen=True)
+class PlanWentLive:
+    """A plan's first adoption agreement was signed: the plan is in force, and its employer is billed from now on."""
+
+    plan_id: str
+    employer_id: str
+    on: date
+
+
+@dataclass(frozen=True)
 class ComplianceWarningRaised:
     """The plan's projection turned at risk or narrow: an early warning was stored."""
 
@@ -98,7 +107,7 @@ class MessageDead:
 
 
 EVENT_TYPES = (CensusChanged, ElectionAwaitingApproval, ElectionApproved, ElectionRejected, PayRunPosted,
-               ComplianceWarningRaised, MessageDelivered, MessageDead)
+               ComplianceWarningRaised, MessageDelivered, MessageDead, PlanWentLive)
 
 Handler = Callable[[Session, object], None]
 
