@@ -227,3 +227,24 @@ def test_without_a_stripe_key_billing_is_off_and_nothing_is_queued(plumb_without
     assert billing(client, world)["status"] == "off"
     body = stripe_event("evt_off", "invoice.paid", {"id": "in_1", "customer": "cus_1"})
     assert_problem(post_event(client, body), 404)
+
+
+def test_the_server_says_at_start_whether_billing_is_on(database_url, tmp_path, caplog, localstripe):
+    import logging
+
+    from cryptography.fernet import Fernet
+
+    from backend.config import Config
+    from backend.wiring import bootstrap
+
+    base = dict(database_url=database_url, jwt_secret="x" * 44, pii_key=Fernet.generate_key().decode(),
+                instance_dir=str(tmp_path))
+    with caplog.at_level(logging.INFO, logger="backend.wiring"):
+        off = bootstrap(Config(**base))
+        on = bootstrap(Config(**base, stripe_api_key=API_KEY, stripe_api_base=localstripe.base_url))
+    assert off.stripe is None and "billing.stripe" not in off.deliverers
+    assert on.stripe is not None and "billing.stripe" in on.deliverers
+    assert "billing is off: no Stripe API key (PLUMB_STRIPE_API_KEY); nothing is sent to Stripe" in caplog.messages
+    assert f"billing through Stripe at {localstripe.base_url}" in caplog.messages
+    for plumb in (off, on):
+        plumb.db.engine.dispose()
