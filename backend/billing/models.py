@@ -19,7 +19,7 @@ class BillingAccount(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("bil"))
     employer_id: Mapped[str] = mapped_column(ForeignKey("employers.id"), unique=True)
-    plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id"))
+    plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id"), index=True)  # found by every approval, every pay run
     status: Mapped[str] = mapped_column(String(16), default="active")
     went_live_on: Mapped[date] = mapped_column(Date)
     # Participants with a balance or an election, as last sent to Stripe (queued, at least).

@@ -26,7 +26,7 @@ from backend.enrollment.models import DeferralElection
 from backend.events import ElectionApproved, PayRunPosted, PlanWentLive
 from backend.identity.service import staff_of_employer
 from backend.outbox import Delivery, Message, enqueue
-from backend.plans.models import Employer, Plan
+from backend.plans.models import Employer
 from notifications.service import Notice, already_told, notify_many
 
 log = logging.getLogger(__name__)
@@ -102,17 +102,15 @@ def follow_pay_run(session: Session, event: PayRunPosted) -> None:
 def _follow_count(session: Session, plan_id: str) -> None:
     """When the plan's billed count changed, record it and owe Stripe the new quantity. The row is locked first, so
     two changes at once queue their quantities in the order they were counted."""
-    employer_id = session.scalar(select(Plan.employer_id).where(Plan.id == plan_id))
-    account = session.scalar(select(BillingAccount).where(BillingAccount.employer_id == employer_id,
-                                                          BillingAccount.plan_id == plan_id).with_for_update())
+    account = session.scalar(select(BillingAccount).where(BillingAccount.plan_id == plan_id).with_for_update())
     if account is None or account.status == "cancelled":
         return
     count = billable_participants(session, plan_id)
     if count == account.quantity:
         return
     account.quantity = count
-    enqueue(session, TOPIC, recipient(employer_id), {"action": "quantity", "quantity": count},
-            employer_id=employer_id, subject_id=account.id)
+    enqueue(session, TOPIC, recipient(account.employer_id), {"action": "quantity", "quantity": count},
+            employer_id=account.employer_id, subject_id=account.id)
 
 
 # ---- the deliverer ------------------------------------------------------------------------------------------------

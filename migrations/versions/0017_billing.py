@@ -64,6 +64,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('employer_id', name=op.f('uq_billing_accounts_employer_id'))
     )
     with op.batch_alter_table('billing_accounts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_billing_accounts_plan_id'), ['plan_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_billing_accounts_stripe_customer_id'), ['stripe_customer_id'], unique=False)
 
 
@@ -71,6 +72,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('billing_accounts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_billing_accounts_stripe_customer_id'))
+        batch_op.drop_index(batch_op.f('ix_billing_accounts_plan_id'))
 
     op.drop_table('billing_accounts')
     with op.batch_alter_table('billing_invoices', schema=None) as batch_op:
