@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from backend.accounts.api import blp as accounts_blp
+from backend.billing.api import blp as billing_blp
 from backend.clock import Clock
 from backend.compliance.api import blp as compliance_blp
 from backend.config import Config
@@ -74,7 +75,7 @@ def create_app(config: Config | None = None, clock: Clock | None = None) -> Flas
 
 def _register_blueprints(api: PlumbApi) -> None:
     for blueprint in (identity_blp, plans_blp, enrollment_blp, accounts_blp, payroll_blp, compliance_blp, mobile_blp,
-                      notifications_blp, documents_blp, mobile_documents_blp):
+                      notifications_blp, documents_blp, mobile_documents_blp, billing_blp):
         api.register_blueprint(blueprint)
 
 

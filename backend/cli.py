@@ -18,6 +18,7 @@ from werkzeug.serving import run_simple
 from backend.accounts.service import check_ledger
 from backend.app import create_app
 from backend.audit import Actor, record_audit
+from backend.billing.service import flag_past_due
 from backend.compliance.cli import compliance_group
 from backend.compliance.service import refresh_stale
 from backend.config import Config
@@ -239,11 +240,13 @@ def _run_daily(session, today) -> dict:
     """The platform's own daily changes, then a recompute for every plan whose compliance state is older than
     today (the projection moves as pay dates pass, and a new year starts a new state); then what participants are
     owed that day (automatic enrollment and escalations coming, the nudge to join), after the changes that cause
-    them; then the advisors' digests of yesterday's early warnings (once a day each, however often this runs)."""
+    them; then the advisors' digests of yesterday's early warnings (once a day each, however often this runs); then
+    billing whose grace period after a failed payment has ended is flagged past due."""
     counts = run_daily(session, today)
     counts.update(tell_participants_daily(session, today))
     counts["compliance_recomputes_requested"] = refresh_stale(session, today)
     counts["advisor_digests_sent"] = send_advisor_digests(session, today)
+    counts["billing_flagged_past_due"] = flag_past_due(session, today)
     return counts
 
 

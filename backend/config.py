@@ -69,6 +69,15 @@ class Config:
     # The phone app's build (index.html and assets/) served at /app/; empty: app/dist in the repository
     # (backend/web/phone_app.py).
     app_dir: str = ""
+    # Billing the employer through Stripe (backend/billing/): without an API key billing is off and nothing is
+    # queued for Stripe. The API base is for a Stripe stand-in (localstripe in the tests); empty is Stripe's own.
+    stripe_api_key: str = field(default="", repr=False)
+    stripe_webhook_secret: str = field(default="", repr=False)
+    stripe_api_base: str = ""
+    billing_base_fee_cents: int = 5000  # a month, per plan
+    billing_participant_cents: int = 400  # a month, per participant with a balance or an election
+    # Days after a failed payment before the daily pass flags the plan's billing past due.
+    billing_grace_days: int = 14
     testing: bool = False
     extra: dict = field(default_factory=dict)
 
@@ -103,6 +112,16 @@ class Config:
             values["smtp_port"] = int(env["PLUMB_SMTP_PORT"])
         if env.get("PLUMB_SMTP_TIMEOUT_SECONDS"):
             values["smtp_timeout_seconds"] = float(env["PLUMB_SMTP_TIMEOUT_SECONDS"])
+        for name, variable in (("stripe_api_key", "PLUMB_STRIPE_API_KEY"),
+                               ("stripe_webhook_secret", "PLUMB_STRIPE_WEBHOOK_SECRET"),
+                               ("stripe_api_base", "PLUMB_STRIPE_API_BASE")):
+            if env.get(variable):
+                values[name] = env[variable]
+        for name, variable in (("billing_base_fee_cents", "PLUMB_BILLING_BASE_FEE_CENTS"),
+                               ("billing_participant_cents", "PLUMB_BILLING_PARTICIPANT_CENTS"),
+                               ("billing_grace_days", "PLUMB_BILLING_GRACE_DAYS")):
+            if env.get(variable):
+                values[name] = int(env[variable])
         if env.get("PLUMB_APP_DIR"):
             values["app_dir"] = env["PLUMB_APP_DIR"]
         if "PLUMB_ACCESS_TOKEN_SECONDS" in env:

@@ -67,6 +67,15 @@ class PayRunPosted:
 
 
 @dataclass(frozen=True)
+class PlanWentLive:
+    """A plan's first adoption agreement was signed: the plan is in force, and its employer is billed from now on."""
+
+    plan_id: str
+    employer_id: str
+    on: date
+
+
+@dataclass(frozen=True)
 class ComplianceWarningRaised:
     """The plan's projection turned at risk or narrow: an early warning was stored."""
 
@@ -114,15 +123,6 @@ class PlanRulesChanged:
     employer_id: str
     changed: tuple[str, ...]
     effective_on: date
-    on: date
-
-
-@dataclass(frozen=True)
-class PlanWentLive:
-    """A plan's first adoption agreement was signed: the plan is live and may take pay runs."""
-
-    plan_id: str
-    employer_id: str
     on: date
 
 

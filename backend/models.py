@@ -1,5 +1,6 @@
 """Every table, imported in one place so Alembic and the tests see the whole schema."""
 from backend.accounts import models as _accounts  # noqa: F401
+from backend.billing import models as _billing  # noqa: F401
 from backend.compliance import models as _compliance  # noqa: F401
 from backend.db import Base
 from backend.documents import models as _documents  # noqa: F401

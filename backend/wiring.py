@@ -9,6 +9,8 @@ import logging
 from dataclasses import dataclass
 from functools import partial
 
+from backend.billing import service as billing
+from backend.billing.stripe_gateway import StripeGateway
 from backend.clock import Clock
 from backend.compliance import service as compliance
 from backend.config import Config
@@ -17,7 +19,7 @@ from backend.enrollment import service as enrollment
 from backend.documents import service as documents
 from backend.events import (CensusChanged, ComplianceWarningRaised, ElectionApproved, ElectionAwaitingApproval,
                             ElectionRejected, EventBus, MessageDead, MessageDelivered, PayRunPosted,
-                            PlanRulesChanged, PlanSetUp)
+                            PlanRulesChanged, PlanSetUp, PlanWentLive)
 from backend.jobs import JobHandler
 from backend.outbox import BatchDeliverer, Deliverer
 from backend.payroll import sync as payroll_sync
@@ -51,11 +53,13 @@ class Plumb:
     outbound: OutboundPolicy  # where payroll data may be sent: checked at connection creation and at every call
     push_sender: PushSender  # FCM with credentials, else a sender that only logs
     email_sender: EmailSender  # SMTP with a host, else a sender that writes files under instance/messages/
+    stripe: StripeGateway | None  # billing through Stripe; None when no API key is configured (billing off)
 
 
-def subscribers(vault: PiiVault) -> dict[type, list]:
-    """Who reacts to which event, in order, inside the transaction that published it."""
-    return {
+def subscribers(vault: PiiVault, billing_settings: billing.BillingSettings | None = None) -> dict[type, list]:
+    """Who reacts to which event, in order, inside the transaction that published it. Billing reacts only when it
+    is configured: off, it queues nothing for Stripe."""
+    table = {
         # Eligibility first (after noting what participants knew of it): the compliance recompute it asks for reads
         # the new entry dates, and participants hear of an entry date that is new to them.
         CensusChanged: [participant_notices.note_eligibility_before, partial(enrollment.refresh_eligibility, vault=vault),
@@ -74,18 +78,26 @@ def subscribers(vault: PiiVault) -> dict[type, list]:
         MessageDelivered: [participant_notices.tell_payroll_acknowledged],
         MessageDead: [staff_notifications.tell_payroll_message_dead],
         # A plan's documents are drawn up from its rules as it opens, and restated when they change; participants
-        # hear of the new summary once it exists. PlanWentLive (the first signed adoption agreement) has no
-        # subscriber here yet: billing subscribes to it.
+        # hear of the new summary once it exists. When a plan goes live (its first adoption agreement
+        # signed), its employer's billing starts (added below when billing is on).
         PlanSetUp: [documents.draw_up_plan_documents],
         PlanRulesChanged: [documents.restate_plan_documents, plan_document_notices.tell_summary_updated],
+        PlanWentLive: [],
     }
+    if billing_settings is not None:
+        # The count billed follows approvals and posted pay runs, after everything else they cause.
+        table[PlanWentLive].append(partial(billing.start_billing, settings=billing_settings))
+        table[ElectionApproved].append(billing.follow_election)
+        table[PayRunPosted].append(billing.follow_pay_run)
+    return table
 
 
 def deliverers(db: Database, vault: PiiVault, payroll_adapters: dict, instance_dir: str,
-               push_sender: PushSender, email_sender: EmailSender) -> dict[str, Deliverer]:
+               push_sender: PushSender, email_sender: EmailSender,
+               stripe: StripeGateway | None = None) -> dict[str, Deliverer]:
     """Who hands each outbox topic to its receiver (outside any transaction: each reads what it needs in short
     transactions of its own)."""
-    return {
+    table = {
         # By email; until SMS exists, an invitation with only a phone is written as a file under instance/messages/.
         invitations.TOPIC: partial(notification_delivery.deliver_invitation, sender=email_sender,
                                    directory=notification_files.messages_dir(instance_dir), vault=vault),
@@ -98,6 +110,9 @@ def deliverers(db: Database, vault: PiiVault, payroll_adapters: dict, instance_d
         # Not a receiver outside: the end of an hour's approval batch, held in the outbox until then.
         staff_notifications.APPROVALS_TOPIC: partial(staff_notifications.deliver_approvals_batch, db=db),
     }
+    if stripe is not None:
+        table[billing.TOPIC] = partial(billing.deliver_to_stripe, db=db, gateway=stripe)
+    return table
 
 
 def jobs(vault: PiiVault) -> dict[str, JobHandler]:
@@ -107,10 +122,19 @@ def jobs(vault: PiiVault) -> dict[str, JobHandler]:
     }
 
 
+def billing_settings(config: Config) -> billing.BillingSettings | None:
+    """The prices and grace period billing runs with, or None when no Stripe API key is configured."""
+    if not config.stripe_api_key:
+        return None
+    return billing.BillingSettings(config.billing_base_fee_cents, config.billing_participant_cents,
+                                   config.billing_grace_days)
+
+
 def bootstrap(config: Config, clock: Clock | None = None) -> Plumb:
     """The application's object graph: database (with the event bus on its sessions), vault, clock, tables."""
     vault = PiiVault(config.pii_key)
-    bus = EventBus(subscribers(vault))
+    settings = billing_settings(config)
+    bus = EventBus(subscribers(vault, settings))
     db = Database(config.database_url, session_info={"bus": bus})
     outbound = OutboundPolicy(allow_loopback_http=config.allow_loopback_http)
     adapters = payroll_sync.payroll_adapters(db, outbound)
@@ -118,6 +142,10 @@ def bootstrap(config: Config, clock: Clock | None = None) -> Plumb:
     log.info(describe_push_sender(push))
     mail = email_sender(config)
     log.info(describe_email_sender(mail))
+    gateway = StripeGateway(config.stripe_api_key, config.stripe_api_base) if settings else None
+    log.info("billing through Stripe%s" % (f" at {config.stripe_api_base}" if config.stripe_api_base else "")
+             if gateway else "billing is off: no Stripe API key (PLUMB_STRIPE_API_KEY); nothing is sent to Stripe")
     return Plumb(config=config, db=db, clock=clock or Clock(), vault=vault,
-                 deliverers=deliverers(db, vault, adapters, config.instance_dir, push, mail), jobs=jobs(vault),
-                 payroll_adapters=adapters, outbound=outbound, push_sender=push, email_sender=mail)
+                 deliverers=deliverers(db, vault, adapters, config.instance_dir, push, mail, gateway),
+                 jobs=jobs(vault), payroll_adapters=adapters, outbound=outbound, push_sender=push, email_sender=mail,
+                 stripe=gateway)

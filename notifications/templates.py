@@ -373,12 +373,27 @@ def _advisor_digest(p: Mapping, l: Language) -> Texts:
                   {"screen": "compliance", "day": p["day"]})
 
 
+# ---- billing (backend/billing/) ---------------------------------------------------------------------------------------
+# In the payroll category: it is the sponsor's money matter the payroll admins already hear of, and a category of its
+# own would be offered to participants' settings too, who never get one.
+
+def _billing_payment_failed(p: Mapping, l: Language) -> Texts:
+    values = {"amount": l.money(p["amount_cents"]), "past_due_on": l.date(p["past_due_on"])}
+    return _texts(l, "payroll", l._("Plumb payment failed"),
+                  l._("The payment for your Plumb subscription failed. Open the app to see what to do."),
+                  l._("The payment of %(amount)s for your Plumb subscription failed. Update your payment method "
+                      "before %(past_due_on)s, when your billing turns past due. Your participants' accounts and "
+                      "their app are not affected.") % values,
+                  {"screen": "billing", "employer_id": p["employer_id"], "invoice_id": p["invoice_id"]})
+
+
 STAFF_TEMPLATES: dict[str, Callable[[Mapping, Language], Texts]] = {
     "approvals_waiting": _approvals_waiting,
     "pay_run_exceptions": _pay_run_exceptions,
     "compliance_warning": _compliance_warning,
     "payroll_message_dead": _payroll_message_dead,
     "advisor_digest": _advisor_digest,
+    "billing_payment_failed": _billing_payment_failed,
 }
 
 TEMPLATES: dict[str, Callable[[Mapping, Language], Texts]] = {

@@ -176,12 +176,12 @@ class World:
     """An advisor, a plan, its sponsor, a census of two and one signed-up participant: the usual cast."""
 
     def __init__(self, app, client, name="Acme Bakery LLC", advisor_email="advisor@example.com",
-                 sponsor_email="sponsor@example.com", ein_prefix="E", **plan):
+                 sponsor_email="sponsor@example.com", ein_prefix="E", sign_documents=True, **plan):
         self.advisor = advisor(app, client, advisor_email)
         self.setup = setup_plan(client, self.advisor, name=name, sponsor_email=sponsor_email, **plan)
         self.employer_id = self.setup["employer"]["id"]
         self.plan_id = self.setup["plan"]["id"]
-        self.sponsor = accept_sponsor(client, self.setup)
+        self.sponsor = accept_sponsor(client, self.setup, sign=sign_documents)
         rows = [census_row(f"{ein_prefix}1", "1985-07-19", "2024-03-15", "123-45-6789", pay="72000.00"),
                 census_row(f"{ein_prefix}2", "2006-03-10", "2026-06-01", "987-65-4321", pay="31000.00")]
         response = upload_csv(client, self.sponsor, self.employer_id, rows)

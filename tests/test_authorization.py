@@ -36,7 +36,9 @@ PLAN_RULES = {"requires_approval": True, "auto_enrollment": {"enabled": True, "d
 SIGNED = {("POST", "/v1/payroll/connections/<connection_id>/pay-runs"), ("GET", "/v1/payroll/deferral-changes"),
           ("POST", "/v1/payroll/deferral-changes/ack"),
           # Provider webhooks: signature tests in tests/flows/test_payroll_sync.py
-          ("POST", "/v1/payroll/connections/<connection_id>/events")}
+          ("POST", "/v1/payroll/connections/<connection_id>/events"),
+          # Stripe's webhooks, signed by Stripe (Stripe-Signature): refusals tested in tests/billing/test_billing.py
+          ("POST", "/v1/billing/stripe-webhook")}
 PUBLIC = {("POST", "/v1/auth/login"), ("POST", "/v1/auth/refresh"), ("POST", "/v1/auth/invitations/accept"),
           ("POST", "/mobile/v1/signup"),
           # Liveness and readiness for load balancers: tests/web/test_health.py
@@ -373,6 +375,9 @@ ENDPOINTS = [
     # The sponsor admin accepted already: the rightful caller gets past authorization to the 409 about the state.
     Endpoint("POST", "/v1/employers/<employer_id>/sponsor-invitation", ("advisor", "platform_admin"),
              lambda t: {"path": f"/v1/employers/{t.employer_id}/sponsor-invitation"}, 409),
+    Endpoint("GET", "/v1/employers/<employer_id>/billing", STAFF,
+             lambda t: {"path": f"/v1/employers/{t.employer_id}/billing"},
+             check=lambda body, t: body["status"] == "off"),
     Endpoint("GET", "/v1/employers/<employer_id>/audit-events", STAFF,
              lambda t: {"path": f"/v1/employers/{t.employer_id}/audit-events"},
              check=lambda body, t: "election.submitted" in [e["action"] for e in body["data"]]),

@@ -221,7 +221,8 @@ def test_no_push_text_of_any_template_carries_an_amount_a_date_of_birth_or_an_ss
               "effective_date": "2027-01-01", "opt_out_by": "2026-12-31", "skip_by": "2026-12-23",
               "deferred_cents": 2205000, "limit_cents": 2450000, "catch_up": True,
               "catch_up_cents": 800000, "resume_on": "2027-01-01", "left_cents": 5539, "raise_rate": "0.1",
-              "current_rate": "0.02", "suggested_rate": "0.05"}
+              "current_rate": "0.02", "suggested_rate": "0.05",
+              "invoice_id": "in_1", "amount_cents": 9000, "past_due_on": "2026-12-08"}
     for language in templates.LANGUAGES:
         for kind in templates.TEMPLATES:
             texts = templates.render(kind, params, language)

@@ -35,3 +35,16 @@ class LocalServer:
         request = urllib.request.Request(self.base_url + path, data=data, method="POST" if data else "GET")
         with urllib.request.urlopen(request, timeout=30) as r:
             return json.loads(r.read())
+
+
+class LocalStripe(LocalServer):
+    """localstripe on loopback (tests/support/localstripe_server.py): stripe-python is pointed at `base_url`, and
+    the test reads back what Stripe would hold through the same client."""
+
+    name = "localstripe"
+
+    def start(self) -> "LocalStripe":
+        from pathlib import Path
+
+        self._launch(str(Path(__file__).with_name("localstripe_server.py")))
+        return self

@@ -2127,6 +2127,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/billing/stripe-webhook": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stripe's events: invoice.paid, invoice.payment_failed (the sponsor admins are told; billing turns past
+         *     due after the grace period) and customer.subscription.deleted. Each event is acted on once: a replay or a
+         *     copy answers 200 with `duplicate` true and does nothing again.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description Stripe's signature: `t=<unix time>,v1=<hex HMAC-SHA256 of "t.body">` with the endpoint's secret; more than five minutes off is refused. */
+                    "Stripe-Signature": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StripeEventOut"];
+                    };
+                };
+                /** @description The signature is missing, wrong or outside the five-minute tolerance, or the body is not a Stripe event; nothing was done. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Billing is not configured on this server. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description This conflicts with the record's state or with a change made at the same time; nothing was stored. Reload and retry. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Validation failed: every problem is listed in `errors` (a NUL character in any parameter or body is one); nothing was stored. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/documents/{document_id}": {
         parameters: {
             query?: never;
@@ -3126,6 +3206,86 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["AuditEventPage"];
+                    };
+                };
+                /** @description No valid access token: send `Authorization: Bearer <token>`. Expired, forged and refresh tokens, and tokens of an ended session, are refused alike. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description This is for the employer's admins and its advisor. (Roles that may see employers, plans and their records: advisor, platform_admin, sponsor_admin.) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Nothing has this id, or it belongs to an employer the caller may not see (ids of others reveal nothing). */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Validation failed: every problem is listed in `errors` (a NUL character in any parameter or body is one); nothing was stored. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/employers/{employer_id}/billing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                employer_id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * The employer's billing status (off / active / past_due / cancelled), the participants billed and its
+         *     invoices, newest first.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    employer_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BillingOut"];
                     };
                 };
                 /** @description No valid access token: send `Authorization: Bearer <token>`. Expired, forged and refresh tokens, and tokens of an ended session, are refused alike. */
@@ -7149,6 +7309,30 @@ export interface components {
             relationship?: string;
             tier?: string;
         };
+        /** @description The employer's billing: its status, what it is billed for and its invoices, newest first. */
+        BillingOut: {
+            /** @description A month */
+            base_fee_cents?: number | null;
+            invoices?: components["schemas"]["InvoiceOut"][];
+            /** @description A participant, a month */
+            participant_cents?: number | null;
+            /**
+             * Format: date
+             * @description When billing turns past due unless a payment arrives first
+             */
+            past_due_on?: string | null;
+            /**
+             * Format: date
+             * @description A failed payment not yet made good
+             */
+            payment_failed_on?: string | null;
+            /** @description Participants billed: those with a balance or an election */
+            quantity?: number;
+            /** @description off (no plan live, or billing not configured), active, past_due (a payment failed and its grace period ended) or cancelled */
+            status?: string;
+            /** Format: date */
+            went_live_on?: string | null;
+        };
         /** @description Approve or reject several elections at once; each is decided on its own. */
         BulkDecisionIn: {
             /** @enum {string} */
@@ -7681,6 +7865,21 @@ export interface components {
             employee_id?: string;
             /** @description email and/or phone (from the census) */
             sent_to?: string[];
+        };
+        /** @description A Stripe invoice, as Stripe's last webhook about it described it. */
+        InvoiceOut: {
+            amount_due_cents?: number;
+            amount_paid_cents?: number;
+            /** Format: date */
+            created_on?: string;
+            /** @description Stripe's invoice id */
+            id?: string;
+            /** Format: date */
+            period_end?: string | null;
+            /** Format: date */
+            period_start?: string | null;
+            /** @description paid, payment_failed or open */
+            status?: string;
         };
         /** @description This calendar year's deferrals against the 402(g) and catch-up limits. */
         LimitsOut: {
@@ -8344,6 +8543,13 @@ export interface components {
             ytd?: {
                 [key: string]: unknown;
             } | null;
+        };
+        /** @description What Plumb did with a Stripe event. */
+        StripeEventOut: {
+            /** @description Seen before: nothing was done again */
+            duplicate?: boolean;
+            event_id?: string;
+            outcome?: string;
         };
         /** @description A short-lived access token and a single-use refresh token. */
         TokenResponse: {
