@@ -119,7 +119,7 @@ def test_a_participant_changes_their_rate_the_sponsor_approves_it_and_the_feed_s
         log_in(page, base, *PARTICIPANT)
         page.get_by_role("heading", name="Hello, Maria").wait_for()
         page.get_by_role("link", name="Notifications").tap()
-        page.get_by_test_id("feed").get_by_role("heading", name="Election approved").wait_for()
+        page.get_by_test_id("feed").get_by_role("heading", name="Election approved").first.wait_for()
         unread = participant_get(demo_server, "/mobile/v1/me/notifications")["unread_count"]
         assert page.get_by_test_id("unread-count").inner_text() == f"{unread} unread"
         assert_accessible(page)
