@@ -1,17 +1,38 @@
 /**
  * Offline: the service worker (public/sw.js) keeps the app's shell so a reload without a network still opens the
- * app, and the shell says it is offline (navigator.onLine and its events) instead of failing.
+ * app, and the shell says it is offline instead of failing. Offline means the browser says so (navigator.onLine)
+ * or the last call to the server could not reach it (a browser may think itself online behind a dead network).
  */
 import { useEffect, useState } from "preact/hooks";
+import { api } from "./api/client";
+
+let reachable = true;
+const listeners = new Set<() => void>();
+const setReachable = (next: boolean) => {
+  if (next !== reachable) {
+    reachable = next;
+    listeners.forEach((listener) => listener());
+  }
+};
+
+api.use({
+  onResponse() { setReachable(true); return undefined; },
+  onError() { setReachable(false); return undefined; },
+});
 
 export function useOnline(): boolean {
-  const [online, setOnline] = useState(navigator.onLine);
+  const current = () => navigator.onLine && reachable;
+  const [online, setOnline] = useState(current);
   useEffect(() => {
-    const update = () => setOnline(navigator.onLine);
-    addEventListener("online", update);
+    const update = () => setOnline(current());
+    const back = () => { reachable = true; update(); };
+    listeners.add(update);
+    addEventListener("online", back);
     addEventListener("offline", update);
+    update();
     return () => {
-      removeEventListener("online", update);
+      listeners.delete(update);
+      removeEventListener("online", back);
       removeEventListener("offline", update);
     };
   }, []);
