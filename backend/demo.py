@@ -92,8 +92,8 @@ def seed_demo(plumb) -> list[tuple[str, str, str, str]]:
                    if e.id not in signed_up and e.invite_code_hash is not None]
     return [
         ("advisor", *ADVISOR, "sets up plans: POST /v1/plans/setup"),
-        ("sponsor_admin", *SPONSOR, "Acme Bakery: census, approvals"),
-        ("participant", *PARTICIPANT, "Maria: GET /mobile/v1/me"),
+        ("sponsor_admin", *SPONSOR, "Acme Bakery: approvals (one waiting), compliance, a payroll exception"),
+        ("participant", *PARTICIPANT, "Maria: a balance with four months of pay runs"),
     ] + [("invite code", code or "-", f"{e.first_name} {e.last_name}",
           f"sign up: POST /mobile/v1/signup (born {BORN[e.external_id]}, SSN {e.ssn_last4})")
          for e, code in waiting if e.external_id in BORN]
