@@ -59,7 +59,7 @@ check-app: $(STAMP) $(APP_DEPS)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-BENCHMARKS := pay_run outbox compliance census notifications
+BENCHMARKS := pay_run outbox compliance census notifications app
 
 bench: $(STAMP)
 	@for b in $(BENCHMARKS); do echo "== bench/$$b.py"; $(BIN)/python bench/$$b.py || exit 1; done

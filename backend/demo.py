@@ -1,15 +1,25 @@
-"""The demo data behind `make demo`: an advisor, a sponsor, a plan, a census, and a participant who signed up.
+"""The demo data behind `make demo`: an advisor, a sponsor, a plan, a census, a participant who signed up, and a
+few months of history so every screen of the app has something true to show on first open: approved elections,
+biweekly pay runs through the payroll ingest (so the ledger, 402(g), the match and the exceptions queue are real),
+the default fund's prices on each pay date, the plan's compliance recomputed after each run (its history chart),
+and one election waiting for the sponsor's approval.
 
 Invitations go to the people invited (outbox topic `invitation`), never back to staff; the demo, which plays every
 part, opens them from the outbox with the PII vault and prints them on its own console."""
 from datetime import date, timedelta
+from decimal import Decimal
 
 from sqlalchemy import select
 
+from backend.accounts import prices as fund_prices
 from backend.db import utcnow
 from backend.documents import service as documents
-
 from backend.audit import Actor
+from backend.compliance.state import recompute
+from backend.enrollment.approvals import approve_election
+from backend.enrollment.elections import submit_election
+from backend.payroll import service as payroll
+from backend.plans.schedules import pay_dates_between
 from backend.enrollment import service as enrollment
 from backend.identity import service as identity
 from backend.identity.models import Invitation, User
@@ -43,6 +53,11 @@ def _census(today: date) -> list[dict]:
 
 
 BORN = {"E003": "1990-11-02", "E004": "1972-05-30"}  # the demo's sign-up examples
+HISTORY_DAYS = 120  # about four months of biweekly pay runs (eight or nine)
+# Who defers what since the history began: the owner (an HCE) saves more than the rest, as owners tend to.
+RATES = {"E001": Decimal("8"), "E002": Decimal("5"), "E004": Decimal("4")}
+PENDING = ("E001", Decimal("10"))  # the owner asks for more: the sponsor's pending approval
+FUND, FIRST_PRICE, WEEKLY_GROWTH = "PLTDX", Decimal("25.00"), Decimal("0.0015")
 
 
 def seed_demo(plumb) -> list[tuple[str, str, str, str]]:
@@ -72,6 +87,7 @@ def seed_demo(plumb) -> list[tuple[str, str, str, str]]:
                                invite_code=_sent_secret(session, vault, maria.id),
                                date_of_birth=date(1985, 7, 19), ssn_last4="0002", email=PARTICIPANT[0],
                                password=PARTICIPANT[1])
+            _history(session, plumb, actor, setup.employer, today)
     with plumb.db.transaction() as session:
         signed_up = set(session.scalars(select(User.employee_id).where(User.employee_id.is_not(None))))
         waiting = [(e, _sent_secret(session, plumb.vault, e.id))
@@ -79,8 +95,8 @@ def seed_demo(plumb) -> list[tuple[str, str, str, str]]:
                    if e.id not in signed_up and e.invite_code_hash is not None]
     return [
         ("advisor", *ADVISOR, "sets up plans: POST /v1/plans/setup"),
-        ("sponsor_admin", *SPONSOR, "Acme Bakery: census, approvals"),
-        ("participant", *PARTICIPANT, "Maria: GET /mobile/v1/me"),
+        ("sponsor_admin", *SPONSOR, "Acme Bakery: approvals (one waiting), compliance, a payroll exception"),
+        ("participant", *PARTICIPANT, "Maria: a balance with four months of pay runs"),
     ] + [("invite code", code or "-", f"{e.first_name} {e.last_name}",
           f"sign up: POST /mobile/v1/signup (born {BORN[e.external_id]}, SSN {e.ssn_last4})")
          for e, code in waiting if e.external_id in BORN]
@@ -94,6 +110,52 @@ def _sign_adoption_agreement(session, plan_id: str, today: date) -> None:
     documents.sign(session, Actor(sponsor.id, sponsor.role, "127.0.0.1", "plumb demo"), principal,
                    documents.current_agreement(session, plan_id), typed_name="Alex Baker", title="Owner",
                    consent=True, at=utcnow(), today=today)
+
+
+def _history(session, plumb, actor: Actor, employer, today: date) -> None:
+    """Elections approved before the history began, each pay run since posted through the payroll ingest with
+    the default fund priced on its pay date (so contributions are invested and the balance has a history), the
+    plan's compliance recomputed after each run, a final price today, and the owner's raise awaiting approval.
+    The last run also pays a deferral to an employee not yet eligible: an exception for the sponsor to resolve."""
+    vault, plan = plumb.vault, plans.current_plan(session, employer.id)
+    people = {e.external_id: e for e in session.scalars(select(Employee).where(Employee.employer_id == employer.id))}
+    start = max(today - timedelta(days=HISTORY_DAYS), plan.effective_date)
+    for external_id, percent in RATES.items():
+        election = submit_election(session, vault, actor, people[external_id],
+                                   [{"money_type": "pretax", "percent": percent}], start)
+        approve_election(session, actor, election, employer, start)
+    pay_dates = pay_dates_between(employer.pay_frequency, employer.anchor_pay_date, start + timedelta(days=1),
+                                  today)
+    for number, pay_date in enumerate(pay_dates, 1):
+        statements = []
+        for external_id in ("E001", "E002", "E003", "E004"):
+            gross = people[external_id].annual_compensation_cents // 26
+            pretax = int(gross * RATES.get(external_id, Decimal(0)) / 100)
+            statements.append({"external_id": external_id, "gross_pay_cents": gross,
+                               "plan_compensation_cents": gross, "hours": Decimal("80"),
+                               "withholdings": {"pretax": pretax} if pretax else {}})
+        if number == len(pay_dates):
+            statements.append({"external_id": "E005", "gross_pay_cents": 119230, "plan_compensation_cents": 119230,
+                               "hours": Decimal("40"), "withholdings": {"pretax": 3577}})
+        period_end = pay_date - timedelta(days=5)
+        payroll.ingest_pay_run(session, vault, actor, employer, {
+            "provider_run_id": f"demo-{pay_date.isoformat()}", "version": 1, "pay_date": pay_date,
+            "period_start": period_end - timedelta(days=13), "period_end": period_end, "run_type": "regular",
+            "statements": statements}, via="api", connection_id=None, today=pay_date)
+        _price(session, actor, plan, pay_date, start)
+        recompute(session, vault, plan, pay_date, f"pay_run:demo-{pay_date.isoformat()}")
+    if not pay_dates or pay_dates[-1] != today:
+        _price(session, actor, plan, today, start)
+    owner, percent = PENDING
+    submit_election(session, vault, actor, people[owner], [{"money_type": "pretax", "percent": percent}], today)
+
+
+def _price(session, actor: Actor, plan, day: date, start: date) -> None:
+    """The default fund's price on `day`: a steady climb from the history's start, to the cent."""
+    weeks = Decimal((day - start).days) / 7
+    price = (FIRST_PRICE * (1 + WEEKLY_GROWTH * weeks)).quantize(Decimal("0.01"))
+    fund_prices.load_prices(session, actor, plan, [{"ticker": FUND, "price_date": day, "price": price}],
+                            lambda i: f"prices[{i}]", day)
 
 
 def _invitation_of(session, email: str) -> str:

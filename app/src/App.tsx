@@ -5,15 +5,25 @@ import { api } from "./api/client";
 import { I18n, initialLanguage, LANGUAGES, saveLanguage, translator, type Language, type MessageKey } from "./i18n";
 import { navigate, useRoute } from "./router";
 import { session, type EndReason } from "./session";
-import { Approvals } from "./screens/Approvals";
 import { Feed } from "./screens/Feed";
 import { Home } from "./screens/Home";
 import { Login } from "./screens/Login";
 import { Rate } from "./screens/Rate";
 import { SignUp } from "./screens/SignUp";
+// ---- sponsor screens, offline (apps)
+import { Approvals } from "./screens/sponsor/Approvals";
+import { Compliance } from "./screens/sponsor/Compliance";
+import { Exceptions } from "./screens/sponsor/Exceptions";
+import { useOnline } from "./offline";
+// ---- end apps
 
 const PARTICIPANT_TABS: [string, MessageKey][] = [["/", "navHome"], ["/rate", "navRate"], ["/feed", "navFeed"]];
-const SPONSOR_TABS: [string, MessageKey][] = [["/", "navApprovals"], ["/feed", "navFeed"]];
+// ---- sponsor screens (apps)
+const SPONSOR_TABS: [string, MessageKey][] = [["/", "navApprovals"], ["/compliance", "navCompliance"],
+  ["/exceptions", "navExceptions"], ["/feed", "navFeed"]];
+const sponsorScreen = (route: string) => route === "/feed" ? <Feed /> : route === "/compliance" ? <Compliance />
+  : route === "/exceptions" ? <Exceptions /> : <Approvals />;
+// ---- end apps
 
 export function App() {
   const [language, setLanguage] = useState<Language>(initialLanguage);
@@ -21,6 +31,7 @@ export function App() {
   const route = useRoute();
   const [role, setRole] = useState(session.role());
   const [ended, setEnded] = useState<EndReason | undefined>();
+  const online = useOnline(); // apps
 
   useEffect(() => { document.documentElement.lang = language; }, [language]);
   useEffect(() => session.subscribe((reason) => {
@@ -45,7 +56,7 @@ export function App() {
   } else if (role === "participant") {
     screen = route === "/rate" ? <Rate /> : route === "/feed" ? <Feed /> : <Home />;
   } else {
-    screen = route === "/feed" ? <Feed /> : <Approvals />;
+    screen = sponsorScreen(route);
   }
   const tabs = !role ? [] : role === "participant" ? PARTICIPANT_TABS : SPONSOR_TABS;
   const active = tabs.some(([path]) => path === route) ? route : "/";
@@ -62,6 +73,7 @@ export function App() {
         </label>
         {role && <button type="button" class="secondary" onClick={logOut}>{i18n.t("logOut")}</button>}
       </header>
+      {!online && <p class="notice warn offline-banner" role="status" data-testid="offline">{i18n.t("offlineBanner")}</p>}
       {screen}
       {tabs.length > 0 && (
         <nav class="tabs" aria-label={i18n.t("appName")}>

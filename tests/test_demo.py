@@ -1,0 +1,27 @@
+"""`make demo`'s data, read through the API the app uses: every screen has something true on first open."""
+from backend.demo import PARTICIPANT, SPONSOR, seed_demo
+from tests.scenario import login
+
+
+def test_the_demo_gives_the_participant_a_balance_with_a_history_and_the_sponsor_a_queue_and_a_compliance_state(app,
+                                                                                                              client):
+    plumb = app.extensions["plumb"]
+    seed_demo(plumb)
+    assert seed_demo(plumb)  # a second run finds the demo and only prints the logins
+
+    maria = login(client, *PARTICIPANT)
+    balance = client.get("/mobile/v1/balance", headers=maria).json
+    assert balance["total_cents"] > 0
+    history = client.get("/mobile/v1/balance-history", headers=maria).json
+    assert len(history["data"] if isinstance(history, dict) and "data" in history else history) >= 3
+
+    answer = client.post("/v1/auth/login", json={"email": SPONSOR[0], "password": SPONSOR[1]}).json
+    sponsor, employer_id = {"Authorization": f"Bearer {answer['access_token']}"}, answer["user"]["employer_id"]
+    plan_id = client.get(f"/v1/employers/{employer_id}", headers=sponsor).json["plans"][0]["id"]
+    queue = client.get(f"/v1/plans/{plan_id}/approvals", headers=sponsor).json["data"]
+    assert len(queue) == 1
+    compliance = client.get(f"/v1/plans/{plan_id}/compliance", headers=sponsor).json
+    assert compliance["status"] in ("on_track", "narrow_margin", "at_risk")
+    assert len(client.get(f"/v1/plans/{plan_id}/compliance/history", headers=sponsor).json["data"]) >= 3
+    exceptions = client.get(f"/v1/employers/{employer_id}/payroll-exceptions", headers=sponsor).json["data"]
+    assert len(exceptions) == 1
