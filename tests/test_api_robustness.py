@@ -166,8 +166,10 @@ class Ctx:
         response = client.post("/mobile/v1/elections", headers=self.world.participant, json=ELECTION)
         assert response.status_code == 201, response.json
         self.election = response.json
+        document = scenario.current_document(client, self.world.sponsor, self.world.plan_id)
         self.ids = {"employer_id": employer, "plan_id": self.world.plan_id, "employee_id": self.employee_id,
-                    "election_id": self.election["id"], "ticker": "PLTDX", "price_date": "2026-11-20"}
+                    "election_id": self.election["id"], "ticker": "PLTDX", "price_date": "2026-11-20",
+                    "document_id": document["id"]}
 
     def set_up_payroll(self):
         """A pull connection, a pay run with a held statement (E2 is not yet eligible) and so an open exception,
@@ -284,6 +286,10 @@ def valid_bodies(ctx: Ctx) -> dict:
         ("POST", "/mobile/v1/elections"): ELECTION,
         ("POST", "/mobile/v1/devices"): {"token": "fcm-robustness", "platform": "android"},
         ("POST", "/v1/me/devices"): {"token": "fcm-robustness-staff", "platform": "web"},
+        ("PATCH", "/v1/plans/{plan_id}/rules"): {"effective_on": "2027-01-01", "roth_allowed": True},
+        ("POST", "/v1/documents/{document_id}/signature"): {"typed_name": "Pat Sponsor", "title": "Owner",
+                                                             "consent_to_electronic_records": True},
+        ("POST", "/v1/plans/{plan_id}/safe-harbor-notices"): {"plan_year": 2027},
         ("PATCH", "/mobile/v1/me/notification-settings"): {"language": "es", "time_zone": "America/Chicago",
                                                           "quiet_hours": {"enabled": True, "start": "22:00",
                                                                           "end": "07:00"},

@@ -74,6 +74,7 @@ def test_a_full_story_logs_no_ssn_birth_date_email_phone_name_token_password_or_
         "token": sponsor_token, "password": scenario.SPONSOR_PASSWORD}).json
     sponsor = scenario.bearer(sponsor_pair["access_token"])
     secrets += [sponsor_pair["access_token"], sponsor_pair["refresh_token"]]
+    scenario.sign_adoption_agreement(client, sponsor, setup["plan"]["id"])  # the plan takes pay runs once signed
     employer_id = setup["employer"]["id"]
 
     # The census, then a bad one (every row refused, values echoed in the answer, never in a log).
