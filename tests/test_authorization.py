@@ -40,7 +40,9 @@ SIGNED = {("POST", "/v1/payroll/connections/<connection_id>/pay-runs"), ("GET", 
 PUBLIC = {("POST", "/v1/auth/login"), ("POST", "/v1/auth/refresh"), ("POST", "/v1/auth/invitations/accept"),
           ("POST", "/mobile/v1/signup"),
           # Liveness and readiness for load balancers: tests/web/test_health.py
-          ("GET", "/healthz"), ("GET", "/readyz")}
+          ("GET", "/healthz"), ("GET", "/readyz"),
+          # The phone app's public settings (whether push is on): tests/web/test_app_config.py
+          ("GET", "/v1/app-config")}
 ELECTION = {"lines": [{"money_type": "pretax", "percent": "6"}]}
 _unique = itertools.count(1)
 

@@ -18,7 +18,7 @@ from backend.web.schema import document_numbers
 PROBLEM = "application/problem+json"
 # Callers without a bearer token: they prove who they are with what they send.
 PUBLIC = {("POST", "/v1/auth/login"), ("POST", "/v1/auth/refresh"), ("POST", "/v1/auth/invitations/accept"),
-          ("POST", "/mobile/v1/signup")}
+          ("POST", "/mobile/v1/signup"), ("GET", "/v1/app-config")}
 # Providers sign these with their connection's secret instead of sending a bearer token.
 SIGNED = {("POST", "/v1/payroll/connections/{connection_id}/pay-runs"),
           ("POST", "/v1/payroll/connections/{connection_id}/events"),
