@@ -1703,6 +1703,55 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/app-config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The phone app's public settings: the Firebase web configuration when push is on, else null. No token
+         *     needed (the app reads it before log-in).
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AppConfigOut"];
+                    };
+                };
+                /** @description Validation failed: every problem is listed in `errors` (a NUL character in any parameter or body is one); nothing was stored. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/auth/invitations/accept": {
         parameters: {
             query?: never;
@@ -6473,6 +6522,11 @@ export interface components {
             percent?: string;
             ticker?: string;
         };
+        /** @description The app's public settings. */
+        AppConfigOut: {
+            /** @description null: push is off on this server, the app shows the notification feed only. */
+            firebase?: components["schemas"]["FirebaseWebConfigOut"] | null;
+        };
         /** @description One recorded change: who, when, from where, what. */
         AuditEventOut: {
             action?: string;
@@ -6981,6 +7035,18 @@ export interface components {
             message?: string;
             /** @description hold (not posted until resolved) or warning (posted) */
             severity?: string;
+        };
+        /** @description The Firebase web app's configuration (as the Firebase console shows it) and the VAPID key for web push. */
+        FirebaseWebConfigOut: {
+            apiKey?: string;
+            appId?: string;
+            authDomain?: string;
+            measurementId?: string;
+            messagingSenderId?: string;
+            projectId?: string;
+            storageBucket?: string;
+            /** @description The web push certificate's public key (Cloud Messaging) */
+            vapidKey?: string;
         };
         /** @description Holdings in one fund. */
         FundBalanceOut: {
