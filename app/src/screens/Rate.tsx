@@ -23,6 +23,9 @@ export function Rate() {
   const { t, locale } = useI18n();
   const me = useLoad(() => call(api.GET("/mobile/v1/me")));
   const [split, setSplit] = useState<Split | null>(null);
+  // The split the participant last chose (or had): each new rate is taken from it, so stepping 6 → 7 → 8 → 9 keeps
+  // the share of 6 rather than compounding each step's rounding.
+  const [chosen, setChosen] = useState<Split | null>(null);
   const percent = split?.rate ?? null;
   const [preview, setPreview] = useState<Schemas["MatchPreviewOut"] | null>(null);
   const [previewError, setPreviewError] = useState<ApiError | null>(null);
@@ -33,7 +36,9 @@ export function Rate() {
   useEffect(() => {
     if (me.data && percent === null) {
       // The control moves in whole percents; a fractional rate in effect starts it at the percent below.
-      setSplit(splitOf(currentElection(me.data)));
+      const held = splitOf(currentElection(me.data));
+      setSplit(held);
+      setChosen(held);
     }
   }, [me.data]);
 
@@ -67,8 +72,12 @@ export function Rate() {
     }
   }
 
-  const change = (value: number) => { setSaved(null); setSplit(withRate(split, Math.max(0, Math.min(MAX_PERCENT, value)))); };
-  const adjust = (part: Partial<Split>) => { setSaved(null); setSplit({ ...split, ...part }); };
+  const change = (value: number) => {
+    setSaved(null);
+    setSplit({ ...withRate(chosen ?? split, Math.max(0, Math.min(MAX_PERCENT, value))), catchUp: split.catchUp,
+      catchUpRoth: split.catchUpRoth });
+  };
+  const adjust = (part: Partial<Split>) => { setSaved(null); setSplit({ ...split, ...part }); setChosen({ ...split, ...part }); };
   const problems = formProblems(saveError ?? previewError, ["lines"]);
   const date = (iso: string) => new Date(`${iso}T12:00:00`).toLocaleDateString(locale, { dateStyle: "medium" });
 

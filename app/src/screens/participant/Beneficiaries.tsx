@@ -27,7 +27,9 @@ export function Beneficiaries() {
   // The API names a row's problem "beneficiaries[1].percent": shown under that row.
   const rowProblems = (index: number) => (error?.problem.errors ?? [])
     .filter((p) => (p.field ?? "").startsWith(`beneficiaries[${index}]`)).map((p) => p.message ?? "");
-  const others = (error?.problem.errors ?? []).filter((p) => !/^beneficiaries\[\d+\]/.test(p.field ?? ""))
+  // Problems of the whole list ("beneficiaries": the shares' sums) go beside the list; others in the error box.
+  const listProblems = (error?.problem.errors ?? []).filter((p) => p.field === "beneficiaries").map((p) => p.message ?? "");
+  const others = (error?.problem.errors ?? []).filter((p) => !(p.field ?? "").startsWith("beneficiaries"))
     .map((p) => p.message ?? "");
   const update = (index: number, part: Partial<Row>) => { setSaved(false); setRows(rows.map((r, i) => i === index ? { ...r, ...part } : r)); };
 
@@ -73,8 +75,9 @@ export function Beneficiaries() {
           </fieldset>
         );
       })}
+      {listProblems.length > 0 && <p class="field-error" id="ben-error" role="alert">{listProblems.join(" ")}</p>}
       <button type="button" class="secondary" onClick={() => { setSaved(false); setRows([...rows, blank()]); }}>{t("pBenAdd")}</button>
-      {error && <ErrorBox error={error} extra={others} />}
+      {error && (others.length > 0 || !error.problem.errors?.length) && <ErrorBox error={error} extra={others} />}
       {saved && <p class="notice" role="status" data-testid="saved">{t("pSaved")}</p>}
       <p><button type="button" onClick={save} disabled={busy}>{busy ? t("saving") : t("pSave")}</button></p>
     </main>
