@@ -5,8 +5,8 @@ import { useI18n, type MessageKey } from "../../i18n";
 
 const STEPS: [string, MessageKey][] = [["requested", "pStageRequested"], ["sent", "pStageSent"],
   ["confirmed", "pStageConfirmed"], ["observed", "pStageObserved"]];
-// "approved" (not yet handed to payroll) counts as the first step done, on its way to "sent".
-const REACHED: Record<string, number> = { requested: 0, approved: 1, sent: 1, confirmed: 2, observed: 3 };
+// "approved" (not yet handed to payroll) is the first step, done: its label says so.
+const REACHED: Record<string, number> = { requested: 0, approved: 0, sent: 1, confirmed: 2, observed: 3 };
 
 export function Stage({ election }: { election: Schemas["ElectionOut"] }) {
   const { t } = useI18n();
@@ -22,9 +22,9 @@ export function Stage({ election }: { election: Schemas["ElectionOut"] }) {
   return (
     <ol class="stages" data-testid="stage">
       {STEPS.map(([name, key], index) => (
-        <li key={name} class={index <= reached ? "done" : ""} aria-current={index === reached ? "step" : undefined}>
-          <span class="dot" aria-hidden="true">{index <= reached ? "✓" : ""}</span>{t(key)}
-          {index === reached && stage === "approved" && <span class="muted"> · {t("pStageApproved")}</span>}
+        <li key={name} class={index < reached || (index === reached && stage !== "requested") ? "done" : ""} aria-current={index === reached ? "step" : undefined}>
+          <span class="dot" aria-hidden="true">{index < reached || stage !== "requested" ? "✓" : ""}</span>
+          {index === 0 && stage !== "requested" ? t("pStageApproved") : t(key)}
         </li>
       ))}
     </ol>
