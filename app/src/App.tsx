@@ -80,7 +80,7 @@ export function App() {
     screen = route === "/feed" ? <Feed /> : <Approvals />;
   }
   const tabs = !role ? [] : role === "participant" ? PARTICIPANT_TABS : SPONSOR_TABS;
-  const active = tabs.some(([path]) => path === route) ? route : "/";
+  const active = tabs.some(([path]) => path === route) ? route : route.startsWith("/election/") ? "/plan" : "/";
 
   return (
     <I18n.Provider value={i18n}>
