@@ -175,6 +175,14 @@ def test_a_participant_enrolls_follows_the_change_and_reads_the_balance_and_sett
         assert_touch_targets(page)
         shots(page, "balance")
 
+        # Opt out, after a confirmation
+        page.get_by_role("link", name="My plan").tap()
+        page.get_by_role("button", name="Opt out").tap()
+        page.get_by_role("button", name="Yes, stop my contributions").tap()
+        page.get_by_test_id("plan-done").filter(has_text="You opted out").wait_for()
+        assert api(served, "GET", "/mobile/v1/elections", participant)[0]["kind"] == "opt_out"
+        shots(page, "opted-out")
+
         # Settings: no Firebase configuration here, so push is off and the feed is the way
         page.get_by_role("link", name="Settings").tap()
         page.get_by_test_id("push-state").filter(has_text="Push is not set up on this server").wait_for()

@@ -69,7 +69,8 @@ export function SettingsScreen({ onLanguage, onLogOut }: { onLanguage: (language
           <button type="button" class={push === "on" ? "secondary" : ""} onClick={togglePush}>
             {push === "on" ? t("pPushDisable") : t("pPushEnable")}</button>
         )}
-        {pushError != null && <ErrorBox error={pushError} />}
+        {pushError instanceof ApiError ? <ErrorBox error={pushError} />
+          : pushError != null && <p class="field-error" role="alert">{t("pPushFailed")}</p>}
       </section>
       <section class="card" aria-labelledby="categories-title">
         <h2 id="categories-title">{t("pNotifyTitle")}</h2>
