@@ -464,6 +464,8 @@ ENDPOINTS = [
              check=lambda body, t: body["platform"] == "ios"),
     Endpoint("DELETE", "/mobile/v1/devices/<token_or_id>", PARTICIPANT, _device_path, 204,
              prepare=_device_of),
+    Endpoint("GET", "/mobile/v1/devices", PARTICIPANT, lambda t: {"path": "/mobile/v1/devices"}, 200, "own",
+             prepare=_device_of, check=lambda body, t: len(body) >= 1 and "token" not in body[0]),
     Endpoint("GET", "/mobile/v1/me/notification-settings", PARTICIPANT,
              lambda t: {"path": "/mobile/v1/me/notification-settings"}, 200, "own",
              check=lambda body, t: body["language"] in ("en", "es")),
@@ -493,6 +495,8 @@ ENDPOINTS = [
         "token": f"fcm-{next(_unique)}", "platform": "web", "locale": "en-US"}}, 200, "own",
              check=lambda body, t: body["platform"] == "web"),
     Endpoint("DELETE", "/v1/me/devices/<token_or_id>", STAFF, _staff_device_path, 204, prepare=_staff_device_of),
+    Endpoint("GET", "/v1/me/devices", STAFF, lambda t: {"path": "/v1/me/devices"}, 200, "own",
+             prepare=_staff_device_of, check=lambda body, t: len(body) >= 1 and "token" not in body[0]),
 ]
 
 
