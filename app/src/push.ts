@@ -11,6 +11,7 @@ type FirebaseConfig = Schemas["FirebaseWebConfigOut"];
 export type PushState = "unavailable" | "unsupported" | "denied" | "off" | "on";
 
 const TOKEN_KEY = "plumb.push-token";
+const DEVICE_KEY = "plumb.push-device";
 // Its own scope, so it never competes with the app shell's service worker for /app/.
 const WORKER = "/app/push-sw.js";
 const WORKER_SCOPE = "/app/push/";
@@ -50,10 +51,11 @@ export async function enablePush(): Promise<PushState> {
   if (!supported()) return "unsupported";
   if ((await Notification.requestPermission()) !== "granted") return pushState();
   const fcmToken = await token(settings);
-  await call(api.POST("/mobile/v1/devices", { body: {
+  const device = await call(api.POST("/mobile/v1/devices", { body: {
     platform: "web", token: fcmToken, locale: navigator.language || null,
     time_zone: Intl.DateTimeFormat().resolvedOptions().timeZone || null, app_version: "web" } }));
   localStorage.setItem(TOKEN_KEY, fcmToken);
+  localStorage.setItem(DEVICE_KEY, device.id ?? "");
   return "on";
 }
 
@@ -61,7 +63,7 @@ export async function enablePush(): Promise<PushState> {
 export async function disablePush(): Promise<PushState> {
   const saved = localStorage.getItem(TOKEN_KEY);
   if (saved) await call(api.DELETE("/mobile/v1/devices/{token_or_id}", { params: { path: { token_or_id: saved } } }));
-  localStorage.removeItem(TOKEN_KEY);
+  forgetPushToken();
   return pushState();
 }
 
@@ -72,7 +74,9 @@ export async function resumePush(): Promise<void> {
 
 /** The token this device registered, to be forgotten by the server on log-out. */
 export const pushToken = (): string | null => localStorage.getItem(TOKEN_KEY);
-export const forgetPushToken = (): void => localStorage.removeItem(TOKEN_KEY);
+export const forgetPushToken = (): void => { localStorage.removeItem(TOKEN_KEY); localStorage.removeItem(DEVICE_KEY); };
+/** The server's id of this phone's device, when push is on here. */
+export const thisDeviceId = (): string | null => localStorage.getItem(DEVICE_KEY);
 
 /** A deep link (`{"screen": ..., ids}`, or its JSON text as a push carries it) as the app's route. */
 export function linkRoute(link: unknown): string {

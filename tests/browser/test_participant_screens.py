@@ -186,6 +186,13 @@ def test_a_participant_enrolls_follows_the_change_and_reads_the_balance_and_sett
         # Settings: no Firebase configuration here, so push is off and the feed is the way
         page.get_by_role("link", name="Settings").tap()
         page.get_by_test_id("push-state").filter(has_text="Push is not set up on this server").wait_for()
+        api(served, "POST", "/mobile/v1/devices", participant, json={"token": "fcm-other-phone", "platform": "ios"})
+        page.reload()
+        devices = page.get_by_test_id("devices").get_by_role("listitem")
+        devices.filter(has_text="A phone").wait_for()
+        devices.get_by_role("button", name="Remove").tap()
+        page.get_by_text("None yet.").wait_for()
+        assert api(served, "GET", "/mobile/v1/devices", participant) == []
         page.get_by_label("Contributions: Email").uncheck()
         page.get_by_test_id("settings-saved").wait_for()
         page.get_by_label("Quiet hours on").check()

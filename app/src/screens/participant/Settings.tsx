@@ -6,7 +6,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, ApiError, call, type Schemas } from "../../api/client";
 import { hasMessage, LANGUAGES, useI18n, type Language, type MessageKey } from "../../i18n";
-import { disablePush, enablePush, pushState, type PushState } from "../../push";
+import { disablePush, enablePush, forgetPushToken, pushState, thisDeviceId, type PushState } from "../../push";
 import { formProblems } from "../../ui/problems";
 import { ErrorBox, Loading } from "../../ui/states";
 import { useLoad } from "../../ui/useLoad";
@@ -17,11 +17,12 @@ const PUSH_TEXT: Record<PushState, MessageKey> = { unavailable: "pPushUnavailabl
   denied: "pPushDenied", off: "pPushOff", on: "pPushOn" };
 
 export function SettingsScreen({ onLanguage, onLogOut }: { onLanguage: (language: Language) => void; onLogOut: () => void }) {
-  const { t, language } = useI18n();
+  const { t, language, locale } = useI18n();
   const loaded = useLoad(() => call(api.GET("/mobile/v1/me/notification-settings")));
   const [settings, setSettings] = useState<Settings | null>(null);
   const [push, setPush] = useState<PushState | null>(null);
   const [pushError, setPushError] = useState<unknown>(null);
+  const devices = useLoad(() => call(api.GET("/mobile/v1/devices")), [push]);
   const [error, setError] = useState<ApiError | null>(null);
   const [saved, setSaved] = useState(false);
   const [quiet, setQuiet] = useState({ enabled: false, start: "21:00", end: "08:00" });
@@ -56,6 +57,17 @@ export function SettingsScreen({ onLanguage, onLogOut }: { onLanguage: (language
       setPushError(caught);
     }
   }
+  async function removeDevice(id: string) {
+    setPushError(null);
+    try {
+      await call(api.DELETE("/mobile/v1/devices/{token_or_id}", { params: { path: { token_or_id: id } } }));
+      if (id === thisDeviceId()) forgetPushToken();
+      setPush(await pushState());
+      devices.reload();
+    } catch (caught) {
+      setPushError(caught);
+    }
+  }
   const chooseLanguage = (next: Language) => { onLanguage(next); void patch({ language: next }); };
   const category = (name: string) => (hasMessage(`pCat_${name}`) ? t(`pCat_${name}` as MessageKey) : name);
 
@@ -69,6 +81,19 @@ export function SettingsScreen({ onLanguage, onLogOut }: { onLanguage: (language
           <button type="button" class={push === "on" ? "secondary" : ""} onClick={togglePush}>
             {push === "on" ? t("pPushDisable") : t("pPushEnable")}</button>
         )}
+        <h3>{t("pDevices")}</h3>
+        {devices.error ? <ErrorBox error={devices.error} onRetry={devices.reload} /> : !devices.data ? <Loading /> :
+          devices.data.length === 0 ? <p class="muted">{t("pNoDevices")}</p> : (
+            <ul class="rows" data-testid="devices">
+              {devices.data.map((device) => (
+                <li key={device.id}>
+                  <span>{device.id === thisDeviceId() ? t("pThisDevice") : t(device.platform === "web" ? "pDeviceWeb" : "pDevicePhone")}
+                    <span class="muted"> · {t("pLastSeen", { date: new Date(device.last_seen_at ?? "").toLocaleDateString(locale, { dateStyle: "medium" }) })}</span></span>
+                  <button type="button" class="secondary" onClick={() => removeDevice(device.id ?? "")}>{t("pBenRemove")}</button>
+                </li>
+              ))}
+            </ul>
+          )}
         {pushError instanceof ApiError ? <ErrorBox error={pushError} />
           : pushError != null && <p class="field-error" role="alert">{t("pPushFailed")}</p>}
       </section>
