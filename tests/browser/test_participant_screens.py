@@ -170,7 +170,9 @@ def test_a_participant_enrolls_follows_the_change_and_reads_the_balance_and_sett
         assert dollars(limits["remaining_cents"]) in page.get_by_test_id("limits").inner_text()
         assert limits["catch_up_limit_cents"] > 0
         assert dollars(limits["catch_up_limit_cents"]) in page.get_by_test_id("limits").inner_text()
-        assert page.get_by_test_id("contributions").get_by_role("listitem").count() == 2
+        contributions = page.get_by_test_id("contributions").get_by_role("listitem")
+        contributions.nth(1).wait_for()  # the list loads on its own, after the balance
+        assert contributions.count() == 2
         assert_accessible(page)
         assert_touch_targets(page)
         shots(page, "balance")
