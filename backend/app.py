@@ -21,7 +21,7 @@ from backend.errors import DomainError
 from backend.identity.api import blp as identity_blp
 from backend.payroll.api import blp as payroll_blp
 from backend.plans.api import blp as plans_blp
-from backend.web import docs, health, phone_app, problems
+from backend.web import app_config, docs, health, phone_app, problems
 from backend.web.limits import install_rate_limits
 from backend.web.logs import install_request_ids
 from backend.web.security import install_security_headers, trust_proxies
@@ -75,7 +75,7 @@ def create_app(config: Config | None = None, clock: Clock | None = None) -> Flas
 
 def _register_blueprints(api: PlumbApi) -> None:
     for blueprint in (identity_blp, plans_blp, enrollment_blp, accounts_blp, payroll_blp, compliance_blp, mobile_blp,
-                      notifications_blp, documents_blp, mobile_documents_blp, billing_blp):
+                      notifications_blp, documents_blp, mobile_documents_blp, billing_blp, app_config.blp):
         api.register_blueprint(blueprint)
 
 

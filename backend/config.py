@@ -21,6 +21,28 @@ def _persistent_secret(name: str, generate) -> str:
     return path.read_text().strip()
 
 
+FIREBASE_WEB_REQUIRED = ("apiKey", "projectId", "messagingSenderId", "appId", "vapidKey")
+FIREBASE_WEB_KEYS = FIREBASE_WEB_REQUIRED + ("authDomain", "storageBucket", "measurementId")
+
+
+def firebase_web_config(raw: str) -> dict:
+    """PLUMB_FIREBASE_WEB_CONFIG read at start: a JSON object of strings with the keys web push needs, so a typo
+    stops the server with its name rather than leaving every phone silently without pushes."""
+    import json
+
+    try:
+        value = json.loads(raw)
+    except ValueError as error:
+        raise ValueError(f"PLUMB_FIREBASE_WEB_CONFIG is not JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise ValueError("PLUMB_FIREBASE_WEB_CONFIG must be a JSON object")
+    missing = [key for key in FIREBASE_WEB_REQUIRED if not isinstance(value.get(key), str) or not value[key]]
+    unknown = sorted(set(value) - set(FIREBASE_WEB_KEYS))
+    if missing or unknown:
+        raise ValueError(f"PLUMB_FIREBASE_WEB_CONFIG: missing {missing or 'nothing'}, unknown {unknown or 'nothing'}")
+    return {key: str(value[key]) for key in FIREBASE_WEB_KEYS if key in value}
+
+
 @dataclass
 class Config:
     database_url: str
@@ -78,6 +100,9 @@ class Config:
     billing_participant_cents: int = 400  # a month, per participant with a balance or an election
     # Days after a failed payment before the daily pass flags the plan's billing past due.
     billing_grace_days: int = 14
+    # The Firebase web app's configuration (with "vapidKey" for web push), public by design: served at
+    # /v1/app-config so the phone app can register for pushes; None: the app uses the notification feed only.
+    firebase_web_config: dict | None = None
     testing: bool = False
     extra: dict = field(default_factory=dict)
 
@@ -124,6 +149,8 @@ class Config:
                 values[name] = int(env[variable])
         if env.get("PLUMB_APP_DIR"):
             values["app_dir"] = env["PLUMB_APP_DIR"]
+        if env.get("PLUMB_FIREBASE_WEB_CONFIG"):
+            values["firebase_web_config"] = firebase_web_config(env["PLUMB_FIREBASE_WEB_CONFIG"])
         if "PLUMB_ACCESS_TOKEN_SECONDS" in env:
             values["access_token_seconds"] = int(env["PLUMB_ACCESS_TOKEN_SECONDS"])
         values.update(overrides)

@@ -42,7 +42,9 @@ SIGNED = {("POST", "/v1/payroll/connections/<connection_id>/pay-runs"), ("GET", 
 PUBLIC = {("POST", "/v1/auth/login"), ("POST", "/v1/auth/refresh"), ("POST", "/v1/auth/invitations/accept"),
           ("POST", "/mobile/v1/signup"),
           # Liveness and readiness for load balancers: tests/web/test_health.py
-          ("GET", "/healthz"), ("GET", "/readyz")}
+          ("GET", "/healthz"), ("GET", "/readyz"),
+          # The phone app's public settings (whether push is on): tests/web/test_app_config.py
+          ("GET", "/v1/app-config")}
 ELECTION = {"lines": [{"money_type": "pretax", "percent": "6"}]}
 _unique = itertools.count(1)
 
@@ -480,6 +482,8 @@ ENDPOINTS = [
              check=lambda body, t: body["platform"] == "ios"),
     Endpoint("DELETE", "/mobile/v1/devices/<token_or_id>", PARTICIPANT, _device_path, 204,
              prepare=_device_of),
+    Endpoint("GET", "/mobile/v1/devices", PARTICIPANT, lambda t: {"path": "/mobile/v1/devices"}, 200, "own",
+             prepare=_device_of, check=lambda body, t: len(body) >= 1 and "token" not in body[0]),
     Endpoint("GET", "/mobile/v1/me/notification-settings", PARTICIPANT,
              lambda t: {"path": "/mobile/v1/me/notification-settings"}, 200, "own",
              check=lambda body, t: body["language"] in ("en", "es")),
@@ -527,6 +531,8 @@ ENDPOINTS = [
              check=lambda body, t: [n["notice_deadline"] for n in body] == ["2026-12-02"] * 2),
     Endpoint("GET", "/mobile/v1/plan-summary.pdf", PARTICIPANT, lambda t: {"path": "/mobile/v1/plan-summary.pdf"},
              200, "own"),
+    Endpoint("GET", "/v1/me/devices", STAFF, lambda t: {"path": "/v1/me/devices"}, 200, "own",
+             prepare=_staff_device_of, check=lambda body, t: len(body) >= 1 and "token" not in body[0]),
 ]
 
 

@@ -21,7 +21,7 @@ PUBLIC = {("POST", "/v1/auth/login"), ("POST", "/v1/auth/refresh"), ("POST", "/v
           ("POST", "/mobile/v1/signup"),
           # Stripe signs its webhooks its own way (Stripe-Signature) and, as Stripe's documentation does, a refused
           # signature is a 400, not a 401 (tests/billing/test_billing.py)
-          ("POST", "/v1/billing/stripe-webhook")}
+          ("POST", "/v1/billing/stripe-webhook"), ("GET", "/v1/app-config")}
 # Providers sign these with their connection's secret instead of sending a bearer token.
 SIGNED = {("POST", "/v1/payroll/connections/{connection_id}/pay-runs"),
           ("POST", "/v1/payroll/connections/{connection_id}/events"),

@@ -17,7 +17,28 @@ import { Exceptions } from "./screens/sponsor/Exceptions";
 import { useOnline } from "./offline";
 // ---- end apps
 
-const PARTICIPANT_TABS: [string, MessageKey][] = [["/", "navHome"], ["/rate", "navRate"], ["/feed", "navFeed"]];
+// ---- participant screens (appp)
+import { Balance } from "./screens/participant/Balance";
+import { Beneficiaries } from "./screens/participant/Beneficiaries";
+import { Investments } from "./screens/participant/Investments";
+import { Plan } from "./screens/participant/Plan";
+import { SettingsScreen } from "./screens/participant/Settings";
+import { followPushTaps, forgetPushToken, pushToken, resumePush } from "./push";
+
+/** The participant's own screens by route (null: a route of the shared screens). */
+function participantScreen(route: string, chooseLanguage: (language: Language) => void, logOut: () => void) {
+  if (route === "/plan") return <Plan />;
+  if (route.startsWith("/election/")) return <Plan electionId={decodeURIComponent(route.slice("/election/".length))} />;
+  if (route === "/balance") return <Balance />;
+  if (route === "/investments") return <Investments />;
+  if (route === "/beneficiaries") return <Beneficiaries />;
+  if (route === "/settings") return <SettingsScreen onLanguage={chooseLanguage} onLogOut={logOut} />;
+  return null;
+}
+// ---- end participant screens
+
+const PARTICIPANT_TABS: [string, MessageKey][] = [["/", "navHome"], ["/plan", "navPlan"], ["/balance", "navBalance"],
+  ["/feed", "navFeed"], ["/settings", "navSettings"]];
 // ---- sponsor screens (apps)
 const SPONSOR_TABS: [string, MessageKey][] = [["/", "navApprovals"], ["/compliance", "navCompliance"],
   ["/exceptions", "navExceptions"], ["/feed", "navFeed"]];
@@ -40,12 +61,23 @@ export function App() {
     if (reason) navigate("/login", true);
   }), []);
 
+  // ---- participant screens (appp): a tapped push opens its screen; push re-registers on each start
+  useEffect(() => followPushTaps(route), []);
+  useEffect(() => { if (role === "participant") void resumePush(); }, [role]);
+  // ---- end participant screens
+
   const chooseLanguage = (next: Language) => { saveLanguage(next); setLanguage(next); };
   const logOut = () => {
     // The app logs out at once; the server's session ends too (its refresh token stops working) when this call
     // arrives, which carries the token itself since the session is gone by the time it is sent.
     const token = session.current()?.access_token;
-    if (token) void api.POST("/v1/auth/logout", { headers: { Authorization: `Bearer ${token}` } }).catch(() => undefined);
+    // This phone stops getting the participant's pushes once they log out on it (before the session ends).
+    const device = pushToken();
+    forgetPushToken();
+    const headers = { Authorization: `Bearer ${token}` };
+    const forget = token && device ? api.DELETE("/mobile/v1/devices/{token_or_id}",
+      { params: { path: { token_or_id: device } }, headers }).catch(() => undefined) : Promise.resolve();
+    if (token) void forget.then(() => api.POST("/v1/auth/logout", { headers })).catch(() => undefined);
     session.end("logout");
   };
 
@@ -54,12 +86,13 @@ export function App() {
     screen = route === "/signup" ? <SignUp />
       : <Login notice={ended === "expired" ? i18n.t("sessionEnded") : undefined} />;
   } else if (role === "participant") {
-    screen = route === "/rate" ? <Rate /> : route === "/feed" ? <Feed /> : <Home />;
+    screen = participantScreen(route, chooseLanguage, logOut)
+      ?? (route === "/rate" ? <Rate /> : route === "/feed" ? <Feed /> : <Home />);
   } else {
     screen = sponsorScreen(route);
   }
   const tabs = !role ? [] : role === "participant" ? PARTICIPANT_TABS : SPONSOR_TABS;
-  const active = tabs.some(([path]) => path === route) ? route : "/";
+  const active = tabs.some(([path]) => path === route) ? route : route.startsWith("/election/") ? "/plan" : "/";
 
   return (
     <I18n.Provider value={i18n}>

@@ -20,6 +20,13 @@ def add_notification_routes(blp: Blueprint, ability: policy.Ability, devices: st
     @blp.route(devices)
     class Devices(MethodView):
         @blp.requires(ability)
+        @blp.response(200, DeviceOut(many=True))
+        def get(self):
+            """Your devices that get pushes, oldest first (their tokens are not shown): where you are signed in,
+            so you can stop one."""
+            return service.devices_of(context.session(), context.principal().user_id)
+
+        @blp.requires(ability)
         @blp.arguments(DeviceIn)
         @blp.response(200, DeviceOut)
         def post(self, body):

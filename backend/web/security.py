@@ -23,6 +23,11 @@ DOCS_PREFIX = "/docs"
 APP_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
               "connect-src 'self'; manifest-src 'self'; worker-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
               "form-action 'none'")
+# With push on, Firebase's web SDK registers the device with these two Google services (nothing else is fetched:
+# the SDK itself is part of the app's build).
+APP_POLICY_WITH_PUSH = APP_POLICY.replace(
+    "connect-src 'self'",
+    "connect-src 'self' https://firebaseinstallations.googleapis.com https://fcmregistrations.googleapis.com")
 APP_PREFIX = "/app"
 # Answers that hand out tokens, whether or not the request itself was authenticated.
 TOKEN_PATHS = frozenset({"/v1/auth/login", "/v1/auth/refresh", "/v1/auth/invitations/accept", "/mobile/v1/signup"})
@@ -38,6 +43,8 @@ def trust_proxies(app: Flask, hops: int) -> None:
 
 
 def install_security_headers(app: Flask) -> None:
+    app_policy = APP_POLICY_WITH_PUSH if app.extensions["plumb"].config.firebase_web_config else APP_POLICY
+
     @app.after_request
     def add_security_headers(response):
         headers = response.headers
@@ -46,7 +53,7 @@ def install_security_headers(app: Flask) -> None:
         headers["Referrer-Policy"] = "no-referrer"
         is_docs = request.path == DOCS_PREFIX or request.path.startswith(DOCS_PREFIX + "/")
         is_app = request.path == APP_PREFIX or request.path.startswith(APP_PREFIX + "/")
-        headers["Content-Security-Policy"] = DOCS_POLICY if is_docs else APP_POLICY if is_app else API_POLICY
+        headers["Content-Security-Policy"] = DOCS_POLICY if is_docs else app_policy if is_app else API_POLICY
         if request.is_secure:
             headers["Strict-Transport-Security"] = HSTS
         # A bearer token, a provider's signature or a token answer: what comes back is someone's own data or a

@@ -333,7 +333,58 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Your devices that get pushes, oldest first (their tokens are not shown): where you are signed in,
+         *     so you can stop one.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DeviceOut"][];
+                    };
+                };
+                /** @description No valid access token: send `Authorization: Bearer <token>`. Expired, forged and refresh tokens, and tokens of an ended session, are refused alike. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description This is for participants. (Roles that may act as a participant: participant.) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Validation failed: every problem is listed in `errors` (a NUL character in any parameter or body is one); nothing was stored. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
         put?: never;
         /**
          * Register this device's push token (again after the app refreshes it, or after another user signed
@@ -1764,6 +1815,55 @@ export interface paths {
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/app-config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The phone app's public settings: the Firebase web configuration when push is on, else null. No token
+         *     needed (the app reads it before log-in).
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AppConfigOut"];
+                    };
+                };
+                /** @description Validation failed: every problem is listed in `errors` (a NUL character in any parameter or body is one); nothing was stored. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -4297,7 +4397,58 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Your devices that get pushes, oldest first (their tokens are not shown): where you are signed in,
+         *     so you can stop one.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DeviceOut"][];
+                    };
+                };
+                /** @description No valid access token: send `Authorization: Bearer <token>`. Expired, forged and refresh tokens, and tokens of an ended session, are refused alike. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description This feed is for staff; participants read theirs under /mobile/v1/me/notifications. (Roles that may read the staff notification feed: advisor, platform_admin, sponsor_admin.) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Validation failed: every problem is listed in `errors` (a NUL character in any parameter or body is one); nothing was stored. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
         put?: never;
         /**
          * Register this device's push token (again after the app refreshes it, or after another user signed
@@ -7226,6 +7377,11 @@ export interface components {
             /** Format: date */
             effective_on?: string;
         };
+        /** @description The app's public settings. */
+        AppConfigOut: {
+            /** @description null: push is off on this server, the app shows the notification feed only. */
+            firebase?: components["schemas"]["FirebaseWebConfigOut"] | null;
+        };
         /** @description One recorded change: who, when, from where, what. */
         AuditEventOut: {
             action?: string;
@@ -7793,6 +7949,18 @@ export interface components {
             message?: string;
             /** @description hold (not posted until resolved) or warning (posted) */
             severity?: string;
+        };
+        /** @description The Firebase web app's configuration (as the Firebase console shows it) and the VAPID key for web push. */
+        FirebaseWebConfigOut: {
+            apiKey?: string;
+            appId?: string;
+            authDomain?: string;
+            measurementId?: string;
+            messagingSenderId?: string;
+            projectId?: string;
+            storageBucket?: string;
+            /** @description The web push certificate's public key (Cloud Messaging) */
+            vapidKey?: string;
         };
         /** @description Holdings in one fund. */
         FundBalanceOut: {

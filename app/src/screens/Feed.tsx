@@ -4,6 +4,7 @@ import { useState } from "preact/hooks";
 import { api, call, type Schemas } from "../api/client";
 import { useI18n } from "../i18n";
 import { session } from "../session";
+import { openLink } from "../push";
 import { Empty, ErrorBox, Loading } from "../ui/states";
 import { useLoad } from "../ui/useLoad";
 
@@ -54,9 +55,15 @@ export function Feed({ onUnreadChange }: { onUnreadChange?: (count: number) => v
               <p class="muted"><time dateTime={item.created_at}>
                 {new Date(item.created_at ?? "").toLocaleString(locale, { dateStyle: "medium", timeStyle: "short" })}
               </time></p>
-              {!item.read_at && (
-                <button type="button" class="secondary" onClick={() => act(markRead(item.id ?? ""))}>{t("markRead")}</button>
-              )}
+              <div class="actions">
+                {item.deep_link?.screen != null && (
+                  <button type="button" onClick={() => { if (!item.read_at) void markRead(item.id ?? "").catch(() => undefined);
+                    openLink(item.deep_link); }}>{t("pOpen")}</button>
+                )}
+                {!item.read_at && (
+                  <button type="button" class="secondary" onClick={() => act(markRead(item.id ?? ""))}>{t("markRead")}</button>
+                )}
+              </div>
             </li>
           ))}
         </ul>
