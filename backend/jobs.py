@@ -80,12 +80,14 @@ def newest_request(queued: dict, asked: dict) -> dict:
 
 
 def request_job(session: Session, kind: str, payload: dict, *, subject: str | None = None,
-                merge: Merge = newest_request) -> None:
+                merge: Merge = newest_request, run_after: datetime | None = None) -> None:
     """Ask for a job, in the caller's transaction. With a `subject`, a live job of the same kind and subject takes
     the request instead (`merge(its payload, payload)` becomes its payload, or the payload of its next run when it
-    is running), so requests coalesce; two transactions racing to ask both end up in the same row."""
+    is running), so requests coalesce; two transactions racing to ask both end up in the same row. `run_after`
+    holds a new job until then (work that can wait for more urgent work)."""
+    later = {"run_after": run_after} if run_after is not None else {}
     if subject is None:
-        session.add(JobRow(kind=kind, payload=payload))
+        session.add(JobRow(kind=kind, payload=payload, **later))
         return
     for _ in range(5):
         live = session.scalar(select(JobRow).where(JobRow.kind == kind, JobRow.subject == subject,
@@ -97,7 +99,8 @@ def request_job(session: Session, kind: str, payload: dict, *, subject: str | No
                 live.next_payload = merge(live.next_payload or live.payload, payload)
             return
         # Nothing live a moment ago: insert, unless a racing transaction just did (it is then found above).
-        if insert_unless_held(session, JobRow.__table__, kind=kind, subject=subject, payload=payload) is not None:
+        if insert_unless_held(session, JobRow.__table__, kind=kind, subject=subject, payload=payload,
+                              **later) is not None:
             return
     raise RuntimeError(f"could not request {kind} for {subject}: the live job kept changing")
 

@@ -29,6 +29,7 @@ from backend.plans.pii import PiiVault
 from notifications import delivery as notification_delivery
 from notifications import files as notification_files
 from notifications import participants as participant_notices
+from notifications import pay_runs as pay_run_notices
 from notifications import plan_documents as plan_document_notices
 from notifications import service as notifications
 from notifications import staff as staff_notifications
@@ -71,9 +72,10 @@ def subscribers(vault: PiiVault, billing_settings: billing.BillingSettings | Non
         # The sponsor hears of waiting elections in one batch an hour: the first of the hour schedules it.
         ElectionAwaitingApproval: [staff_notifications.schedule_approvals_batch],
         ElectionRejected: [notifications.tell_election_rejected],
-        PayRunPosted: [compliance.recompute_after_pay_run, notifications.tell_contributions_posted,
-                       staff_notifications.tell_pay_run_exceptions,
-                       partial(participant_notices.after_pay_run, vault=vault)],
+        # Participants hear of their paycheck in the pay run's transaction, or from a job it queues when it is large
+        # (notifications/pay_runs.py).
+        PayRunPosted: [compliance.recompute_after_pay_run, partial(pay_run_notices.after_pay_run, vault=vault),
+                       staff_notifications.tell_pay_run_exceptions],
         ComplianceWarningRaised: [staff_notifications.tell_compliance_warning],
         MessageDelivered: [participant_notices.tell_payroll_acknowledged],
         MessageDead: [staff_notifications.tell_payroll_message_dead],
@@ -119,6 +121,8 @@ def jobs(vault: PiiVault) -> dict[str, JobHandler]:
     """Who runs each kind of job (in the job's own transaction, which also records its completion)."""
     return {
         compliance.RECOMPUTE_JOB: partial(compliance.run_recompute, vault=vault),
+        pay_run_notices.JOB: pay_run_notices.run_job,
+        pay_run_notices.NUDGES_JOB: partial(pay_run_notices.run_nudges_job, vault=vault),
     }
 
 

@@ -96,3 +96,9 @@ def recent_regular_pay(session: Session, plan_id: str, before: date, count: int 
                                       .where(ranked.c.n <= count).order_by(ranked.c.employee_id, ranked.c.n)):
         pay.setdefault(who, []).append(int(cents))
     return pay
+
+
+def posted_statement_count(session: Session, pay_run_id: str) -> int:
+    """How many statements of one pay run posted."""
+    return session.scalar(select(func.count()).select_from(PayStatement).where(
+        PayStatement.pay_run_id == pay_run_id, PayStatement.status == "posted"))
