@@ -136,10 +136,11 @@ def tell_election_rejected(session: Session, event: ElectionRejected) -> None:
                subject_id=event.election_id)
 
 
-def tell_contributions_posted(session: Session, event: PayRunPosted) -> None:
+def tell_contributions_posted(session: Session, event: PayRunPosted, part: tuple[int, int] | None = None) -> None:
     """Each signed-up participant with money posted in this pay run hears of it once (a payroll exception's
-    resolution publishes PayRunPosted again for the same run: a statement already told is not told again)."""
-    posted = [c for c in posted_statements(session, event.pay_run_id) if c.deferral_cents + c.match_cents > 0]
+    resolution publishes PayRunPosted again for the same run: a statement already told is not told again). `part`
+    (index, size): only that slice of the run's statements."""
+    posted = [c for c in posted_statements(session, event.pay_run_id, part) if c.deferral_cents + c.match_cents > 0]
     users = participant_accounts(session, [c.employee_id for c in posted])
     told = already_told(session, "contribution_posted", [c.statement_id for c in posted if c.employee_id in users])
     _store(session, [

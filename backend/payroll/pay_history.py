@@ -69,14 +69,18 @@ class PostedStatement:
     match_cents: int
 
 
-def posted_statements(session: Session, pay_run_id: str) -> list[PostedStatement]:
-    """The posted statements of one pay run, with their plan pay: one query."""
-    rows = session.execute(
-        select(PayStatement.id, PayStatement.employee_id, PayRun.pay_date, PayRun.run_type,
-               PayStatement.plan_compensation_cents, PayStatement.withholdings, PayStatement.employer_match_cents)
-        .join(PayRun, PayRun.id == PayStatement.pay_run_id)
-        .where(PayStatement.pay_run_id == pay_run_id, PayStatement.status == "posted")
-        .order_by(PayStatement.position)).all()
+def posted_statements(session: Session, pay_run_id: str, part: tuple[int, int] | None = None) -> list[PostedStatement]:
+    """The posted statements of one pay run, with their plan pay, in their order on the run: one query. `part`
+    (index, size) reads only that slice of them (a large run is told in parts)."""
+    query = (select(PayStatement.id, PayStatement.employee_id, PayRun.pay_date, PayRun.run_type,
+                    PayStatement.plan_compensation_cents, PayStatement.withholdings, PayStatement.employer_match_cents)
+             .join(PayRun, PayRun.id == PayStatement.pay_run_id)
+             .where(PayStatement.pay_run_id == pay_run_id, PayStatement.status == "posted")
+             .order_by(PayStatement.position, PayStatement.id))
+    if part is not None:
+        index, size = part
+        query = query.offset(index * size).limit(size)
+    rows = session.execute(query).all()
     return [PostedStatement(sid, who, pay_date, run_type, comp, sum((held or {}).get(t, 0) for t in DEFERRAL_TYPES),
                             match) for sid, who, pay_date, run_type, comp, held, match in rows]
 
