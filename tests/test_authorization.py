@@ -266,17 +266,23 @@ def _read_path(prefix: str):
     return request
 
 
+DEVICES = {"participant": "/mobile/v1/devices"}  # staff register theirs under /v1/me/devices
+
+
 def _device_of(t, role: str = "participant") -> None:
+    """A device of A's `role` user, registered where that role registers it: the path's object."""
     t.device_token = f"fcm-{next(_unique)}"
-    response = t.client.post("/mobile/v1/devices", headers=t.headers(role),
-                             json={"token": t.device_token, "platform": "android"})
+    response = t.client.post(DEVICES.get(role, "/v1/me/devices"), headers=t.headers(role),
+                             json={"token": t.device_token, "platform": "android" if role == "participant" else "web"})
     assert response.status_code == 200, response.json
 
 
-def _device_path(t):
-    if not hasattr(t, "device_token"):
-        _device_of(t)
-    return {"path": f"/mobile/v1/devices/{t.device_token}"}
+def _device_path(role: str):
+    def request(t):
+        if not hasattr(t, "device_token"):
+            _device_of(t, role)
+        return {"path": f"{DEVICES.get(role, '/v1/me/devices')}/{t.device_token}"}
+    return request
 
 
 def _settings_change(prefix: str):
@@ -287,19 +293,6 @@ def _settings_change(prefix: str):
 def _settings_changed(body, t) -> bool:
     nudges = next(c for c in body["categories"] if c["category"] == "nudges")
     return body["language"] == "es" and nudges["push"] is False
-
-
-def _staff_device_of(t, role: str = "sponsor_admin") -> None:
-    t.staff_device_token = f"fcm-{next(_unique)}"
-    response = t.client.post("/v1/me/devices", headers=t.headers(role),
-                             json={"token": t.staff_device_token, "platform": "web"})
-    assert response.status_code == 200, response.json
-
-
-def _staff_device_path(t):
-    if not hasattr(t, "staff_device_token"):
-        _staff_device_of(t)
-    return {"path": f"/v1/me/devices/{t.staff_device_token}"}
 
 
 def _agreement(t) -> dict:
@@ -480,7 +473,7 @@ ENDPOINTS = [
     Endpoint("POST", "/mobile/v1/devices", PARTICIPANT, lambda t: {"path": "/mobile/v1/devices", "json": {
         "token": f"fcm-{next(_unique)}", "platform": "ios", "locale": "en-US"}}, 200, "own",
              check=lambda body, t: body["platform"] == "ios"),
-    Endpoint("DELETE", "/mobile/v1/devices/<token_or_id>", PARTICIPANT, _device_path, 204,
+    Endpoint("DELETE", "/mobile/v1/devices/<token_or_id>", PARTICIPANT, _device_path("participant"), 204,
              prepare=_device_of),
     Endpoint("GET", "/mobile/v1/devices", PARTICIPANT, lambda t: {"path": "/mobile/v1/devices"}, 200, "own",
              prepare=_device_of, check=lambda body, t: len(body) >= 1 and "token" not in body[0]),
@@ -512,7 +505,7 @@ ENDPOINTS = [
     Endpoint("POST", "/v1/me/devices", STAFF, lambda t: {"path": "/v1/me/devices", "json": {
         "token": f"fcm-{next(_unique)}", "platform": "web", "locale": "en-US"}}, 200, "own",
              check=lambda body, t: body["platform"] == "web"),
-    Endpoint("DELETE", "/v1/me/devices/<token_or_id>", STAFF, _staff_device_path, 204, prepare=_staff_device_of),
+    Endpoint("DELETE", "/v1/me/devices/<token_or_id>", STAFF, _device_path("sponsor_admin"), 204, prepare=_device_of),
     # Plan documents (tests/documents/test_plan_documents.py).
     Endpoint("PATCH", "/v1/plans/<plan_id>/rules", STAFF, lambda t: {"path": f"/v1/plans/{t.plan_id}/rules", "json": {
         "effective_on": "2027-01-01", "loans_allowed": next(_unique) % 2 == 0}}, check=_has_id("id", "plan_id")),
@@ -532,7 +525,7 @@ ENDPOINTS = [
     Endpoint("GET", "/mobile/v1/plan-summary.pdf", PARTICIPANT, lambda t: {"path": "/mobile/v1/plan-summary.pdf"},
              200, "own"),
     Endpoint("GET", "/v1/me/devices", STAFF, lambda t: {"path": "/v1/me/devices"}, 200, "own",
-             prepare=_staff_device_of, check=lambda body, t: len(body) >= 1 and "token" not in body[0]),
+             prepare=_device_of, check=lambda body, t: len(body) >= 1 and "token" not in body[0]),
 ]
 
 
