@@ -22,6 +22,8 @@ LAYERS = [
     {"backend.payroll"},
     {"backend.compliance"},
     {"backend.billing", "notifications"},
+    # Oversight reads every package below (documents and billing status included) for the staff's views.
+    {"backend.oversight"},
 ]
 # Above every domain layer: HTTP, the composition root, the command line, the demo, the schema registry.
 TOP = {"backend.web", "backend.wiring", "backend.app", "backend.cli", "backend.demo", "backend.models", "mobile_api"}
