@@ -1,8 +1,11 @@
-"""Shapes only the phone uses."""
+"""Shapes only the phone uses (the balance and money-in shapes, shared with the sponsor's view of an account, live in
+`backend/accounts/schemas.py`)."""
 from marshmallow import fields
 
 from backend.web.schema import Schema
 
+from backend.accounts.schemas import (BalanceOut, ContributionOut, FundBalanceOut,  # noqa: F401 - the phone's shapes
+                                      RepricedPurchaseOut, SourceBalanceOut)
 from backend.enrollment.schemas import ElectionOut
 from backend.plans.schemas import EligibilityOut, FundOut
 
@@ -25,71 +28,6 @@ class MeOut(Schema):
     election_scheduled = fields.Nested(ElectionOut, allow_none=True, metadata={"description": "Approved, starts later"})
     election_pending = fields.Nested(ElectionOut, allow_none=True, metadata={"description": "Waiting for the sponsor"})
     funds = fields.List(fields.Nested(FundOut))
-
-
-class SourceBalanceOut(Schema):
-    """Money of one source (pre-tax, Roth, employer match, …)."""
-
-    source = fields.String()
-    value_cents = fields.Integer()
-    cost_cents = fields.Integer(metadata={"description": "Money that went in"})
-    gain_cents = fields.Integer()
-    vested_percent = fields.Decimal(as_string=True)
-    vested_cents = fields.Integer()
-
-
-class FundBalanceOut(Schema):
-    """Holdings in one fund."""
-
-    fund_id = fields.String()
-    ticker = fields.String()
-    name = fields.String()
-    units = fields.Decimal(as_string=True)
-    price = fields.Decimal(as_string=True, allow_none=True)
-    value_cents = fields.Integer()
-    cost_cents = fields.Integer()
-    gain_cents = fields.Integer()
-    pending_cents = fields.Integer(metadata={"description": "Cash waiting for the fund's price on its trade date"})
-
-
-class BalanceOut(Schema):
-    """Your balance today: total, vested, by source and by fund, with gain or loss."""
-
-    as_of = fields.Date()
-    total_cents = fields.Integer()
-    vested_cents = fields.Integer()
-    cost_cents = fields.Integer()
-    gain_cents = fields.Integer()
-    by_source = fields.List(fields.Nested(SourceBalanceOut))
-    by_fund = fields.List(fields.Nested(FundBalanceOut))
-
-
-class RepricedPurchaseOut(Schema):
-    """Units bought at a fund price later found wrong: sold back at it and bought again at the right one."""
-
-    kind = fields.String(metadata={"description": "price_correction"})
-    description = fields.String()
-    pay_date = fields.Date(metadata={"description": "The pay date of the money whose units were repriced"})
-    corrected_at = fields.DateTime()
-    fund_id = fields.String()
-    ticker = fields.String(allow_none=True)
-    price_date = fields.Date()
-    from_price = fields.Decimal(as_string=True)
-    to_price = fields.Decimal(as_string=True)
-    units_sold = fields.Decimal(as_string=True)
-    units_bought = fields.Decimal(as_string=True)
-
-
-class ContributionOut(Schema):
-    """Money in on one pay date, by source."""
-
-    pay_date = fields.Date()
-    total_cents = fields.Integer()
-    by_source = fields.Dict(keys=fields.String(), values=fields.Integer())
-    pay_run_ids = fields.List(fields.String())
-    price_corrections = fields.List(fields.Nested(RepricedPurchaseOut), metadata={
-        "description": "Purchases of this pay date's money repriced because a fund price was corrected (present when "
-                       "there are some)"})
 
 
 class BalancePointOut(Schema):

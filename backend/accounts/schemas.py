@@ -1,4 +1,5 @@
-"""Shapes for fund prices: loading them, confirming a held one, correcting a wrong one."""
+"""Shapes for fund prices (loading them, confirming a held one, correcting a wrong one) and for a participant's
+balance and money in, as the phone and the sponsor's view of one account both show them."""
 from marshmallow import fields, validate
 
 from backend.web.schema import Schema, at_most_places
@@ -80,3 +81,68 @@ class PriceCorrectionOut(Schema):
     repriced_entries = fields.Integer(metadata={"description": "Purchases sold back at the wrong price and bought "
                                                                "again at this one (0 when it was already this)"})
     participants = fields.Integer()
+
+
+class SourceBalanceOut(Schema):
+    """Money of one source (pre-tax, Roth, employer match, …)."""
+
+    source = fields.String()
+    value_cents = fields.Integer()
+    cost_cents = fields.Integer(metadata={"description": "Money that went in"})
+    gain_cents = fields.Integer()
+    vested_percent = fields.Decimal(as_string=True)
+    vested_cents = fields.Integer()
+
+
+class FundBalanceOut(Schema):
+    """Holdings in one fund."""
+
+    fund_id = fields.String()
+    ticker = fields.String()
+    name = fields.String()
+    units = fields.Decimal(as_string=True)
+    price = fields.Decimal(as_string=True, allow_none=True)
+    value_cents = fields.Integer()
+    cost_cents = fields.Integer()
+    gain_cents = fields.Integer()
+    pending_cents = fields.Integer(metadata={"description": "Cash waiting for the fund's price on its trade date"})
+
+
+class BalanceOut(Schema):
+    """Your balance today: total, vested, by source and by fund, with gain or loss."""
+
+    as_of = fields.Date()
+    total_cents = fields.Integer()
+    vested_cents = fields.Integer()
+    cost_cents = fields.Integer()
+    gain_cents = fields.Integer()
+    by_source = fields.List(fields.Nested(SourceBalanceOut))
+    by_fund = fields.List(fields.Nested(FundBalanceOut))
+
+
+class RepricedPurchaseOut(Schema):
+    """Units bought at a fund price later found wrong: sold back at it and bought again at the right one."""
+
+    kind = fields.String(metadata={"description": "price_correction"})
+    description = fields.String()
+    pay_date = fields.Date(metadata={"description": "The pay date of the money whose units were repriced"})
+    corrected_at = fields.DateTime()
+    fund_id = fields.String()
+    ticker = fields.String(allow_none=True)
+    price_date = fields.Date()
+    from_price = fields.Decimal(as_string=True)
+    to_price = fields.Decimal(as_string=True)
+    units_sold = fields.Decimal(as_string=True)
+    units_bought = fields.Decimal(as_string=True)
+
+
+class ContributionOut(Schema):
+    """Money in on one pay date, by source."""
+
+    pay_date = fields.Date()
+    total_cents = fields.Integer()
+    by_source = fields.Dict(keys=fields.String(), values=fields.Integer())
+    pay_run_ids = fields.List(fields.String())
+    price_corrections = fields.List(fields.Nested(RepricedPurchaseOut), metadata={
+        "description": "Purchases of this pay date's money repriced because a fund price was corrected (present when "
+                       "there are some)"})

@@ -12,7 +12,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import (FundPrice, LedgerAccount, LedgerEntry, LedgerLine)
-from backend.db import bulk_insert, chunks, new_ids, utcnow
+from backend.db import any_of, bulk_insert, chunks, new_ids, utcnow
 from backend.money import percent_of_cents, percent_str, value_cents
 from backend.plans.vesting import plan_vested_percent, years_of_service
 
@@ -227,17 +227,32 @@ class Balance:
         return sum(p.cost_cents for p in self.positions)
 
 
-def participant_lines(session: Session, employee_id: str, until: date | None = None):
-    """(effective date, source, fund, cents, units) of every line in the participant's accounts, oldest first."""
+def _lines_query(who, until: date | None):
     query = (select(LedgerEntry.effective_date, LedgerAccount.source, LedgerAccount.fund_id, LedgerLine.amount_cents,
-                    LedgerLine.units, LedgerAccount.kind, LedgerEntry.kind, LedgerEntry.pay_run_id, LedgerEntry.id)
+                    LedgerLine.units, LedgerAccount.kind, LedgerEntry.kind, LedgerEntry.pay_run_id, LedgerEntry.id,
+                    LedgerAccount.employee_id)
              .join(LedgerLine, LedgerLine.entry_id == LedgerEntry.id)
              .join(LedgerAccount, LedgerAccount.id == LedgerLine.account_id)
-             .where(LedgerAccount.employee_id == employee_id,
-                    LedgerAccount.kind.in_(("participant", "participant_pending"))))
+             .where(who, LedgerAccount.kind.in_(("participant", "participant_pending"))))
     if until is not None:
         query = query.where(LedgerEntry.effective_date <= until)
-    return session.execute(query.order_by(LedgerEntry.effective_date, LedgerEntry.id)).all()
+    return query.order_by(LedgerEntry.effective_date, LedgerEntry.id)
+
+
+def participant_lines(session: Session, employee_id: str, until: date | None = None):
+    """(effective date, source, fund, cents, units, account kind, entry kind, pay run, entry, employee) of every
+    line in the participant's accounts, oldest first."""
+    return session.execute(_lines_query(LedgerAccount.employee_id == employee_id, until)).all()
+
+
+def participant_lines_of(session: Session, employee_ids, until: date | None = None) -> dict[str, list]:
+    """`participant_lines` of many employees at once, by employee (one query per 5,000 people, through the
+    accounts' employee index): what a sponsor's list of a whole plan reads instead of a query per person."""
+    found: dict[str, list] = defaultdict(list)
+    for chunk in chunks(list(dict.fromkeys(employee_ids))):
+        for line in session.execute(_lines_query(any_of(session, LedgerAccount.employee_id, chunk), until)):
+            found[line[-1]].append(line)
+    return found
 
 
 def balance_from_lines(lines, history: dict, as_of: date) -> Balance:
@@ -264,9 +279,24 @@ def balance_from_lines(lines, history: dict, as_of: date) -> Balance:
 
 def participant_summary(session: Session, employee, plan, as_of: date) -> dict:
     """Balance today: total, vested, by source, by fund, with gain or loss against what went in."""
-    funds = {f.id: f for f in plan.funds}
     lines = participant_lines(session, employee.id, as_of)
-    history = price_history(session, list(funds), as_of)
+    return summary_from_lines(lines, price_history(session, [f.id for f in plan.funds], as_of), employee, plan, as_of)
+
+
+def participant_summaries(session: Session, employees, plan, as_of: date,
+                          lines_by_employee: dict[str, list] | None = None) -> dict[str, dict]:
+    """`participant_summary` of many employees of a plan, by employee id, in two queries (their lines, the funds'
+    prices) whatever their number; the figures are the phone's own, computed by the same function. Pass the lines
+    when already read (up to `as_of` or beyond: later lines are left out)."""
+    if lines_by_employee is None:
+        lines_by_employee = participant_lines_of(session, [e.id for e in employees], as_of)
+    history = price_history(session, [f.id for f in plan.funds], as_of)
+    return {e.id: summary_from_lines(lines_by_employee.get(e.id, ()), history, e, plan, as_of) for e in employees}
+
+
+def summary_from_lines(lines, history: dict, employee, plan, as_of: date) -> dict:
+    """The balance summary of one participant from their ledger lines and the funds' price history."""
+    funds = {f.id: f for f in plan.funds}
     balance = balance_from_lines(lines, history, as_of)
     years = years_of_service(employee.hire_date, as_of)
     by_source: dict[str, dict] = {}
@@ -338,17 +368,7 @@ def price_corrections_of(session: Session, employee_id: str, tickers: dict[str, 
 def contribution_history(session: Session, employee_id: str, tickers: dict[str, str] | None = None) -> list[dict]:
     """Money in per pay date and source, newest first; corrections net against the pay date they correct. A price
     correction moves no money in: it is listed with the pay date whose purchase it repriced."""
-    by_date: dict[date, dict] = {}
-    pending_moves = ("investment", "price_correction")
-    for effective, source, _fund, cents, _units, _account_kind, entry_kind, pay_run_id, _entry in participant_lines(session, employee_id):
-        if entry_kind in pending_moves:
-            continue  # buying units moves money between the participant's own accounts: not money in
-        row = by_date.setdefault(effective, {"pay_date": effective, "by_source": defaultdict(int), "total_cents": 0,
-                                             "pay_run_ids": set()})
-        row["by_source"][source] += cents
-        row["total_cents"] += cents
-        if pay_run_id:
-            row["pay_run_ids"].add(pay_run_id)
+    by_date = money_in_by_date(participant_lines(session, employee_id))
     corrections = defaultdict(list)
     for found in price_corrections_of(session, employee_id, tickers or {}):
         corrections[found["pay_date"]].append(found)
@@ -361,6 +381,34 @@ def contribution_history(session: Session, employee_id: str, tickers: dict[str, 
         if corrections.get(day):
             rows[-1]["price_corrections"] = corrections[day]
     return rows
+
+
+def money_in_by_date(lines) -> dict[date, dict]:
+    """Money in per pay date (by source, in total, with its pay runs) from a participant's ledger lines; corrections
+    net against the pay date they correct."""
+    by_date: dict[date, dict] = {}
+    for effective, source, _fund, cents, _units, _account_kind, entry_kind, pay_run_id, *_ in lines:
+        if entry_kind in _OWN_MOVES:
+            continue  # buying units moves money between the participant's own accounts: not money in
+        row = by_date.setdefault(effective, {"pay_date": effective, "by_source": defaultdict(int), "total_cents": 0,
+                                             "pay_run_ids": set()})
+        row["by_source"][source] += cents
+        row["total_cents"] += cents
+        if pay_run_id:
+            row["pay_run_ids"].add(pay_run_id)
+    return by_date
+
+
+_OWN_MOVES = ("investment", "price_correction")
+
+
+def last_contribution(lines) -> tuple[date, int] | None:
+    """The latest pay date whose money in (corrections netted) is not nothing, and that money: the first row of the
+    phone's contributions that moved any money."""
+    for day, row in sorted(money_in_by_date(lines).items(), reverse=True):
+        if row["total_cents"]:
+            return day, row["total_cents"]
+    return None
 
 
 def balance_history(session: Session, employee_id: str, fund_ids, until: date,

@@ -2,7 +2,7 @@
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.accounts.money_in import money_in_by_source
@@ -84,6 +84,16 @@ def set_beneficiaries(session: Session, actor: Actor, employee: Employee, people
 def current_beneficiaries(session: Session, employee_id: str) -> BeneficiaryDesignation | None:
     return session.scalar(select(BeneficiaryDesignation).where(BeneficiaryDesignation.employee_id == employee_id)
                           .order_by(BeneficiaryDesignation.version.desc()).limit(1))
+
+
+def beneficiary_count(session: Session, employee_id: str) -> int:
+    """How many beneficiaries the participant's current designation names (what staff may know of it: not who)."""
+    latest = select(func.max(BeneficiaryDesignation.version)).where(
+        BeneficiaryDesignation.employee_id == employee_id).scalar_subquery()
+    return session.scalar(select(func.count(Beneficiary.id))
+                          .join(BeneficiaryDesignation, BeneficiaryDesignation.id == Beneficiary.designation_id)
+                          .where(BeneficiaryDesignation.employee_id == employee_id,
+                                 BeneficiaryDesignation.version == latest)) or 0
 
 
 def declare_outside_deferrals(session: Session, actor: Actor, employee: Employee, year: int, amount_cents: int,

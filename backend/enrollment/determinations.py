@@ -75,11 +75,28 @@ def eligibility_of(session: Session, employee_id: str) -> EligibilityDeterminati
 def status_on(determination: EligibilityDetermination, today: date, employee: Employee) -> str:
     """The stored status is as of the last recompute; time moves on: a waiting employee whose entry date has come
     is eligible, and one whose last day has passed (without a later rehire) is terminated."""
-    if terminated_on(employee.termination_date, employee.rehire_date, today):
+    return _status_today(determination.status, determination.entry_date, employee.termination_date,
+                         employee.rehire_date, today)
+
+
+def _status_today(stored: str, entry_date: date | None, termination_date: date | None, rehire_date: date | None,
+                  today: date) -> str:
+    if terminated_on(termination_date, rehire_date, today):
         return "terminated"
-    if determination.status == "waiting" and determination.entry_date and determination.entry_date <= today:
+    if stored == "waiting" and entry_date and entry_date <= today:
         return "eligible"
-    return determination.status
+    return stored
+
+
+def statuses_on(session: Session, employer_id: str, today: date) -> dict[str, str]:
+    """Each of the employer's employees' eligibility status today (as `status_on` reads it), in one query; an
+    employee with no determination yet is absent."""
+    return {row.employee_id: _status_today(row.status, row.entry_date, row.termination_date, row.rehire_date, today)
+            for row in session.execute(
+                select(EligibilityDetermination.employee_id, EligibilityDetermination.status,
+                       EligibilityDetermination.entry_date, Employee.termination_date, Employee.rehire_date)
+                .join(Employee, Employee.id == EligibilityDetermination.employee_id)
+                .where(Employee.employer_id == employer_id)).all()}
 
 
 def entry_dates_and_statuses(session: Session, employer_id: str,
