@@ -526,6 +526,16 @@ ENDPOINTS = [
              200, "own"),
     Endpoint("GET", "/v1/me/devices", STAFF, lambda t: {"path": "/v1/me/devices"}, 200, "own",
              prepare=_device_of, check=lambda body, t: len(body) >= 1 and "token" not in body[0]),
+    # The sponsor's people (tests/oversight/test_people.py): participants are refused even their own plan.
+    Endpoint("GET", "/v1/plans/<plan_id>/participants", STAFF,
+             lambda t: {"path": f"/v1/plans/{t.plan_id}/participants"},
+             check=lambda body, t: {r["employee_id"] for r in body["data"]} == {
+                 e["id"] for e in t.world.employees.values()}),
+    Endpoint("GET", "/v1/plans/<plan_id>/participants.csv", STAFF,
+             lambda t: {"path": f"/v1/plans/{t.plan_id}/participants.csv"}),
+    Endpoint("GET", "/v1/plans/<plan_id>/participants/<employee_id>", STAFF,
+             lambda t: {"path": f"/v1/plans/{t.plan_id}/participants/{t.employee_id}"},
+             check=_has_id("employee_id", "employee_id")),
 ]
 
 
