@@ -383,6 +383,10 @@ def contribution_history(session: Session, employee_id: str, tickers: dict[str, 
     return rows
 
 
+# Entries that move money between a participant's own accounts (buying units, repricing them): not money in.
+_OWN_MOVES = ("investment", "price_correction")
+
+
 def money_in_by_date(lines) -> dict[date, dict]:
     """Money in per pay date (by source, in total, with its pay runs) from a participant's ledger lines; corrections
     net against the pay date they correct."""
@@ -397,9 +401,6 @@ def money_in_by_date(lines) -> dict[date, dict]:
         if pay_run_id:
             row["pay_run_ids"].add(pay_run_id)
     return by_date
-
-
-_OWN_MOVES = ("investment", "price_correction")
 
 
 def last_contribution(lines) -> tuple[date, int] | None:
