@@ -276,12 +276,13 @@ def approved_elections(session: Session, plan_id: str, *, effective_by: date | N
 
 def participation_counts(session: Session, plan_id: str, today: date) -> tuple[int, int]:
     """(eligible, enrolled) employees of the plan today: eligible as determined (a waiting employee whose entry
-    date has come counts), enrolled when eligible with an approved election in effect that withholds something."""
+    date has come counts), enrolled when eligible and their latest approved election (in effect, or taking effect
+    at a coming pay date) withholds something: an opt-out is not enrolled."""
     eligible = {who for who, status, entry in session.execute(
         select(EligibilityDetermination.employee_id, EligibilityDetermination.status,
                EligibilityDetermination.entry_date).where(EligibilityDetermination.plan_id == plan_id))
         if status == "eligible" or (status == "waiting" and entry is not None and entry <= today)}
-    in_effect = approved_elections(session, plan_id, effective_by=today)
+    in_effect = approved_elections(session, plan_id)
     enrolled = sum(1 for who in eligible
                    if who in in_effect and any((line.percent or 0) > 0 or (line.amount_cents or 0) > 0
                                                for line in in_effect[who][-1].lines))
