@@ -73,4 +73,4 @@ class Pipeline(MethodView):
     def get(self, args):
         """The setup pipeline: plans created, documents signed (in force, no pay run yet), live (taking
         contributions), with how many are in each stage and the newest of each."""
-        return book.pipeline(context.session(), context.principal(), args["limit"])
+        return book.pipeline(context.session(), context.principal(), args["per_stage"])

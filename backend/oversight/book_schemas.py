@@ -71,7 +71,7 @@ class BookCsvArgs(Schema):
 
 
 class PipelineArgs(Schema):
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500),
+    per_stage = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500),
                            metadata={"description": "How many plans to list in each stage, newest first (1-500)"})
 
 
