@@ -19,6 +19,7 @@ from backend.documents.api import mobile_blp as mobile_documents_blp
 from backend.enrollment.api import blp as enrollment_blp
 from backend.errors import DomainError
 from backend.identity.api import blp as identity_blp
+from backend.oversight.book_api import blp as book_blp
 from backend.oversight.people_api import blp as people_blp
 from backend.payroll.api import blp as payroll_blp
 from backend.plans.api import blp as plans_blp
@@ -76,7 +77,8 @@ def create_app(config: Config | None = None, clock: Clock | None = None) -> Flas
 
 def _register_blueprints(api: PlumbApi) -> None:
     for blueprint in (identity_blp, plans_blp, enrollment_blp, accounts_blp, payroll_blp, compliance_blp, mobile_blp,
-                      notifications_blp, documents_blp, mobile_documents_blp, billing_blp, people_blp, app_config.blp):
+                      notifications_blp, documents_blp, mobile_documents_blp, billing_blp, people_blp, book_blp,
+                      app_config.blp):
         api.register_blueprint(blueprint)
 
 

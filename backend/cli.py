@@ -19,6 +19,7 @@ from backend.accounts.service import check_ledger
 from backend.app import create_app
 from backend.audit import Actor, record_audit
 from backend.billing.service import flag_past_due
+from backend.oversight.figures import refresh_stale_figures
 from backend.compliance.cli import compliance_group
 from backend.compliance.service import refresh_stale
 from backend.config import Config
@@ -241,12 +242,15 @@ def _run_daily(session, today) -> dict:
     today (the projection moves as pay dates pass, and a new year starts a new state); then what participants are
     owed that day (automatic enrollment and escalations coming, the nudge to join), after the changes that cause
     them; then the advisors' digests of yesterday's early warnings (once a day each, however often this runs); then
-    billing whose grace period after a failed payment has ended is flagged past due."""
+    billing whose grace period after a failed payment has ended is flagged past due; then the figures of the plans
+    computed for an earlier day (or never) are refreshed."""
     counts = run_daily(session, today)
     counts.update(tell_participants_daily(session, today))
     counts["compliance_recomputes_requested"] = refresh_stale(session, today)
     counts["advisor_digests_sent"] = send_advisor_digests(session, today)
     counts["billing_flagged_past_due"] = flag_past_due(session, today)
+    # Last, after everything that moved them: entry dates passing and a new year move the plans' figures too.
+    counts["plan_figures_refreshed"] = refresh_stale_figures(session, today)
     return counts
 
 

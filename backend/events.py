@@ -126,8 +126,49 @@ class PlanRulesChanged:
     on: date
 
 
+@dataclass(frozen=True)
+class ComplianceStateStored:
+    """The plan's stored compliance state changed (a full recompute, an election's incremental move, a new warning
+    margin): its status is the one now stored."""
+
+    plan_id: str
+    year: int
+    status: str
+
+
+@dataclass(frozen=True)
+class DocumentSigned:
+    """The sponsor signed a version of one of the plan's documents (every signature, not only the first)."""
+
+    plan_id: str
+    employer_id: str
+    document_id: str
+    kind: str
+    on: date
+
+
+@dataclass(frozen=True)
+class BillingStatusChanged:
+    """An employer's billing status changed (a payment failed past its grace period, was made good, or the
+    subscription was cancelled)."""
+
+    employer_id: str
+    plan_id: str
+    status: str
+
+
+@dataclass(frozen=True)
+class MessageRetried:
+    """A dead-lettered outbox message was put back in line at the sponsor's request."""
+
+    message_id: str
+    topic: str
+    employer_id: str | None
+
+
 EVENT_TYPES = (CensusChanged, ElectionAwaitingApproval, ElectionApproved, ElectionRejected, PayRunPosted,
-               ComplianceWarningRaised, MessageDelivered, MessageDead, PlanSetUp, PlanRulesChanged, PlanWentLive)
+               ComplianceWarningRaised, MessageDelivered, MessageDead, PlanSetUp, PlanRulesChanged, PlanWentLive,
+               ComplianceStateStored, DocumentSigned, BillingStatusChanged, MessageRetried)
 
 Handler = Callable[[Session, object], None]
 

@@ -8,6 +8,7 @@ from backend.enrollment import models as _enrollment  # noqa: F401
 from backend.audit import AuditEvent  # noqa: F401
 from backend.jobs import JobRow  # noqa: F401
 from backend.outbox import OutboxMessage  # noqa: F401
+from backend.oversight import models as _oversight  # noqa: F401
 from backend.identity import models as _identity  # noqa: F401
 from backend.payroll import models as _payroll  # noqa: F401
 from backend.plans import models as _plans  # noqa: F401

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from backend.db import Base, UTCDateTime, any_of, bulk_insert, insert_unless_held, new_id, utcnow
 from backend.errors import Conflict
-from backend.events import MessageDead, MessageDelivered, publish
+from backend.events import MessageDead, MessageDelivered, MessageRetried, publish
 
 log = logging.getLogger(__name__)
 
@@ -252,6 +252,7 @@ def retry_dead(session: Session, message: OutboxMessage) -> None:
         raise Conflict(f"Only dead-lettered messages are retried; this one is {message.status}.")
     message.status, message.attempts, message.next_attempt_at, message.last_error = "pending", 0, utcnow(), None
     message.claim = None
+    publish(session, MessageRetried(message.id, message.topic, message.employer_id))
 
 
 # ---- the dispatcher -----------------------------------------------------------------------------------------------
@@ -595,3 +596,9 @@ class Dispatcher:
             log.warning("recording and claiming together failed; recording one by one", exc_info=True)
         self._record_each(finished)
         return []
+
+
+def dead_letters_count(session: Session, employer_id: str) -> int:
+    """How many of the employer's messages were given up on and wait for the sponsor's retry."""
+    return session.scalar(select(func.count(OutboxMessage.id)).where(OutboxMessage.employer_id == employer_id,
+                                                                     OutboxMessage.status == "dead"))

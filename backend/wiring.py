@@ -17,10 +17,12 @@ from backend.config import Config
 from backend.db import Database
 from backend.enrollment import service as enrollment
 from backend.documents import service as documents
-from backend.events import (CensusChanged, ComplianceWarningRaised, ElectionApproved, ElectionAwaitingApproval,
-                            ElectionRejected, EventBus, MessageDead, MessageDelivered, PayRunPosted,
-                            PlanRulesChanged, PlanSetUp, PlanWentLive)
+from backend.events import (BillingStatusChanged, CensusChanged, ComplianceStateStored, ComplianceWarningRaised,
+                            DocumentSigned, ElectionApproved, ElectionAwaitingApproval, ElectionRejected, EventBus,
+                            MessageDead, MessageDelivered, MessageRetried, PayRunPosted, PlanRulesChanged, PlanSetUp,
+                            PlanWentLive)
 from backend.jobs import JobHandler
+from backend.oversight import figures as plan_figures
 from backend.outbox import BatchDeliverer, Deliverer
 from backend.payroll import sync as payroll_sync
 from backend.payroll.outbound import OutboundPolicy
@@ -57,7 +59,8 @@ class Plumb:
     stripe: StripeGateway | None  # billing through Stripe; None when no API key is configured (billing off)
 
 
-def subscribers(vault: PiiVault, billing_settings: billing.BillingSettings | None = None) -> dict[type, list]:
+def subscribers(vault: PiiVault, billing_settings: billing.BillingSettings | None = None,
+                clock: Clock | None = None) -> dict[type, list]:
     """Who reacts to which event, in order, inside the transaction that published it. Billing reacts only when it
     is configured: off, it queues nothing for Stripe."""
     table = {
@@ -91,6 +94,15 @@ def subscribers(vault: PiiVault, billing_settings: billing.BillingSettings | Non
         table[PlanWentLive].append(partial(billing.start_billing, settings=billing_settings))
         table[ElectionApproved].append(billing.follow_election)
         table[PayRunPosted].append(billing.follow_pay_run)
+    # The plan dashboard's and the advisor's book's figures (backend/oversight/figures.py): every event that moves
+    # one marks its plan, and the marked plans' figures are refreshed once, just before the transaction commits.
+    by_plan = partial(plan_figures.plan_changed, clock=clock or Clock())
+    by_employer = partial(plan_figures.employer_changed, clock=clock or Clock())
+    for event_type in (PayRunPosted, ElectionApproved, ElectionAwaitingApproval, ElectionRejected, PlanSetUp,
+                       PlanWentLive, PlanRulesChanged, ComplianceStateStored, DocumentSigned, BillingStatusChanged):
+        table.setdefault(event_type, []).append(by_plan)
+    for event_type in (CensusChanged, MessageDead, MessageRetried):
+        table.setdefault(event_type, []).append(by_employer)
     return table
 
 
@@ -137,8 +149,9 @@ def billing_settings(config: Config) -> billing.BillingSettings | None:
 def bootstrap(config: Config, clock: Clock | None = None) -> Plumb:
     """The application's object graph: database (with the event bus on its sessions), vault, clock, tables."""
     vault = PiiVault(config.pii_key)
+    clock = clock or Clock()
     settings = billing_settings(config)
-    bus = EventBus(subscribers(vault, settings))
+    bus = EventBus(subscribers(vault, settings, clock))
     db = Database(config.database_url, session_info={"bus": bus})
     outbound = OutboundPolicy(allow_loopback_http=config.allow_loopback_http)
     adapters = payroll_sync.payroll_adapters(db, outbound)
@@ -149,7 +162,7 @@ def bootstrap(config: Config, clock: Clock | None = None) -> Plumb:
     gateway = StripeGateway(config.stripe_api_key, config.stripe_api_base) if settings else None
     log.info("billing through Stripe%s" % (f" at {config.stripe_api_base}" if config.stripe_api_base else "")
              if gateway else "billing is off: no Stripe API key (PLUMB_STRIPE_API_KEY); nothing is sent to Stripe")
-    return Plumb(config=config, db=db, clock=clock or Clock(), vault=vault,
+    return Plumb(config=config, db=db, clock=clock, vault=vault,
                  deliverers=deliverers(db, vault, adapters, config.instance_dir, push, mail, gateway),
                  jobs=jobs(vault), payroll_adapters=adapters, outbound=outbound, push_sender=push, email_sender=mail,
                  stripe=gateway)

@@ -209,7 +209,8 @@ class Ctx:
             return scenario.login(self.client, "sponsor@example.com", scenario.SPONSOR_PASSWORD)
         if template.startswith("/mobile/"):
             return {**self.world.participant, **extra}
-        if template in ("/v1/plans/setup", "/v1/employers/{employer_id}/sponsor-invitation"):
+        if template in ("/v1/plans/setup", "/v1/employers/{employer_id}/sponsor-invitation") or \
+                template.startswith("/v1/book"):  # the book is the advisor's
             return self.world.advisor
         return {**self.world.sponsor, **extra}
 

@@ -116,7 +116,7 @@ def test_domain_modules_import_only_their_layer_and_below(module):
 
 @pytest.mark.parametrize("module", sorted(m for m in MODULES if not is_http(m)))
 def test_domain_modules_import_no_flask_and_no_http_module(module):
-    allowed = SCHEMA_HELPERS if module.endswith(".schemas") else set()
+    allowed = SCHEMA_HELPERS if module.endswith((".schemas", "_schemas")) else set()
     http = sorted(t for t in GRAPH[module] if is_http(t) and t not in allowed)
     flask = sorted(i for i in imports_of(MODULES[module]) if i.split(".")[0] in FLASK)
     assert not http and not flask, (http, flask)

@@ -37,3 +37,26 @@ def cost_basis_by_employee(session: Session, plan_id: str, *, employee_id: str |
         select(LedgerAccount.employee_id, func.sum(LedgerLine.amount_cents))
         .join(LedgerLine, LedgerLine.account_id == LedgerAccount.id)
         .where(LedgerAccount.plan_id == plan_id, who).group_by(LedgerAccount.employee_id)).all()}
+
+
+def plan_money_in_by_day(session: Session, plan_id: str, start: date, end: date) -> dict[date, dict[str, int]]:
+    """{pay date: {source: cents}} paid into the plan's participant accounts from `start` to `end` (inclusive),
+    corrections netted: one grouped query for the whole plan (a year is at most a few dozen pay dates)."""
+    money: dict[date, dict[str, int]] = {}
+    for day, source, cents in session.execute(
+            select(LedgerEntry.effective_date, LedgerAccount.source, func.sum(LedgerLine.amount_cents))
+            .join(LedgerLine, LedgerLine.account_id == LedgerAccount.id)
+            .join(LedgerEntry, LedgerEntry.id == LedgerLine.entry_id)
+            .where(LedgerAccount.plan_id == plan_id, LedgerAccount.employee_id.is_not(None),
+                   LedgerEntry.kind != "investment", LedgerEntry.effective_date.between(start, end))
+            .group_by(LedgerEntry.effective_date, LedgerAccount.source)).all():
+        money.setdefault(day, {})[source] = int(cents)
+    return money
+
+
+def plan_assets_at_cost(session: Session, plan_id: str) -> int:
+    """Cents held for the plan's participants at cost (everything in, all time, corrections and refunds netted)."""
+    return int(session.scalar(
+        select(func.coalesce(func.sum(LedgerLine.amount_cents), 0))
+        .join(LedgerAccount, LedgerLine.account_id == LedgerAccount.id)
+        .where(LedgerAccount.plan_id == plan_id, LedgerAccount.employee_id.is_not(None))) or 0)

@@ -23,7 +23,7 @@ from backend.billing.models import BillingAccount, BillingInvoice, StripeEvent
 from backend.billing.stripe_gateway import StripeGateway, base_plan_id, participant_plan_id
 from backend.db import insert_unless_held, new_id, utcnow
 from backend.enrollment.models import DeferralElection
-from backend.events import ElectionApproved, PayRunPosted, PlanWentLive
+from backend.events import BillingStatusChanged, ElectionApproved, PayRunPosted, PlanWentLive, publish
 from backend.identity.service import staff_of_employer
 from backend.outbox import Delivery, Message, enqueue
 from backend.plans.models import Employer
@@ -213,7 +213,10 @@ def receive_stripe_event(session: Session, event: Mapping, today: date, grace_da
     elif account is None:
         outcome = "unknown_customer"
     else:
+        before = account.status
         outcome = handler(session, account, obj, today, grace_days)
+        if account.status != before:
+            publish(session, BillingStatusChanged(account.employer_id, account.plan_id, account.status))
     session.execute(update(StripeEvent).where(StripeEvent.event_id == event["id"]).values(outcome=outcome))
     return True, outcome
 
@@ -280,10 +283,18 @@ _HANDLERS = {"invoice.paid": _invoice_paid, "invoice.payment_failed": _invoice_p
 def flag_past_due(session: Session, today: date) -> int:
     """Billing whose grace period has ended without a payment turns past due (the plan and its participants go on
     as before). How many were flagged."""
-    result = session.execute(update(BillingAccount)
-                             .where(BillingAccount.status == "active", BillingAccount.past_due_on <= today)
-                             .values(status="past_due", updated_at=utcnow()))
-    return result.rowcount
+    flagged = session.execute(update(BillingAccount)
+                              .where(BillingAccount.status == "active", BillingAccount.past_due_on <= today)
+                              .values(status="past_due", updated_at=utcnow())
+                              .returning(BillingAccount.employer_id, BillingAccount.plan_id)).all()
+    for employer_id, plan_id in flagged:
+        publish(session, BillingStatusChanged(employer_id, plan_id, "past_due"))
+    return len(flagged)
+
+
+def billing_status(session: Session, employer_id: str) -> str:
+    """The employer's billing status alone: off (no account), active, past_due or cancelled."""
+    return session.scalar(select(BillingAccount.status).where(BillingAccount.employer_id == employer_id)) or "off"
 
 
 def billing_view(session: Session, employer_id: str) -> dict:

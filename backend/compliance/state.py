@@ -20,6 +20,7 @@ from backend.compliance.models import ComplianceSnapshot, ComplianceState
 from backend.compliance.ratios import store_ratios
 from backend.compliance.report import run_plan_tests
 from backend.db import utcnow
+from backend.events import ComplianceStateStored, publish
 from backend.memory import collector_paused
 from backend.money import percent_str
 from backend.payroll.pay_history import payroll_covers_year
@@ -105,6 +106,7 @@ def store_headline(session: Session, plan: Plan, stored: ComplianceState, headli
     previous = stored.status
     stored.status, stored.trigger, stored.computed_at, stored.headline = headline["status"], trigger, utcnow(), headline
     _record(session, plan, stored.year, previous, headline, lambda: with_headline(stored.result, headline), history)
+    publish(session, ComplianceStateStored(plan.id, stored.year, stored.status))
 
 
 def _record(session: Session, plan: Plan, year: int, previous: str, headline: dict,
@@ -159,3 +161,20 @@ def stale_plans(session: Session, today: date) -> list[str]:
                                    .where(ComplianceState.year == today.year)).all())
     return [plan_id for plan_id in plans.plan_ids(session, in_effect_on=today)
             if current.get(plan_id) != today.isoformat()]
+
+
+def headline_of(session: Session, plan_id: str, year: int) -> dict | None:
+    """The stored status and projected ADP/ACP figures without the full result (a small read, for dashboards):
+    status, the smallest projected margin of a tested ratio, and the projected HCE and NHCE average deferral
+    ratios (ADP); None before the year's first full computation."""
+    row = session.execute(select(ComplianceState.status, ComplianceState.headline)
+                          .where(ComplianceState.plan_id == plan_id, ComplianceState.year == year)).first()
+    if row is None or row.headline is None:
+        return None
+    projection = row.headline["projection"]
+    margins = [Decimal(str(projection[test]["margin"])) for test in RATIO_TESTS
+               if not projection[test]["exempt"] and projection[test]["margin"] is not None]
+    adp = projection["adp"]
+    return {"status": row.status, "margin": min(margins) if margins else None,
+            "hce_average": None if adp["hce_average"] is None else Decimal(str(adp["hce_average"])),
+            "nhce_average": None if adp["nhce_average"] is None else Decimal(str(adp["nhce_average"]))}

@@ -13,7 +13,7 @@ from backend.documents.models import DocumentSignature, PlanDocument
 from backend.documents.provisions import changed_provisions, digest_of, provisions_of
 from backend.documents.render import render_document
 from backend.errors import Conflict, NotFound, ValidationFailed
-from backend.events import PlanRulesChanged, PlanSetUp, PlanWentLive, publish
+from backend.events import DocumentSigned, PlanRulesChanged, PlanSetUp, PlanWentLive, publish
 from backend.identity import policy
 from backend.identity.service import Principal
 from backend.plans import service as plans
@@ -164,6 +164,8 @@ def sign(session: Session, actor: Actor, principal: Principal, document: PlanDoc
                           "typed_name": shown["name"], "title": shown["title"]})
     if went_live:
         publish(session, PlanWentLive(plan_id=document.plan_id, employer_id=document.employer_id, on=today))
+    publish(session, DocumentSigned(plan_id=document.plan_id, employer_id=document.employer_id,
+                                    document_id=document.id, kind=document.kind, on=today))
     return signature
 
 
@@ -251,3 +253,9 @@ def safe_harbor_notices(session: Session, principal: Principal, plan_id: str, pl
         answer.append(document)
     session.flush()
     return answer
+
+
+def agreement_signed(session: Session, plan_id: str) -> bool:
+    """Whether the plan's current adoption agreement is signed (a restated one is not, until the sponsor signs it)."""
+    agreement = current_agreement(session, plan_id)
+    return agreement is not None and signature_of(session, agreement.id) is not None

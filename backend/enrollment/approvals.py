@@ -3,7 +3,7 @@ way to payroll."""
 import hashlib
 from datetime import date
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from backend.audit import Actor, record_audit
@@ -130,3 +130,8 @@ def _claim(session: Session, election_id: str, status: str, actor: Actor) -> boo
 def approval_queue_query(plan_id: str):
     return select(DeferralElection).where(DeferralElection.plan_id == plan_id,
                                           DeferralElection.status == "pending_approval")
+
+
+def pending_approvals_count(session: Session, plan_id: str) -> int:
+    """How many elections of the plan wait for the sponsor's decision."""
+    return session.scalar(select(func.count()).select_from(approval_queue_query(plan_id).subquery()))

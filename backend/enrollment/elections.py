@@ -12,7 +12,7 @@ from backend.audit import Actor, record_audit
 from backend.db import any_of, chunks, utcnow
 from backend.enrollment.approvals import approve_election
 from backend.enrollment.determinations import eligibility_of, status_on
-from backend.enrollment.models import CATCH_UP_TYPES, DeferralElection, ElectionLine
+from backend.enrollment.models import CATCH_UP_TYPES, DeferralElection, ElectionLine, EligibilityDetermination
 from backend.enrollment.payroll_messages import line_dict
 from backend.errors import Conflict, Forbidden, ValidationFailed
 from backend.events import ElectionAwaitingApproval, publish
@@ -272,3 +272,18 @@ def approved_elections(session: Session, plan_id: str, *, effective_by: date | N
     if election is not None:
         by_employee.setdefault(election[1], []).append(ElectionTerms(*election, tuple(lines)))
     return by_employee
+
+
+def participation_counts(session: Session, plan_id: str, today: date) -> tuple[int, int]:
+    """(eligible, enrolled) employees of the plan today: eligible as determined (a waiting employee whose entry
+    date has come counts), enrolled when eligible and their latest approved election (in effect, or taking effect
+    at a coming pay date) withholds something: an opt-out is not enrolled."""
+    eligible = {who for who, status, entry in session.execute(
+        select(EligibilityDetermination.employee_id, EligibilityDetermination.status,
+               EligibilityDetermination.entry_date).where(EligibilityDetermination.plan_id == plan_id))
+        if status == "eligible" or (status == "waiting" and entry is not None and entry <= today)}
+    in_effect = approved_elections(session, plan_id)
+    enrolled = sum(1 for who in eligible
+                   if who in in_effect and any((line.percent or 0) > 0 or (line.amount_cents or 0) > 0
+                                               for line in in_effect[who][-1].lines))
+    return len(eligible), enrolled

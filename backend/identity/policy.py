@@ -43,6 +43,9 @@ STAFF_FEED = Ability("read the staff notification feed", STAFF,
 PARTICIPATE = Ability("act as a participant", frozenset({PARTICIPANT}), "This is for participants.")
 SET_UP_PLANS = Ability("set up plans", frozenset({ADVISOR, PLATFORM_ADMIN}),
                        "Only advisors and the platform set up plans.")
+# A book of plans spans employers: the advisor's own, or every one for the platform; a sponsor sees its plan's dashboard.
+VIEW_BOOK = Ability("see a book of plans across employers", frozenset({ADVISOR, PLATFORM_ADMIN}),
+                    "The book of plans is for advisors; a sponsor reads its plan's dashboard.")
 VIEW_EMPLOYERS = Ability("see employers, plans and their records", STAFF,
                          "This is for the employer's admins and its advisor.")
 MANAGE_EMPLOYERS = Ability("change employers' records (census, fund prices, settings)", STAFF,

@@ -3,7 +3,7 @@ reversed, the corrected withholdings checked as a pay run's are, then posted or 
 money goes back to payroll)."""
 from datetime import date
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from backend.accounts import service as ledger
@@ -136,3 +136,10 @@ def _snapshot(session: Session, vault: PiiVault, plan: Plan, employer: Employer,
     """The run's snapshot for the one participant whose statement is being resolved."""
     employee = session.get(Employee, statement.employee_id)
     return load_snapshot(session, vault, plan, employer, [employee], run.pay_date, employee_id=employee.id)
+
+
+def open_exceptions_count(session: Session, plan_id: str) -> int:
+    """How many payroll exceptions of the plan's pay runs wait for the sponsor."""
+    return session.scalar(select(func.count(PayrollException.id))
+                          .join(PayRun, PayRun.id == PayrollException.pay_run_id)
+                          .where(PayRun.plan_id == plan_id, PayrollException.status == "open"))

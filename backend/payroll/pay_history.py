@@ -106,3 +106,9 @@ def posted_statement_count(session: Session, pay_run_id: str) -> int:
     """How many statements of one pay run posted."""
     return session.scalar(select(func.count()).select_from(PayStatement).where(
         PayStatement.pay_run_id == pay_run_id, PayStatement.status == "posted"))
+
+
+def first_pay_date(session: Session, plan_id: str) -> date | None:
+    """The pay date of the plan's first pay run that reached the ledger, or None before any did."""
+    return session.scalar(select(func.min(PayRun.pay_date)).where(PayRun.plan_id == plan_id,
+                                                                  PayRun.status != "superseded"))
