@@ -52,7 +52,7 @@ async function openPdf(document: Document): Promise<void> {
   saveBlob(blob, `${document.kind}-v${document.version}-${document.language}.pdf`);
 }
 
-function SignForm({ document, onSigned }: { document: Document; onSigned: (s: Schemas["SignatureOut"]) => void }) {
+export function SignForm({ document, onSigned }: { document: Document; onSigned: (s: Schemas["SignatureOut"]) => void }) {
   const { t } = useI18n();
   const [name, setName] = useState("");
   const [title, setTitle] = useState("");
