@@ -172,7 +172,7 @@ export function Documents() {
   };
 
   return (
-    <main class="screen wide">
+    <main class="screen wide documents">
       <h1>{t("docTitle")}</h1>
       {signed && (
         <p class="notice" role="status" data-testid="just-signed">
