@@ -321,6 +321,20 @@ const en = {
   pSummaryTitle: "Plan summary",
   pSummaryHint: "The summary plan description: how your plan works, in your language.",
   pSummaryDownload: "Download the plan summary (PDF)",
+  provPlan: "Plan name and effective date",
+  provSponsor: "Plan sponsor",
+  provTrustee: "Trustee",
+  provPlanYear: "Plan year",
+  provEligibility: "Eligibility and entry dates",
+  provAutoEnroll: "Automatic enrollment and escalation",
+  provMatch: "Employer match formula",
+  provSafeHarbor: "Safe harbor",
+  provVesting: "Vesting",
+  provRoth: "Roth contributions",
+  provCatchUp: "Catch-up contributions",
+  provLoans: "Loans",
+  provHardship: "Hardship withdrawals",
+  provDefaultFund: "Default fund",
   // ---- end documents and billing
 };
 
@@ -638,6 +652,20 @@ const es: Messages = {
   pSummaryTitle: "Resumen del plan",
   pSummaryHint: "La descripción resumida del plan: cómo funciona su plan, en su idioma.",
   pSummaryDownload: "Descargar el resumen del plan (PDF)",
+  provPlan: "Nombre y fecha de vigencia del plan",
+  provSponsor: "Patrocinador del plan",
+  provTrustee: "Fiduciario",
+  provPlanYear: "Año del plan",
+  provEligibility: "Elegibilidad y fechas de ingreso",
+  provAutoEnroll: "Inscripción y aumento automáticos",
+  provMatch: "Fórmula del aporte equivalente del empleador",
+  provSafeHarbor: "Puerto seguro",
+  provVesting: "Adquisición de derechos",
+  provRoth: "Aportes Roth",
+  provCatchUp: "Aportes de recuperación",
+  provLoans: "Préstamos",
+  provHardship: "Retiros por dificultad económica",
+  provDefaultFund: "Fondo predeterminado",
   // ---- end documents and billing
 };
 

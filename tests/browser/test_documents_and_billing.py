@@ -2,7 +2,8 @@
 reads the documents, is shown the problems of a wrong signature beside their fields, signs the adoption agreement;
 the plan goes live and localstripe holds the customer and the subscription; ten participants enroll and the billing
 screen bills ten; a failed payment (a webhook signed as Stripe signs it) warns of the grace period, turns billing
-past due after it, and the sponsor's feed tells them. A participant downloads the plan summary in Spanish.
+past due after it, and the sponsor's feed tells them; a change of the match formula shows an amendment to sign
+listing it, the signed version among the past ones. A participant downloads the plan summary in Spanish.
 
 The server here bills through localstripe (the billing tests' own fixtures, tests/billing/conftest.py), so it is
 not the demo server of the other browser tests."""
@@ -126,6 +127,22 @@ def test_a_sponsor_signs_in_the_app_the_plan_goes_live_is_billed_per_participant
         shots(page, "feed-payment-failed")
         told.get_by_role("button", name="Open").click()  # its link opens the billing screen
         page.get_by_test_id("billing-status").get_by_role("heading", name="Past due").wait_for()
+
+        # The match formula changes: an amendment to sign, listing the change; the signed version is a past one.
+        changed = client.patch(f"/v1/plans/{world.plan_id}/rules", headers=sponsor, json={
+            "effective_on": "2027-01-01", "match_tiers": [
+                {"deferral_from_percent": "0", "deferral_to_percent": "4", "match_rate_percent": "100"}]})
+        assert changed.status_code == 200, changed.json
+        page.get_by_role("link", name="Documents").click()
+        amendment = page.get_by_test_id("doc-adoption_agreement-en-v2")
+        amendment.get_by_test_id("doc-status").filter(has_text="Awaiting signature").wait_for()
+        assert amendment.get_by_test_id("amendment").get_by_role("listitem").all_inner_texts() == \
+            ["Employer match formula"]
+        past = page.get_by_test_id("docs-past").get_by_test_id("doc-adoption_agreement-en-v1")
+        assert past.get_by_test_id("doc-status").inner_text() == "Superseded"
+        assert "Signed by Pat Sponsor, Owner" in past.inner_text()
+        assert_accessible(page)
+        shots(page, "amendment-and-past-versions")
     finally:
         context.close()
 

@@ -15,7 +15,7 @@ const requests = vi.hoisted(() => {
 });
 
 import type { Schemas } from "../../api/client";
-import { SignForm, statusOf } from "./Documents";
+import { DocumentCard, SignForm, statusOf } from "./Documents";
 
 afterEach(() => { document.body.innerHTML = ""; });
 const agreement: Schemas["DocumentOut"] = { id: "doc_1", kind: "adoption_agreement", language: "en", version: 1,
@@ -49,5 +49,20 @@ describe("signing the adoption agreement", () => {
     expect(root.querySelector("#consent-error")!.textContent).toBe("must be true");
     expect(root.querySelector("#consent")!.getAttribute("aria-describedby")).toBe("consent-error");
     expect(root.querySelector("#typed_name")!.hasAttribute("aria-invalid")).toBe(false);
+  });
+});
+
+describe("a past version", () => {
+  it("shows it was superseded, its hash, and an amendment's changed provisions with their effective date", () => {
+    const root = document.body.appendChild(document.createElement("div"));
+    render(<DocumentCard agreementSigned document={{ ...agreement, version: 2, status: "superseded", signable: false,
+      sha256: "ab".repeat(32), effective_on: "2027-01-01",
+      amendment: { effective_on: "2027-01-01", changes: ["match_tiers", "vesting"] } }} />, root);
+    expect(root.querySelector("[data-testid=doc-status]")!.textContent).toBe("Superseded");
+    expect(root.textContent).toContain("ab".repeat(32));
+    const amendment = root.querySelector("[data-testid=amendment]")!;
+    expect(amendment.textContent).toContain("Amendment effective January 1, 2027");
+    expect([...amendment.querySelectorAll("li")].map((li) => li.textContent)).toEqual(["Employer match formula", "Vesting"]);
+    expect(root.querySelector("form")).toBeNull(); // nothing to sign
   });
 });

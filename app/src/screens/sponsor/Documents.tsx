@@ -21,6 +21,12 @@ const SIGN_FIELDS = ["typed_name", "title", "consent_to_electronic_records"] as 
 const KIND: Record<string, MessageKey> = { adoption_agreement: "docAdoption", summary_plan_description: "docSummary",
   safe_harbor_notice: "docNotice" };
 const LANGUAGE: Record<string, MessageKey> = { en: "docEnglish", es: "docSpanish" };
+// The provisions an amendment can list (backend/documents/provisions.py PROVISION_KEYS), by their names.
+const PROVISION: Record<string, MessageKey> = { plan: "provPlan", sponsor: "provSponsor", trustee: "provTrustee",
+  plan_year_start: "provPlanYear", eligibility: "provEligibility", auto_enrollment: "provAutoEnroll",
+  match_tiers: "provMatch", safe_harbor: "provSafeHarbor", vesting: "provVesting", roth_allowed: "provRoth",
+  catch_up_allowed: "provCatchUp", loans_allowed: "provLoans", hardship_allowed: "provHardship",
+  default_fund: "provDefaultFund" };
 const ORDER = ["adoption_agreement", "summary_plan_description", "safe_harbor_notice"];
 
 /** draft / awaiting signature / signed / superseded: a summary or notice is a draft until the plan's adoption
@@ -103,7 +109,7 @@ export function SignForm({ document, onSigned }: { document: Document; onSigned:
   );
 }
 
-function DocumentCard({ document, agreementSigned, onSigned }: { document: Document; agreementSigned: boolean;
+export function DocumentCard({ document, agreementSigned, onSigned }: { document: Document; agreementSigned: boolean;
   onSigned?: (s: Schemas["SignatureOut"]) => void }) {
   const { t, locale } = useI18n();
   const [pdfError, setPdfError] = useState<unknown>(null);
@@ -129,7 +135,7 @@ function DocumentCard({ document, agreementSigned, onSigned }: { document: Docum
       {document.amendment && (
         <div data-testid="amendment">
           <p><strong>{t("docAmendment", { date: day(document.amendment.effective_on) })}</strong></p>
-          <ul>{(document.amendment.changes ?? []).map((c) => <li key={c}><code>{c}</code></li>)}</ul>
+          <ul>{(document.amendment.changes ?? []).map((c) => <li key={c}>{PROVISION[c] ? t(PROVISION[c]) : c}</li>)}</ul>
         </div>
       )}
       {signature && (
