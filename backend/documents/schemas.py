@@ -2,11 +2,11 @@
 from marshmallow import fields, validate
 
 from backend.documents.templates import LANGUAGES
+from backend.web.schema import Schema
 
 # Also checked by the service (documents.service.sign); checked here too so a form with a blank title and no consent
 # hears of both at once rather than one per try.
 CONSENT_REQUIRED = "must be true: the document is signed as an electronic record (E-SIGN Act, 15 U.S.C. 7001(c))"
-from backend.web.schema import Schema
 
 
 class SignatureOut(Schema):
