@@ -46,6 +46,14 @@ const sponsorScreen = (route: string) => route === "/feed" ? <Feed /> : route ==
   : route === "/exceptions" ? <Exceptions /> : <Approvals />;
 // ---- end apps
 
+// ---- documents and billing (docapp)
+import { Billing } from "./screens/sponsor/Billing";
+import { Documents } from "./screens/sponsor/Documents";
+const DOCAPP_SPONSOR_TABS: [string, MessageKey][] = [["/documents", "navDocuments"], ["/billing", "navBilling"]];
+const docappSponsorScreen = (route: string) => route === "/documents" ? <Documents />
+  : route === "/billing" ? <Billing /> : null;
+// ---- end documents and billing
+
 export function App() {
   const [language, setLanguage] = useState<Language>(initialLanguage);
   const i18n = useMemo(() => translator(language), [language]);
@@ -89,9 +97,10 @@ export function App() {
     screen = participantScreen(route, chooseLanguage, logOut)
       ?? (route === "/rate" ? <Rate /> : route === "/feed" ? <Feed /> : <Home />);
   } else {
-    screen = sponsorScreen(route);
+    screen = docappSponsorScreen(route) ?? sponsorScreen(route);
   }
-  const tabs = !role ? [] : role === "participant" ? PARTICIPANT_TABS : SPONSOR_TABS;
+  const tabs = !role ? [] : role === "participant" ? PARTICIPANT_TABS
+    : [...SPONSOR_TABS, ...DOCAPP_SPONSOR_TABS];
   const active = tabs.some(([path]) => path === route) ? route : route.startsWith("/election/") ? "/plan" : "/";
 
   return (

@@ -93,6 +93,7 @@ export function linkRoute(link: unknown): string {
     case "balance": return "/balance";
     case "contributions": return "/balance";
     case "approvals": return "/";
+    case "billing": return "/billing"; // docapp: a failed payment's news opens the sponsor's billing
     default: return "/feed";
   }
 }

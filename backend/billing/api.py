@@ -64,7 +64,8 @@ class EmployerBilling(MethodView):
     @blp.response(200, BillingOut)
     def get(self, employer_id):
         """The employer's billing status (off / active / past_due / cancelled), the participants billed and its
-        invoices, newest first."""
+        invoices, newest first; `configured` false says this server bills no one (no Stripe key)."""
         session = context.session()
         plans.employer_for(session, context.principal(), employer_id)
-        return service.billing_view(session, employer_id)
+        return {**service.billing_view(session, employer_id),
+                "configured": bool(context.config().stripe_api_key)}

@@ -19,6 +19,8 @@ class InvoiceOut(Schema):
 class BillingOut(Schema):
     """The employer's billing: its status, what it is billed for and its invoices, newest first."""
 
+    configured = fields.Boolean(metadata={"description": "Whether this server bills through Stripe at all: false "
+                                                        "means billing is off here for every employer"})
     status = fields.String(metadata={"description": "off (no plan live, or billing not configured), active, "
                                                     "past_due (a payment failed and its grace period ended) or "
                                                     "cancelled"})

@@ -4,6 +4,10 @@ from marshmallow import fields, validate
 from backend.documents.templates import LANGUAGES
 from backend.web.schema import Schema
 
+# Also checked by the service (documents.service.sign); checked here too so a form with a blank title and no consent
+# hears of both at once rather than one per try.
+CONSENT_REQUIRED = "must be true: the document is signed as an electronic record (E-SIGN Act, 15 U.S.C. 7001(c))"
+
 
 class SignatureOut(Schema):
     """An electronic signature bound to the SHA-256 of the document signed."""
@@ -56,8 +60,9 @@ class SignIn(Schema):
 
     typed_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     title = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    consent_to_electronic_records = fields.Boolean(required=True, metadata={
-        "description": "Must be true: the signer agrees to sign and keep this record electronically"})
+    consent_to_electronic_records = fields.Boolean(
+        required=True, validate=validate.Equal(True, error=CONSENT_REQUIRED),
+        metadata={"description": "Must be true: the signer agrees to sign and keep this record electronically"})
 
 
 class NoticeIn(Schema):

@@ -92,7 +92,7 @@ def staff_feed(client, headers, kind: str) -> list[dict]:
 def test_a_plan_going_live_makes_the_stripe_customer_and_a_subscription_billed_from_next_month(app, client,
                                                                                               localstripe):
     world = scenario.World(app, client, requires_approval=False, sign_documents=False)
-    assert billing(client, world)["status"] == "off"
+    assert (billing(client, world)["status"], billing(client, world)["configured"]) == ("off", True)
     # The plan goes live when its sponsor signs the adoption agreement.
     scenario.sign_adoption_agreement(client, world.sponsor, world.plan_id)
     drain(app.extensions["plumb"])
@@ -105,8 +105,8 @@ def test_a_plan_going_live_makes_the_stripe_customer_and_a_subscription_billed_f
     billed_from = subscriptions["plumb-base-5000"]["billed_from"]
     assert (billed_from.day, billed_from.hour, billed_from.minute) == (1, 0, 0)
     view = billing(client, world)
-    assert (view["status"], view["quantity"], view["base_fee_cents"], view["participant_cents"]) == \
-        ("active", 0, 5000, 400)
+    assert (view["status"], view["configured"], view["quantity"], view["base_fee_cents"],
+            view["participant_cents"]) == ("active", True, 0, 5000, 400)
 
 
 def test_the_quantity_billed_follows_the_participants_with_an_election(app, client, world, localstripe):
@@ -227,7 +227,8 @@ def test_without_a_stripe_key_billing_is_off_and_nothing_is_queued(plumb_without
     go_live(app, world)
     with app.extensions["plumb"].db.transaction() as session:
         assert session.query(OutboxMessage).filter(OutboxMessage.topic == "billing.stripe").count() == 0
-    assert billing(client, world)["status"] == "off"
+    # The sponsor's screen can say plainly that this server bills no one, not merely that no plan is live yet.
+    assert (billing(client, world)["status"], billing(client, world)["configured"]) == ("off", False)
     body = stripe_event("evt_off", "invoice.paid", {"id": "in_1", "customer": "cus_1"})
     assert_problem(post_event(client, body), 404)
 

@@ -135,6 +135,11 @@ def test_signing_binds_name_title_ip_agent_and_hash_and_a_second_signing_is_refu
                           json={"typed_name": "Pat Baker", "title": "Owner", "consent_to_electronic_records": False})
     assert_problem(refused, 422)
     assert error_fields(refused) == ["consent_to_electronic_records"]
+    # A form with several mistakes hears of them all at once, each by its field.
+    refused = client.post(f"/v1/documents/{document['id']}/signature", headers=sponsor,
+                          json={"typed_name": "Pat Baker", "title": "", "consent_to_electronic_records": False})
+    assert_problem(refused, 422)
+    assert sorted(error_fields(refused)) == ["consent_to_electronic_records", "title"]
     signature = scenario.sign_adoption_agreement(client, sponsor, plan_id, name="Pat Baker", title="Owner",
                                                  **{"User-Agent": "PlumbTest/1.0"})
     assert {k: signature[k] for k in ("typed_name", "title", "consent_to_electronic_records", "ip_address",

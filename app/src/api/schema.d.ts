@@ -3366,7 +3366,7 @@ export interface paths {
         };
         /**
          * The employer's billing status (off / active / past_due / cancelled), the participants billed and its
-         *     invoices, newest first.
+         *     invoices, newest first; `configured` false says this server bills no one (no Stripe key).
          */
         get: {
             parameters: {
@@ -7469,6 +7469,8 @@ export interface components {
         BillingOut: {
             /** @description A month */
             base_fee_cents?: number | null;
+            /** @description Whether this server bills through Stripe at all: false means billing is off here for every employer */
+            configured?: boolean;
             invoices?: components["schemas"]["InvoiceOut"][];
             /** @description A participant, a month */
             participant_cents?: number | null;
@@ -8616,8 +8618,11 @@ export interface components {
         };
         /** @description The sponsor admin's electronic signature. */
         SignIn: {
-            /** @description Must be true: the signer agrees to sign and keep this record electronically */
-            consent_to_electronic_records: boolean;
+            /**
+             * @description Must be true: the signer agrees to sign and keep this record electronically
+             * @enum {boolean}
+             */
+            consent_to_electronic_records: true;
             title: string;
             typed_name: string;
         };

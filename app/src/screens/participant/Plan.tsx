@@ -11,6 +11,7 @@ import { navigate } from "../../router";
 import { ErrorBox, Loading } from "../../ui/states";
 import { useLoad } from "../../ui/useLoad";
 import { Stage } from "./Stage";
+import { PlanSummary } from "./PlanSummary"; // docapp
 
 type Election = Schemas["ElectionOut"];
 const SHOWN = 3;
@@ -89,6 +90,7 @@ export function Plan({ electionId }: { electionId?: string }) {
           </ul>
         )}
       </section>
+      <PlanSummary />
       {enrolled && (
         <section class="card" aria-labelledby="optout-title">
           <h2 id="optout-title">{t("pOptOutTitle")}</h2>
