@@ -2307,6 +2307,220 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/book": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every plan the advisor serves (every plan, for the platform), most in need of attention first: at risk,
+         *     approvals waiting, payroll exceptions, unsigned documents, past-due billing, then the rest; ties by
+         *     employer name, then plan id.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description How many items to return (1-500). */
+                    limit?: number;
+                    /** @description The `next_cursor` of the previous page. */
+                    cursor?: string | null;
+                    /** @description Only plans with this reason for attention (whether or not it is their first) */
+                    attention?: "at_risk" | "approvals" | "exceptions" | "unsigned_documents" | "past_due_billing" | null;
+                    /** @description setup (not taking contributions yet) or live */
+                    status?: "setup" | "live" | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BookPage"];
+                    };
+                };
+                /** @description No valid access token: send `Authorization: Bearer <token>`. Expired, forged and refresh tokens, and tokens of an ended session, are refused alike. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The book of plans is for advisors; a sponsor reads its plan's dashboard. (Roles that may see a book of plans across employers: advisor, platform_admin.) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Validation failed: every problem is listed in `errors` (a NUL character in any parameter or body is one); nothing was stored. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/book.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The book (with the same filters) as a CSV file for spreadsheets. */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Only plans with this reason for attention (whether or not it is their first) */
+                    attention?: "at_risk" | "approvals" | "exceptions" | "unsigned_documents" | "past_due_billing" | null;
+                    /** @description setup (not taking contributions yet) or live */
+                    status?: "setup" | "live" | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The book as a CSV file, in the book's order; cells a spreadsheet would run as formulas begin with '. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description No valid access token: send `Authorization: Bearer <token>`. Expired, forged and refresh tokens, and tokens of an ended session, are refused alike. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The book of plans is for advisors; a sponsor reads its plan's dashboard. (Roles that may see a book of plans across employers: advisor, platform_admin.) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Validation failed: every problem is listed in `errors` (a NUL character in any parameter or body is one); nothing was stored. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/book/pipeline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The setup pipeline: plans created, documents signed (in force, no pay run yet), live (taking
+         *     contributions), with how many are in each stage and the newest of each.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description How many plans to list in each stage, newest first (1-500) */
+                    per_stage?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PipelineOut"];
+                    };
+                };
+                /** @description No valid access token: send `Authorization: Bearer <token>`. Expired, forged and refresh tokens, and tokens of an ended session, are refused alike. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The book of plans is for advisors; a sponsor reads its plan's dashboard. (Roles that may see a book of plans across employers: advisor, platform_admin.) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Validation failed: every problem is listed in `errors` (a NUL character in any parameter or body is one); nothing was stored. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/documents/{document_id}": {
         parameters: {
             query?: never;
@@ -6530,6 +6744,87 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/plans/{plan_id}/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                plan_id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * The plan's dashboard: participation, average deferral (HCE and NHCE), match paid and projected, assets,
+         *     contributions by month, what waits for the sponsor (approvals, payroll exceptions, dead letters), the
+         *     compliance status and margin, the adoption agreement and billing.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    plan_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["FiguresOut"];
+                    };
+                };
+                /** @description No valid access token: send `Authorization: Bearer <token>`. Expired, forged and refresh tokens, and tokens of an ended session, are refused alike. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description This is for the employer's admins and its advisor. (Roles that may see employers, plans and their records: advisor, platform_admin, sponsor_admin.) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Nothing has this id, or it belongs to an employer the caller may not see (ids of others reveal nothing). */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Validation failed: every problem is listed in `errors` (a NUL character in any parameter or body is one); nothing was stored. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/plans/{plan_id}/documents": {
         parameters: {
             query?: never;
@@ -6998,6 +7293,264 @@ export interface paths {
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/plans/{plan_id}/participants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                plan_id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Everyone on the plan's census with their participation status, election in effect, balance and vested
+         *     balance (the phone's figures), this plan year's deferrals and match, and their last contribution: sorted,
+         *     filtered by status, paginated.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description name, balance, deferral_rate or last_contribution; a leading - for descending. Ties go by employee id; people without the figure come last. */
+                    sort?: "name" | "balance" | "deferral_rate" | "last_contribution" | "-name" | "-balance" | "-deferral_rate" | "-last_contribution";
+                    /** @description Only people of this participation status */
+                    status?: "enrolled" | "eligible_not_enrolled" | "opted_out" | "not_yet_eligible" | "terminated" | null;
+                    /** @description How many items to return (1-500). */
+                    limit?: number;
+                    /** @description The `next_cursor` of the previous page. */
+                    cursor?: string | null;
+                };
+                header?: never;
+                path: {
+                    plan_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ParticipantPage"];
+                    };
+                };
+                /** @description No valid access token: send `Authorization: Bearer <token>`. Expired, forged and refresh tokens, and tokens of an ended session, are refused alike. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description This is for the employer's admins and its advisor. (Roles that may see employers, plans and their records: advisor, platform_admin, sponsor_admin.) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Nothing has this id, or it belongs to an employer the caller may not see (ids of others reveal nothing). */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Validation failed: every problem is listed in `errors` (a NUL character in any parameter or body is one); nothing was stored. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/plans/{plan_id}/participants.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                plan_id: string;
+            };
+            cookie?: never;
+        };
+        /** The participant list (the same filter and sort, every row) as a CSV file for spreadsheets. */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description name, balance, deferral_rate or last_contribution; a leading - for descending. Ties go by employee id; people without the figure come last. */
+                    sort?: "name" | "balance" | "deferral_rate" | "last_contribution" | "-name" | "-balance" | "-deferral_rate" | "-last_contribution";
+                    /** @description Only people of this participation status */
+                    status?: "enrolled" | "eligible_not_enrolled" | "opted_out" | "not_yet_eligible" | "terminated" | null;
+                };
+                header?: never;
+                path: {
+                    plan_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The participant list as a CSV file, every row, in the list's order; cells a spreadsheet would run as formulas begin with '. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description No valid access token: send `Authorization: Bearer <token>`. Expired, forged and refresh tokens, and tokens of an ended session, are refused alike. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description This is for the employer's admins and its advisor. (Roles that may see employers, plans and their records: advisor, platform_admin, sponsor_admin.) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Nothing has this id, or it belongs to an employer the caller may not see (ids of others reveal nothing). */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Validation failed: every problem is listed in `errors` (a NUL character in any parameter or body is one); nothing was stored. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/plans/{plan_id}/participants/{employee_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                plan_id: string;
+                employee_id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * One participant's account, read only: balance by source and fund (as their phone shows it), money in per
+         *     pay date (paginated by `limit` and `cursor`), elections and their payroll stage, how many beneficiaries.
+         *     Each view is written to the audit trail.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description How many items to return (1-500). */
+                    limit?: number;
+                    /** @description The `next_cursor` of the previous page. */
+                    cursor?: string | null;
+                };
+                header?: never;
+                path: {
+                    plan_id: string;
+                    employee_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ParticipantAccountOut"];
+                    };
+                };
+                /** @description No valid access token: send `Authorization: Bearer <token>`. Expired, forged and refresh tokens, and tokens of an ended session, are refused alike. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description This is for the employer's admins and its advisor. (Roles that may see employers, plans and their records: advisor, platform_admin, sponsor_admin.) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Nothing has this id, or it belongs to an employer the caller may not see (ids of others reveal nothing). */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Validation failed: every problem is listed in `errors` (a NUL character in any parameter or body is one); nothing was stored. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -7491,6 +8044,13 @@ export interface components {
             /** Format: date */
             went_live_on?: string | null;
         };
+        /** @description One page of a list; follow next_cursor for the rest. */
+        BookPage: {
+            /** @description This page's items. */
+            data?: components["schemas"]["FiguresOut"][];
+            /** @description Pass as `cursor` for the next page; null at the end. */
+            next_cursor?: string | null;
+        };
         /** @description Approve or reject several elections at once; each is decided on its own. */
         BulkDecisionIn: {
             /** @enum {string} */
@@ -7669,6 +8229,13 @@ export interface components {
              */
             reason?: string | null;
         };
+        /** @description One line of an election: a money type at a percent of pay or a flat amount per paycheck. */
+        DeferralLineOut: {
+            amount_cents?: number | null;
+            /** @description pretax, roth, pretax_catchup or roth_catchup */
+            money_type?: string;
+            percent?: number | string | null;
+        };
         /** @description A device to push to: its FCM token and what the texts need (platform, app version, locale, time zone). */
         DeviceIn: {
             /** @default null */
@@ -7738,6 +8305,19 @@ export interface components {
         /** @description A new deferral election: one line per money type (pre-tax, Roth, and their catch-up lines). */
         ElectionIn: {
             lines: components["schemas"]["ElectionLineIn"][];
+        };
+        /** @description The election payroll should be using today, and the percent of pay it defers (flat amounts counted on the census pay per paycheck), in all and split between pre-tax and Roth. */
+        ElectionInEffectOut: {
+            /** @description Percent of pay deferred in all, to two places (null: an amount asked of no pay) */
+            deferral_percent?: number | string | null;
+            /** Format: date */
+            effective_date?: string;
+            election_id?: string;
+            /** @description election, opt_out, auto_enroll or escalation */
+            kind?: string;
+            lines?: components["schemas"]["DeferralLineOut"][];
+            pretax_percent?: number | string | null;
+            roth_percent?: number | string | null;
         };
         /** @description One deduction: a percent of pay or a flat amount per paycheck (in cents). */
         ElectionLineIn: {
@@ -7945,6 +8525,55 @@ export interface components {
             }[];
             next_cursor?: string | null;
         };
+        /** @description A plan's headline figures for this plan year, as last kept current by the events that move them. */
+        FiguresOut: {
+            /** @description The current adoption agreement is signed */
+            agreement_signed?: boolean;
+            /**
+             * Format: date
+             * @description The day the figures were computed for
+             */
+            as_of?: string;
+            /** @description Held for participants, at cost */
+            assets_cents?: number;
+            /** @description The first reason the plan needs attention (at_risk, approvals, exceptions, unsigned_documents, past_due_billing); null for none */
+            attention?: string | null;
+            /** @description The reason's place in that order; 5 for none */
+            attention_rank?: number;
+            /** @description off, active, past_due or cancelled */
+            billing_status?: string;
+            /** @description The smallest projected ADP/ACP margin, percentage points (negative when failing) */
+            compliance_margin?: string | null;
+            /** @description on_track, narrow_margin, at_risk, or not_computed before the year's first computation */
+            compliance_status?: string;
+            contributions_by_month?: components["schemas"]["MonthOut"][];
+            /** @description Messages to payroll given up on, waiting for a retry */
+            dead_letters?: number;
+            /** @description Employees eligible to defer today */
+            eligible_count?: number;
+            employer_id?: string;
+            employer_name?: string;
+            /** @description Eligible employees with an election in effect that withholds something */
+            enrolled_count?: number;
+            /** @description The HCEs' average deferral percent (projected ADP, from the compliance state); null before its first computation or with no HCE */
+            hce_average_deferral?: string | null;
+            /** @description Employer match paid in this plan year */
+            match_paid_cents?: number;
+            /** @description The year's match at the run rate so far (paid, spread over the year's pay dates) */
+            match_projected_cents?: number;
+            /** @description The NHCEs' average deferral percent (projected ADP) */
+            nhce_average_deferral?: string | null;
+            /** @description Payroll exceptions waiting for the sponsor */
+            open_exceptions?: number;
+            /** @description enrolled / eligible, a fraction to four places (0.75 is 75%); null when no one is eligible */
+            participation_rate?: string | null;
+            pending_approvals?: number;
+            plan_id?: string;
+            plan_name?: string;
+            /** @description created, documents_signed (in force, no pay run yet) or live (taking contributions) */
+            stage?: string;
+            year?: number;
+        };
         /** @description Something doubtful about a statement. */
         FindingOut: {
             code?: string;
@@ -8051,6 +8680,12 @@ export interface components {
             /** @description paid, payment_failed or open */
             status?: string;
         };
+        /** @description The latest pay date that brought money in (corrections netted), and how much. */
+        LastContributionOut: {
+            /** Format: date */
+            pay_date?: string;
+            total_cents?: number;
+        };
         /** @description This calendar year's deferrals against the 402(g) and catch-up limits. */
         LimitsOut: {
             calendar_year?: number;
@@ -8115,6 +8750,16 @@ export interface components {
             plan_id?: string;
             plan_name?: string;
             roth_allowed?: boolean;
+        };
+        /** @description Money paid in with the pay dates of one month of this year (corrections netted). */
+        MonthOut: {
+            /** @description Cents by source (pretax, roth, employer_match, ...) */
+            by_source?: {
+                [key: string]: number;
+            };
+            /** @description YYYY-MM */
+            month?: string;
+            total_cents?: number;
         };
         /** @description Census details of a new hire that payroll knows and Plumb does not yet (the statement gives the id). */
         NewHireIn: {
@@ -8264,6 +8909,58 @@ export interface components {
             /** @description Total number of pages. */
             total_pages?: number;
         };
+        /** @description One participant's account, read only: status, election in effect, balance by source and fund (the phone's figures), money in per pay date (a page, newest first), every election with its payroll stage, and how many beneficiaries are named (not who). */
+        ParticipantAccountOut: {
+            balance?: components["schemas"]["BalanceOut"];
+            /** @description Beneficiaries named in the current designation */
+            beneficiaries_count?: number;
+            /** @description Money in per pay date, newest first: one page (`limit`, `cursor`) */
+            contributions?: components["schemas"]["ContributionOut"][];
+            /** @description Pass as `cursor` for the next page of contributions; null at the end */
+            contributions_next_cursor?: string | null;
+            election_in_effect?: components["schemas"]["ElectionInEffectOut"] | null;
+            /** @description Every version, newest first */
+            elections?: components["schemas"]["ElectionOut"][];
+            /** @description eligible, waiting, pending_hours or terminated (null before the first determination) */
+            eligibility_status?: string | null;
+            employee_id?: string;
+            external_id?: string;
+            first_name?: string;
+            last_name?: string;
+            /** @description enrolled, eligible_not_enrolled, opted_out, not_yet_eligible, terminated */
+            participation_status?: string;
+        };
+        /** @description One page of a list; follow next_cursor for the rest. */
+        ParticipantPage: {
+            /** @description This page's items. */
+            data?: components["schemas"]["ParticipantRowOut"][];
+            /** @description Pass as `cursor` for the next page; null at the end. */
+            next_cursor?: string | null;
+        };
+        /** @description One person of the plan as the sponsor's list shows them. Never an SSN or a date of birth. */
+        ParticipantRowOut: {
+            /** @description Today, at the latest fund prices (as the phone shows) */
+            balance_cents?: number;
+            election_in_effect?: components["schemas"]["ElectionInEffectOut"] | null;
+            employee_id?: string;
+            /** @description The employer's own id for them */
+            external_id?: string;
+            first_name?: string;
+            last_contribution?: components["schemas"]["LastContributionOut"] | null;
+            last_name?: string;
+            /** @description enrolled, eligible_not_enrolled, opted_out, not_yet_eligible, terminated */
+            participation_status?: string;
+            vested_balance_cents?: number;
+            /** @description Elective deferrals this plan year, corrections netted */
+            ytd_deferrals_cents?: number;
+            /** @description Employer match this plan year, corrections netted */
+            ytd_match_cents?: number;
+            /**
+             * Format: date
+             * @description The first day of this plan year
+             */
+            ytd_since?: string;
+        };
         /** @description A pay run. Replaying the same run and version changes nothing; a correction is the next version. */
         PayRunIn: {
             /** Format: date */
@@ -8342,6 +9039,20 @@ export interface components {
             detail?: string | null;
             /** @description requested, approved, sent, confirmed, observed or failed (rejected, superseded for elections that never went) */
             stage?: string;
+        };
+        /** @description The advisor's setup pipeline: plans created, documents signed, live. */
+        PipelineOut: {
+            stages?: components["schemas"]["StageOut"][];
+            total?: number;
+        };
+        /** @description A plan in the pipeline. */
+        PipelinePlanOut: {
+            /** Format: date-time */
+            created_at?: string;
+            employer_id?: string;
+            employer_name?: string;
+            plan_id?: string;
+            plan_name?: string;
         };
         /** @description Provisions to amend, and the day the amendment takes effect; fields left out stay as they are. */
         PlanAmendmentIn: {
@@ -8683,6 +9394,16 @@ export interface components {
             email?: string;
             /** Format: date-time */
             expires_at?: string;
+        };
+        /** @description One stage of plan setup: how many plans are in it, and the newest of them. */
+        StageOut: {
+            count?: number;
+            plans?: components["schemas"]["PipelinePlanOut"][];
+            /**
+             * @description created, documents_signed, live
+             * @enum {string}
+             */
+            stage?: "created" | "documents_signed" | "live";
         };
         /** @description One employee's pay in this run. */
         StatementIn: {
