@@ -1,0 +1,280 @@
+"""Benchmark: 100 plans set up end to end through the HTTP API, as advisors and sponsors do it, until each is live and
+billed in Stripe.
+
+For each plan: an advisor creates it (`POST /v1/plans/setup`), which draws up its documents (the adoption agreement
+and the summary plan description in English and Spanish); the sponsor admin's invitation is delivered by the worker
+(a file under the instance directory, as without SMTP); the sponsor admin accepts it (setting a password: argon2 at
+the production settings) and signs the adoption agreement (`POST /v1/documents/<id>/signature`); the plan goes live,
+and the worker makes the employer's Stripe customer and base-fee subscription on localstripe (a loopback process,
+as the billing tests start it). The API is served on a threaded server in this process (rate limits off: a hundred
+setups from one address); the worker is a `plumb worker` process, the path production uses.
+
+    DATABASE_URL=postgresql+psycopg://user@host/db python bench/plan_setup.py
+
+Figures:
+- `plans_per_minute` (goal at least 600): 100 plans (`BENCH_PLANS`) over the seconds from the first setup request
+  to the last plan's subscription recorded, with `BENCH_CLIENTS` (4) advisors and their sponsors at once;
+- `document_seconds` (goal under 1): drawing up one plan's full set (the three documents a setup makes), the median
+  over `BENCH_DOCUMENT_ROUNDS` (7) of the run's plans, each a different plan's provisions;
+- `signed_document_seconds`: the adoption agreement again with its signature page, as signing draws it (median).
+
+PostgreSQL only: SQLite's one writer would measure the lock, not the setup. Creates a scratch database next to the
+one in DATABASE_URL and drops it afterwards. Prints figures as it goes; the last line is one JSON object of them."""
+import json
+import logging
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+# bench/notifications.py bears the notifications package's name: the project comes first on the path, the
+# benchmarks' helpers (scratch) after it.
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE)]
+
+import httpx  # noqa: E402
+import stripe  # noqa: E402
+from cryptography.fernet import Fernet  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
+from werkzeug.serving import make_server  # noqa: E402
+
+from backend.app import create_app  # noqa: E402
+from backend.billing.models import BillingAccount  # noqa: E402
+from backend.clock import Clock  # noqa: E402
+from backend.config import Config  # noqa: E402
+from backend.db import migrate  # noqa: E402
+from backend.documents import service as documents  # noqa: E402
+from backend.documents.models import PlanDocument  # noqa: E402
+from backend.documents.render import render_document  # noqa: E402
+from backend.identity.service import create_user  # noqa: E402
+from notifications.files import messages_dir  # noqa: E402
+from scratch import ScratchDatabase  # noqa: E402
+from tests.support.local_servers import LocalStripe  # noqa: E402
+from tests.support.receivers import free_port  # noqa: E402
+
+PLANS = int(os.environ.get("BENCH_PLANS", 100))
+CLIENTS = int(os.environ.get("BENCH_CLIENTS", 4))
+DOCUMENT_ROUNDS = int(os.environ.get("BENCH_DOCUMENT_ROUNDS", 7))
+PASSWORD = "plan-setup-bench-passphrase-2026"
+STRIPE_KEY = "sk_test_plumb_bench"
+TIMEOUT_SECONDS = 600
+
+
+class Inbox:
+    """The invitation tokens the worker delivered, by address: it writes each message as a file under the instance
+    directory (no SMTP configured); every waiting sponsor shares one reading of the new files."""
+
+    TOKEN = re.compile(r"^\s*Invitation token:\s*(\S+)", re.MULTILINE)
+
+    def __init__(self, instance_dir: str):
+        self.folder = messages_dir(instance_dir)
+        self.seen: set[str] = set()
+        self.tokens: dict[str, str] = {}
+        self.lock = threading.Lock()
+
+    def token_for(self, address: str, deadline: float) -> str:
+        while True:
+            with self.lock:
+                if address not in self.tokens:
+                    self._read_new()
+                if address in self.tokens:
+                    return self.tokens[address]
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no invitation reached {address}")
+            time.sleep(0.005)
+
+    def _read_new(self) -> None:
+        if not self.folder.exists():
+            return
+        for path in self.folder.glob("*.txt"):
+            if path.name in self.seen:
+                continue
+            self.seen.add(path.name)
+            text = path.read_text()
+            token = self.TOKEN.search(text)
+            to = next((line[4:] for line in text.splitlines() if line.startswith("To: ")), "")
+            if token:
+                for address in to.split(", "):
+                    self.tokens[address] = token.group(1)
+
+
+def plan_request(i: int) -> dict:
+    """A plan of the kind the seed's advisor sets up: a safe-harbor match, with loans and hardship, every few
+    a different template so the documents vary."""
+    template = ("safe_harbor_match", "traditional", "starter", "safe_harbor_match")[i % 4]
+    plan = {"effective_date": "2026-01-01"}
+    if template != "starter":
+        plan.update(loans_allowed=i % 2 == 0, hardship_allowed=i % 3 == 0)
+    return {"template": template,
+            "employer": {"name": f"Bench Employer {i:03d} LLC", "ein": f"{10 + i // 10_000_000:02d}-{i:07d}",
+                         "address": {"line1": f"{i} Main St", "city": "Provo", "state": "UT",
+                                     "postal_code": "84601"},
+                         "payroll": {"frequency": "biweekly", "anchor_pay_date": "2026-01-02"}},
+            "sponsor_admin": {"email": f"sponsor{i}@bench.example"}, "plan": plan}
+
+
+def bearer(response) -> dict:
+    assert response.status_code in (200, 201), response.text[:500]
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def set_up_one(client: httpx.Client, advisor: dict, inbox: Inbox, i: int) -> str:
+    """One plan, from the advisor's request to the sponsor's signature: the plan's id."""
+    deadline = time.monotonic() + TIMEOUT_SECONDS
+    request = plan_request(i)
+    setup = client.post("/v1/plans/setup", headers=advisor, json=request)
+    assert setup.status_code == 201, setup.text[:500]
+    plan_id = setup.json()["plan"]["id"]
+    token = inbox.token_for(request["sponsor_admin"]["email"], deadline)
+    sponsor = bearer(client.post("/v1/auth/invitations/accept", json={"token": token, "password": PASSWORD}))
+    listed = client.get(f"/v1/plans/{plan_id}/documents", headers=sponsor)
+    assert listed.status_code == 200, listed.text[:500]
+    kinds = sorted((d["kind"], d["language"]) for d in listed.json())
+    assert kinds == [("adoption_agreement", "en"), ("summary_plan_description", "en"),
+                     ("summary_plan_description", "es")], kinds
+    agreement = next(d for d in listed.json() if d["kind"] == "adoption_agreement")
+    signed = client.post(f"/v1/documents/{agreement['id']}/signature",
+                         headers={**sponsor, "User-Agent": "PlumbBench/1.0"},
+                         json={"typed_name": f"Sponsor {i}", "title": "Owner", "consent_to_electronic_records": True})
+    assert signed.status_code == 201, signed.text[:500]
+    return plan_id
+
+
+def subscribed_count(plumb) -> int:
+    with plumb.db.transaction() as session:
+        return session.scalar(select(func.count()).select_from(BillingAccount).where(
+            BillingAccount.base_subscription_id.is_not(None)))
+
+
+def check_stripe(base_url: str, expected: int) -> None:
+    """localstripe holds one customer per employer, each with its base-fee subscription."""
+    client = stripe.StripeClient(STRIPE_KEY, base_addresses={"api": base_url})
+    customers = client.v1.customers.list({"limit": 100})
+    found = list(customers.auto_paging_iter())
+    ours = [c for c in found if c.metadata.to_dict().get("plumb_employer_id")]
+    assert len(ours) == expected, (len(ours), expected)
+    for customer in ours[:5]:
+        subscriptions = client.v1.subscriptions.list({"customer": customer.id}).data
+        assert [s["items"]["data"][0]["plan"]["id"] for s in subscriptions] == ["plumb-base-5000"], subscriptions
+
+
+def full_set(provisions: dict) -> None:
+    """What drawing up a new plan renders: each kind of documents.SET in each of its languages, version 1."""
+    for kind, languages in documents.SET:
+        for language in languages:
+            render_document(kind, language, provisions, version=1)
+
+
+def document_timings(plumb, plan_ids: list[str]) -> tuple[list[float], list[float]]:
+    """Seconds to draw up a plan's full set, and to draw its agreement with a signature page, for different plans."""
+    with plumb.db.transaction() as session:
+        agreements = session.scalars(select(PlanDocument).where(
+            PlanDocument.plan_id.in_(plan_ids[:DOCUMENT_ROUNDS]),
+            PlanDocument.kind == documents.ADOPTION_AGREEMENT)).all()
+        provisions = [(a.provisions, a.sha256) for a in agreements]
+    sets, signed = [], []
+    for rules, sha in provisions:
+        started = time.perf_counter()
+        full_set(rules)
+        sets.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        render_document(documents.ADOPTION_AGREEMENT, "en", rules, version=1, signature={
+            "name": "Pat Sponsor", "title": "Owner", "at": "2026-12-01 12:00:00 UTC", "ip": "127.0.0.1",
+            "agent": "PlumbBench/1.0", "sha256": sha})
+        signed.append(time.perf_counter() - started)
+    return sets, signed
+
+
+def main() -> None:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgresql"):
+        sys.exit("bench/plan_setup.py needs PostgreSQL in DATABASE_URL (postgresql+psycopg://…); SQLite's one "
+                 "writer would measure its lock, not the setup")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request would drown the figures
+    scratch = ScratchDatabase(url)
+    instance = tempfile.TemporaryDirectory()
+    localstripe = LocalStripe(Path(instance.name), free_port()).start()
+    server = worker = None
+    try:
+        migrate(scratch.url)
+        pii_key, jwt_secret = Fernet.generate_key().decode(), "bench" * 8
+        config = Config(database_url=scratch.url, jwt_secret=jwt_secret, pii_key=pii_key, rate_limits_enabled=False,
+                        allow_loopback_http=True, instance_dir=instance.name, stripe_api_key=STRIPE_KEY,
+                        stripe_api_base=localstripe.base_url)
+        app = create_app(config, clock=Clock(fixed_today=date.today()))
+        plumb = app.extensions["plumb"]
+        print(f"database: {plumb.db.dialect}; localstripe at {localstripe.base_url}")
+        with plumb.db.transaction() as session:
+            for a in range(CLIENTS):
+                create_user(session, config, email=f"advisor{a}@bench.example", password=PASSWORD, role="advisor")
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        base_url = f"http://127.0.0.1:{server.server_port}"
+        env = {**os.environ, "DATABASE_URL": scratch.url, "PLUMB_PII_KEY": pii_key, "PLUMB_JWT_SECRET": jwt_secret,
+               "PLUMB_INSTANCE_DIR": instance.name, "PLUMB_STRIPE_API_KEY": STRIPE_KEY,
+               "PLUMB_STRIPE_API_BASE": localstripe.base_url, "PLUMB_ALLOW_LOOPBACK_HTTP": "1"}
+        worker = subprocess.Popen([str(Path(sys.executable).parent / "plumb"), "worker", "--idle", "0.01"], env=env,
+                                  stderr=subprocess.DEVNULL)
+        clients = [httpx.Client(base_url=base_url, timeout=120) for _ in range(CLIENTS)]
+        advisors = [bearer(clients[a].post("/v1/auth/login", json={"email": f"advisor{a}@bench.example",
+                                                                    "password": PASSWORD}))
+                    for a in range(CLIENTS)]
+        inbox = Inbox(instance.name)
+
+        print(f"setting up {PLANS} plans, {CLIENTS} advisors at once …", flush=True)
+        started = time.perf_counter()
+
+        def by_advisor(a: int) -> list[str]:
+            return [set_up_one(clients[a], advisors[a], inbox, i) for i in range(a, PLANS, CLIENTS)]
+
+        with ThreadPoolExecutor(CLIENTS) as pool:
+            plan_ids = [plan_id for ids in pool.map(by_advisor, range(CLIENTS)) for plan_id in ids]
+        signed_at = time.perf_counter() - started
+        while subscribed_count(plumb) < PLANS:
+            assert worker.poll() is None, "the worker stopped"
+            assert time.perf_counter() - started < TIMEOUT_SECONDS, f"{subscribed_count(plumb)} of {PLANS} billed"
+            time.sleep(0.01)
+        elapsed = time.perf_counter() - started
+        check_stripe(localstripe.base_url, PLANS)
+        per_minute = PLANS / elapsed * 60
+        print(f"  {PLANS} plans created, signed and billed in {elapsed:.2f} s ({per_minute:.0f} plans/minute); "
+              f"the last signature after {signed_at:.2f} s")
+
+        sets, signed = document_timings(plumb, plan_ids)
+        document_seconds = statistics.median(sets)
+        print(f"  one plan's full document set ({sum(len(ls) for _, ls in documents.SET)} PDFs): "
+              f"{document_seconds:.3f} s (median of {len(sets)} plans; {min(sets):.3f}-{max(sets):.3f}); "
+              f"the agreement with its signature page {statistics.median(signed):.3f} s")
+        for client in clients:
+            client.close()
+        figures = {"database": plumb.db.dialect, "plans": PLANS, "clients": CLIENTS,
+                   "seconds": round(elapsed, 2), "plans_per_minute": round(per_minute),
+                   "last_signature_seconds": round(signed_at, 2),
+                   "document_seconds": round(document_seconds, 4),
+                   "document_seconds_each": [round(s, 4) for s in sets],
+                   "signed_document_seconds": round(statistics.median(signed), 4)}
+        print(json.dumps(figures))
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(30)
+        if server is not None:
+            server.shutdown()
+        app_db = locals().get("plumb")
+        if app_db is not None:
+            app_db.db.engine.dispose()
+        localstripe.stop()
+        scratch.drop()
+        instance.cleanup()
+
+
+if __name__ == "__main__":
+    main()
