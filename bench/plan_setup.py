@@ -18,12 +18,16 @@ Figures:
   over `BENCH_DOCUMENT_ROUNDS` (7) of the run's plans, each a different plan's provisions;
 - `signed_document_seconds`: the adoption agreement again with its signature page, as signing draws it (median).
 
+`BENCH_PROFILE=/tmp/setup.prof` runs the server's requests under cProfile, one at a time, and writes the stats there.
+
 PostgreSQL only: SQLite's one writer would measure the lock, not the setup. Creates a scratch database next to the
 one in DATABASE_URL and drops it afterwards. Prints figures as it goes; the last line is one JSON object of them."""
+import cProfile
 import json
 import logging
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -106,6 +110,23 @@ class Inbox:
                     self.tokens[address] = token.group(1)
 
 
+class Profiled:
+    """The server's requests under one cProfile profiler, one request at a time (a profiler follows one thread):
+    `BENCH_PROFILE=<file>` writes its stats there, for `python -m pstats`. The figures it prints are not the
+    benchmark's."""
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app, self.profiler, self.lock = wsgi_app, cProfile.Profile(), threading.Lock()
+
+    def __call__(self, environ, start_response):
+        with self.lock:
+            self.profiler.enable()
+            try:
+                return list(self.wsgi_app(environ, start_response))
+            finally:
+                self.profiler.disable()
+
+
 def plan_request(i: int) -> dict:
     """A plan of the kind the seed's advisor sets up: a safe-harbor match, with loans and hardship, every few
     a different template so the documents vary."""
@@ -126,15 +147,29 @@ def bearer(response) -> dict:
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
-def set_up_one(client: httpx.Client, advisor: dict, inbox: Inbox, i: int) -> str:
-    """One plan, from the advisor's request to the sponsor's signature: the plan's id."""
+STEPS = ("setup", "invitation", "accept", "sign")
+
+
+def set_up_one(client: httpx.Client, advisor: dict, inbox: Inbox, i: int, steps: dict[str, list[float]]) -> str:
+    """One plan, from the advisor's request to the sponsor's signature: the plan's id. Each step's seconds go to
+    `steps`."""
     deadline = time.monotonic() + TIMEOUT_SECONDS
+    clock = [time.perf_counter()]
+
+    def lap(step: str) -> None:
+        now = time.perf_counter()
+        steps[step].append(now - clock[0])
+        clock[0] = now
+
     request = plan_request(i)
     setup = client.post("/v1/plans/setup", headers=advisor, json=request)
     assert setup.status_code == 201, setup.text[:500]
     plan_id = setup.json()["plan"]["id"]
+    lap("setup")
     token = inbox.token_for(request["sponsor_admin"]["email"], deadline)
+    lap("invitation")
     sponsor = bearer(client.post("/v1/auth/invitations/accept", json={"token": token, "password": PASSWORD}))
+    lap("accept")
     listed = client.get(f"/v1/plans/{plan_id}/documents", headers=sponsor)
     assert listed.status_code == 200, listed.text[:500]
     kinds = sorted((d["kind"], d["language"]) for d in listed.json())
@@ -145,7 +180,17 @@ def set_up_one(client: httpx.Client, advisor: dict, inbox: Inbox, i: int) -> str
                          headers={**sponsor, "User-Agent": "PlumbBench/1.0"},
                          json={"typed_name": f"Sponsor {i}", "title": "Owner", "consent_to_electronic_records": True})
     assert signed.status_code == 201, signed.text[:500]
+    lap("sign")  # (the listing and the signature)
     return plan_id
+
+
+def cpu_seconds(pid: int | None = None) -> float:
+    """User and system CPU seconds a process (this one by default) has used so far, from /proc."""
+    if pid is None:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def subscribed_count(plumb) -> int:
@@ -215,6 +260,9 @@ def main() -> None:
         with plumb.db.transaction() as session:
             for a in range(CLIENTS):
                 create_user(session, config, email=f"advisor{a}@bench.example", password=PASSWORD, role="advisor")
+        profile = os.environ.get("BENCH_PROFILE")
+        if profile:
+            app.wsgi_app = Profiled(app.wsgi_app)
         server = make_server("127.0.0.1", 0, app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         base_url = f"http://127.0.0.1:{server.server_port}"
@@ -228,12 +276,15 @@ def main() -> None:
                                                                     "password": PASSWORD}))
                     for a in range(CLIENTS)]
         inbox = Inbox(instance.name)
+        steps: dict[str, list[float]] = {step: [] for step in STEPS}
 
         print(f"setting up {PLANS} plans, {CLIENTS} advisors at once …", flush=True)
+        cpu_before = {name: cpu_seconds(pid) for name, pid in
+                      (("server", None), ("worker", worker.pid), ("localstripe", localstripe.process.pid))}
         started = time.perf_counter()
 
         def by_advisor(a: int) -> list[str]:
-            return [set_up_one(clients[a], advisors[a], inbox, i) for i in range(a, PLANS, CLIENTS)]
+            return [set_up_one(clients[a], advisors[a], inbox, i, steps) for i in range(a, PLANS, CLIENTS)]
 
         with ThreadPoolExecutor(CLIENTS) as pool:
             plan_ids = [plan_id for ids in pool.map(by_advisor, range(CLIENTS)) for plan_id in ids]
@@ -243,10 +294,17 @@ def main() -> None:
             assert time.perf_counter() - started < TIMEOUT_SECONDS, f"{subscribed_count(plumb)} of {PLANS} billed"
             time.sleep(0.01)
         elapsed = time.perf_counter() - started
+        cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in
+               (("server", None), ("worker", worker.pid), ("localstripe", localstripe.process.pid))}
+        load = os.getloadavg()[0]
         check_stripe(localstripe.base_url, PLANS)
         per_minute = PLANS / elapsed * 60
         print(f"  {PLANS} plans created, signed and billed in {elapsed:.2f} s ({per_minute:.0f} plans/minute); "
               f"the last signature after {signed_at:.2f} s")
+        print("  CPU per plan: " + ", ".join(f"{name} {seconds / PLANS * 1000:.0f} ms" for name, seconds in cpu.items())
+              + f" (the server's process includes the {CLIENTS} clients); load average {load:.1f}")
+        print("  each plan's steps, median seconds: " + ", ".join(
+            f"{step} {statistics.median(steps[step]):.3f}" for step in STEPS))
 
         sets, signed = document_timings(plumb, plan_ids)
         document_seconds = statistics.median(sets)
@@ -255,9 +313,15 @@ def main() -> None:
               f"the agreement with its signature page {statistics.median(signed):.3f} s")
         for client in clients:
             client.close()
+        if profile:
+            app.wsgi_app.profiler.dump_stats(profile)
+            print(f"  the server's requests under cProfile (one at a time): {profile}")
         figures = {"database": plumb.db.dialect, "plans": PLANS, "clients": CLIENTS,
                    "seconds": round(elapsed, 2), "plans_per_minute": round(per_minute),
                    "last_signature_seconds": round(signed_at, 2),
+                   "cpu_ms_per_plan": {name: round(seconds / PLANS * 1000) for name, seconds in cpu.items()},
+                   "load_average_1m": round(load, 1),
+                   "step_median_seconds": {step: round(statistics.median(steps[step]), 3) for step in STEPS},
                    "document_seconds": round(document_seconds, 4),
                    "document_seconds_each": [round(s, 4) for s in sets],
                    "signed_document_seconds": round(statistics.median(signed), 4)}
