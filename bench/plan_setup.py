@@ -16,6 +16,9 @@ Figures:
   to the last plan's subscription recorded, with `BENCH_CLIENTS` (4) advisors and their sponsors at once;
 - `document_seconds` (goal under 1): drawing up one plan's full set (the three documents a setup makes), the median
   over `BENCH_DOCUMENT_ROUNDS` (7) of the run's plans, each a different plan's provisions;
+- the CPU each plan costs in this process (server and clients), the worker and localstripe, and the plans a minute
+  the machine's cores could carry at that cost (`cpu_bound_plans_per_minute`, PostgreSQL's share not counted): on a
+  shared machine the load average printed beside it says how much of it the run had;
 - `signed_document_seconds`: the adoption agreement again with its signature page, as signing draws it (median).
 
 `BENCH_PROFILE=/tmp/setup.prof` runs the server's requests under cProfile, one at a time, and writes the stats there.
@@ -70,6 +73,9 @@ DOCUMENT_ROUNDS = int(os.environ.get("BENCH_DOCUMENT_ROUNDS", 7))
 PASSWORD = "plan-setup-bench-passphrase-2026"
 STRIPE_KEY = "sk_test_plumb_bench"
 TIMEOUT_SECONDS = 600
+# The sponsor's password is hashed at the production settings (argon2id, time cost 3, 64 MiB) unless
+# BENCH_ARGON2="<time cost>,<KiB>" says otherwise ("1,8192", the tests' settings, shows what the rest of the path costs).
+ARGON2 = tuple(int(part) for part in os.environ.get("BENCH_ARGON2", "3,65536").split(","))
 
 
 class Inbox:
@@ -252,6 +258,7 @@ def main() -> None:
         migrate(scratch.url)
         pii_key, jwt_secret = Fernet.generate_key().decode(), "bench" * 8
         config = Config(database_url=scratch.url, jwt_secret=jwt_secret, pii_key=pii_key, rate_limits_enabled=False,
+                        password_time_cost=ARGON2[0], password_memory_kib=ARGON2[1],
                         allow_loopback_http=True, instance_dir=instance.name, stripe_api_key=STRIPE_KEY,
                         stripe_api_base=localstripe.base_url)
         app = create_app(config, clock=Clock(fixed_today=date.today()))
@@ -269,7 +276,7 @@ def main() -> None:
         env = {**os.environ, "DATABASE_URL": scratch.url, "PLUMB_PII_KEY": pii_key, "PLUMB_JWT_SECRET": jwt_secret,
                "PLUMB_INSTANCE_DIR": instance.name, "PLUMB_STRIPE_API_KEY": STRIPE_KEY,
                "PLUMB_STRIPE_API_BASE": localstripe.base_url, "PLUMB_ALLOW_LOOPBACK_HTTP": "1"}
-        worker = subprocess.Popen([str(Path(sys.executable).parent / "plumb"), "worker", "--idle", "0.01"], env=env,
+        worker = subprocess.Popen([str(Path(sys.executable).parent / "plumb"), "worker"], env=env,
                                   stderr=subprocess.DEVNULL)
         clients = [httpx.Client(base_url=base_url, timeout=120) for _ in range(CLIENTS)]
         advisors = [bearer(clients[a].post("/v1/auth/login", json={"email": f"advisor{a}@bench.example",
@@ -301,8 +308,13 @@ def main() -> None:
         per_minute = PLANS / elapsed * 60
         print(f"  {PLANS} plans created, signed and billed in {elapsed:.2f} s ({per_minute:.0f} plans/minute); "
               f"the last signature after {signed_at:.2f} s")
+        cpu_per_plan = sum(cpu.values()) / PLANS
+        # What this machine's cores could do if Plumb had them to itself: PostgreSQL's share not counted.
+        ceiling = 60 * os.cpu_count() / cpu_per_plan
         print("  CPU per plan: " + ", ".join(f"{name} {seconds / PLANS * 1000:.0f} ms" for name, seconds in cpu.items())
-              + f" (the server's process includes the {CLIENTS} clients); load average {load:.1f}")
+              + f" (the server's process includes the {CLIENTS} clients; argon2 time cost {ARGON2[0]}, "
+              f"{ARGON2[1]} KiB); at most {ceiling:.0f} plans/minute on {os.cpu_count()} cores without PostgreSQL's "
+              f"share; load average {load:.1f}")
         print("  each plan's steps, median seconds: " + ", ".join(
             f"{step} {statistics.median(steps[step]):.3f}" for step in STEPS))
 
@@ -319,6 +331,7 @@ def main() -> None:
         figures = {"database": plumb.db.dialect, "plans": PLANS, "clients": CLIENTS,
                    "seconds": round(elapsed, 2), "plans_per_minute": round(per_minute),
                    "last_signature_seconds": round(signed_at, 2),
+                   "argon2": list(ARGON2), "cpu_bound_plans_per_minute": round(ceiling),
                    "cpu_ms_per_plan": {name: round(seconds / PLANS * 1000) for name, seconds in cpu.items()},
                    "load_average_1m": round(load, 1),
                    "step_median_seconds": {step: round(statistics.median(steps[step]), 3) for step in STEPS},
