@@ -3,13 +3,16 @@ through the API, their adoption agreement and summaries read back from the PDF (
 what the request asked (not only by the sentence the template draws); and the same rules give the same bytes in
 another process."""
 import hashlib
+import io
 import json
+import shutil
 import subprocess
 import sys
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 
 from backend.documents import templates
 from backend.documents.models import PlanDocument
@@ -133,3 +136,18 @@ def test_the_same_rules_give_the_same_bytes_in_another_process(app, client):
         assert answer.stdout.strip() == document["sha256"] == hashlib.sha256(
             pdf_of(client, sponsor, document)).hexdigest()
 
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler's pdftoppm is not installed")
+def test_every_page_of_every_document_renders_to_an_image(app, client, tmp_path):
+    advisor = scenario.advisor(app, client)
+    setup = scenario.setup_plan(client, advisor, loans_allowed=True, hardship_allowed=True, requires_approval=False)
+    sponsor = scenario.accept_sponsor(client, setup)  # signed: the agreement downloads with its signature page
+    for document in client.get(f"/v1/plans/{setup['plan']['id']}/documents", headers=sponsor).json:
+        pdf = pdf_of(client, sponsor, document)
+        path = tmp_path / f"{document['id']}.pdf"
+        path.write_bytes(pdf)
+        subprocess.run(["pdftoppm", "-png", "-r", "40", str(path), str(tmp_path / document["id"])], check=True)
+        images = sorted(tmp_path.glob(f"{document['id']}*.png"))
+        assert len(images) == len(PdfReader(io.BytesIO(pdf)).pages) >= 1, document["kind"]
+        assert all(image.read_bytes().startswith(b"\x89PNG") for image in images)
