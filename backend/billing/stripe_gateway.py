@@ -35,10 +35,17 @@ class StripeGateway:
     def __init__(self, api_key: str, api_base: str = ""):
         self.client = stripe.StripeClient(api_key, base_addresses={"api": api_base} if api_base else {},
                                           max_network_retries=0)  # the outbox retries, with backoff
+        # The prices this process has seen made: every employer going live needs them, and asking Stripe again
+        # each time cost three requests of a subscription's five.
+        self._ensured: set[tuple[int, int]] = set()
 
     def ensure_plans(self, base_cents: int, participant_cents: int) -> None:
         """The product and the two monthly plans, made once (their ids say their amounts, so a price change is a
-        new plan, and the old one keeps billing until moved)."""
+        new plan, and the old one keeps billing until moved). Asked once per process and amounts: a plan is never
+        deleted in Stripe by Plumb, and one deleted by hand would be refused at the subscription, a permanent
+        failure to look into."""
+        if (base_cents, participant_cents) in self._ensured:
+            return
         try:
             self.client.v1.products.retrieve(PRODUCT_ID)
         except stripe.InvalidRequestError:
@@ -53,6 +60,7 @@ class StripeGateway:
                 self.client.v1.plans.create({"id": plan_id, "amount": cents, "currency": "usd", "interval": "month",
                                              "product": PRODUCT_ID, "nickname": nickname},
                                             {"idempotency_key": f"plan/{plan_id}"})
+        self._ensured.add((base_cents, participant_cents))
 
     def create_customer(self, employer_id: str, name: str, key: str) -> str:
         customer = self.client.v1.customers.create(

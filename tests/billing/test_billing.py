@@ -252,3 +252,29 @@ def test_the_server_says_at_start_whether_billing_is_on(database_url, tmp_path, 
     assert f"billing through Stripe at {localstripe.base_url}" in caplog.messages
     for plumb in (off, on):
         plumb.db.engine.dispose()
+
+
+def test_each_employer_going_live_gets_its_own_customer_and_subscription_and_the_prices_are_made_once(
+        app, client, localstripe, monkeypatch):
+    products = app.extensions["plumb"].stripe.client.v1.products
+    retrieve, retrieved = products.retrieve, []
+
+    def counted(product_id, *args, **kwargs):
+        retrieved.append(product_id)
+        return retrieve(product_id, *args, **kwargs)
+
+    monkeypatch.setattr(products, "retrieve", counted)
+    advisor = scenario.advisor(app, client)
+    employers = []
+    for name in ("First Bakery LLC", "Second Bakery LLC"):
+        setup = scenario.setup_plan(client, advisor, name=name, sponsor_email=f"{name.split()[0].lower()}@example.com")
+        scenario.accept_sponsor(client, setup)  # signs the adoption agreement: the plan goes live
+        drain(app.extensions["plumb"])
+        employers.append(setup["employer"]["id"])
+    for employer_id in employers:
+        customer = customer_of(localstripe, employer_id)
+        assert list(subscriptions_of(localstripe, customer.id)) == ["plumb-base-5000"]
+    assert customer_of(localstripe, employers[0]).id != customer_of(localstripe, employers[1]).id
+    # Both on the same prices, which Stripe was asked about once: the first employer's subscription made them, and
+    # Plumb never removes one.
+    assert retrieved == ["plumb-401k-platform"]
