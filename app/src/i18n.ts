@@ -257,6 +257,9 @@ const en = {
   pQuietSave: "Save quiet hours",
   pLanguageHint: "Language of the app and of your notifications",
   // ---- end participant screens
+  // ---- app open points (apprest)
+  pStageScheduled: "Announced: your rate goes up on that date unless you skip it.",
+  // ---- end apprest
 };
 
 export type Messages = typeof en;
@@ -509,6 +512,9 @@ const es: Messages = {
   pQuietSave: "Guardar horas de silencio",
   pLanguageHint: "Idioma de la app y de sus avisos",
   // ---- end participant screens
+  // ---- app open points (apprest)
+  pStageScheduled: "Anunciado: su aporte sube en esa fecha salvo que lo omita.",
+  // ---- end apprest
 };
 
 export const LANGUAGES = { en: "English", es: "Español" } as const;
