@@ -259,6 +259,26 @@ const en = {
   // ---- end participant screens
   // ---- app open points (apprest)
   pStageScheduled: "Announced: your rate goes up on that date unless you skip it.",
+  probValidation: "Some details need fixing.",
+  probBadRequest: "The request could not be read.",
+  probUnauthenticated: "Log in to continue.",
+  probForbidden: "You are not allowed to do this.",
+  probNotFound: "Not found: it may have been removed or expired.",
+  probConflict: "This cannot be done as things stand now.",
+  probChanged: "This changed since you opened it: review it again.",
+  probTooMany: "Too many attempts. Wait a moment and try again.",
+  probInternal: "Something went wrong on our side. Try again later.",
+  fmRequired: "Required.",
+  fmInvalid: "Not valid.",
+  fmUnknown: "Not a field this form has.",
+  fmTooLong: "At most {max} characters.",
+  fmTooShort: "At least {min} characters.",
+  fmLength: "Between {min} and {max} characters.",
+  fmBetween: "Between {min} and {max}.",
+  fmAtLeast: "At least {min}.",
+  fmAtMost: "At most {max}.",
+  fmOneOf: "Must be one of: {choices}.",
+  fmDigits: "Must be {count} digits.",
   // ---- end apprest
 };
 
@@ -514,6 +534,26 @@ const es: Messages = {
   // ---- end participant screens
   // ---- app open points (apprest)
   pStageScheduled: "Anunciado: su aporte sube en esa fecha salvo que lo omita.",
+  probValidation: "Hay datos que corregir.",
+  probBadRequest: "No se pudo leer la solicitud.",
+  probUnauthenticated: "Inicie sesión para continuar.",
+  probForbidden: "No tiene permiso para hacer esto.",
+  probNotFound: "No se encontró: puede que se haya eliminado o vencido.",
+  probConflict: "No se puede hacer en la situación actual.",
+  probChanged: "Esto cambió desde que lo abrió: revíselo de nuevo.",
+  probTooMany: "Demasiados intentos. Espere un momento y vuelva a intentarlo.",
+  probInternal: "Algo falló de nuestro lado. Inténtelo más tarde.",
+  fmRequired: "Obligatorio.",
+  fmInvalid: "No es válido.",
+  fmUnknown: "Este formulario no tiene ese campo.",
+  fmTooLong: "Como máximo {max} caracteres.",
+  fmTooShort: "Al menos {min} caracteres.",
+  fmLength: "Entre {min} y {max} caracteres.",
+  fmBetween: "Entre {min} y {max}.",
+  fmAtLeast: "Al menos {min}.",
+  fmAtMost: "Como máximo {max}.",
+  fmOneOf: "Debe ser uno de: {choices}.",
+  fmDigits: "Debe tener {count} dígitos.",
   // ---- end apprest
 };
 
