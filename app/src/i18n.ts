@@ -279,6 +279,14 @@ const en = {
   fmAtMost: "At most {max}.",
   fmOneOf: "Must be one of: {choices}.",
   fmDigits: "Must be {count} digits.",
+  fmOverGross: "Add up to more than gross pay.",
+  mtAfterTax: "After-tax",
+  correctException: "Correct amounts",
+  correctionTitle: "Corrected amounts",
+  correctionHint: "What payroll should have withheld from this paycheck, in dollars and cents; leave a type blank if none.",
+  saveCorrection: "Save correction",
+  exceptionCorrected: "Corrected: the statement was checked again with the new amounts.",
+  amountUnreadable: "Enter an amount in dollars and cents, like {example}.",
   // ---- end apprest
 };
 
@@ -554,6 +562,14 @@ const es: Messages = {
   fmAtMost: "Como máximo {max}.",
   fmOneOf: "Debe ser uno de: {choices}.",
   fmDigits: "Debe tener {count} dígitos.",
+  fmOverGross: "Suman más que el salario bruto.",
+  mtAfterTax: "Después de impuestos",
+  correctException: "Corregir importes",
+  correctionTitle: "Importes corregidos",
+  correctionHint: "Lo que la nómina debió retener de este pago, en dólares y centavos; deje en blanco un tipo sin importe.",
+  saveCorrection: "Guardar corrección",
+  exceptionCorrected: "Corregida: el recibo se revisó de nuevo con los nuevos importes.",
+  amountUnreadable: "Escriba un importe en dólares y centavos, como {example}.",
   // ---- end apprest
 };
 

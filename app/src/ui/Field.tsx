@@ -15,7 +15,7 @@ export interface FieldProps {
   hint?: string;
   type?: "text" | "email" | "password" | "date";
   autocomplete?: string;
-  inputMode?: "numeric" | "text" | "email";
+  inputMode?: "numeric" | "decimal" | "text" | "email";
   maxLength?: number;
   pattern?: string;
   required?: boolean;

@@ -24,7 +24,7 @@ export function formProblems(error: ApiError | null, fields: readonly string[]):
 /*
  * The API's problems in the reader's language. A problem's `type` is its stable code (RFC 9457: a client acts on the
  * type, never on the title or detail text), so each common type has its own sentence here; the listed field messages
- * that users meet on the forms are marshmallow's standard ones (and the sign-up's digits rule), matched by their
+ * that users meet on the forms are marshmallow's standard ones (and the sign-up's and payroll's own), matched by their
  * fixed wording. English keeps the
  * API's own text (it is more specific); anything not known here is shown as the API wrote it.
  */
@@ -49,6 +49,7 @@ const FIELD_MESSAGES: [RegExp, MessageKey][] = [
   [/^Must be one of: (?<choices>.+)\.$/, "fmOneOf"],
   [/^String does not match expected pattern\.$/, "fmInvalid"],
   [/^must be (?<count>\d+) digits$/, "fmDigits"],
+  [/^add up to more than gross pay$/, "fmOverGross"],
 ];
 
 /** The problem's headline for an error box: its type's sentence, or the API's detail. */
