@@ -9,6 +9,15 @@ from tests.browser.test_phone_app import assert_accessible, assert_touch_targets
 DESKTOP = {"width": 1280, "height": 900}
 
 
+def assert_tabs_fit(page):
+    """The tab bar does not scroll sideways and every label in it fits its tab."""
+    nav = page.locator("nav.tabs")
+    assert nav.evaluate("n => n.scrollWidth <= n.clientWidth")
+    clipped = nav.evaluate("n => [...n.querySelectorAll(':scope > a, .more > button')]"
+                           ".filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.textContent)")
+    assert clipped == []
+
+
 def participant_elects(served, percent: str) -> None:
     token = served.client.post("/v1/auth/login", json={"email": PARTICIPANT[0], "password": PARTICIPANT[1]}).json()
     answer = served.client.post("/mobile/v1/elections", json={"lines": [{"money_type": "pretax", "percent": percent}]},
@@ -92,7 +101,23 @@ def test_a_sponsor_reads_compliance_resolves_an_exception_and_is_told_when_an_el
         page.set_viewport_size({"width": 360, "height": 740})  # and the same screens on a phone
         page.get_by_role("link", name="Cumplimiento").click()
         page.get_by_test_id("compliance-card").wait_for()
+        assert_tabs_fit(page)
         assert_touch_targets(page)
         shots(page, "compliance-phone")
+
+        # Narrower still: the tabs that do not fit go under "Más", and are reached from there
+        page.set_viewport_size({"width": 280, "height": 653})
+        more = page.get_by_role("button", name="Más")
+        more.wait_for()
+        assert_tabs_fit(page)
+        more.click()
+        page.locator("#more-tabs").get_by_role("link").last.wait_for()
+        assert_touch_targets(page)
+        assert_accessible(page)
+        shots(page, "tabs-more")
+        page.locator("#more-tabs").get_by_role("link", name="Avisos").click()
+        page.wait_for_url(f"{base}/app/feed")
+        assert page.locator("#more-tabs").count() == 0
+        assert more.get_attribute("class") == "current"
     finally:
         context.close()
