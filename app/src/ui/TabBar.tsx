@@ -31,6 +31,20 @@ export function TabBar({ tabs, active }: { tabs: Tab[]; active: string }) {
     if (overflowing && shown > 1) setShown(shown === tabs.length ? tabs.length - 2 : shown - 1);
   });
 
+  // An open menu closes on Escape or a tap anywhere outside the bar, as menus do (listening from the commit on, not
+  // a frame later, so a key pressed at once is heard).
+  useLayoutEffect(() => {
+    if (!menuOpen) return;
+    const key = (event: KeyboardEvent) => { if (event.key === "Escape") setMenuOpen(false); };
+    const tap = (event: Event) => { if (!bar.current?.contains(event.target as Node)) setMenuOpen(false); };
+    document.addEventListener("keydown", key);
+    document.addEventListener("pointerdown", tap);
+    return () => {
+      document.removeEventListener("keydown", key);
+      document.removeEventListener("pointerdown", tap);
+    };
+  }, [menuOpen]);
+
   const go = (path: string) => (event: Event) => {
     event.preventDefault();
     setMenuOpen(false);
