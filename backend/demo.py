@@ -2,7 +2,8 @@
 few months of history so every screen of the app has something true to show on first open: approved elections,
 biweekly pay runs through the payroll ingest (so the ledger, 402(g), the match and the exceptions queue are real),
 the default fund's prices on each pay date, the plan's compliance recomputed after each run (its history chart),
-and one election waiting for the sponsor's approval.
+one election waiting for the sponsor's approval, and an automatic increase announced to Priya, whose rate is the
+plan's automatic one, so the participant screens can show skipping it.
 
 Invitations go to the people invited (outbox topic `invitation`), never back to staff; the demo, which plays every
 part, opens them from the outbox with the PII vault and prints them on its own console."""
@@ -16,7 +17,9 @@ from backend.db import utcnow
 from backend.documents import service as documents
 from backend.audit import Actor
 from backend.compliance.state import recompute
+from backend.enrollment import automatic, eligibility
 from backend.enrollment.approvals import approve_election
+from backend.enrollment.determinations import eligibility_rules
 from backend.enrollment.elections import submit_election
 from backend.payroll import service as payroll
 from backend.plans.schedules import pay_dates_between
@@ -57,6 +60,9 @@ HISTORY_DAYS = 120  # about four months of biweekly pay runs (eight or nine)
 # Who defers what since the history began: the owner (an HCE) saves more than the rest, as owners tend to.
 RATES = {"E001": Decimal("8"), "E002": Decimal("5"), "E004": Decimal("4")}
 PENDING = ("E001", Decimal("10"))  # the owner asks for more: the sponsor's pending approval
+# Priya's rate is the plan's automatic one (enrolled at the default 3%, stepped up once): it escalates each plan year
+# until the cap, and she may skip the next step (IRC 414(w); RULES.md §6).
+AUTOMATIC = {"E004"}
 FUND, FIRST_PRICE, WEEKLY_GROWTH = "PLTDX", Decimal("25.00"), Decimal("0.0015")
 
 
@@ -121,6 +127,11 @@ def _history(session, plumb, actor: Actor, employer, today: date) -> None:
     people = {e.external_id: e for e in session.scalars(select(Employee).where(Employee.employer_id == employer.id))}
     start = max(today - timedelta(days=HISTORY_DAYS), plan.effective_date)
     for external_id, percent in RATES.items():
+        if external_id in AUTOMATIC:
+            election = automatic._platform_election(session, people[external_id], plan, "escalation", percent,
+                                                    start)
+            approve_election(session, automatic.AUTO, election, employer, start)
+            continue
         election = submit_election(session, vault, actor, people[external_id],
                                    [{"money_type": "pretax", "percent": percent}], start)
         approve_election(session, actor, election, employer, start)
@@ -148,6 +159,11 @@ def _history(session, plumb, actor: Actor, employer, today: date) -> None:
         _price(session, actor, plan, today, start)
     owner, percent = PENDING
     submit_election(session, vault, actor, people[owner], [{"money_type": "pretax", "percent": percent}], today)
+    # The daily pass announces next plan year's step within its notice period; the demo announces it as that pass
+    # will, from whatever day the demo starts, so the step is there to skip on first open.
+    year_start = eligibility.plan_year_start_after(eligibility_rules(plan), today)
+    automatic.schedule_escalations(session, plan,
+                                   max(today, year_start - timedelta(days=automatic.ESCALATION_NOTICE_DAYS)))
 
 
 def _price(session, actor: Actor, plan, day: date, start: date) -> None:

@@ -25,3 +25,18 @@ def test_the_demo_gives_the_participant_a_balance_with_a_history_and_the_sponsor
     assert len(client.get(f"/v1/plans/{plan_id}/compliance/history", headers=sponsor).json["data"]) >= 3
     exceptions = client.get(f"/v1/employers/{employer_id}/payroll-exceptions", headers=sponsor).json["data"]
     assert len(exceptions) == 1
+
+
+def test_the_demo_announces_an_automatic_increase_to_the_participant_whose_rate_is_automatic(app, client):
+    logins = seed_demo(app.extensions["plumb"])
+    code = next(code for role, code, note, _ in logins if role == "invite code" and note == "Priya Patel")
+    answer = client.post("/mobile/v1/signup", json={"invite_code": code, "date_of_birth": "1972-05-30",
+                                                    "ssn_last4": "0004", "email": "priya@acme.demo",
+                                                    "password": "priya's own long passphrase 7"})
+    priya = {"Authorization": f"Bearer {answer.json['access_token']}"}
+    elections = client.get("/mobile/v1/elections", headers=priya).json
+    announced = [e for e in elections if e["kind"] == "escalation" and e["status"] == "scheduled"]
+    assert [line["percent"] for line in announced[0]["lines"]] == ["5"]  # her automatic 4% and the plan's 1% step
+    assert len(announced) == 1
+    maria = login(client, *PARTICIPANT)  # her rate is her own choice: it does not escalate (IRC 414(w))
+    assert not [e for e in client.get("/mobile/v1/elections", headers=maria).json if e["kind"] == "escalation"]

@@ -24,6 +24,9 @@ import { Investments } from "./screens/participant/Investments";
 import { Plan } from "./screens/participant/Plan";
 import { SettingsScreen } from "./screens/participant/Settings";
 import { followPushTaps, forgetPushToken, pushToken, resumePush } from "./push";
+// ---- tab bar (apprest)
+import { TabBar } from "./ui/TabBar";
+// ---- end apprest
 
 /** The participant's own screens by route (null: a route of the shared screens). */
 function participantScreen(route: string, chooseLanguage: (language: Language) => void, logOut: () => void) {
@@ -117,14 +120,7 @@ export function App() {
       </header>
       {!online && <p class="notice warn offline-banner" role="status" data-testid="offline">{i18n.t("offlineBanner")}</p>}
       {screen}
-      {tabs.length > 0 && (
-        <nav class="tabs" aria-label={i18n.t("appName")}>
-          {tabs.map(([path, key]) => (
-            <a key={path} href={`/app${path}`} aria-current={active === path ? "page" : undefined}
-              onClick={(e) => { e.preventDefault(); navigate(path); }}>{i18n.t(key)}</a>
-          ))}
-        </nav>
-      )}
+      {tabs.length > 0 && <TabBar tabs={tabs} active={active} />}
     </I18n.Provider>
   );
 }

@@ -80,3 +80,21 @@ export function formatCents(cents: Cents, locale: string, options: MoneyOptions 
   }
   return out;
 }
+
+/**
+ * An amount typed into a form, read as integer cents without floating point: `parseCents("1,234.5", "en-US")` →
+ * 123450n, `parseCents("1.234,50", "es-ES")` → 123450n. The locale's decimal sign is the separator of cents; its
+ * grouping sign may appear between digits; a currency sign and spaces are ignored. Null for anything else (more
+ * than two decimals, a minus sign, letters): an amount is never guessed at.
+ */
+export function parseCents(text: string, locale: string): bigint | null {
+  const decimal = new Intl.NumberFormat(locale).formatToParts(1.5).find((p) => p.type === "decimal")?.value ?? ".";
+  const group = decimal === "," ? "." : ",";
+  const bare = text.replace(/[\s\u00a0$]|US\$|USD/g, "");
+  const escaped = (sign: string) => sign.replace(/[.]/, "\\.");
+  const pattern = new RegExp(`^(\\d{1,3}(?:${escaped(group)}\\d{3})+|\\d+)(?:${escaped(decimal)}(\\d{1,2}))?$`);
+  const match = pattern.exec(bare);
+  if (!match) return null;
+  const [, whole, fraction = ""] = match;
+  return BigInt(whole.split(group).join("")) * 100n + BigInt(fraction.padEnd(2, "0"));
+}

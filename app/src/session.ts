@@ -1,6 +1,7 @@
 /**
  * Who is logged in: the token answer of a log-in or sign-up, kept in localStorage so the app reopens logged in.
- * Listeners hear when it starts or ends (an expired token ends it).
+ * Listeners hear when it starts or ends (a session whose refresh token is refused ends it). A refresh replaces the
+ * tokens without telling the listeners: the same user is still logged in.
  */
 import type { components } from "./api/schema";
 
@@ -29,6 +30,20 @@ export const session = {
     current = tokens;
     localStorage.setItem(KEY, JSON.stringify(tokens));
     listeners.forEach((listener) => listener());
+  },
+  /** The next pair from a refresh: stored for the next start of the app, no listener told. */
+  renew(tokens: TokenResponse) {
+    if (!current) return;
+    current = tokens;
+    localStorage.setItem(KEY, JSON.stringify(tokens));
+  },
+  /** The tokens as stored now: another tab of the app may have refreshed them since this one read them (and the
+   * refresh token this tab holds is then spent, so presenting it would end the session). */
+  reread(): TokenResponse | null {
+    if (!current) return null;
+    const stored = read();
+    if (stored) current = stored;
+    return stored;
   },
   end(reason: EndReason) {
     if (!current) return;

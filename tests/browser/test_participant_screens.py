@@ -56,6 +56,19 @@ def test_a_participant_enrolls_follows_the_change_and_reads_the_balance_and_sett
         assert_touch_targets(page)
         shots(page, "plan")
 
+        # Her rate is the plan's automatic one, so next plan year's step is announced: she skips it
+        announced = page.get_by_test_id("election").filter(has_text="Automatic increase: 5% of pay")
+        announced.get_by_text("unless you skip it").wait_for()
+        shots(page, "escalation-announced")
+        announced.get_by_role("button", name="Skip this increase").tap()
+        page.get_by_test_id("plan-done").filter(has_text="Skipped: your rate stays as it is.").wait_for()
+        announced.get_by_test_id("stage").filter(has_text="Skipped.").wait_for()
+        assert announced.get_by_role("button", name="Skip this increase").count() == 0
+        assert [e["status"] for e in api(served, "GET", "/mobile/v1/elections", participant)
+                if e["kind"] == "escalation" and e["lines"][0]["percent"] == "5"] == ["skipped"]
+        assert_accessible(page)
+        shots(page, "escalation-skipped")
+
         # Change the demo's 4% to 6% with 2% of it Roth, and 1% catch-up as pre-tax
         page.get_by_role("button", name="Change my rate").tap()
         page.get_by_role("heading", name="How much to save").wait_for()

@@ -150,6 +150,7 @@ def test_an_invited_employee_signs_up_in_spanish_and_sees_the_apis_problems_besi
         page.get_by_role("button", name="Crear cuenta").tap()
         error = page.locator("#ssn_last4-error")
         error.wait_for()
+        assert error.inner_text() == "Debe tener 4 dígitos."  # the API's "must be 4 digits", by its wording
         assert page.get_attribute("#ssn_last4", "aria-invalid") == "true"
         assert page.get_attribute("#ssn_last4", "aria-describedby") == "ssn_last4-error"
         assert_accessible(page)

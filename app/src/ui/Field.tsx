@@ -1,7 +1,11 @@
 /**
  * A labelled input with the problems the API listed for its field shown beneath it (announced, and tied to the
- * input by aria-describedby), so an error appears where it can be fixed.
+ * input by aria-describedby, in the reader's language where their wording is known), so an error appears where it
+ * can be fixed.
  */
+import { useI18n } from "../i18n";
+import { localMessage } from "./problems";
+
 export interface FieldProps {
   id: string;
   label: string;
@@ -11,13 +15,14 @@ export interface FieldProps {
   hint?: string;
   type?: "text" | "email" | "password" | "date";
   autocomplete?: string;
-  inputMode?: "numeric" | "text" | "email";
+  inputMode?: "numeric" | "decimal" | "text" | "email";
   maxLength?: number;
   pattern?: string;
   required?: boolean;
 }
 
 export function Field({ id, label, errors = [], hint, type = "text", ...input }: FieldProps) {
+  const i18n = useI18n();
   const described = [hint ? `${id}-hint` : "", errors.length ? `${id}-error` : ""].filter(Boolean).join(" ");
   return (
     <div class="field">
@@ -38,7 +43,7 @@ export function Field({ id, label, errors = [], hint, type = "text", ...input }:
       />
       {errors.length > 0 && (
         <p class="field-error" id={`${id}-error`} role="alert">
-          {errors.join(" ")}
+          {errors.map((message) => localMessage(message, i18n)).join(" ")}
         </p>
       )}
     </div>

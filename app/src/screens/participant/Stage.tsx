@@ -12,6 +12,8 @@ export function Stage({ election }: { election: Schemas["ElectionOut"] }) {
   const { t } = useI18n();
   const stage = election.payroll?.stage ?? "requested";
   const detail = election.payroll?.detail ?? election.rejection_reason ?? "";
+  // An announced automatic increase: not yet on its way to payroll, and the participant may still skip it.
+  if (stage === "scheduled") return <p class="notice" data-testid="stage">{t("pStageScheduled")}</p>;
   if (stage === "failed" || stage === "rejected" || stage === "superseded" || stage === "skipped") {
     const key: MessageKey = stage === "failed" ? "pStageFailed" : stage === "rejected" ? "pStageRejected"
       : stage === "skipped" ? "pStageSkipped" : "pStageSuperseded";

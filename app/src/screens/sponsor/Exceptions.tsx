@@ -1,17 +1,36 @@
 /**
  * Payroll exceptions for the sponsor to resolve: what a pay run sent that needs a person (a deferral before the
- * entry date, one that does not match the election, pay after termination…), each accepted or rejected with a
- * note. Held money is posted or returned by the server; a correction with other amounts is left to the API.
+ * entry date, one that does not match the election, pay after termination…), each accepted, corrected with the
+ * amounts that should have been withheld, or rejected, with a note. Held money is posted or returned by the server;
+ * a correction is checked by the server as a pay run's statement is, and its problems are shown beside the amounts.
  */
 import { useState } from "preact/hooks";
 import { api, ApiError, call, type Schemas } from "../../api/client";
-import { useI18n } from "../../i18n";
+import { useI18n, type MessageKey } from "../../i18n";
+import { formatCents, parseCents } from "../../money";
 import { session } from "../../session";
-import { formProblems } from "../../ui/problems";
+import { Field } from "../../ui/Field";
+import { formProblems, localMessage } from "../../ui/problems";
 import { Empty, ErrorBox, Loading } from "../../ui/states";
 import { useLoad } from "../../ui/useLoad";
 
 type Exception = Schemas["ExceptionOut"];
+type Action = "accept" | "correct" | "reject";
+
+// The money types a statement withholds (backend/payroll/models.py WITHHOLDING_TYPES), as the API names them.
+const MONEY_TYPES: [string, MessageKey][] = [["pretax", "pSource_pretax"], ["roth", "pSource_roth"],
+  ["pretax_catchup", "pSource_pretax_catchup"], ["roth_catchup", "pSource_roth_catchup"], ["after_tax", "mtAfterTax"]];
+const FIELDS = [...MONEY_TYPES.map(([type]) => `withholdings.${type}`), "withholdings", "note"];
+
+/** What the form starts from: the election's amount where the exception says what was expected of one type. */
+function startingAmounts(exception: Exception, locale: string): Record<string, string> {
+  const details = (exception.details ?? {}) as { money_type?: string; expected_cents?: number };
+  if (exception.code === "deferral_mismatch" && details.money_type && Number.isSafeInteger(details.expected_cents)) {
+    const shown = formatCents(details.expected_cents ?? 0, locale).replace(/[^\d.,]/g, "");
+    return { [details.money_type]: shown };
+  }
+  return {};
+}
 
 async function loadExceptions(): Promise<Exception[]> {
   const employerId = session.current()?.user?.employer_id;
@@ -22,23 +41,55 @@ async function loadExceptions(): Promise<Exception[]> {
 }
 
 export function Exceptions() {
-  const { t, locale } = useI18n();
+  const i18n = useI18n();
+  const { t, locale } = i18n;
   const list = useLoad(loadExceptions);
   const [open, setOpen] = useState<string | null>(null);
   const [note, setNote] = useState("");
   const [error, setError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState(false);
   const [done, setDone] = useState<string | null>(null);
+  const [correcting, setCorrecting] = useState(false);
+  const [amounts, setAmounts] = useState<Record<string, string>>({});
+  const [unreadable, setUnreadable] = useState<string[]>([]);
 
-  async function resolve(exception: Exception, action: "accept" | "reject") {
+  function openForm(exception: Exception | null) {
+    setOpen(exception?.id ?? null);
+    setNote("");
+    setError(null);
+    setCorrecting(false);
+    setUnreadable([]);
+    setAmounts(exception ? startingAmounts(exception, locale) : {});
+  }
+
+  /** The typed amounts as cents by money type (blank ones left out), or null when one cannot be read. */
+  function withholdings(): Record<string, number> | null {
+    const cents: Record<string, number> = {};
+    const bad: string[] = [];
+    for (const [type] of MONEY_TYPES) {
+      const text = (amounts[type] ?? "").trim();
+      if (!text) continue;
+      const value = parseCents(text, locale);
+      // JSON carries the cents as a number: one beyond a double's exact integers is refused, never rounded.
+      if (value === null || value > BigInt(Number.MAX_SAFE_INTEGER)) bad.push(type);
+      else cents[type] = Number(value);
+    }
+    setUnreadable(bad);
+    return bad.length ? null : cents;
+  }
+
+  async function resolve(exception: Exception, action: Action) {
+    const corrected = action === "correct" ? withholdings() : null;
+    if (action === "correct" && !corrected) return;
     setBusy(true);
     setError(null);
     try {
       await call(api.POST("/v1/payroll-exceptions/{exception_id}/resolve", {
-        params: { path: { exception_id: exception.id ?? "" } }, body: { action, note: note.trim() || null } }));
-      setDone(t(action === "accept" ? "exceptionAccepted" : "exceptionRejected"));
-      setOpen(null);
-      setNote("");
+        params: { path: { exception_id: exception.id ?? "" } },
+        body: { action, note: note.trim() || null, withholdings: corrected } }));
+      setDone(t(action === "accept" ? "exceptionAccepted" : action === "correct" ? "exceptionCorrected"
+        : "exceptionRejected"));
+      openForm(null);
       list.reload();
     } catch (caught) {
       setError(caught as ApiError);
@@ -47,13 +98,14 @@ export function Exceptions() {
     }
   }
 
-  const problems = formProblems(error, ["note"]);
+  const problems = formProblems(error, FIELDS);
+  const shownBeside = FIELDS.some((field) => problems.byField[field]);
   const when = (iso?: string) => (iso ? new Date(iso).toLocaleDateString(locale, { dateStyle: "medium" }) : "");
   return (
     <main class="screen wide">
       <h1>{t("exceptionsTitle")}</h1>
       {done && <p class="notice" role="status" data-testid="resolved">{done}</p>}
-      {error && !problems.byField.note && <ErrorBox error={error} extra={problems.general} />}
+      {error && (!shownBeside || problems.general.length > 0) && <ErrorBox error={error} extra={problems.general} />}
       {list.error ? <ErrorBox error={list.error} onRetry={list.reload} />
         : !list.data ? <Loading />
         : list.data.length === 0 ? <Empty>{t("noExceptions")}</Empty>
@@ -75,18 +127,42 @@ export function Exceptions() {
                       {problems.byField.note && (
                         <p class="field-error" id={`note-${id}-error`} role="alert">{problems.byField.note.join(" ")}</p>
                       )}
+                      {correcting && (
+                        <fieldset class="amounts" data-testid="correction">
+                          <legend>{t("correctionTitle")}</legend>
+                          <p class="hint">{t("correctionHint")}</p>
+                          {MONEY_TYPES.map(([type, label]) => (
+                            <Field key={type} id={`amount-${id}-${type}`} label={t(label)} value={amounts[type] ?? ""}
+                              inputMode="decimal" autocomplete="off"
+                              onInput={(e) => setAmounts({ ...amounts, [type]: e.currentTarget.value })}
+                              errors={[...(unreadable.includes(type) ? [t("amountUnreadable", { example: formatCents(16615, locale).replace(/[^\d.,]/g, "") })] : []),
+                                ...(problems.byField[`withholdings.${type}`] ?? [])]} />
+                          ))}
+                          {problems.byField.withholdings && (
+                            <p class="field-error" id={`amounts-${id}-error`} role="alert">
+                              {problems.byField.withholdings.map((m) => `${t("correctionTitle")}: ${localMessage(m, i18n)}`).join(" ")}</p>
+                          )}
+                        </fieldset>
+                      )}
                       <div class="actions">
-                        <button type="button" disabled={busy} onClick={() => resolve(exception, "accept")}>
-                          {t("acceptException")}</button>
-                        <button type="button" class="danger" disabled={busy} onClick={() => resolve(exception, "reject")}>
-                          {t("rejectException")}</button>
-                        <button type="button" class="secondary" onClick={() => { setOpen(null); setError(null); }}>
+                        {correcting ? (
+                          <button type="button" disabled={busy} onClick={() => resolve(exception, "correct")}>
+                            {t("saveCorrection")}</button>
+                        ) : (<>
+                          <button type="button" disabled={busy} onClick={() => resolve(exception, "accept")}>
+                            {t("acceptException")}</button>
+                          <button type="button" class="secondary" onClick={() => { setCorrecting(true); setError(null); }}>
+                            {t("correctException")}</button>
+                          <button type="button" class="danger" disabled={busy} onClick={() => resolve(exception, "reject")}>
+                            {t("rejectException")}</button>
+                        </>)}
+                        <button type="button" class="secondary" onClick={() => openForm(null)}>
                           {t("cancel")}</button>
                       </div>
                     </form>
                   ) : (
                     <div class="actions">
-                      <button type="button" onClick={() => { setOpen(id); setNote(""); setError(null); }}>
+                      <button type="button" onClick={() => openForm(exception)}>
                         {t("resolve")}</button>
                     </div>
                   )}
