@@ -18,7 +18,7 @@ from tests import scenario
 from tests.billing.conftest import app, localstripe, stripe_event  # noqa: F401 - fixtures: billing on localstripe
 from tests.billing.test_billing import customer_of, enroll, failed_invoice, post_event, subscriptions_of
 from tests.browser.conftest import PHONES
-from tests.browser.test_phone_app import assert_accessible, assert_touch_targets, log_in
+from tests.browser.test_phone_app import assert_accessible, assert_touch_targets, log_in, open_tab
 from tests.conftest import TODAY
 from tests.support import run_cli
 from tests.support.outbox import drain
@@ -41,7 +41,7 @@ def test_a_sponsor_signs_in_the_app_the_plan_goes_live_is_billed_per_participant
     page = context.new_page()
     try:
         log_in(page, served.base, setup["sponsor_invitation"]["email"], scenario.SPONSOR_PASSWORD)
-        page.get_by_role("link", name="Documents").click()
+        open_tab(page, "Documents")
         agreement = page.get_by_test_id("doc-adoption_agreement-en-v1")
         agreement.get_by_test_id("doc-status").filter(has_text="Awaiting signature").wait_for()
         assert page.get_by_test_id("doc-summary_plan_description-es-v1").get_by_test_id("doc-status") \
@@ -89,7 +89,7 @@ def test_a_sponsor_signs_in_the_app_the_plan_goes_live_is_billed_per_participant
         drain(app.extensions["plumb"])
         customer = customer_of(localstripe, world.employer_id)
         assert subscriptions_of(localstripe, customer.id)["plumb-base-5000"]["quantity"] == 1
-        page.get_by_role("link", name="Billing").click()
+        open_tab(page, "Billing")
         page.get_by_test_id("billing-status").get_by_role("heading", name="Active").wait_for()
         assert page.get_by_test_id("billing-quantity").inner_text() == "0"
         assert page.get_by_test_id("billing-monthly").inner_text() == "$50.00"
@@ -121,7 +121,7 @@ def test_a_sponsor_signs_in_the_app_the_plan_goes_live_is_billed_per_participant
         assert_accessible(page)
         shots(page, "billing-past-due")
 
-        page.get_by_role("link", name="Notifications").click()
+        open_tab(page, "Notifications")
         told = page.get_by_test_id("feed").get_by_role("listitem").filter(has_text="Plumb payment failed")
         told.wait_for()
         shots(page, "feed-payment-failed")
@@ -133,7 +133,7 @@ def test_a_sponsor_signs_in_the_app_the_plan_goes_live_is_billed_per_participant
             "effective_on": "2027-01-01", "match_tiers": [
                 {"deferral_from_percent": "0", "deferral_to_percent": "4", "match_rate_percent": "100"}]})
         assert changed.status_code == 200, changed.json
-        page.get_by_role("link", name="Documents").click()
+        open_tab(page, "Documents")
         amendment = page.get_by_test_id("doc-adoption_agreement-en-v2")
         amendment.get_by_test_id("doc-status").filter(has_text="Awaiting signature").wait_for()
         assert amendment.get_by_test_id("amendment").get_by_role("listitem").all_inner_texts() == \

@@ -41,6 +41,14 @@ def phone(browser, size: str, locale: str):
     return context, context.new_page()
 
 
+def open_tab(page, name: str):
+    """Open a tab by its label, from the bar or, where the phone is too narrow for every tab, from "More"."""
+    link = page.get_by_role("navigation").get_by_role("link", name=name, exact=True)
+    if not link.count():
+        page.get_by_role("button", name=re.compile("^(More|Más)$")).click()
+    page.get_by_role("navigation").get_by_role("link", name=name, exact=True).click()
+
+
 def log_out(page):
     page.get_by_role("button", name=re.compile("^(Log out|Cerrar sesión)$")).tap()
     page.get_by_role("heading", name=re.compile("^(Log in|Iniciar sesión)$")).wait_for()
