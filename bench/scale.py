@@ -38,6 +38,7 @@ from backend.accounts.prices import load_prices  # noqa: E402
 from backend.app import create_app  # noqa: E402
 from backend.audit import Actor  # noqa: E402
 from backend.clock import Clock  # noqa: E402
+from backend.compliance.state import recompute  # noqa: E402
 from backend.config import Config  # noqa: E402
 from backend.db import migrate, new_id, utcnow  # noqa: E402
 from backend.documents import service as documents  # noqa: E402
@@ -139,6 +140,8 @@ def build_plan(plumb, advisor: Principal, book: str, index: int) -> None:
             {"id": new_id("usr"), "email": f"p{index}-{i}@{book}.scale.example", "password_hash": "!",
              "role": "participant", "employer_id": employer.id, "employee_id": e.id, "disabled": False,
              "created_at": now} for i, e in enumerate(people)])
+        # The compliance state the worker would compute after the last run (its queued job is left for a worker).
+        recompute(session, vault, plan, PAY_DATES[-1], "scale-bench")
         refresh_figures(session, plan.id)
 
 
