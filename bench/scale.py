@@ -2,7 +2,7 @@
 the service layer, then the staff's and the phone's reads timed through the HTTP API (issue 14).
 
     DATABASE_URL=postgresql+psycopg://user@host/db python bench/scale.py [--plans 1000] [--workers 2]
-                                                                         [--requests 200] [--rebuild]
+                                                                         [--requests 200] [--rebuild] [--time-only]
 
 PostgreSQL only (SQLite is refused: a book of this size is what PostgreSQL is for). Unlike the other benchmarks it
 builds into the database in DATABASE_URL itself and keeps it, so a second run reuses the book and only times; the
@@ -49,7 +49,7 @@ from backend.identity.service import Principal  # noqa: E402
 from backend.payroll import service as payroll  # noqa: E402
 from backend.payroll.models import PayStatement  # noqa: E402
 from backend.plans import service as plans  # noqa: E402
-from backend.plans.models import Employee, Employer  # noqa: E402
+from backend.plans.models import Employer, Plan  # noqa: E402
 from backend.plans.schedules import pay_dates_between  # noqa: E402
 from backend.plans.setup import default_fund  # noqa: E402
 
@@ -238,6 +238,172 @@ def ensure_database(url: str, drop: bool) -> None:
     admin.dispose()
 
 
+# ---- timing ----------------------------------------------------------------------------------------------------
+
+class Captured:
+    """The statements the app sends while `on`: a before_cursor_execute listener on the app's engine."""
+
+    def __init__(self, engine):
+        self.on, self.statements = False, []
+        event.listen(engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, _connection, _cursor, statement, parameters, _context, _executemany):
+        if self.on:
+            self.statements.append((statement, parameters))
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
+
+
+def time_requests(kinds: list[tuple[str, object, list[tuple[str, dict]]]]) -> dict[str, dict]:
+    """Each kind is (name, book, [(path, headers)]). After a few unmeasured requests of each (the process's first
+    compile of each statement) and one whose statements are kept for EXPLAIN, the kinds' requests are sent in
+    turn (the first of each kind, then the second of each, ...), so a change in the machine's load falls on all
+    of them alike: the phone's big-book and small-book figures are compared. A first answer of 404 means the
+    endpoint is not in this build: that kind is reported missing."""
+    results, live = {}, []
+    for name, book, requests in kinds:
+        first = book.client.get(requests[0][0], headers=requests[0][1])
+        if first.status_code == 404:
+            print(f"  {name:<40} missing (404)", flush=True)
+            results[name] = {"missing": True}
+            continue
+        if first.status_code != 200:
+            raise SystemExit(f"{name}: {first.status_code} {first.get_data(as_text=True)[:500]}")
+        for path, headers in requests[1:4]:
+            book.client.get(path, headers=headers)
+        book.captured.statements, book.captured.on = [], True
+        book.client.get(requests[-1][0], headers=requests[-1][1])
+        book.captured.on = False
+        results[name] = {"statements": list(book.captured.statements), "samples": []}
+        live.append((name, book, requests))
+    for i in range(max((len(r) for _, _, r in live), default=0)):
+        for name, book, requests in live:
+            if i >= len(requests):
+                continue
+            path, headers = requests[i]
+            started = time.perf_counter()
+            response = book.client.get(path, headers=headers)
+            results[name]["samples"].append((time.perf_counter() - started) * 1000)
+            if response.status_code != 200:
+                raise SystemExit(f"{name} {path}: {response.status_code} {response.get_data(as_text=True)[:500]}")
+    for name, _, _ in live:
+        figures = results[name]
+        samples = figures.pop("samples")
+        figures.update(p50_ms=round(statistics.median(samples), 1), p95_ms=round(percentile(samples, 0.95), 1),
+                       requests=len(samples))
+        print(f"  {name:<40} p50 {figures['p50_ms']:7.1f} ms   p95 {figures['p95_ms']:7.1f} ms   "
+              f"({len(samples)} requests, {len(figures['statements'])} statements each)", flush=True)
+    return results
+
+
+def tokens_for(plumb, user_ids: list[str]) -> dict[str, dict]:
+    with plumb.db.transaction() as session:
+        return {user_id: {"Authorization": f"Bearer {identity.issue_tokens(session, plumb.config, session.get(User, user_id)).access_token}"}
+                for user_id in user_ids}
+
+
+def refresh_all_figures(plumb) -> float | None:
+    """Where the oversight figures exist in this build, bring every plan's up to date once (a book built before
+    they existed has none); the seconds taken, or None."""
+    try:
+        from backend.oversight.figures import refresh_plan_figures
+    except ImportError:
+        return None
+    started = time.perf_counter()
+    with plumb.db.transaction() as session:
+        for plan_id in session.scalars(select(Plan.id)).all():
+            refresh_plan_figures(session, plan_id)
+    return time.perf_counter() - started
+
+
+def phone_requests(plumb, count: int, rng: random.Random) -> dict[str, list[tuple[str, dict]]]:
+    with plumb.db.transaction() as session:
+        users = session.scalars(select(User.id).where(User.role == "participant")).all()
+    chosen = rng.sample(users, min(count, len(users)))
+    headers = tokens_for(plumb, chosen)
+    picks = [headers[rng.choice(chosen)] for _ in range(count)]
+    return {kind: [(f"/mobile/v1/{kind}", h) for h in picks]
+            for kind in ("balance", "contributions", "balance-history")}
+
+
+def staff_requests(plumb, client, book: str, count: int, rng: random.Random) -> dict[str, list[tuple[str, dict]]]:
+    advisor = advisor_principal(plumb, book)
+    headers = tokens_for(plumb, [advisor.user_id])[advisor.user_id]
+    with plumb.db.transaction() as session:
+        plan_ids = session.scalars(select(Plan.id).join(Employer, Employer.id == Plan.employer_id)
+                                   .where(Employer.advisor_user_id == advisor.user_id)).all()
+    plans_chosen = [rng.choice(plan_ids) for _ in range(count)]
+    later = []  # the book's pages after the first, reached through its cursor
+    response = client.get("/v1/book?limit=50", headers=headers)
+    while response.status_code == 200 and len(later) < 5 and (cursor := (response.json or {}).get("next_cursor")):
+        later.append(f"/v1/book?limit=50&cursor={cursor}")
+        response = client.get(later[-1], headers=headers)
+    return {"advisor book, first page": [("/v1/book?limit=50", headers)] * count,
+            "advisor book, later pages": [(rng.choice(later), headers) for _ in range(count)] if later else
+            [("/v1/book?limit=50&cursor=missing", headers)],
+            "plan dashboard": [(f"/v1/plans/{p}/dashboard", headers) for p in plans_chosen],
+            "plan participants, first page": [(f"/v1/plans/{p}/participants?limit=50", headers) for p in plans_chosen]}
+
+
+def explain(engine, timed: dict) -> list[dict]:
+    """EXPLAIN each distinct statement the timed requests ran (reads only), flagging sequential scans of big
+    tables."""
+    seen, found = set(), []
+    with engine.connect() as connection:
+        for name, figures in timed.items():
+            for statement, parameters in figures.get("statements", []):
+                if not re.match(r"\s*(SELECT|WITH)\b", statement, re.I) or statement in seen:
+                    continue
+                seen.add(statement)
+                plan = [row[0] for row in connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)]
+                scans = sorted({table for line in plan for table in BIG_TABLES
+                                if re.search(rf"Seq Scan on {table}\b", line)})
+                found.append({"request": name, "statement": statement, "plan": plan, "seq_scans": scans})
+    return found
+
+
+def print_explains(found: list[dict]) -> None:
+    print("\nEXPLAIN of every distinct statement the timed requests ran:")
+    for item in found:
+        flag = f"   <-- SEQUENTIAL SCAN of {', '.join(item['seq_scans'])}" if item["seq_scans"] else ""
+        print(f"\n[{item['request']}]{flag}\n  {' '.join(item['statement'].split())[:600]}")
+        for line in item["plan"]:
+            print(f"    {line}")
+
+
+class Book:
+    """One book's app, in this process, with its test client and a listener on its engine."""
+
+    def __init__(self, url: str, name: str):
+        self.name, self.url = name, url
+        self.app = create_app(config(url), clock=Clock(fixed_today=TODAY))
+        self.plumb = self.app.extensions["plumb"]
+        self.client = self.app.test_client()
+        self.captured = Captured(self.plumb.db.engine)
+
+
+def time_books(big: Book, small: Book, count: int, seed: int = 14) -> tuple[dict, dict, list[dict]]:
+    rng = random.Random(seed)
+    if (seconds := refresh_all_figures(big.plumb)) is not None:
+        print(f"  big: oversight figures refreshed for every plan in {seconds:.1f} s", flush=True)
+    print(f"\nthe staff's views, big book ({count} requests each, load {os.getloadavg()[0]:.1f}):", flush=True)
+    staff = time_requests([(name, big, requests)
+                           for name, requests in staff_requests(big.plumb, big.client, "big", count, rng).items()])
+    phone_big, phone_small = phone_requests(big.plumb, count, rng), phone_requests(small.plumb, count, rng)
+    print(f"\nthe phone, big and small book in turn ({count} requests each, load {os.getloadavg()[0]:.1f}):",
+          flush=True)
+    phone = time_requests([(f"{book.name} phone {kind}", book, requests[kind])
+                           for kind in phone_big for book, requests in ((big, phone_big), (small, phone_small))])
+    timed = {**staff, **{name.removeprefix("big "): figures for name, figures in phone.items()
+                         if name.startswith("big ")}}
+    small_timed = {name.removeprefix("small "): figures for name, figures in phone.items()
+                   if name.startswith("small ")}
+    found = explain(big.plumb.db.engine, timed)
+    return timed, small_timed, found
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--plans", type=int, default=1000)
@@ -246,6 +412,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--build-only", action="store_true")
+    parser.add_argument("--time-only", action="store_true", help="time the books as they are, building nothing")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgresql"):
@@ -253,9 +420,10 @@ def main() -> None:
     small_url = f"{url}_small"
     figures: dict = {}
     for book, book_url, plans_wanted in (("big", url, args.plans), ("small", small_url, args.small_plans)):
-        ensure_database(book_url, args.rebuild)
+        if not args.time_only:
+            ensure_database(book_url, args.rebuild)
         migrate(book_url)
-        built = build(book_url, book, plans_wanted, args.workers)
+        built = {"seconds": 0.0, "built": 0} if args.time_only else build(book_url, book, plans_wanted, args.workers)
         figures[f"{book}_build_seconds"] = round(built["seconds"], 1)
         figures[f"{book}_plans_built_now"] = built["built"]
         figures[f"{book}_counts"] = counts(book_url)
@@ -263,6 +431,33 @@ def main() -> None:
     if args.build_only:
         print(json.dumps(figures))
         return
+    big_book, small_book = Book(url, "big"), Book(small_url, "small")
+    big, small, found = time_books(big_book, small_book, args.requests)
+    print_explains(found)
+    scans = sorted({f"{item['request']}: {table}" for item in found for table in item["seq_scans"]})
+    print(f"\nsequential scans of big tables: {', '.join(scans) if scans else 'none'}")
+
+    def p95(timed: dict, name: str):
+        return None if timed[name].get("missing") else timed[name]["p95_ms"]
+
+    for name in big:
+        key = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+        figures[f"{key}_p50_ms"] = None if big[name].get("missing") else big[name]["p50_ms"]
+        figures[f"{key}_p95_ms"] = p95(big, name)
+    for name in small:
+        figures[f"small_{re.sub(r'[^a-z0-9]+', '_', name.lower()).strip('_')}_p95_ms"] = p95(small, name)
+    ratios = {name: p95(big, name) / p95(small, name) for name in small if p95(big, name) and p95(small, name)}
+    figures["phone_growth_ratio"] = round(max(ratios.values()), 2) if ratios else None
+    figures["phone_growth_worst"] = max(ratios, key=ratios.get) if ratios else None
+    figures["advisor_book_p95_ms"] = p95(big, "advisor book, first page")
+    figures["advisor_book_later_pages_p95_ms"] = p95(big, "advisor book, later pages")
+    figures["plan_dashboard_p95_ms"] = p95(big, "plan dashboard")
+    figures["plan_participants_p95_ms"] = p95(big, "plan participants, first page")
+    figures["phone_balance_p95_ms"] = p95(big, "phone balance")
+    figures["seq_scans_of_big_tables"] = scans
+    figures["requests_each"] = args.requests
+    figures["load_average_1m"] = round(os.getloadavg()[0], 1)
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":
