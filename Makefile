@@ -60,9 +60,14 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 BENCHMARKS := pay_run outbox compliance census notifications app
+# These need PostgreSQL (DATABASE_URL=postgresql+psycopg://...); scale keeps the book it builds, so a rerun only times.
+POSTGRES_BENCHMARKS := plan_setup scale
 
 bench: $(STAMP)
 	@for b in $(BENCHMARKS); do echo "== bench/$$b.py"; $(BIN)/python bench/$$b.py || exit 1; done
+	@case "$$DATABASE_URL" in postgresql*) \
+	  for b in $(POSTGRES_BENCHMARKS); do echo "== bench/$$b.py"; $(BIN)/python bench/$$b.py || exit 1; done;; \
+	  *) echo "== skipped bench/plan_setup.py and bench/scale.py: they need DATABASE_URL=postgresql+psycopg://...";; esac
 
 # make migration m="what changed": autogenerate a migration from the models
 migration: $(STAMP)
