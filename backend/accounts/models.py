@@ -96,10 +96,10 @@ class LedgerEntry(Base):
 
 class LedgerLine(Base):
     __tablename__ = "ledger_lines"
-    # A plan's sums by employee read lines by account: covering the amount and the entry keeps those lookups in
-    # the index, which PostgreSQL prefers to scanning every account of the book (migration 0018).
+    # A plan's sums by employee read lines by account: covering the amount, units and entry keeps those lookups in
+    # the index, which PostgreSQL prefers to scanning every account of the book (migration 0019).
     __table_args__ = (Index("ix_ledger_lines_account_id", "account_id",
-                            postgresql_include=["amount_cents", "entry_id"]),)
+                            postgresql_include=["amount_cents", "units", "entry_id"]),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     entry_id: Mapped[str] = mapped_column(ForeignKey("ledger_entries.id"), index=True)
