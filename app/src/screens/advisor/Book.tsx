@@ -98,13 +98,13 @@ export function Book() {
       {csvError != null && <ErrorBox error={csvError} />}
       <div class="filters">
         <label>{t("ovNeedsAttention")}
-          <select value={attention} onChange={(e) => setAttention(e.currentTarget.value as Reason | "")}>
+          <select value={attention} onChange={(e) => { setPlans([]); setAttention(e.currentTarget.value as Reason | ""); }}>
             <option value="">{t("ovAll")}</option>
             {REASONS.map(([reason, key]) => <option key={reason} value={reason}>{t(key)}</option>)}
           </select>
         </label>
         <label>{t("ovStage")}
-          <select value={status} onChange={(e) => setStatus(e.currentTarget.value as Stage | "")}>
+          <select value={status} onChange={(e) => { setPlans([]); setStatus(e.currentTarget.value as Stage | ""); }}>
             <option value="">{t("ovAll")}</option>
             <option value="setup">{t("ovInSetup")}</option>
             <option value="live">{t("ovStage_live")}</option>

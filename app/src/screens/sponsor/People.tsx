@@ -102,13 +102,13 @@ export function People({ planId, base = "/people" }: { planId?: string; base?: s
       {csvError != null && <ErrorBox error={csvError} />}
       <div class="filters">
         <label>{t("ovStatusFilter")}
-          <select value={status} onChange={(e) => setStatus(e.currentTarget.value as Status | "")}>
+          <select value={status} onChange={(e) => { setRows([]); setStatus(e.currentTarget.value as Status | ""); }}>
             <option value="">{t("ovAll")}</option>
             {PARTICIPATION.map((s) => <option key={s} value={s}>{t(statusKey(s))}</option>)}
           </select>
         </label>
         <label>{t("ovSort")}
-          <select value={sort} onChange={(e) => setSort(e.currentTarget.value as Sort)}>
+          <select value={sort} onChange={(e) => { setRows([]); setSort(e.currentTarget.value as Sort); }}>
             {SORTS.map(([value, key]) => <option key={value} value={value}>{t(key)}</option>)}
           </select>
         </label>

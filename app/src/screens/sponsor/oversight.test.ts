@@ -33,8 +33,11 @@ describe("rates as the API sends them, shown without floating point", () => {
     expect(fractionToPercent("0")).toBe("0");
   });
 
-  it("a decimal takes the locale's separator and keeps its digits", () => {
+  it("a decimal takes the locale's separator and keeps its digits but for trailing zeros", () => {
     expect(localDecimal("6.5", "en-US")).toBe("6.5");
     expect(localDecimal("-0.25", "es-ES")).toBe("-0,25");
+    expect(localDecimal("5.00", "en-US")).toBe("5");
+    expect(localDecimal("6.50", "es-ES")).toBe("6,5");
+    expect(localDecimal("100", "en-US")).toBe("100");
   });
 });

@@ -16,11 +16,13 @@ export async function sponsorPlanId(): Promise<string | null> {
   return employer.plans?.[0]?.id ?? null;
 }
 
-/** A decimal string from the API ("6.5", "-0.25") with the locale's decimal separator, its digits untouched. */
+/** A decimal string from the API ("6.5", "-0.25", "5.00") with the locale's decimal separator and without trailing
+ * zeros after the point ("5"); the value is never rounded. */
 export function localDecimal(value: string | number, locale: string): string {
   const separator = new Intl.NumberFormat(locale).formatToParts(1.5).find((p) => p.type === "decimal")?.value ?? ".";
   // Marshmallow sends decimals as strings; the type allows a number, written back exactly as it came.
-  return String(value).replace(".", separator);
+  const text = String(value).replace(/(\.\d*?)0+$/, "$1").replace(/\.$/, "");
+  return text.replace(".", separator);
 }
 
 /** A fraction as a percent, moving the decimal point two places in the string: "0.7500" → "75", "0.0125" → "1.25",
