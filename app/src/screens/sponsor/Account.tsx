@@ -19,8 +19,10 @@ import { ElectionText, statusKey } from "./People";
 type Contribution = Schemas["ContributionOut"];
 const PAGE = 10;
 
+/** A money source by its name for staff: the participant's words where they have them, else the ledger's source. */
 const sourceName = (t: (key: MessageKey) => string, source = "") =>
-  hasMessage(`pSource_${source}`) ? t(`pSource_${source}` as MessageKey) : source;
+  hasMessage(`ovSource_${source}`) ? t(`ovSource_${source}` as MessageKey)
+    : hasMessage(`pSource_${source}`) ? t(`pSource_${source}` as MessageKey) : source;
 
 export function Account({ employeeId, planId, back = "/people" }: { employeeId: string; planId?: string; back?: string }) {
   const { t, locale } = useI18n();
