@@ -5,6 +5,10 @@ the default fund's prices on each pay date, the plan's compliance recomputed aft
 one election waiting for the sponsor's approval, and an automatic increase announced to Priya, whose rate is the
 plan's automatic one, so the participant screens can show skipping it.
 
+The advisor's book holds three more plans in other states (`_book`): one at risk of failing the ADP test, one whose
+adoption agreement is not signed yet, one signed but not yet live, so the book's attention order and the setup
+pipeline have something to sort.
+
 Invitations go to the people invited (outbox topic `invitation`), never back to staff; the demo, which plays every
 part, opens them from the outbox with the PII vault and prints them on its own console."""
 from datetime import date, timedelta
@@ -94,13 +98,14 @@ def seed_demo(plumb) -> list[tuple[str, str, str, str]]:
                                date_of_birth=date(1985, 7, 19), ssn_last4="0002", email=PARTICIPANT[0],
                                password=PARTICIPANT[1])
             _history(session, plumb, actor, setup.employer, today)
+            _book(session, plumb, actor, principal, today)
     with plumb.db.transaction() as session:
         signed_up = set(session.scalars(select(User.employee_id).where(User.employee_id.is_not(None))))
         waiting = [(e, _sent_secret(session, plumb.vault, e.id))
                    for e in session.scalars(select(Employee).order_by(Employee.external_id))
                    if e.id not in signed_up and e.invite_code_hash is not None]
     return [
-        ("advisor", *ADVISOR, "sets up plans: POST /v1/plans/setup"),
+        ("advisor", *ADVISOR, "the book of four plans (at risk, approvals, unsigned, signed) and the pipeline"),
         ("sponsor_admin", *SPONSOR, "Acme Bakery: approvals (one waiting), compliance, a payroll exception"),
         ("participant", *PARTICIPANT, "Maria: a balance with four months of pay runs"),
     ] + [("invite code", code or "-", f"{e.first_name} {e.last_name}",
@@ -108,10 +113,10 @@ def seed_demo(plumb) -> list[tuple[str, str, str, str]]:
          for e, code in waiting if e.external_id in BORN]
 
 
-def _sign_adoption_agreement(session, plan_id: str, today: date) -> None:
+def _sign_adoption_agreement(session, plan_id: str, today: date, email: str = SPONSOR[0]) -> None:
     """The sponsor admin signs the plan's adoption agreement, as they would on first sign-in: the demo's plan is
     live and takes pay runs."""
-    sponsor = session.scalar(select(User).where(User.email == SPONSOR[0]))
+    sponsor = session.scalar(select(User).where(User.email == email))
     principal = identity.Principal(sponsor.id, sponsor.role, sponsor.employer_id, None)
     documents.sign(session, Actor(sponsor.id, sponsor.role, "127.0.0.1", "plumb demo"), principal,
                    documents.current_agreement(session, plan_id), typed_name="Alex Baker", title="Owner",
@@ -164,6 +169,72 @@ def _history(session, plumb, actor: Actor, employer, today: date) -> None:
     year_start = eligibility.plan_year_start_after(eligibility_rules(plan), today)
     automatic.schedule_escalations(session, plan,
                                    max(today, year_start - timedelta(days=automatic.ESCALATION_NOTICE_DAYS)))
+
+
+# The advisor's other plans: (employer, EIN, template, sponsor admin, signed, an at-risk pay run).
+BOOK = [("Harbor Roofing Co", "23-4567890", "traditional", "owner@harbor.demo", True, True),
+        ("Birch Dental PLLC", "34-5678901", "safe_harbor_match", "office@birch.demo", False, False),
+        ("Cedar Street Cafe", "45-6789012", "starter", "owner@cedar.demo", True, False)]
+BOOK_PASSWORD = "demo-book-pass"
+
+
+def _book(session, plumb, actor: Actor, advisor, today: date) -> None:
+    """The advisor's other plans, each set up through the same service as Acme's. Harbor Roofing (a traditional
+    plan: ADP tested, IRC 401(k)(3)) has its owner deferring 10% while the two others defer nothing, one pay run
+    posted and compliance computed, so it is at risk of failing; Birch Dental's agreement waits for a signature;
+    Cedar Street Cafe is signed and waits for its first pay run."""
+    for name, ein, template, email, signed, at_risk in BOOK:
+        setup = plans.setup_plan(session, plumb.vault, actor, advisor, {
+            "template": template,
+            "employer": {"name": name, "ein": ein, "address": {"line1": "9 Oak Ave", "line2": None, "city": "Ogden",
+                                                              "state": "UT", "postal_code": "84401"},
+                         "payroll": {"frequency": "biweekly", "anchor_pay_date": date(2026, 1, 2)}},
+            "sponsor_admin": {"email": email},
+            # Immediate entry, so Harbor's long-serving crew may defer in the demo's one pay run.
+            "plan": {"effective_date": date(today.year, 1, 1), "auto_enrollment": {"enabled": False},
+                     **({"eligibility": {"service_months": 0, "entry_frequency": "immediate"}} if at_risk else {})},
+        })
+        if not signed:
+            continue
+        identity.accept_invitation(session, plumb.config,
+                                   _sent_secret(session, plumb.vault, _invitation_of(session, email)), BOOK_PASSWORD)
+        _sign_adoption_agreement(session, setup.plan.id, today, email)
+        if at_risk:
+            _at_risk_history(session, plumb, actor, setup.employer, today)
+
+
+def _at_risk_history(session, plumb, actor: Actor, employer, today: date) -> None:
+    """The owner (an HCE: a 5% owner, IRC 414(q)(1)(A)) defers 10% and no one else defers: one pay run, then the
+    compliance state, which projects the ADP test failing."""
+    domain = employer.name.split()[0].lower()
+    census = [{"external_id": f"H00{n}", "first_name": first, "last_name": last, "date_of_birth": born,
+               "ssn": f"234-56-000{n}", "hire_date": date(2016 + n, 3, 1), "annual_compensation": pay,
+               "email": f"{first.lower()}@{domain}.demo", "phone": None, "rehire_date": None,
+               "termination_date": None, "hours": 2000, "prior_period_hours": None,
+               "ownership_percent": owned, "officer": owned != "0"}
+              for n, first, last, born, pay, owned in [
+                  (1, "Rex", "Harbor", date(1966, 2, 1), "210000.00", "100"),
+                  (2, "Ana", "Ruiz", date(1988, 4, 9), "52000.00", "0"),
+                  (3, "Tom", "Webb", date(1992, 8, 17), "47000.00", "0")]]
+    vault, plan = plumb.vault, plans.current_plan(session, employer.id)
+    people = {e.external_id: e for e in plans.load_census(session, vault, actor, employer, census, today).employees}
+    election = submit_election(session, vault, actor, people["H001"], [{"money_type": "pretax", "percent": Decimal(10)}],
+                               plan.effective_date)
+    approve_election(session, actor, election, employer, plan.effective_date)
+    pay_dates = pay_dates_between(employer.pay_frequency, employer.anchor_pay_date, plan.effective_date, today)
+    if not pay_dates:  # the first days of a year: no pay date yet, the plan waits for its first run
+        return
+    pay_date = pay_dates[-1]
+    statements = [{"external_id": p.external_id, "gross_pay_cents": p.annual_compensation_cents // 26,
+                   "plan_compensation_cents": p.annual_compensation_cents // 26, "hours": Decimal("80"),
+                   "withholdings": {"pretax": p.annual_compensation_cents // 26 // 10} if p.external_id == "H001" else {}}
+                  for p in people.values()]
+    period_end = pay_date - timedelta(days=5)
+    payroll.ingest_pay_run(session, vault, actor, employer, {
+        "provider_run_id": f"demo-harbor-{pay_date.isoformat()}", "version": 1, "pay_date": pay_date,
+        "period_start": period_end - timedelta(days=13), "period_end": period_end, "run_type": "regular",
+        "statements": statements}, via="api", connection_id=None, today=pay_date)
+    recompute(session, vault, plan, today, f"pay_run:demo-harbor-{pay_date.isoformat()}")
 
 
 def _price(session, actor: Actor, plan, day: date, start: date) -> None:

@@ -1,5 +1,5 @@
 """`make demo`'s data, read through the API the app uses: every screen has something true on first open."""
-from backend.demo import PARTICIPANT, SPONSOR, seed_demo
+from backend.demo import ADVISOR, PARTICIPANT, SPONSOR, seed_demo
 from tests.scenario import login
 
 
@@ -40,3 +40,15 @@ def test_the_demo_announces_an_automatic_increase_to_the_participant_whose_rate_
     assert len(announced) == 1
     maria = login(client, *PARTICIPANT)  # her rate is her own choice: it does not escalate (IRC 414(w))
     assert not [e for e in client.get("/mobile/v1/elections", headers=maria).json if e["kind"] == "escalation"]
+
+
+def test_the_demo_gives_the_advisor_a_book_of_plans_in_different_states_of_attention(app, client):
+    seed_demo(app.extensions["plumb"])
+    token = client.post("/v1/auth/login", json={"email": ADVISOR[0], "password": ADVISOR[1]}).json["access_token"]
+    advisor = {"Authorization": f"Bearer {token}"}
+    book = client.get("/v1/book", headers=advisor).json["data"]
+    assert [(p["employer_name"], p["attention"]) for p in book] == [
+        ("Harbor Roofing Co", "at_risk"), ("Acme Bakery LLC", "approvals"), ("Birch Dental PLLC", "unsigned_documents"),
+        ("Cedar Street Cafe", None)]
+    pipeline = client.get("/v1/book/pipeline", headers=advisor).json
+    assert {s["stage"]: s["count"] for s in pipeline["stages"]} == {"created": 1, "documents_signed": 1, "live": 2}

@@ -57,6 +57,35 @@ const docappSponsorScreen = (route: string) => route === "/documents" ? <Documen
   : route === "/billing" ? <Billing /> : null;
 // ---- end documents and billing
 
+// ---- people, dashboard, book (ovapp)
+import { Account } from "./screens/sponsor/Account";
+import { Dashboard } from "./screens/sponsor/Dashboard";
+import { People } from "./screens/sponsor/People";
+import { Book } from "./screens/advisor/Book";
+import { Pipeline } from "./screens/advisor/Pipeline";
+const OVAPP_SPONSOR_TABS: [string, MessageKey][] = [["/dashboard", "navDashboard"], ["/people", "navPeople"]];
+const ADVISOR_TABS: [string, MessageKey][] = [["/", "navBook"], ["/pipeline", "navPipeline"]];
+/** Advisors (and the platform) see a book of plans; everyone else who is not a participant is a plan's sponsor. */
+const isAdvisor = (role: string | null) => role === "advisor" || role === "platform_admin";
+const ovappSponsorScreen = (route: string) => route === "/dashboard" ? <Dashboard />
+  : route === "/people" ? <People />
+  : route.startsWith("/people/") ? <Account employeeId={decodeURIComponent(route.slice("/people/".length))} /> : null;
+/** The book is home; a plan opens its dashboard (/plans/<id>), its people and one person's account beneath it. */
+function advisorScreen(route: string) {
+  if (route === "/pipeline") return <Pipeline />;
+  const [, plans, planId, people, employeeId] = route.split("/");
+  if (plans !== "plans" || !planId) return <Book />;
+  const plan = decodeURIComponent(planId);
+  const base = `/plans/${planId}/people`;
+  if (people !== "people") return <Dashboard planId={plan} peopleRoute={base} links={false} />;
+  if (!employeeId) return <People planId={plan} base={base} />;
+  return <Account planId={plan} employeeId={decodeURIComponent(employeeId)} back={base} />;
+}
+/** The tab of a screen beneath another: a person under the people, a plan under the book. */
+const ovappTab = (route: string, advisor: boolean) => advisor ? (route.startsWith("/plans/") ? "/" : null)
+  : route.startsWith("/people/") ? "/people" : null;
+// ---- end people, dashboard, book
+
 export function App() {
   const [language, setLanguage] = useState<Language>(initialLanguage);
   const i18n = useMemo(() => translator(language), [language]);
@@ -99,12 +128,15 @@ export function App() {
   } else if (role === "participant") {
     screen = participantScreen(route, chooseLanguage, logOut)
       ?? (route === "/rate" ? <Rate /> : route === "/feed" ? <Feed /> : <Home />);
+  } else if (isAdvisor(role)) {
+    screen = advisorScreen(route); // ovapp
   } else {
-    screen = docappSponsorScreen(route) ?? sponsorScreen(route);
+    screen = docappSponsorScreen(route) ?? ovappSponsorScreen(route) ?? sponsorScreen(route);
   }
-  const tabs = !role ? [] : role === "participant" ? PARTICIPANT_TABS
-    : [...SPONSOR_TABS, ...DOCAPP_SPONSOR_TABS];
-  const active = tabs.some(([path]) => path === route) ? route : route.startsWith("/election/") ? "/plan" : "/";
+  const tabs = !role ? [] : role === "participant" ? PARTICIPANT_TABS : isAdvisor(role) ? ADVISOR_TABS
+    : [...SPONSOR_TABS, ...DOCAPP_SPONSOR_TABS, ...OVAPP_SPONSOR_TABS];
+  const active = tabs.some(([path]) => path === route) ? route : ovappTab(route, isAdvisor(role))
+    ?? (route.startsWith("/election/") ? "/plan" : "/");
 
   return (
     <I18n.Provider value={i18n}>
