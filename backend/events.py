@@ -67,6 +67,14 @@ class PayRunPosted:
 
 
 @dataclass(frozen=True)
+class FundPricesChanged:
+    """A plan's fund prices were stored, confirmed or corrected: what its participants' money is worth moved."""
+
+    plan_id: str
+    on: date
+
+
+@dataclass(frozen=True)
 class PlanWentLive:
     """A plan's first adoption agreement was signed: the plan is in force, and its employer is billed from now on."""
 
@@ -168,7 +176,7 @@ class MessageRetried:
 
 EVENT_TYPES = (CensusChanged, ElectionAwaitingApproval, ElectionApproved, ElectionRejected, PayRunPosted,
                ComplianceWarningRaised, MessageDelivered, MessageDead, PlanSetUp, PlanRulesChanged, PlanWentLive,
-               ComplianceStateStored, DocumentSigned, BillingStatusChanged, MessageRetried)
+               ComplianceStateStored, DocumentSigned, BillingStatusChanged, MessageRetried, FundPricesChanged)
 
 Handler = Callable[[Session, object], None]
 

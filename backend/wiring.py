@@ -19,7 +19,7 @@ from backend.enrollment import service as enrollment
 from backend.documents import service as documents
 from backend.events import (BillingStatusChanged, CensusChanged, ComplianceStateStored, ComplianceWarningRaised,
                             DocumentSigned, ElectionApproved, ElectionAwaitingApproval, ElectionRejected, EventBus,
-                            MessageDead, MessageDelivered, MessageRetried, PayRunPosted, PlanRulesChanged, PlanSetUp,
+                            FundPricesChanged, MessageDead, MessageDelivered, MessageRetried, PayRunPosted, PlanRulesChanged, PlanSetUp,
                             PlanWentLive)
 from backend.jobs import JobHandler
 from backend.oversight import figures as plan_figures
@@ -99,7 +99,8 @@ def subscribers(vault: PiiVault, billing_settings: billing.BillingSettings | Non
     by_plan = partial(plan_figures.plan_changed, clock=clock or Clock())
     by_employer = partial(plan_figures.employer_changed, clock=clock or Clock())
     for event_type in (PayRunPosted, ElectionApproved, ElectionAwaitingApproval, ElectionRejected, PlanSetUp,
-                       PlanWentLive, PlanRulesChanged, ComplianceStateStored, DocumentSigned, BillingStatusChanged):
+                       PlanWentLive, PlanRulesChanged, ComplianceStateStored, DocumentSigned, BillingStatusChanged,
+                       FundPricesChanged):
         table.setdefault(event_type, []).append(by_plan)
     for event_type in (CensusChanged, MessageDead, MessageRetried):
         table.setdefault(event_type, []).append(by_employer)

@@ -52,11 +52,3 @@ def plan_money_in_by_day(session: Session, plan_id: str, start: date, end: date)
             .group_by(LedgerEntry.effective_date, LedgerAccount.source)).all():
         money.setdefault(day, {})[source] = int(cents)
     return money
-
-
-def plan_assets_at_cost(session: Session, plan_id: str) -> int:
-    """Cents held for the plan's participants at cost (everything in, all time, corrections and refunds netted)."""
-    return int(session.scalar(
-        select(func.coalesce(func.sum(LedgerLine.amount_cents), 0))
-        .join(LedgerAccount, LedgerLine.account_id == LedgerAccount.id)
-        .where(LedgerAccount.plan_id == plan_id, LedgerAccount.employee_id.is_not(None))) or 0)

@@ -31,6 +31,7 @@ from backend.accounts.service import AccountRef, EntrySpec, LineSpec, post_entri
 from backend.audit import record_audit
 from backend.db import bulk_insert
 from backend.errors import Conflict, NotFound, ValidationFailed
+from backend.events import FundPricesChanged, publish
 from backend.money import HUNDRED, percent_str, round_half_up, units_for
 from backend.plans import service as plans
 
@@ -162,6 +163,8 @@ def load_prices(session: Session, actor, plan, rows: list[dict], row_label, toda
     result.stored += len(new)
     session.flush()
     result.invested = invest_pending(session, plan)
+    if result.stored:
+        publish(session, FundPricesChanged(plan_id=plan.id, on=today))
     return result
 
 
@@ -196,6 +199,7 @@ def confirm_price(session: Session, actor, plan, ticker: str, day: date, price: 
         record_audit(session, actor, "fund_price.confirmed", "fund", fund_id, employer_id=plan.employer_id,
                      changes={"ticker": ticker, "price_date": day.isoformat(), "price": percent_str(price)})
         session.flush()
+        publish(session, FundPricesChanged(plan_id=plan.id, on=day))
     return {"ticker": ticker, "price_date": day, "price": row.price, "status": row.status,
             "invested": invest_pending(session, plan) if confirmed_now else 0}
 
@@ -254,4 +258,5 @@ def correct_price(session: Session, actor, plan, ticker: str, day: date, price: 
     record_audit(session, actor, "fund_price.corrected", "fund", fund_id, employer_id=plan.employer_id, changes={
         "ticker": ticker, "price_date": day.isoformat(), "price": {"from": percent_str(previous), "to": percent_str(price)},
         "repriced_entries": sorted(posted.values()), "participants": answer["participants"]})
+    publish(session, FundPricesChanged(plan_id=plan.id, on=day))
     return answer

@@ -275,6 +275,27 @@ def balance_from_lines(lines, history: dict, as_of: date) -> Balance:
     return balance
 
 
+def plan_assets_cents(session: Session, plan, as_of: date) -> int:
+    """The plan's participant money at market value on a day: each participant's holding of a source in a fund,
+    summed in the database and valued exactly as their own balance values it (`balance_from_lines`: units at the
+    fund's last confirmed price, cost while the money waits to be invested), so the plan's assets are the sum of its
+    participants' balances to the cent."""
+    holdings = session.execute(
+        select(LedgerAccount.employee_id, LedgerAccount.source, LedgerAccount.fund_id, LedgerAccount.kind,
+               func.sum(LedgerLine.amount_cents), func.sum(LedgerLine.units))
+        .join(LedgerLine, LedgerLine.account_id == LedgerAccount.id)
+        .join(LedgerEntry, LedgerEntry.id == LedgerLine.entry_id)
+        .where(LedgerAccount.plan_id == plan.id, LedgerAccount.kind.in_(("participant", "participant_pending")),
+               LedgerEntry.effective_date <= as_of)
+        .group_by(LedgerAccount.employee_id, LedgerAccount.source, LedgerAccount.fund_id, LedgerAccount.kind))
+    by_employee: dict[str, list] = defaultdict(list)
+    for employee_id, source, fund_id, kind, cents, units in holdings:
+        by_employee[employee_id].append((as_of, source, fund_id, int(cents or 0), Decimal(units or 0), kind))
+    history = price_history(session, [f.id for f in plan.funds], as_of)
+    return sum(sum(p.value_cents for p in balance_from_lines(lines, history, as_of).positions)
+               for lines in by_employee.values())
+
+
 # ---- what the participant sees ---------------------------------------------------------------------------------
 
 def participant_summary(session: Session, employee, plan, as_of: date) -> dict:

@@ -41,7 +41,7 @@ class FiguresOut(Schema):
     match_paid_cents = fields.Integer(metadata={"description": "Employer match paid in this plan year"})
     match_projected_cents = fields.Integer(metadata={"description": "The year's match at the run rate so far (paid, "
                                                                     "spread over the year's pay dates)"})
-    assets_cents = fields.Integer(metadata={"description": "Held for participants, at cost"})
+    assets_cents = fields.Integer(metadata={"description": "The participants' money at market value today (the sum of their balances)"})
     contributions_by_month = fields.List(fields.Nested(MonthOut))
     pending_approvals = fields.Integer()
     open_exceptions = fields.Integer(metadata={"description": "Payroll exceptions waiting for the sponsor"})

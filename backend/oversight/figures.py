@@ -8,6 +8,7 @@ auto-enrollment of ten thousand people publishes ten thousand approvals; the pla
 What moves the figures, and the event each move comes with:
 - money in (assets, match paid, contributions by month), open exceptions: PayRunPosted (a pay run, an exception
   resolved);
+- what the money is worth (assets at market value): FundPricesChanged (prices stored, confirmed or corrected);
 - eligibility and participation: CensusChanged, ElectionApproved/Rejected/AwaitingApproval (pending approvals);
 - compliance status, margin and average deferral ratios: ComplianceStateStored (full recompute, an election's move,
   a new warning margin);
@@ -25,7 +26,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from backend.accounts.money_in import plan_assets_at_cost, plan_money_in_by_day
+from backend.accounts.money_in import plan_money_in_by_day
+from backend.accounts.service import plan_assets_cents
 from backend.billing.service import billing_status
 from backend.clock import Clock
 from backend.compliance.state import headline_of
@@ -145,7 +147,7 @@ def recompute_plan_figures(session: Session, plan_id: str, today: date | None = 
         hce_average_deferral=compliance["hce_average"] if compliance else None,
         nhce_average_deferral=compliance["nhce_average"] if compliance else None,
         match_paid_cents=match_paid, match_projected_cents=match_projected,
-        assets_cents=plan_assets_at_cost(session, plan_id), contributions_by_month=by_month,
+        assets_cents=plan_assets_cents(session, plan, today), contributions_by_month=by_month,
         pending_approvals=approvals, open_exceptions=exceptions, dead_letters=dead_letters_count(session, employer.id),
         compliance_status=status, compliance_margin=compliance["margin"] if compliance else None,
         agreement_signed=signed, billing_status=billing, attention=attention,

@@ -98,6 +98,10 @@ def test_after_each_kind_of_event_the_stored_figures_equal_a_fresh_computation(a
 
     drain(plumb)  # the compliance recompute; the deferral change dead-lettered at the unreachable payroll address
     stored_equals_fresh(plumb, world.plan_id)
+
+    scenario.load_prices(client, world.sponsor, world.plan_id, [("PLTDX", "2026-11-13", "25.00"),
+                                                                ("PLBDX", "2026-11-13", "10.00")])
+    stored_equals_fresh(plumb, world.plan_id)  # prices: the pay run's cash is invested and valued
     assert book(client, world.advisor)["data"][0]["dead_letters"] == 1
 
     queue = client.get(f"/v1/employers/{world.employer_id}/payroll-exceptions?status=open",

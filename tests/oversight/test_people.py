@@ -311,3 +311,12 @@ def test_the_plan_year_holding_a_day_starts_on_the_plans_start_date_on_or_before
     assert plan_year_bounds(calendar, date(2026, 11, 24)) == (date(2026, 1, 1), date(2026, 12, 31))
     assert plan_year_bounds(july, date(2026, 6, 30)) == (date(2025, 7, 1), date(2026, 6, 30))
     assert plan_year_bounds(july, date(2026, 7, 1)) == (date(2026, 7, 1), date(2027, 6, 30))
+
+
+def test_the_plans_assets_on_its_dashboard_are_the_sum_of_its_peoples_balances_at_todays_prices(client, people):
+    # The last prices (Dec 31) came after the last pay run: the stored figures moved with them (FundPricesChanged).
+    balances = [client.get("/mobile/v1/balance", headers=people.phones[who]).json for who in ("E1", "E3")]
+    dashboard = client.get(f"/v1/plans/{people.world.plan_id}/dashboard", headers=people.world.sponsor).json
+    assert dashboard["assets_cents"] == sum(b["total_cents"] for b in balances)
+    assert dashboard["assets_cents"] != sum(b["cost_cents"] for b in balances)  # market value, not cost
+    assert dashboard["assets_cents"] == sum(r["balance_cents"] for r in people.rows())
