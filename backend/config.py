@@ -103,6 +103,10 @@ class Config:
     # The Firebase web app's configuration (with "vapidKey" for web push), public by design: served at
     # /v1/app-config so the phone app can register for pushes; None: the app uses the notification feed only.
     firebase_web_config: dict | None = None
+    # Signing links (backend/documents/signing_links.py): how long one works, and the address people open this
+    # server at, which the link in the email starts with (its /app/sign/<token> screen).
+    signing_link_days: int = 7
+    public_base_url: str = "http://localhost:5000"
     testing: bool = False
     extra: dict = field(default_factory=dict)
 
@@ -151,6 +155,10 @@ class Config:
             values["app_dir"] = env["PLUMB_APP_DIR"]
         if env.get("PLUMB_FIREBASE_WEB_CONFIG"):
             values["firebase_web_config"] = firebase_web_config(env["PLUMB_FIREBASE_WEB_CONFIG"])
+        if env.get("PLUMB_SIGNING_LINK_DAYS"):
+            values["signing_link_days"] = int(env["PLUMB_SIGNING_LINK_DAYS"])
+        if env.get("PLUMB_PUBLIC_BASE_URL"):
+            values["public_base_url"] = env["PLUMB_PUBLIC_BASE_URL"].rstrip("/")
         if "PLUMB_ACCESS_TOKEN_SECONDS" in env:
             values["access_token_seconds"] = int(env["PLUMB_ACCESS_TOKEN_SECONDS"])
         values.update(overrides)

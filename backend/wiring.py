@@ -17,6 +17,7 @@ from backend.config import Config
 from backend.db import Database
 from backend.enrollment import service as enrollment
 from backend.documents import service as documents
+from backend.documents import signing_links
 from backend.events import (BillingStatusChanged, CensusChanged, ComplianceStateStored, ComplianceWarningRaised,
                             DocumentSigned, ElectionApproved, ElectionAwaitingApproval, ElectionRejected, EventBus,
                             FundPricesChanged, MessageDead, MessageDelivered, MessageRetried, PayRunPosted, PlanRulesChanged, PlanSetUp,
@@ -60,7 +61,8 @@ class Plumb:
 
 
 def subscribers(vault: PiiVault, billing_settings: billing.BillingSettings | None = None,
-                clock: Clock | None = None) -> dict[type, list]:
+                clock: Clock | None = None,
+                signing: signing_links.SigningLinkSettings | None = None) -> dict[type, list]:
     """Who reacts to which event, in order, inside the transaction that published it. Billing reacts only when it
     is configured: off, it queues nothing for Stripe."""
     table = {
@@ -84,8 +86,11 @@ def subscribers(vault: PiiVault, billing_settings: billing.BillingSettings | Non
         MessageDead: [staff_notifications.tell_payroll_message_dead],
         # A plan's documents are drawn up from its rules as it opens, and restated when they change; participants
         # hear of the new summary once it exists. When a plan goes live (its first adoption agreement
-        # signed), its employer's billing starts (added below when billing is on).
-        PlanSetUp: [documents.draw_up_plan_documents],
+        # signed), its employer's billing starts (added below when billing is on). The sponsor admin gets a link to
+        # sign the new agreement without an account, once it is drawn up.
+        PlanSetUp: [documents.draw_up_plan_documents,
+                    partial(signing_links.send_on_setup, vault=vault,
+                            settings=signing or signing_links.SigningLinkSettings())],
         PlanRulesChanged: [documents.restate_plan_documents, plan_document_notices.tell_summary_updated],
         PlanWentLive: [],
     }
@@ -147,12 +152,16 @@ def billing_settings(config: Config) -> billing.BillingSettings | None:
                                    config.billing_grace_days)
 
 
+def signing_link_settings(config: Config) -> signing_links.SigningLinkSettings:
+    return signing_links.SigningLinkSettings(config.signing_link_days, config.public_base_url)
+
+
 def bootstrap(config: Config, clock: Clock | None = None) -> Plumb:
     """The application's object graph: database (with the event bus on its sessions), vault, clock, tables."""
     vault = PiiVault(config.pii_key)
     clock = clock or Clock()
     settings = billing_settings(config)
-    bus = EventBus(subscribers(vault, settings, clock))
+    bus = EventBus(subscribers(vault, settings, clock, signing_link_settings(config)))
     db = Database(config.database_url, session_info={"bus": bus})
     outbound = OutboundPolicy(allow_loopback_http=config.allow_loopback_http)
     adapters = payroll_sync.payroll_adapters(db, outbound)

@@ -36,6 +36,17 @@ def render(payload: Mapping, vault: PiiVault) -> Rendered:
             "Hello,", "", f"Your advisor set up the 401(k) plan of {employer} on Plumb and named you its admin.",
             "Choose your password by accepting this invitation (POST /v1/auth/invitations/accept):", "",
             f"    Invitation token: {token}", "", f"It expires at {payload.get('expires_at')}."]) + "\n")
+    if kind == "signing_link":
+        # The link is the credential: opened from its sealed form only here, as it is mailed.
+        link = payload["link_base"] + vault.open(payload["secret_sealed"].encode())
+        return Rendered(to, f"Plumb: sign the 401(k) plan documents of {employer}", "\n".join([
+            "Hello,", "", f"The {payload.get('document_title', 'Adoption Agreement')} of the {payload.get('plan_name')} "
+            f"of {employer} (version {payload.get('version')}) is ready for your signature.",
+            "Open this link to read it and sign it; you do not need an account:", "",
+            f"    Sign here: {link}", "",
+            f"The link works once, until {payload.get('expires_at')}; a newer link replaces it.",
+            f"The document's SHA-256: {payload.get('sha256')}",
+            "If you did not expect this message, do not open the link; tell your advisor."]) + "\n")
     if kind == "contact_changed":
         return Rendered(to, f"Your {employer} 401(k): your contact details changed", "\n".join([
             hello, "", f"{employer} changed the email or phone where Plumb reaches you. The sign-up code sent here",

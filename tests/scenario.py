@@ -106,6 +106,16 @@ def sponsor_token(app, email: str) -> str:
     return _latest(app, email, "Invitation token:")
 
 
+def signing_link(app, email: str) -> str:
+    """The newest signing link the sponsor admin received (the URL they open, ending in its token)."""
+    return _latest(app, email, "Sign here:")
+
+
+def signing_token(app, email: str) -> str:
+    """The token of the newest signing link the sponsor admin received."""
+    return signing_link(app, email).rsplit("/", 1)[1]
+
+
 def accept_sponsor(client, setup: dict, sign: bool = True) -> dict:
     """The sponsor admin accepts the invitation and, unless `sign` is false, signs the plan's adoption agreement (a
     plan takes no pay run before), as a sponsor does on first sign-in."""

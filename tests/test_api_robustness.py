@@ -291,6 +291,8 @@ def valid_bodies(ctx: Ctx) -> dict:
         ("POST", "/v1/documents/{document_id}/signature"): {"typed_name": "Pat Sponsor", "title": "Owner",
                                                              "consent_to_electronic_records": True},
         ("POST", "/v1/plans/{plan_id}/safe-harbor-notices"): {"plan_year": 2027},
+        ("POST", "/v1/signing/{token}"): {"typed_name": "Pat Sponsor", "title": "Owner",
+                                          "consent_to_electronic_records": True},
         ("PATCH", "/mobile/v1/me/notification-settings"): {"language": "es", "time_zone": "America/Chicago",
                                                           "quiet_hours": {"enabled": True, "start": "22:00",
                                                                           "end": "07:00"},

@@ -41,6 +41,8 @@ SIGNED = {("POST", "/v1/payroll/connections/<connection_id>/pay-runs"), ("GET", 
           ("POST", "/v1/billing/stripe-webhook")}
 PUBLIC = {("POST", "/v1/auth/login"), ("POST", "/v1/auth/refresh"), ("POST", "/v1/auth/invitations/accept"),
           ("POST", "/mobile/v1/signup"),
+          # A signing link is the credential, no bearer token: tests/documents/test_signing_links.py
+          ("GET", "/v1/signing/<token>"), ("POST", "/v1/signing/<token>"), ("GET", "/v1/signing/<token>/pdf"),
           # Liveness and readiness for load balancers: tests/web/test_health.py
           ("GET", "/healthz"), ("GET", "/readyz"),
           # The phone app's public settings (whether push is on): tests/web/test_app_config.py
@@ -527,6 +529,9 @@ ENDPOINTS = [
         "path": f"/v1/documents/{_agreement(t)['id']}/signature",
         "json": {"typed_name": "Pat Sponsor", "title": "Owner", "consent_to_electronic_records": True}}, 201,
              prepare=_amend, check=lambda body, t: body["typed_name"] == "Pat Sponsor"),
+    Endpoint("POST", "/v1/documents/<document_id>/signing-link", STAFF, lambda t: {
+        "path": f"/v1/documents/{_agreement(t)['id']}/signing-link"}, 201, prepare=_amend,
+             check=lambda body, t: body["document_id"] == _agreement(t)["id"] and "***@" in body["sent_to"]),
     Endpoint("POST", "/v1/plans/<plan_id>/safe-harbor-notices", STAFF, lambda t: {
         "path": f"/v1/plans/{t.plan_id}/safe-harbor-notices", "json": {"plan_year": 2027}}, 201,
              check=lambda body, t: [n["notice_deadline"] for n in body] == ["2026-12-02"] * 2),

@@ -19,6 +19,8 @@ PROBLEM = "application/problem+json"
 # Callers without a bearer token: they prove who they are with what they send.
 PUBLIC = {("POST", "/v1/auth/login"), ("POST", "/v1/auth/refresh"), ("POST", "/v1/auth/invitations/accept"),
           ("POST", "/mobile/v1/signup"),
+          # A signing link is its own credential (tests/documents/test_signing_links.py)
+          ("GET", "/v1/signing/{token}"), ("POST", "/v1/signing/{token}"), ("GET", "/v1/signing/{token}/pdf"),
           # Stripe signs its webhooks its own way (Stripe-Signature) and, as Stripe's documentation does, a refused
           # signature is a 400, not a 401 (tests/billing/test_billing.py)
           ("POST", "/v1/billing/stripe-webhook"), ("GET", "/v1/app-config")}

@@ -86,6 +86,12 @@ const ovappTab = (route: string, advisor: boolean) => advisor ? (route.startsWit
   : route.startsWith("/people/") ? "/people" : null;
 // ---- end people, dashboard, book
 
+// ---- signing link (signlink): /sign/<token> opens for anyone, logged in or not (the link is the credential)
+import { SignLink } from "./screens/SignLink";
+const signLinkScreen = (route: string) => route.startsWith("/sign/")
+  ? <SignLink token={decodeURIComponent(route.slice("/sign/".length))} /> : null;
+// ---- end signing link
+
 export function App() {
   const [language, setLanguage] = useState<Language>(initialLanguage);
   const i18n = useMemo(() => translator(language), [language]);
@@ -133,6 +139,7 @@ export function App() {
   } else {
     screen = docappSponsorScreen(route) ?? ovappSponsorScreen(route) ?? sponsorScreen(route);
   }
+  screen = signLinkScreen(route) ?? screen; // signlink
   const tabs = !role ? [] : role === "participant" ? PARTICIPANT_TABS : isAdvisor(role) ? ADVISOR_TABS
     : [...SPONSOR_TABS, ...DOCAPP_SPONSOR_TABS, ...OVAPP_SPONSOR_TABS];
   const active = tabs.some(([path]) => path === route) ? route : ovappTab(route, isAdvisor(role))

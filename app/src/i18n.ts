@@ -465,6 +465,19 @@ const en = {
   ovStage_documents_signed: "Documents signed",
   ovStage_live: "Live",
   ovAndMore: "And {count} more.",
+  // ---- signing link (signlink)
+  slTitle: "Sign your plan's adoption agreement",
+  slIntro: "{employer} asks you to sign the adoption agreement of its 401(k) plan. No account is needed: this link, sent to {email}, is how we know it is you.",
+  slPlan: "Plan",
+  slEmployer: "Employer",
+  slChanges: "This version amends the plan; provisions changed:",
+  slReadFirst: "Read the document before you sign.",
+  slInvalid: "This signing link does not work. It may be mistyped, used already, expired, or replaced by a newer one. Ask your advisor for a new link.",
+  slSignedTitle: "Signed",
+  slSigned: "You signed version {version} of the adoption agreement of {plan}. Keep this record:",
+  slSignedHash: "SHA-256 of the document you signed",
+  slNext: "Your invitation to the Plumb app has its own email: open it when you want to manage the plan.",
+  // ---- end signing link
   // ---- end people, dashboard, book
 };
 
@@ -927,6 +940,19 @@ const es: Messages = {
   ovStage_live: "En marcha",
   ovAndMore: "Y {count} más.",
   // ---- end people, dashboard, book
+  // ---- signing link (signlink)
+  slTitle: "Firme el acuerdo de adopción de su plan",
+  slIntro: "{employer} le pide firmar el acuerdo de adopción de su plan 401(k). No necesita una cuenta: este enlace, enviado a {email}, es lo que nos confirma que es usted.",
+  slPlan: "Plan",
+  slEmployer: "Empleador",
+  slChanges: "Esta versión enmienda el plan; disposiciones cambiadas:",
+  slReadFirst: "Lea el documento antes de firmar.",
+  slInvalid: "Este enlace de firma no funciona. Puede estar mal escrito, ya usado, vencido o reemplazado por uno más reciente. Pida un enlace nuevo a su asesor.",
+  slSignedTitle: "Firmado",
+  slSigned: "Usted firmó la versión {version} del acuerdo de adopción de {plan}. Guarde este registro:",
+  slSignedHash: "SHA-256 del documento que firmó",
+  slNext: "Su invitación a la aplicación Plumb llega en otro correo: ábrala cuando quiera administrar el plan.",
+  // ---- end signing link
 };
 
 export const LANGUAGES = { en: "English", es: "Español" } as const;

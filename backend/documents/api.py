@@ -1,10 +1,12 @@
-"""Plan documents over HTTP: staff read every version and its PDF (/v1), the sponsor admin signs, the safe-harbor
-notice is drawn up per plan year; participants download their plan's current summary (/mobile/v1)."""
-from flask import Response
+"""Plan documents over HTTP: staff read every version and its PDF (/v1), the sponsor admin signs (signed in, or
+through a signing link with no account: /v1/signing/<token>), the safe-harbor notice is drawn up per plan year;
+participants download their plan's current summary (/mobile/v1)."""
+from flask import Response, request
 from flask.views import MethodView
 
-from backend.documents import service
-from backend.documents.schemas import DocumentOut, NoticeIn, SignatureOut, SignIn, SummaryArgs
+from backend.documents import service, signing_links
+from backend.documents.schemas import (DocumentOut, NoticeIn, SignatureOut, SignIn, SigningLinkOut, SigningLinkSentOut,
+                                       SummaryArgs)
 from backend.documents.views import document_view
 from backend.db import utcnow
 from backend.enrollment import service as enrollment
@@ -17,6 +19,16 @@ from notifications.preferences import reach_of
 blp = Blueprint("documents", __name__, url_prefix="/v1", description="Plan documents: read, sign, notices.")
 mobile_blp = Blueprint("mobile_documents", __name__, url_prefix="/mobile/v1",
                        description="The participant's plan summary.")
+
+
+# The signing link's endpoints take no bearer token (the link is the credential) and are limited per client.
+PUBLIC = {"security": []}
+CLIENT_LIMITED = "Too many requests from this client: wait as Retry-After says."
+
+
+def _link_settings() -> signing_links.SigningLinkSettings:
+    config = context.config()
+    return signing_links.SigningLinkSettings(config.signing_link_days, config.public_base_url)
 
 
 def _pdf(content: bytes, name: str) -> Response:
@@ -80,6 +92,63 @@ class Signature(MethodView):
         return service.sign(session, context.actor(), context.principal(), document, typed_name=body["typed_name"],
                             title=body["title"], consent=body["consent_to_electronic_records"], at=utcnow(),
                             today=context.today())
+
+
+@blp.route("/documents/<document_id>/signing-link")
+class SigningLinkSend(MethodView):
+    @blp.requires(signing_links.SEND_SIGNING_LINKS)
+    @blp.answers(409, "The document is not the current, unsigned adoption agreement, or there is nobody to send to.")
+    @blp.response(201, SigningLinkSentOut)
+    def post(self, document_id):
+        """Send the sponsor admin a new link to sign this adoption agreement without an account (to the asking
+        admin themselves when a sponsor admin asks); the document's earlier links stop working. The link goes only
+        to that email: the answer says where (masked) and until when."""
+        session, settings = context.session(), _link_settings()
+        link = signing_links.send_on_request(session, context.vault(), settings, context.actor(),
+                                             context.principal(), document_id)
+        return {"document_id": link.document_id, "sent_to": signing_links.mask_email(link.email),
+                "expires_at": link.expires_at}
+
+
+@blp.route("/signing/<token>")
+class SigningLinkResource(MethodView):
+    @blp.doc(**PUBLIC)
+    @blp.answers(404, signing_links.NO_SUCH_LINK)
+    @blp.answers(429, CLIENT_LIMITED)
+    @blp.response(200, SigningLinkOut)
+    def get(self, token):
+        """What a signing link is for: the document's title, plan, employer, version, SHA-256 and effective date,
+        and the (masked) email it was sent to. No bearer token: the link is the credential."""
+        session = context.session()
+        link, document = signing_links.open_link(session, token)
+        return signing_links.describe(session, link, document)
+
+    @blp.doc(**PUBLIC)
+    @blp.answers(404, signing_links.NO_SUCH_LINK)
+    @blp.answers(429, CLIENT_LIMITED)
+    @blp.arguments(SignIn)
+    @blp.response(201, SignatureOut)
+    def post(self, body, token):
+        """Sign through the link: typed name and title, consent to electronic records; recorded as a signed-in
+        signature is (time, IP address, user agent, bound to the document's SHA-256), with the signer identified
+        as the holder of the email the link was sent to. The link works once."""
+        return signing_links.sign_through(context.session(), token, ip=context.client_ip(),
+                                          user_agent=request.headers.get("User-Agent"),
+                                          typed_name=body["typed_name"], title=body["title"],
+                                          consent=body["consent_to_electronic_records"], at=utcnow(),
+                                          today=context.today())
+
+
+@blp.route("/signing/<token>/pdf")
+class SigningLinkPdf(MethodView):
+    @blp.doc(**PUBLIC)
+    @blp.answers(404, signing_links.NO_SUCH_LINK)
+    @blp.answers(429, CLIENT_LIMITED)
+    @blp.response(200, content_type="application/pdf", description="The document to sign, as drawn up")
+    def get(self, token):
+        """The PDF the link asks to sign (its SHA-256 is the one the signature is bound to)."""
+        _link, document = signing_links.open_link(context.session(), token)
+        return _pdf(document.content, f"{document.kind}-v{document.version}-{document.language}.pdf")
 
 
 @blp.route("/plans/<plan_id>/safe-harbor-notices")

@@ -1,4 +1,5 @@
-"""Stored plan documents (each version's PDF bytes and their SHA-256) and the sponsor's electronic signatures."""
+"""Stored plan documents (each version's PDF bytes and their SHA-256), the sponsor's electronic signatures and the
+signing links that let the sponsor sign without an account."""
 from datetime import date, datetime
 
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
@@ -47,7 +48,10 @@ class DocumentSignature(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("sig"))
     document_id: Mapped[str] = mapped_column(ForeignKey("plan_documents.id"), unique=True)
     plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id"), index=True)
-    signer_user_id: Mapped[str] = mapped_column(String(32))
+    # The signer's account; None when they signed through a signing link, before having one.
+    signer_user_id: Mapped[str | None] = mapped_column(String(32))
+    # How the signer was identified when they had no session: "signing link sent to <email>".
+    identified_by: Mapped[str | None] = mapped_column(String(400))
     typed_name: Mapped[str] = mapped_column(String(200))
     title: Mapped[str] = mapped_column(String(200))
     consent_to_electronic_records: Mapped[bool] = mapped_column(Boolean)
@@ -58,3 +62,23 @@ class DocumentSignature(Base):
     # The signed copy (the document and its signature page) as downloaded, and its own hash.
     signed_sha256: Mapped[str] = mapped_column(String(64))
     signed_content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class SigningLink(Base):
+    """A single-use link to sign one document version, sent to the sponsor admin's email: following it proves
+    control of that address, which is what identifies the signer. Only the SHA-256 of its token is stored."""
+
+    __tablename__ = "signing_links"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("sgl"))
+    document_id: Mapped[str] = mapped_column(ForeignKey("plan_documents.id"), index=True)
+    plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id"), index=True)
+    employer_id: Mapped[str] = mapped_column(ForeignKey("employers.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(320))
+    created_by: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set when a newer link for the document replaced it.
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

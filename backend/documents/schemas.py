@@ -21,7 +21,10 @@ class SignatureOut(Schema):
     user_agent = fields.String(allow_none=True)
     document_sha256 = fields.String(metadata={"description": "The SHA-256 of the document as drawn up and shown"})
     signed_sha256 = fields.String(metadata={"description": "The SHA-256 of the signed copy (with the signature page)"})
-    signer_user_id = fields.String()
+    signer_user_id = fields.String(allow_none=True, metadata={"description": "None when signed through a signing "
+                                                                              "link, before the signer had an account"})
+    identified_by = fields.String(allow_none=True, metadata={
+        "description": "How a signer without a session was identified: 'signing link sent to <email>'"})
 
 
 class AmendmentOut(Schema):
@@ -75,3 +78,26 @@ class SummaryArgs(Schema):
     """Which language to read the summary in (the participant's notification language when left out)."""
 
     language = fields.String(validate=validate.OneOf(LANGUAGES))
+
+
+class SigningLinkSentOut(Schema):
+    """A signing link sent: to whom (masked) and until when it works; the link itself goes only to that address."""
+
+    document_id = fields.String()
+    sent_to = fields.String(metadata={"description": "The sponsor admin's email, masked (p***@example.com)"})
+    expires_at = fields.DateTime()
+
+
+class SigningLinkOut(Schema):
+    """What a signing link's holder reads before signing."""
+
+    title = fields.String(metadata={"description": "The document's title, e.g. Adoption Agreement"})
+    kind = fields.String()
+    plan = fields.String(metadata={"description": "The plan's name"})
+    employer = fields.String(metadata={"description": "The employer's name"})
+    version = fields.Integer()
+    sha256 = fields.String(metadata={"description": "SHA-256 of the document's PDF, the bytes signed"})
+    effective_on = fields.Date()
+    changes = fields.List(fields.String(), metadata={"description": "An amendment's changed provisions"})
+    addressed_to = fields.String(metadata={"description": "The email the link was sent to, masked"})
+    expires_at = fields.DateTime()

@@ -122,10 +122,11 @@ def download(session: Session, document: PlanDocument) -> bytes:
 
 
 def sign(session: Session, actor: Actor, principal: Principal, document: PlanDocument, *, typed_name: str,
-         title: str, consent: bool, at: datetime, today: date) -> DocumentSignature:
+         title: str, consent: bool, at: datetime, today: date, identified_by: str | None = None) -> DocumentSignature:
     """The sponsor admin signs the current version: their typed name and title, their consent to electronic
     records, the time, IP address and user agent, bound to the document's SHA-256. A document is signed once;
-    the plan's first signed adoption agreement puts the plan live (PlanWentLive)."""
+    the plan's first signed adoption agreement puts the plan live (PlanWentLive). `identified_by` says how a
+    signer without a session was identified (a signing link: backend/documents/signing_links.py)."""
     SIGN_DOCUMENTS.check(principal)
     problems = []
     if not typed_name.strip():
@@ -154,6 +155,7 @@ def sign(session: Session, actor: Actor, principal: Principal, document: PlanDoc
                              amendment={"effective_on": document.effective_on.isoformat(), "changes": document.changes}
                              if document.changes else None, signature=shown)
     signature = DocumentSignature(document_id=document.id, plan_id=document.plan_id, signer_user_id=principal.user_id,
+                                  identified_by=identified_by,
                                   typed_name=shown["name"], title=shown["title"], consent_to_electronic_records=True,
                                   signed_at=at, ip_address=actor.ip, user_agent=agent, document_sha256=document.sha256,
                                   signed_sha256=hashlib.sha256(signed).hexdigest(), signed_content=signed)
@@ -161,7 +163,8 @@ def sign(session: Session, actor: Actor, principal: Principal, document: PlanDoc
     session.flush()
     record_audit(session, actor, "document.signed", "document", document.id, employer_id=document.employer_id,
                  changes={"kind": document.kind, "version": document.version, "sha256": document.sha256,
-                          "typed_name": shown["name"], "title": shown["title"]})
+                          "typed_name": shown["name"], "title": shown["title"],
+                          **({"identified_by": identified_by} if identified_by else {})})
     if went_live:
         publish(session, PlanWentLive(plan_id=document.plan_id, employer_id=document.employer_id, on=today))
     publish(session, DocumentSigned(plan_id=document.plan_id, employer_id=document.employer_id,

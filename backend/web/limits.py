@@ -26,6 +26,9 @@ PER_CLIENT = {
     "auth.Refresh": "60 per minute",
     "auth.AcceptInvitation": "10 per minute; 50 per hour",
     "mobile.SignUp": "10 per minute; 50 per hour",
+    # A signing link is a credential in the path: guessing one is refused like guessing a password.
+    "documents.SigningLinkResource": "20 per minute; 200 per hour",
+    "documents.SigningLinkPdf": "20 per minute; 200 per hour",
 }
 
 

@@ -23,6 +23,15 @@ ACCESS_LOGGER = "plumb.access"
 _RECORD_ATTRIBUTES = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
 
+# Paths whose last segment is a credential (a signing link's token): logged with it replaced.
+_TOKEN_IN_PATH = re.compile(r"^(/v1/signing/|/app/sign/)[^/]+")
+
+
+def loggable_path(path: str) -> str:
+    """The path as logs may carry it: a signing link's token replaced by "…"."""
+    return _TOKEN_IN_PATH.sub(r"\1…", path)
+
+
 def new_request_id() -> str:
     return "req_" + secrets.token_hex(10)
 
@@ -45,7 +54,7 @@ class JsonFormatter(logging.Formatter):
         line = {"time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
                 "level": record.levelname, "logger": record.name, "message": record.getMessage()}
         if has_request_context():
-            line.update(request_id=request_id(), method=request.method, path=request.path)
+            line.update(request_id=request_id(), method=request.method, path=loggable_path(request.path))
         for key, value in vars(record).items():
             if key not in _RECORD_ATTRIBUTES and not key.startswith("_"):
                 line[key] = value
@@ -73,7 +82,8 @@ def configure_logging(level: int = logging.INFO, stream=None) -> None:
 def log_access(method: str, path: str, status: int, request_id: str | None, duration_ms: float | None,
                remote: str | None) -> None:
     """The access line for one answered request, written by whichever server answered it (gunicorn or the
-    development server): `path` is the path alone, without its query string."""
+    development server): `path` is the path alone, without its query string or a token in it."""
+    path = loggable_path(path)
     logging.getLogger(ACCESS_LOGGER).info(
         "%s %s %s", method, path, status,
         extra={"request_id": request_id, "method": method, "path": path, "status": status,

@@ -59,7 +59,7 @@ def install_security_headers(app: Flask) -> None:
         # A bearer token, a provider's signature or a token answer: what comes back is someone's own data or a
         # credential, and no cache (browser, proxy) may keep it.
         if ("Authorization" in request.headers or "webhook-signature" in request.headers
-                or request.path in TOKEN_PATHS):
+                or request.path in TOKEN_PATHS or request.path.startswith("/v1/signing/")):
             headers["Cache-Control"] = "no-store"
         return response
 

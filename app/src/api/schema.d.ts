@@ -2773,6 +2773,99 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/documents/{document_id}/signing-link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                document_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send the sponsor admin a new link to sign this adoption agreement without an account (to the asking
+         *     admin themselves when a sponsor admin asks); the document's earlier links stop working. The link goes only
+         *     to that email: the answer says where (masked) and until when.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    document_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SigningLinkSentOut"];
+                    };
+                };
+                /** @description No valid access token: send `Authorization: Bearer <token>`. Expired, forged and refresh tokens, and tokens of an ended session, are refused alike. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Only the plan's advisor or the sponsor's admin sends a signing link. (Roles that may send a signing link: advisor, platform_admin, sponsor_admin.) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Nothing has this id, or it belongs to an employer the caller may not see (ids of others reveal nothing). */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /**
+                 * @description - The document is not the current, unsigned adoption agreement, or there is nobody to send to.
+                 *     - This conflicts with the record's state or with a change made at the same time; nothing was stored. Reload and retry.
+                 */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Validation failed: every problem is listed in `errors` (a NUL character in any parameter or body is one); nothing was stored. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/elections/{election_id}/approve": {
         parameters: {
             query?: never;
@@ -7893,6 +7986,225 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/signing/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * What a signing link is for: the document's title, plan, employer, version, SHA-256 and effective date,
+         *     and the (masked) email it was sent to. No bearer token: the link is the credential.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    token: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SigningLinkOut"];
+                    };
+                };
+                /**
+                 * @description - Nothing has this id, or it belongs to an employer the caller may not see (ids of others reveal nothing).
+                 *     - This signing link does not work: it may be mistyped, used already, expired, or replaced by a newer one. Ask your advisor for a new link.
+                 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Validation failed: every problem is listed in `errors` (a NUL character in any parameter or body is one); nothing was stored. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests from this client: wait as Retry-After says. */
+                429: {
+                    headers: {
+                        /** @description Seconds to wait before trying again. */
+                        "Retry-After"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        /**
+         * Sign through the link: typed name and title, consent to electronic records; recorded as a signed-in
+         *     signature is (time, IP address, user agent, bound to the document's SHA-256), with the signer identified
+         *     as the holder of the email the link was sent to. The link works once.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    token: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["SignIn"];
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SignatureOut"];
+                    };
+                };
+                /**
+                 * @description - Nothing has this id, or it belongs to an employer the caller may not see (ids of others reveal nothing).
+                 *     - This signing link does not work: it may be mistyped, used already, expired, or replaced by a newer one. Ask your advisor for a new link.
+                 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description This conflicts with the record's state or with a change made at the same time; nothing was stored. Reload and retry. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Validation failed: every problem is listed in `errors` (a NUL character in any parameter or body is one); nothing was stored. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests from this client: wait as Retry-After says. */
+                429: {
+                    headers: {
+                        /** @description Seconds to wait before trying again. */
+                        "Retry-After"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/signing/{token}/pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        /** The PDF the link asks to sign (its SHA-256 is the one the signature is bound to). */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    token: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The document to sign, as drawn up */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /**
+                 * @description - Nothing has this id, or it belongs to an employer the caller may not see (ids of others reveal nothing).
+                 *     - This signing link does not work: it may be mistyped, used already, expired, or replaced by a newer one. Ask your advisor for a new link.
+                 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Validation failed: every problem is listed in `errors` (a NUL character in any parameter or body is one); nothing was stored. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests from this client: wait as Retry-After says. */
+                429: {
+                    headers: {
+                        /** @description Seconds to wait before trying again. */
+                        "Retry-After"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -9353,15 +9665,47 @@ export interface components {
             /** @description The SHA-256 of the document as drawn up and shown */
             document_sha256?: string;
             id?: string;
+            /** @description How a signer without a session was identified: 'signing link sent to <email>' */
+            identified_by?: string | null;
             ip_address?: string | null;
             /** Format: date-time */
             signed_at?: string;
             /** @description The SHA-256 of the signed copy (with the signature page) */
             signed_sha256?: string;
-            signer_user_id?: string;
+            /** @description None when signed through a signing link, before the signer had an account */
+            signer_user_id?: string | null;
             title?: string;
             typed_name?: string;
             user_agent?: string | null;
+        };
+        /** @description What a signing link's holder reads before signing. */
+        SigningLinkOut: {
+            /** @description The email the link was sent to, masked */
+            addressed_to?: string;
+            /** @description An amendment's changed provisions */
+            changes?: string[];
+            /** Format: date */
+            effective_on?: string;
+            /** @description The employer's name */
+            employer?: string;
+            /** Format: date-time */
+            expires_at?: string;
+            kind?: string;
+            /** @description The plan's name */
+            plan?: string;
+            /** @description SHA-256 of the document's PDF, the bytes signed */
+            sha256?: string;
+            /** @description The document's title, e.g. Adoption Agreement */
+            title?: string;
+            version?: number;
+        };
+        /** @description A signing link sent: to whom (masked) and until when it works; the link itself goes only to that address. */
+        SigningLinkSentOut: {
+            document_id?: string;
+            /** Format: date-time */
+            expires_at?: string;
+            /** @description The sponsor admin's email, masked (p***@example.com) */
+            sent_to?: string;
         };
         /** @description One point of the plan's compliance history. */
         SnapshotOut: {
