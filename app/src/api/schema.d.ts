@@ -8846,7 +8846,7 @@ export interface components {
              * @description The day the figures were computed for
              */
             as_of?: string;
-            /** @description Held for participants, at cost */
+            /** @description The participants' money at market value today (the sum of their balances) */
             assets_cents?: number;
             /** @description The first reason the plan needs attention (at_risk, approvals, exceptions, unsigned_documents, past_due_billing); null for none */
             attention?: string | null;
