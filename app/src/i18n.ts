@@ -522,6 +522,8 @@ const en = {
   pmAction_set: "Withhold the new election from {date}",
   pmAction_stop: "Stop withholding from {date}",
   pmEmployee: "Employee {id}",
+  pmDoingRead: "reading the employee's benefits",
+  pmDoingWrite: "writing the employee's benefit",
   // ---- end appes
 };
 
@@ -1040,6 +1042,8 @@ const es: Messages = {
   pmAction_set: "Retener la nueva elección desde el {date}",
   pmAction_stop: "Dejar de retener desde el {date}",
   pmEmployee: "Empleado {id}",
+  pmDoingRead: "al leer los beneficios del empleado",
+  pmDoingWrite: "al escribir el beneficio del empleado",
   // ---- end appes
 };
 

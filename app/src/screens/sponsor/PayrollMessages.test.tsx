@@ -80,6 +80,8 @@ describe("a payroll exception's finding is said in the reader's language from it
   it("says why a message to payroll failed from its fixed classification, a provider's name kept", () => {
     expect(deliveryReason("HTTP 503 from the payroll endpoint", es)).toBe("La dirección de la nómina respondió HTTP 503.");
     expect(deliveryReason("Finch: timed out", es)).toBe("Finch: La nómina no respondió a tiempo.");
+    expect(deliveryReason("Gusto: HTTP 418 from the payroll endpoint reading the employee's benefits", es))
+      .toBe("Gusto: La dirección de la nómina respondió HTTP 418 (al leer los beneficios del empleado).");
     expect(deliveryReason("Finch job (enroll) failed: bad", es)).toBe("Finch job (enroll) failed: bad");
     expect(deliveryReason("timed out", en)).toBe("timed out");
   });

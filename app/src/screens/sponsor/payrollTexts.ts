@@ -87,14 +87,23 @@ const DELIVERY_REASONS: [RegExp, MessageKey][] = [
   [/^the employee has no external id to (?:give Finch as individual_id|find them in Gusto)$/, "pmErrNoExternalId"],
 ];
 
+// Gusto's refusals also say which call was refused (backend/payroll/providers.py `_refusal`).
+const DOING: [string, MessageKey][] = [[" reading the employee's benefits", "pmDoingRead"],
+  [" writing the employee's benefit", "pmDoingWrite"]];
+
 /** A dead letter's reason as the reader should read it. */
 export function deliveryReason(text: string, i18n: Translator): string {
   if (i18n.language === "en") return text;
   const split = /^(?<provider>Finch|Gusto): (?<reason>.*)$/.exec(text)?.groups;
-  const reason = split?.reason ?? text;
+  let reason = split?.reason ?? text;
+  const doing = DOING.find(([suffix]) => reason.endsWith(suffix));
+  if (doing) reason = reason.slice(0, -doing[0].length);
   for (const [pattern, key] of DELIVERY_REASONS) {
     const match = pattern.exec(reason);
-    if (match) return `${split ? `${split.provider}: ` : ""}${i18n.t(key, match.groups)}`;
+    if (!match) continue;
+    const said = i18n.t(key, match.groups);
+    const whole = doing ? `${said.replace(/\.$/, "")} (${i18n.t(doing[1])}).` : said;
+    return `${split ? `${split.provider}: ` : ""}${whole}`;
   }
   return text;
 }
