@@ -91,6 +91,11 @@ import { SignLink } from "./screens/SignLink";
 const signLinkScreen = (route: string) => route.startsWith("/sign/")
   ? <SignLink token={decodeURIComponent(route.slice("/sign/".length))} /> : null;
 // ---- end signing link
+// ---- messages to payroll (appes): reached from the dashboard's count of failed messages, under its tab
+import { PayrollMessages } from "./screens/sponsor/PayrollMessages";
+const appesSponsorScreen = (route: string) => route === "/payroll-messages" ? <PayrollMessages /> : null;
+const appesTab = (route: string) => route === "/payroll-messages" ? "/dashboard" : null;
+// ---- end appes
 
 export function App() {
   const [language, setLanguage] = useState<Language>(initialLanguage);
@@ -137,12 +142,12 @@ export function App() {
   } else if (isAdvisor(role)) {
     screen = advisorScreen(route); // ovapp
   } else {
-    screen = docappSponsorScreen(route) ?? ovappSponsorScreen(route) ?? sponsorScreen(route);
+    screen = docappSponsorScreen(route) ?? ovappSponsorScreen(route) ?? appesSponsorScreen(route) ?? sponsorScreen(route);
   }
   screen = signLinkScreen(route) ?? screen; // signlink
   const tabs = !role ? [] : role === "participant" ? PARTICIPANT_TABS : isAdvisor(role) ? ADVISOR_TABS
     : [...SPONSOR_TABS, ...DOCAPP_SPONSOR_TABS, ...OVAPP_SPONSOR_TABS];
-  const active = tabs.some(([path]) => path === route) ? route : ovappTab(route, isAdvisor(role))
+  const active = tabs.some(([path]) => path === route) ? route : ovappTab(route, isAdvisor(role)) ?? appesTab(route)
     ?? (route.startsWith("/election/") ? "/plan" : "/");
 
   return (

@@ -23,8 +23,9 @@ class Finding:
 
 
 def new_hire_added(employee) -> Finding:
-    return Finding("new_hire_added", "warning", f"{employee.first_name} {employee.last_name} was not on the census "
-                   "and has been added from this pay run; check their details.")
+    name = f"{employee.first_name} {employee.last_name}"
+    return Finding("new_hire_added", "warning", f"{name} was not on the census "
+                   "and has been added from this pay run; check their details.", {"employee_name": name})
 
 
 def not_eligible(snapshot: RunSnapshot, employee_id: str, deferred: int) -> Finding | None:
@@ -43,7 +44,8 @@ def opted_out(snapshot: RunSnapshot, employee_id: str, deferred: int) -> Finding
     if election is None or election.kind != "opt_out":
         return None
     return Finding("opted_out", "hold", f"Deferrals of {format_dollars(deferred)} were withheld although the employee "
-                   f"opted out from {election.effective_date}.", {"deferred_cents": deferred})
+                   f"opted out from {election.effective_date}.",
+                   {"deferred_cents": deferred, "opted_out_on": election.effective_date.isoformat()})
 
 
 def over_402g(snapshot: RunSnapshot, employee_id: str, deferred: int) -> Finding | None:
@@ -53,7 +55,7 @@ def over_402g(snapshot: RunSnapshot, employee_id: str, deferred: int) -> Finding
         return None
     return Finding("over_402g", "hold", f"This paycheck's deferrals ({format_dollars(deferred)}) pass the "
                    f"{snapshot.pay_date.year} limit of 402(g) plus catch-up by {format_dollars(deferred - max(room, 0))}.",
-                   {"room_cents": max(room, 0), "deferred_cents": deferred})
+                   {"room_cents": max(room, 0), "deferred_cents": deferred, "year": snapshot.pay_date.year})
 
 
 def deferral_mismatches(snapshot: RunSnapshot, employee_id: str, compensation_cents: int,
@@ -85,7 +87,8 @@ def paid_after_termination(snapshot: RunSnapshot, employee, statement: dict) -> 
             or snapshot.pay_date == employee.termination_date or statement.get("termination_date") is not None:
         return None
     return Finding("paid_after_termination", "warning", f"Paid on {snapshot.pay_date} after termination on "
-                   f"{employee.termination_date}.", {"termination_date": employee.termination_date.isoformat()})
+                   f"{employee.termination_date}.", {"termination_date": employee.termination_date.isoformat(),
+                                                        "pay_date": snapshot.pay_date.isoformat()})
 
 
 def missing_hours(statement: dict) -> Finding | None:

@@ -218,10 +218,18 @@ class ExceptionOut(Schema):
     pay_run_id = fields.String()
     statement_id = fields.String()
     employee_id = fields.String()
-    code = fields.String()
-    severity = fields.String()
-    message = fields.String()
-    details = fields.Dict()
+    code = fields.String(metadata={
+        "description": "What was found, a stable code a client may act on and translate (the message is English): "
+                       "not_eligible, opted_out, over_402g, deferral_mismatch, paid_after_termination, missing_hours, "
+                       "new_hire_added"})
+    severity = fields.String(metadata={"description": "hold (the money waits in trust cash) or warning (posted)"})
+    message = fields.String(metadata={"description": "The finding in English, for people; say it from code and details"})
+    details = fields.Dict(metadata={
+        "description": "The figures the message names, by code: not_eligible {entry_date, deferred_cents}; opted_out "
+                       "{deferred_cents, opted_out_on}; over_402g {room_cents, deferred_cents, year}; "
+                       "deferral_mismatch {money_type, expected_cents, withheld_cents, election_id}; "
+                       "paid_after_termination {termination_date, pay_date}; new_hire_added {employee_name}; "
+                       "missing_hours {}"})
     status = fields.String()
     resolution_note = fields.String(allow_none=True)
     created_at = fields.DateTime()

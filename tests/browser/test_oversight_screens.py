@@ -1,17 +1,34 @@
 """The oversight screens on the demo's data: the sponsor opens the people (a CSV of them too), one participant's
-account (the balance equal, to the cent, to what the participant's phone shows) and the plan dashboard; the advisor
+account (the balance equal, to the cent, to what the participant's phone shows) and the plan dashboard, and from its
+count of failed messages to payroll the list of them (its reason in Spanish too) to send one again; the advisor
 opens the book (the at-risk plan first, with its badge) and the setup pipeline. Each screen is scanned with axe-core
 and photographed at phone size; the book also at desktop width, where it is a table."""
+from sqlalchemy import select
+
 from backend.demo import ADVISOR, SPONSOR
+from backend.enrollment.payroll_messages import TOPIC as PAYROLL_TOPIC
+from backend.identity.models import User
+from backend.outbox import enqueue, mark_dead
 from tests.browser.conftest import PHONES
 from tests.browser.test_phone_app import assert_accessible, assert_touch_targets, dollars, log_in, participant_get
 
 DESKTOP = {"width": 1280, "height": 900}
 
 
+def dead_letter(app, reason: str) -> None:
+    """A contribution change to the sponsor's payroll that was given up on (as the dispatcher gives up on one)."""
+    with app.extensions["plumb"].db.transaction() as session:
+        employer_id = session.scalar(select(User.employer_id).where(User.email == SPONSOR[0]))
+        message = enqueue(session, PAYROLL_TOPIC, f"payroll:{employer_id}:E1", {
+            "action": "set", "external_id": "E1", "effective_date": "2026-12-04", "lines": []}, employer_id=employer_id)
+        session.flush()
+        assert mark_dead(session, message, reason)
+
+
 def test_the_sponsor_sees_their_people_an_account_and_the_dashboard_and_the_advisor_their_book_and_pipeline(
-        browser, demo_server, shots):
+        app, browser, demo_server, shots):
     base = demo_server.base
+    dead_letter(app, "HTTP 503 from the payroll endpoint")
     maria = participant_get(demo_server, "/mobile/v1/balance")["total_cents"]
     context = browser.new_context(viewport=PHONES["large"], is_mobile=True, has_touch=True, locale="en-US")
     page = context.new_page()
@@ -27,6 +44,24 @@ def test_the_sponsor_sees_their_people_an_account_and_the_dashboard_and_the_advi
         assert_accessible(page)
         assert_touch_targets(page)
         shots(page, "dashboard-phone")
+
+        page.get_by_role("link", name="Messages to payroll that failed").tap()
+        messages = page.get_by_test_id("payroll-messages")
+        messages.get_by_role("listitem").first.wait_for()
+        assert messages.get_by_test_id("reason").inner_text() == "HTTP 503 from the payroll endpoint"
+        page.get_by_label("Language").select_option("es")
+        page.get_by_role("heading", name="Mensajes a nómina").wait_for()
+        assert messages.get_by_test_id("reason").inner_text() == "La dirección de la nómina respondió HTTP 503."
+        assert_accessible(page)
+        assert_touch_targets(page)
+        shots(page, "payroll-messages-es")
+        messages.get_by_role("button", name="Enviar de nuevo").tap()
+        page.get_by_test_id("retried").wait_for()
+        page.get_by_text("No hay mensajes fallidos: la nómina aceptó todo.").wait_for()  # it is back in line
+        page.get_by_label("Idioma").select_option("en")
+        page.get_by_role("link", name="Back to the dashboard").tap()
+        page.get_by_test_id("dead-letters").wait_for()
+        assert page.get_by_test_id("dead-letters").inner_text() == "0"
 
         page.get_by_role("link", name="See the people").tap()
         people = page.get_by_test_id("people")

@@ -68,7 +68,9 @@ def test_a_sponsor_reads_compliance_resolves_an_exception_and_is_told_when_an_el
         page.get_by_role("link", name="Excepciones").click()
         exception = page.get_by_test_id("exceptions").get_by_role("listitem").first
         exception.wait_for()
-        assert "$35.77" in exception.inner_text()
+        # The API's English finding, said in Spanish from its code and figures (es-ES money)
+        assert exception.get_by_test_id("finding").inner_text().replace("\xa0", " ").startswith(
+            "Se retuvieron aportes de 35,77 US$ antes de la fecha de ingreso al plan del empleado")
         assert_accessible(page)
         shots(page, "exceptions")
         exception.get_by_role("button", name="Resolver").click()

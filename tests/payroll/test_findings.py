@@ -75,7 +75,7 @@ def test_deferrals_after_an_opt_out_are_held():
 def test_a_paycheck_past_402g_is_held_with_the_room_left():
     """$24,000 deferred this year, $1,000 on this paycheck, age 40: $500 of room, so $500 over."""
     found = findings.over_402g(snapshot(ytd_here=2_400_000), "emp_1", 100_000)
-    assert found.details == {"room_cents": 50_000, "deferred_cents": 100_000}
+    assert found.details == {"room_cents": 50_000, "deferred_cents": 100_000, "year": 2026}
     assert "pass the 2026 limit of 402(g) plus catch-up by $500.00" in found.message
 
 
@@ -160,3 +160,16 @@ def test_a_rehired_employee_is_not_paid_after_termination():
     rehired_next_month = employee(termination_date=date(2026, 10, 31), rehire_date=date(2026, 12, 1))
     assert findings.paid_after_termination(snapshot(), rehired_next_month, statement()).code == \
         "paid_after_termination"
+
+
+def test_each_finding_carries_in_its_details_every_figure_its_message_names():
+    """The app says a finding in the reader's language from its code and details, never by parsing the English
+    message, so each figure and name in the message is also in the details."""
+    found = findings.statement_findings(snapshot(), employee(termination_date=date(2026, 10, 31)),
+                                        statement(hours=None), {}, new_hire=True)
+    details = {f.code: f.details for f in found}
+    assert details["new_hire_added"] == {"employee_name": "Pat Lee"}
+    assert details["paid_after_termination"] == {"termination_date": "2026-10-31", "pay_date": "2026-11-20"}
+    assert details["missing_hours"] == {}
+    opted = findings.opted_out(snapshot(election=election(kind="opt_out")), "emp_1", 9_000)
+    assert opted.details == {"deferred_cents": 9_000, "opted_out_on": "2026-01-02"}

@@ -264,7 +264,7 @@ def test_deferrals_after_opting_out_are_held(client, plumb, world, connection):
     assert codes(after, "E1") == [("opted_out", "hold")]
     assert (after.json["posted"], after.json["held"]) == (0, 1)
     [held] = [e for e in queue(client, world) if e["code"] == "opted_out"]
-    assert held["details"] == {"deferred_cents": 9000}
+    assert held["details"] == {"deferred_cents": 9000, "opted_out_on": "2026-12-04"}
     assert held["message"] == "Deferrals of $90.00 were withheld although the employee opted out from 2026-12-04."
 
 
@@ -278,7 +278,7 @@ def test_deferrals_past_402g_are_held_with_the_room_left(client, plumb, world, c
     assert (second.json["posted"], second.json["held"]) == (0, 1)
     assert codes(second, "E1") == [("deferral_mismatch", "warning"), ("over_402g", "hold")]
     over = next(e for e in queue(client, world) if e["code"] == "over_402g")
-    assert over["details"] == {"room_cents": 10000, "deferred_cents": 20000}
+    assert over["details"] == {"room_cents": 10000, "deferred_cents": 20000, "year": 2026}
     assert over["message"] == ("This paycheck's deferrals ($200.00) pass the 2026 limit of 402(g) plus catch-up "
                                "by $100.00.")
     limits = client.get("/mobile/v1/limits", headers=world.participant).json
@@ -330,7 +330,7 @@ def test_pay_after_termination_and_missing_hours_are_warnings(client, plumb, wor
     assert codes(late, "E1") == [("missing_hours", "warning"), ("paid_after_termination", "warning")]
     assert codes(late, "E2") == [("missing_hours", "warning")]
     after = next(e for e in queue(client, world) if e["code"] == "paid_after_termination")
-    assert after["details"] == {"termination_date": "2026-12-02"}
+    assert after["details"] == {"termination_date": "2026-12-02", "pay_date": "2026-12-18"}
     assert after["message"] == "Paid on 2026-12-18 after termination on 2026-12-02."
 
 

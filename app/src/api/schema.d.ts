@@ -8802,17 +8802,21 @@ export interface components {
         };
         /** @description A payroll exception in the sponsor's queue. */
         ExceptionOut: {
+            /** @description What was found, a stable code a client may act on and translate (the message is English): not_eligible, opted_out, over_402g, deferral_mismatch, paid_after_termination, missing_hours, new_hire_added */
             code?: string;
             /** Format: date-time */
             created_at?: string;
+            /** @description The figures the message names, by code: not_eligible {entry_date, deferred_cents}; opted_out {deferred_cents, opted_out_on}; over_402g {room_cents, deferred_cents, year}; deferral_mismatch {money_type, expected_cents, withheld_cents, election_id}; paid_after_termination {termination_date, pay_date}; new_hire_added {employee_name}; missing_hours {} */
             details?: {
                 [key: string]: unknown;
             };
             employee_id?: string;
             id?: string;
+            /** @description The finding in English, for people; say it from code and details */
             message?: string;
             pay_run_id?: string;
             resolution_note?: string | null;
+            /** @description hold (the money waits in trust cash) or warning (posted) */
             severity?: string;
             statement_id?: string;
             status?: string;

@@ -11,6 +11,7 @@ import { navigate } from "../router";
 import { electionLines, splitOf, withRate, type Split } from "./participant/lines";
 import { Stepper } from "./participant/Stepper";
 import { formatCents } from "../money";
+import { FieldError } from "../ui/Field";
 import { formProblems } from "../ui/problems";
 import { Money } from "../ui/Money";
 import { ErrorBox, Loading } from "../ui/states";
@@ -96,7 +97,7 @@ export function Rate() {
         <input id="rate" type="range" min={0} max={MAX_PERCENT} step={1} value={percent}
           aria-describedby={problems.byField.lines ? "rate-error" : undefined}
           onInput={(e) => change(Number.parseInt(e.currentTarget.value, 10))} />
-        {problems.byField.lines && <p class="field-error" id="rate-error" role="alert">{problems.byField.lines.join(" ")}</p>}
+        <FieldError id="rate-error" messages={problems.byField.lines} />
       </section>
       {(me.data.roth_allowed || me.data.catch_up_eligible) && (
         <section class="card" aria-labelledby="split-title">

@@ -4,7 +4,7 @@
  * can be fixed.
  */
 import { useI18n } from "../i18n";
-import { localMessage } from "./problems";
+import { fieldErrorText } from "./problems";
 
 export interface FieldProps {
   id: string;
@@ -22,7 +22,6 @@ export interface FieldProps {
 }
 
 export function Field({ id, label, errors = [], hint, type = "text", ...input }: FieldProps) {
-  const i18n = useI18n();
   const described = [hint ? `${id}-hint` : "", errors.length ? `${id}-error` : ""].filter(Boolean).join(" ");
   return (
     <div class="field">
@@ -41,11 +40,15 @@ export function Field({ id, label, errors = [], hint, type = "text", ...input }:
         aria-describedby={described || undefined}
         {...input}
       />
-      {errors.length > 0 && (
-        <p class="field-error" id={`${id}-error`} role="alert">
-          {errors.map((message) => localMessage(message, i18n)).join(" ")}
-        </p>
-      )}
+      <FieldError id={`${id}-error`} messages={errors} />
     </div>
   );
+}
+
+/** The problems the API listed for a field (or a group of fields), beneath it in the reader's language: the one
+ * way every screen shows them. Nothing when there are none; `id` is what the control's aria-describedby names. */
+export function FieldError({ id, messages, prefix = "" }: { id?: string; messages?: readonly string[]; prefix?: string }) {
+  const i18n = useI18n();
+  if (!messages?.length) return null;
+  return <p class="field-error" id={id} role="alert">{prefix}{fieldErrorText(messages, i18n)}</p>;
 }

@@ -50,6 +50,22 @@ const FIELD_MESSAGES: [RegExp, MessageKey][] = [
   [/^String does not match expected pattern\.$/, "fmInvalid"],
   [/^must be (?<count>\d+) digits$/, "fmDigits"],
   [/^add up to more than gross pay$/, "fmOverGross"],
+  // The enrollment rules' own (backend/enrollment/choices.py, elections.py, approvals.py).
+  [/^is required to reject an election$/, "fmReasonRequired"],
+  [/^percents must add up to exactly 100$/, "fmSum100"],
+  [/^primary beneficiaries' shares must add up to 100$/, "fmPrimary100"],
+  [/^contingent beneficiaries' shares must add up to 100 \(or name none\)$/, "fmContingent100"],
+  [/^must be above 0$/, "fmAboveZero"],
+  [/^must be above 0 with at most two decimals$/, "fmAboveZeroCents"],
+  [/^is not a fund on this plan's menu$/, "fmNotAFund"],
+  [/^appears twice$/, "fmTwice"],
+  [/^percents add up to more than 100% of pay$/, "fmOver100"],
+  [/^ask more than your pay per paycheck \((?<amount>.+) on the census\)$/, "fmOverPaycheck"],
+  [/^this plan does not allow Roth deferrals$/, "fmNoRoth"],
+  [/^this plan does not allow catch-up contributions$/, "fmNoCatchUp"],
+  [/^must not be blank$/, "fmRequired"],
+  [/^must be true: the document is signed as an electronic record \(E-SIGN Act, 15 U\.S\.C\. 7001\(c\)\)$/, "fmConsent"],
+  [/^catch-up contributions start the year you turn (?<age>\d+) \(IRC 414\(v\)\(5\)\)$/, "fmCatchUpAge"],
 ];
 
 /** The problem's headline for an error box: its type's sentence, or the API's detail. */
@@ -71,4 +87,10 @@ export function localMessage(text: string, i18n: Translator): string {
     if (match) return `${split ? `${split.field}: ` : ""}${i18n.t(key, match.groups)}`;
   }
   return text;
+}
+
+/** The problems the API listed for one field, in the reader's language, as the one line shown beneath it. Every
+ * screen's field errors go through here (or through `FieldError`, which calls it). */
+export function fieldErrorText(messages: readonly string[] | undefined, i18n: Translator): string {
+  return (messages ?? []).map((message) => localMessage(message, i18n)).join(" ");
 }

@@ -2,6 +2,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, ApiError, call, type Schemas } from "../../api/client";
 import { useI18n, type MessageKey } from "../../i18n";
+import { FieldError } from "../../ui/Field";
 import { ErrorBox, Loading } from "../../ui/states";
 import { useLoad } from "../../ui/useLoad";
 
@@ -69,13 +70,13 @@ export function Beneficiaries() {
             <div class="field"><label for={`ben-${index}-percent`}>{t("pBenPercent")}</label>
               <input id={`ben-${index}-percent`} inputMode="numeric" value={String(row.percent)}
                 onInput={(e) => update(index, { percent: e.currentTarget.value })} /></div>
-            {mine.length > 0 && <p class="field-error" id={`ben-${index}-error`} role="alert">{mine.join(" ")}</p>}
+            <FieldError id={`ben-${index}-error`} messages={mine} />
             <button type="button" class="secondary" onClick={() => { setSaved(false); setRows(rows.filter((_, i) => i !== index)); }}>
               {t("pBenRemove")}</button>
           </fieldset>
         );
       })}
-      {listProblems.length > 0 && <p class="field-error" id="ben-error" role="alert">{listProblems.join(" ")}</p>}
+      <FieldError id="ben-error" messages={listProblems} />
       <button type="button" class="secondary" onClick={() => { setSaved(false); setRows([...rows, blank()]); }}>{t("pBenAdd")}</button>
       {error && (others.length > 0 || !error.problem.errors?.length) && <ErrorBox error={error} extra={others} />}
       {saved && <p class="notice" role="status" data-testid="saved">{t("pSaved")}</p>}

@@ -2,6 +2,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, ApiError, call } from "../../api/client";
 import { useI18n } from "../../i18n";
+import { FieldError } from "../../ui/Field";
 import { formProblems } from "../../ui/problems";
 import { ErrorBox, Loading } from "../../ui/states";
 import { useLoad } from "../../ui/useLoad";
@@ -65,7 +66,7 @@ export function Investments() {
           ))}
           <p class={total === 100 ? "muted" : "field-error"} data-testid="mix-total" aria-live="polite">
             {t("pMixTotal", { total })}</p>
-          {problems.byField.allocations && <p class="field-error" role="alert">{problems.byField.allocations.join(" ")}</p>}
+          <FieldError messages={problems.byField.allocations} />
         </section>
       )}
       {error && !problems.byField.allocations && <ErrorBox error={error} extra={problems.general} />}

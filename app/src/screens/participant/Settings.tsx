@@ -8,6 +8,7 @@ import { api, ApiError, call, type Schemas } from "../../api/client";
 import { hasMessage, LANGUAGES, useI18n, type Language, type MessageKey } from "../../i18n";
 import { disablePush, enablePush, forgetPushToken, pushState, thisDeviceId, type PushState } from "../../push";
 import { formProblems } from "../../ui/problems";
+import { FieldError } from "../../ui/Field";
 import { ErrorBox, Loading } from "../../ui/states";
 import { useLoad } from "../../ui/useLoad";
 
@@ -114,7 +115,7 @@ export function SettingsScreen({ onLanguage, onLogOut }: { onLanguage: (language
             ))}
           </tbody>
         </table>
-        {problems.byField.categories && <p class="field-error" role="alert">{problems.byField.categories.join(" ")}</p>}
+        <FieldError messages={problems.byField.categories} />
       </section>
       <form class="card" aria-labelledby="quiet-title" onSubmit={(e) => { e.preventDefault(); void patch({ quiet_hours: quiet }); }}>
         <h2 id="quiet-title">{t("pQuietTitle")}</h2>
@@ -133,7 +134,7 @@ export function SettingsScreen({ onLanguage, onLogOut }: { onLanguage: (language
               aria-describedby={problems.byField.quiet_hours ? "quiet-error" : undefined}
               onInput={(e) => setQuiet({ ...quiet, end: e.currentTarget.value })} /></div>
         </div>
-        {problems.byField.quiet_hours && <p class="field-error" id="quiet-error" role="alert">{problems.byField.quiet_hours.join(" ")}</p>}
+        <FieldError id="quiet-error" messages={problems.byField.quiet_hours} />
         <button type="submit">{t("pQuietSave")}</button>
       </form>
       <section class="card" aria-labelledby="language-title">
@@ -142,7 +143,7 @@ export function SettingsScreen({ onLanguage, onLogOut }: { onLanguage: (language
           <select id="settings-language" value={language} onChange={(e) => chooseLanguage(e.currentTarget.value as Language)}>
             {Object.entries(LANGUAGES).map(([code, name]) => <option key={code} value={code} lang={code}>{name}</option>)}
           </select></div>
-        {problems.byField.language && <p class="field-error" role="alert">{problems.byField.language.join(" ")}</p>}
+        <FieldError messages={problems.byField.language} />
       </section>
       {error && problems.general.length + (error.problem.errors?.length ? 0 : 1) > 0 && <ErrorBox error={error} extra={problems.general} />}
       {saved && <p class="notice" role="status" data-testid="settings-saved">{t("pSaved")}</p>}

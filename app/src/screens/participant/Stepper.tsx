@@ -1,5 +1,6 @@
 /** A whole-percent control with − and + buttons (big enough for a thumb) around a labelled number input. */
 import { useI18n } from "../../i18n";
+import { FieldError } from "../../ui/Field";
 
 export interface StepperProps {
   id: string;
@@ -30,7 +31,7 @@ export function Stepper({ id, label, hint, value, min, max, onChange, errors = [
         <button type="button" class="round small" aria-label={t("pMore", { label })} disabled={value >= max}
           onClick={() => set(value + 1)}>+</button>
       </div>
-      {errors.length > 0 && <p class="field-error" id={`${id}-error`} role="alert">{errors.join(" ")}</p>}
+      <FieldError id={`${id}-error`} messages={errors} />
     </div>
   );
 }

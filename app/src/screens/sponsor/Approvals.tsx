@@ -10,6 +10,7 @@ import { useI18n } from "../../i18n";
 import { totalPercent } from "../../rates";
 import { session } from "../../session";
 import { formProblems } from "../../ui/problems";
+import { FieldError } from "../../ui/Field";
 import { Empty, ErrorBox, Loading } from "../../ui/states";
 import { useLoad } from "../../ui/useLoad";
 
@@ -113,9 +114,7 @@ export function Approvals() {
         aria-invalid={problems.byField.reason ? "true" : undefined}
         aria-describedby={problems.byField.reason ? `${id}-error` : undefined}
         onInput={(e) => setReason(e.currentTarget.value)} />
-      {problems.byField.reason && (
-        <p class="field-error" id={`${id}-error`} role="alert">{problems.byField.reason.join(" ")}</p>
-      )}
+      <FieldError id={`${id}-error`} messages={problems.byField.reason} />
     </>
   );
   const cancel = () => { setRejecting(null); setError(null); };

@@ -77,9 +77,10 @@ export function Dashboard({ planId, peopleRoute = "/people", links = true }:
           <ul class="rows" data-testid="waiting">
             <li><To route={links ? "/" : undefined}>{t("navApprovals")}</To><strong>{d.pending_approvals ?? 0}</strong></li>
             <li><To route={links ? "/exceptions" : undefined}>{t("navExceptions")}</To><strong>{d.open_exceptions ?? 0}</strong></li>
-            <li><span>{t("ovDeadLetters")}</span><strong>{d.dead_letters ?? 0}</strong></li>
+            <li><To route={links ? "/payroll-messages" : undefined}>{t("ovDeadLetters")}</To>
+              <strong data-testid="dead-letters">{d.dead_letters ?? 0}</strong></li>
           </ul>
-          {(d.dead_letters ?? 0) > 0 && <p class="muted">{t("ovDeadLettersHint")}</p>}
+          {(d.dead_letters ?? 0) > 0 && !links && <p class="muted">{t("ovDeadLettersHint")}</p>}
         </section>
         <section class={`card status-${status}`} aria-labelledby="plan-health">
           <h2 id="plan-health">{t("complianceTitle")}</h2>

@@ -10,7 +10,7 @@ import { api, ApiError, call, type Schemas } from "../../api/client";
 import { useI18n, type MessageKey } from "../../i18n";
 import { session } from "../../session";
 import { saveBlob } from "../../ui/download";
-import { Field } from "../../ui/Field";
+import { Field, FieldError } from "../../ui/Field";
 import { formProblems } from "../../ui/problems";
 import { Empty, ErrorBox, Loading } from "../../ui/states";
 import { useLoad } from "../../ui/useLoad";
@@ -100,7 +100,7 @@ export function SignForm({ document, onSigned }: { document: Document; onSigned:
             aria-describedby={consentErrors.length ? "consent-error" : undefined} />
           <span>{t("docConsent")}</span>
         </label>
-        {consentErrors.length > 0 && <p class="field-error" id="consent-error" role="alert">{consentErrors.join(" ")}</p>}
+        <FieldError id="consent-error" messages={consentErrors} />
       </div>
       {error != null && (!(error instanceof ApiError) || problems.general.length > 0 || !error.problem.errors?.length)
         && <ErrorBox error={error} extra={problems.general} />}

@@ -9,10 +9,11 @@ import { api, ApiError, call, type Schemas } from "../../api/client";
 import { useI18n, type MessageKey } from "../../i18n";
 import { formatCents, parseCents } from "../../money";
 import { session } from "../../session";
-import { Field } from "../../ui/Field";
-import { formProblems, localMessage } from "../../ui/problems";
+import { Field, FieldError } from "../../ui/Field";
+import { formProblems } from "../../ui/problems";
 import { Empty, ErrorBox, Loading } from "../../ui/states";
 import { useLoad } from "../../ui/useLoad";
+import { findingText } from "./payrollTexts";
 
 type Exception = Schemas["ExceptionOut"];
 type Action = "accept" | "correct" | "reject";
@@ -115,7 +116,7 @@ export function Exceptions() {
               const id = exception.id ?? "";
               return (
                 <li key={id} class="card">
-                  <p><strong>{exception.message}</strong></p>
+                  <p><strong data-testid="finding">{findingText(exception, i18n)}</strong></p>
                   <p class="muted">{t("exceptionMeta", { code: exception.code ?? "", date: when(exception.created_at) })}</p>
                   {open === id ? (
                     <form onSubmit={(e) => e.preventDefault()}>
@@ -124,9 +125,7 @@ export function Exceptions() {
                         aria-invalid={problems.byField.note ? "true" : undefined}
                         aria-describedby={problems.byField.note ? `note-${id}-error` : undefined}
                         onInput={(e) => setNote(e.currentTarget.value)} />
-                      {problems.byField.note && (
-                        <p class="field-error" id={`note-${id}-error`} role="alert">{problems.byField.note.join(" ")}</p>
-                      )}
+                      <FieldError id={`note-${id}-error`} messages={problems.byField.note} />
                       {correcting && (
                         <fieldset class="amounts" data-testid="correction">
                           <legend>{t("correctionTitle")}</legend>
@@ -138,10 +137,8 @@ export function Exceptions() {
                               errors={[...(unreadable.includes(type) ? [t("amountUnreadable", { example: formatCents(16615, locale).replace(/[^\d.,]/g, "") })] : []),
                                 ...(problems.byField[`withholdings.${type}`] ?? [])]} />
                           ))}
-                          {problems.byField.withholdings && (
-                            <p class="field-error" id={`amounts-${id}-error`} role="alert">
-                              {problems.byField.withholdings.map((m) => `${t("correctionTitle")}: ${localMessage(m, i18n)}`).join(" ")}</p>
-                          )}
+                          <FieldError id={`amounts-${id}-error`} messages={problems.byField.withholdings}
+                            prefix={`${t("correctionTitle")}: `} />
                         </fieldset>
                       )}
                       <div class="actions">
