@@ -53,7 +53,7 @@ describe("signing from a signing link", () => {
     await vi.waitFor(() => expect(root.querySelector("[data-testid=link-hash]")).not.toBeNull());
     expect(root.textContent).toContain("Acme Bakery LLC 401(k) Plan");
     expect(root.textContent).toContain("s***@example.com");
-    expect(root.querySelector("[data-testid=link-changes]")!.textContent).toContain("match tiers");
+    expect(root.querySelector("[data-testid=link-changes]")!.textContent).toContain("Employer match formula");
     expect(server.sent[0]).toMatchObject({ method: "GET", auth: null });
     expect(server.sent[0].url).toMatch(/\/v1\/signing\/tok-123$/);
 

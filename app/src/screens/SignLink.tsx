@@ -9,7 +9,8 @@ import { useState } from "preact/hooks";
 import { api, ApiError, call, type Schemas } from "../api/client";
 import { useI18n } from "../i18n";
 import { saveBlob } from "../ui/download";
-import { Field } from "../ui/Field";
+import { Field, FieldError } from "../ui/Field";
+import { provisionName } from "./sponsor/Documents";
 import { formProblems } from "../ui/problems";
 import { ErrorBox, Loading } from "../ui/states";
 import { useLoad } from "../ui/useLoad";
@@ -66,7 +67,7 @@ export function LinkSignForm({ token, onSigned }: { token: string; onSigned: (si
             aria-describedby={consentErrors.length ? "consent-error" : undefined} />
           <span>{t("docConsent")}</span>
         </label>
-        {consentErrors.length > 0 && <p class="field-error" id="consent-error" role="alert">{consentErrors.join(" ")}</p>}
+        <FieldError id="consent-error" messages={consentErrors} />
       </div>
       {error != null && (!(error instanceof ApiError) || problems.general.length > 0 || !error.problem.errors?.length)
         && <ErrorBox error={error} extra={problems.general} />}
@@ -123,7 +124,7 @@ export function SignLink({ token }: { token: string }) {
         {(link.changes ?? []).length > 0 && (
           <div data-testid="link-changes">
             <p>{t("slChanges")}</p>
-            <ul>{(link.changes ?? []).map((change) => <li key={change}>{change.replace(/_/g, " ")}</li>)}</ul>
+            <ul>{(link.changes ?? []).map((change) => <li key={change}>{provisionName(change, t)}</li>)}</ul>
           </div>
         )}
         <p class="muted">{t("slReadFirst")}</p>

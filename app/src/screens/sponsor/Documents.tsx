@@ -27,6 +27,11 @@ const PROVISION: Record<string, MessageKey> = { plan: "provPlan", sponsor: "prov
   match_tiers: "provMatch", safe_harbor: "provSafeHarbor", vesting: "provVesting", roth_allowed: "provRoth",
   catch_up_allowed: "provCatchUp", loans_allowed: "provLoans", hardship_allowed: "provHardship",
   default_fund: "provDefaultFund" };
+
+/** A changed provision's name in the reader's language (the API's key where it is not one of these). */
+export function provisionName(key: string, t: (key: MessageKey) => string): string {
+  return PROVISION[key] ? t(PROVISION[key]) : key.replace(/_/g, " ");
+}
 const ORDER = ["adoption_agreement", "summary_plan_description", "safe_harbor_notice"];
 
 /** draft / awaiting signature / signed / superseded: a summary or notice is a draft until the plan's adoption
@@ -135,7 +140,7 @@ export function DocumentCard({ document, agreementSigned, onSigned }: { document
       {document.amendment && (
         <div data-testid="amendment">
           <p><strong>{t("docAmendment", { date: day(document.amendment.effective_on) })}</strong></p>
-          <ul>{(document.amendment.changes ?? []).map((c) => <li key={c}>{PROVISION[c] ? t(PROVISION[c]) : c}</li>)}</ul>
+          <ul>{(document.amendment.changes ?? []).map((c) => <li key={c}>{provisionName(c, t)}</li>)}</ul>
         </div>
       )}
       {signature && (
