@@ -9,15 +9,13 @@ import { useState } from "preact/hooks";
 import { api, ApiError, call, type Schemas } from "../api/client";
 import { useI18n } from "../i18n";
 import { saveBlob } from "../ui/download";
-import { Field, FieldError } from "../ui/Field";
+import { SignatureForm } from "../ui/SignatureForm";
 import { provisionName } from "./sponsor/Documents";
-import { formProblems } from "../ui/problems";
 import { ErrorBox, Loading } from "../ui/states";
 import { useLoad } from "../ui/useLoad";
 
 type Link = Schemas["SigningLinkOut"];
 type Signature = Schemas["SignatureOut"];
-const SIGN_FIELDS = ["typed_name", "title", "consent_to_electronic_records"] as const;
 
 const path = (token: string) => ({ params: { path: { token } } });
 
@@ -26,54 +24,10 @@ async function openPdf(token: string, link: Link): Promise<void> {
   saveBlob(blob, `${link.kind}-v${link.version}.pdf`);
 }
 
-/** The signing form: sends what was entered as it is, so the API's every problem shows beside its field. */
+/** The signing form, sending through the link. */
 export function LinkSignForm({ token, onSigned }: { token: string; onSigned: (signature: Signature) => void }) {
-  const { t } = useI18n();
-  const [name, setName] = useState("");
-  const [title, setTitle] = useState("");
-  const [consent, setConsent] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const problems = formProblems(error instanceof ApiError ? error : null, SIGN_FIELDS);
-  const consentErrors = problems.byField.consent_to_electronic_records ?? [];
-
-  async function submit(event: Event) {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      // The API accepts only true; an unticked box is sent as it is, so the API's reason shows beside it.
-      onSigned(await call(api.POST("/v1/signing/{token}", { ...path(token),
-        body: { typed_name: name, title, consent_to_electronic_records: consent as true } })));
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setBusy(false);
-    }
-  }
-
-  return (
-    <form onSubmit={submit} noValidate data-testid="link-sign-form" aria-labelledby="link-sign-title">
-      <h2 id="link-sign-title">{t("docSignTitle")}</h2>
-      <p class="muted">{t("docSignHint")}</p>
-      <Field id="typed_name" label={t("docTypedName")} value={name} autocomplete="name"
-        onInput={(e) => setName(e.currentTarget.value)} errors={problems.byField.typed_name} />
-      <Field id="title" label={t("docSignerTitle")} value={title} autocomplete="organization-title"
-        onInput={(e) => setTitle(e.currentTarget.value)} errors={problems.byField.title} />
-      <div class="field">
-        <label class="check" for="consent">
-          <input id="consent" type="checkbox" checked={consent} onChange={(e) => setConsent(e.currentTarget.checked)}
-            aria-invalid={consentErrors.length ? "true" : undefined}
-            aria-describedby={consentErrors.length ? "consent-error" : undefined} />
-          <span>{t("docConsent")}</span>
-        </label>
-        <FieldError id="consent-error" messages={consentErrors} />
-      </div>
-      {error != null && (!(error instanceof ApiError) || problems.general.length > 0 || !error.problem.errors?.length)
-        && <ErrorBox error={error} extra={problems.general} />}
-      <button type="submit" disabled={busy}>{busy ? t("docSigning") : t("docSign")}</button>
-    </form>
-  );
+  return <SignatureForm testId="link-sign-form" headingId="link-sign-title" heading="h2" onSigned={onSigned}
+    send={(body) => call(api.POST("/v1/signing/{token}", { ...path(token), body }))} />;
 }
 
 export function SignLink({ token }: { token: string }) {

@@ -10,13 +10,13 @@ import { api, ApiError, call, type Schemas } from "../../api/client";
 import { useI18n, type MessageKey } from "../../i18n";
 import { session } from "../../session";
 import { saveBlob } from "../../ui/download";
-import { Field, FieldError } from "../../ui/Field";
+import { Field } from "../../ui/Field";
+import { SignatureForm } from "../../ui/SignatureForm";
 import { formProblems } from "../../ui/problems";
 import { Empty, ErrorBox, Loading } from "../../ui/states";
 import { useLoad } from "../../ui/useLoad";
 
 type Document = Schemas["DocumentOut"];
-const SIGN_FIELDS = ["typed_name", "title", "consent_to_electronic_records"] as const;
 
 const KIND: Record<string, MessageKey> = { adoption_agreement: "docAdoption", summary_plan_description: "docSummary",
   safe_harbor_notice: "docNotice" };
@@ -63,55 +63,11 @@ async function openPdf(document: Document): Promise<void> {
   saveBlob(blob, `${document.kind}-v${document.version}-${document.language}.pdf`);
 }
 
+/** The form that signs the adoption agreement, as the logged-in sponsor. */
 export function SignForm({ document, onSigned }: { document: Document; onSigned: (s: Schemas["SignatureOut"]) => void }) {
-  const { t } = useI18n();
-  const [name, setName] = useState("");
-  const [title, setTitle] = useState("");
-  const [consent, setConsent] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const problems = formProblems(error instanceof ApiError ? error : null, SIGN_FIELDS);
-  const consentErrors = problems.byField.consent_to_electronic_records ?? [];
-
-  async function submit(event: Event) {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      onSigned(await call(api.POST("/v1/documents/{document_id}/signature", {
-        params: { path: { document_id: document.id ?? "" } },
-        // The API accepts only true; an unticked box is sent as it is, so the API's reason shows beside it.
-        body: { typed_name: name, title, consent_to_electronic_records: consent as true } })));
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setBusy(false);
-    }
-  }
-
-  // No `required` attributes: the API's own problems are shown beside each field, all at once.
-  return (
-    <form onSubmit={submit} noValidate data-testid="sign-form" aria-labelledby={`sign-${document.id}`}>
-      <h3 id={`sign-${document.id}`}>{t("docSignTitle")}</h3>
-      <p class="muted">{t("docSignHint")}</p>
-      <Field id="typed_name" label={t("docTypedName")} value={name} autocomplete="name"
-        onInput={(e) => setName(e.currentTarget.value)} errors={problems.byField.typed_name} />
-      <Field id="title" label={t("docSignerTitle")} value={title} autocomplete="organization-title"
-        onInput={(e) => setTitle(e.currentTarget.value)} errors={problems.byField.title} />
-      <div class="field">
-        <label class="check" for="consent">
-          <input id="consent" type="checkbox" checked={consent} onChange={(e) => setConsent(e.currentTarget.checked)}
-            aria-invalid={consentErrors.length ? "true" : undefined}
-            aria-describedby={consentErrors.length ? "consent-error" : undefined} />
-          <span>{t("docConsent")}</span>
-        </label>
-        <FieldError id="consent-error" messages={consentErrors} />
-      </div>
-      {error != null && (!(error instanceof ApiError) || problems.general.length > 0 || !error.problem.errors?.length)
-        && <ErrorBox error={error} extra={problems.general} />}
-      <button type="submit" disabled={busy}>{busy ? t("docSigning") : t("docSign")}</button>
-    </form>
-  );
+  return <SignatureForm testId="sign-form" headingId={`sign-${document.id}`} onSigned={onSigned}
+    send={(body) => call(api.POST("/v1/documents/{document_id}/signature",
+      { params: { path: { document_id: document.id ?? "" } }, body }))} />;
 }
 
 export function DocumentCard({ document, agreementSigned, onSigned }: { document: Document; agreementSigned: boolean;
