@@ -19,7 +19,7 @@ from backend.plans.models import Employer
 from backend.plans.schedules import next_pay_date
 from backend.web import context
 from backend.web.etags import etag_response
-from backend.web.pagination import PageArgs, page_schema, paginate, paginate_computed
+from backend.web.pagination import PageArgs, page_schema, paginate_computed
 from backend.web.smorest import Blueprint
 from mobile_api.schemas import BalanceOut, BalancePointOut, ContributionOut, LimitsOut, MeOut
 from backend.web.notification_routes import add_notification_routes

@@ -9,18 +9,20 @@ from backend.identity.service import Principal
 from backend.money import percent_str
 from backend.oversight.figures import Figures, recompute_plan_figures, stored_figures
 from backend.plans import service as plans
+from backend.plans.schedules import plan_year_bounds
 
 DECIMALS = ("participation_rate", "hce_average_deferral", "nhce_average_deferral", "compliance_margin")
 
 
 def plan_dashboard(session: Session, principal: Principal, plan_id: str, today: date) -> dict:
     """The dashboard of a plan the caller may see (NotFound otherwise). The stored figures answer when they are of
-    this year; before a plan's first refresh, or in a new year before the daily pass, they are computed fresh
+    this plan year; before a plan's first refresh, or in a new year before the daily pass, they are computed fresh
     (and not stored: a read changes nothing)."""
     policy.VIEW_EMPLOYERS.check(principal)
     plan = plans.plan_for(session, principal, plan_id)
     row = stored_figures(session, plan.id)
-    figures = Figures.of_row(row) if row is not None and row.as_of.year == today.year else \
+    this_year = row is not None and row.as_of >= plan_year_bounds(plan, today)[0]
+    figures = Figures.of_row(row) if this_year else \
         recompute_plan_figures(session, plan.id, today)
     return present(figures)
 

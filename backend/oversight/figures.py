@@ -39,7 +39,7 @@ from backend.outbox import dead_letters_count
 from backend.payroll.exceptions_queue import open_exceptions_count
 from backend.payroll.pay_history import first_pay_date
 from backend.plans.models import Employer, Plan
-from backend.plans.schedules import pay_dates_between
+from backend.plans.schedules import pay_dates_between, plan_year_bounds
 
 MATCH_SOURCE = "employer_match"
 RATE_PLACES = Decimal("0.0001")
@@ -121,7 +121,7 @@ def recompute_plan_figures(session: Session, plan_id: str, today: date | None = 
     today = today or Clock().today()
     plan = session.get(Plan, plan_id)
     employer = session.get(Employer, plan.employer_id)
-    year_start, year_end = date(today.year, 1, 1), date(today.year, 12, 31)
+    year_start, year_end = plan_year_bounds(plan, today)  # match paid and projected over the plan year
     by_day = plan_money_in_by_day(session, plan_id, year_start, today)
     by_month: dict[str, dict[str, int]] = {}
     for day, sources in sorted(by_day.items()):

@@ -7,7 +7,7 @@ Every figure is asked of the module that owns it, in batches: the list of a whol
 phone's own (`accounts.service.participant_summaries` runs the function behind /mobile/v1/balance). Nothing here
 holds an SSN or a date of birth."""
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import cmp_to_key
 
@@ -26,6 +26,7 @@ from backend.identity.service import Principal
 from backend.money import round_half_up
 from backend.plans import service as plans
 from backend.plans.models import Employee, Employer, Plan
+from backend.plans.schedules import plan_year_bounds
 
 # What a person's part in the plan is today, built on enrollment's eligibility statuses (eligible, waiting,
 # pending_hours, terminated) and the election in effect.
@@ -53,14 +54,6 @@ def participation_status(eligibility: str | None, in_effect: ElectionTerms | Non
                                               for line in in_effect.lines):
         return "opted_out"
     return "enrolled"
-
-
-def plan_year_bounds(plan: Plan, today: date) -> tuple[date, date]:
-    """The first and last day of the plan year holding `today` (the plan year start is never February 29)."""
-    start = date(today.year, plan.plan_year_start_month, plan.plan_year_start_day)
-    if start > today:
-        start = start.replace(year=today.year - 1)
-    return start, start.replace(year=start.year + 1) - timedelta(days=1)
 
 
 def election_summary(terms: ElectionTerms | None, employee: Employee, frequency: str) -> dict | None:

@@ -9,7 +9,7 @@ payroll?".
 from __future__ import annotations
 
 import calendar
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 PAY_FREQUENCIES = ("weekly", "biweekly", "semi_monthly", "monthly")
 
@@ -137,3 +137,11 @@ def anniversary(start: date, years: int) -> date:
         # February 29 in a common year: a 12-month period from February 29 ends on February 28, so the next
         # begins on March 1 (the same reading serves leap-day birthdays in the eligibility rules).
         return date(start.year + years, 3, 1)
+
+
+def plan_year_bounds(plan, today: date) -> tuple[date, date]:
+    """The first and last day of the plan year holding `today` (the plan year start is never February 29)."""
+    start = date(today.year, plan.plan_year_start_month, plan.plan_year_start_day)
+    if start > today:
+        start = start.replace(year=today.year - 1)
+    return start, start.replace(year=start.year + 1) - timedelta(days=1)

@@ -4,7 +4,6 @@ from an invitation in Spanish, with the API's problems shown beside the fields t
 with axe-core (no serious or critical violation) and photographed under test-output/browser/."""
 import re
 
-import pytest
 from axe_playwright_python.sync_playwright import Axe
 
 from backend.demo import PARTICIPANT, SPONSOR

@@ -64,3 +64,18 @@ def test_the_dashboard_is_for_the_employers_staff_its_advisor_and_no_participant
                            sponsor_email="other-sponsor@example.com", ein_prefix="O")
     assert client.get(f"/v1/plans/{world.plan_id}/dashboard", headers=other.sponsor).status_code == 404
     assert client.get(f"/v1/plans/{world.plan_id}/dashboard", headers=other.advisor).status_code == 404
+
+
+def test_a_plan_whose_year_starts_in_july_counts_the_match_paid_since_july(app, client):
+    world = scenario.World(app, client, plan_year_start="07-01")
+    elect(client, world.participant, "6")
+    connection = scenario.connect_payroll(client, world.sponsor, world.employer_id)
+    # June 19 belongs to the plan year that ended June 30; October 30 to the one running now (July 2026 - June 2027).
+    post_run(client, connection, "r1", "2026-06-19", [scenario.statement("E1", 300000, pretax=18000)])
+    post_run(client, connection, "r2", "2026-10-30", [scenario.statement("E1", 300000, pretax=18000)])
+
+    figures = dashboard(client, world.sponsor, world.plan_id)
+
+    assert figures["match_paid_cents"] == 12000
+    assert [m["month"] for m in figures["contributions_by_month"]] == ["2026-10"]
+    assert figures["assets_cents"] == 2 * (18000 + 12000)  # what is held has no year

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import event
 
 from backend.enrollment.elections import ElectionTerms, LineTerms
-from backend.oversight.people import participation_status, plan_year_bounds
+from backend.oversight.people import participation_status
+from backend.plans.schedules import plan_year_bounds
 from tests import scenario
 from tests.support.problems import assert_problem
 
