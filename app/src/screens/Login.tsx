@@ -7,6 +7,7 @@ import { session } from "../session";
 import { Field } from "../ui/Field";
 import { formProblems } from "../ui/problems";
 import { ErrorBox } from "../ui/states";
+import { useAction } from "../ui/useAction";
 
 const FIELDS = ["email", "password"] as const;
 
@@ -14,22 +15,15 @@ export function Login({ notice }: { notice?: string }) {
   const { t } = useI18n();
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | null>(null);
+  const { busy, error, run } = useAction<ApiError>();
   const problems = formProblems(error, FIELDS);
 
   async function submit(event: Event) {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       session.start(await call(api.POST("/v1/auth/login", { body: { email, password } })));
       navigate("/", true);
-    } catch (caught) {
-      setError(caught as ApiError);
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (

@@ -7,6 +7,7 @@ import { session } from "../session";
 import { Field } from "../ui/Field";
 import { formProblems } from "../ui/problems";
 import { ErrorBox } from "../ui/states";
+import { useAction } from "../ui/useAction";
 
 const FIELDS = ["invite_code", "date_of_birth", "ssn_last4", "email", "password"] as const;
 type Form = Record<(typeof FIELDS)[number], string>;
@@ -15,8 +16,7 @@ export function SignUp() {
   const { t } = useI18n();
   const code = new URLSearchParams(location.search).get("code") ?? "";
   const [form, setForm] = useState<Form>({ invite_code: code, date_of_birth: "", ssn_last4: "", email: "", password: "" });
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | null>(null);
+  const { busy, error, run } = useAction<ApiError>();
   const problems = formProblems(error, FIELDS);
   const bind = (name: keyof Form) => ({
     value: form[name],
@@ -26,16 +26,10 @@ export function SignUp() {
 
   async function submit(event: Event) {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       session.start(await call(api.POST("/mobile/v1/signup", { body: form })));
       navigate("/", true);
-    } catch (caught) {
-      setError(caught as ApiError);
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (

@@ -9,6 +9,7 @@ import { useI18n } from "../i18n";
 import { Field, FieldError } from "./Field";
 import { formProblems } from "./problems";
 import { ErrorBox } from "./states";
+import { useAction } from "./useAction";
 
 type Signature = Schemas["SignatureOut"];
 export type SignatureBody = { typed_name: string; title: string; consent_to_electronic_records: true };
@@ -21,24 +22,17 @@ export function SignatureForm({ send, onSigned, testId, headingId, heading = "h3
   const [name, setName] = useState("");
   const [title, setTitle] = useState("");
   const [consent, setConsent] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, run } = useAction();
   const problems = formProblems(error instanceof ApiError ? error : null, SIGN_FIELDS);
   const consentErrors = problems.byField.consent_to_electronic_records ?? [];
   const Heading = heading;
 
   async function submit(event: Event) {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       // The API accepts only true; an unticked box is sent as it is, so the API's reason shows beside it.
       onSigned(await send({ typed_name: name, title, consent_to_electronic_records: consent as true }));
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (

@@ -5,6 +5,7 @@ import { useI18n, type MessageKey } from "../../i18n";
 import { FieldError } from "../../ui/Field";
 import { ErrorBox, Loading } from "../../ui/states";
 import { useLoad } from "../../ui/useLoad";
+import { useAction } from "../../ui/useAction";
 
 type Row = Schemas["BeneficiaryIn"];
 const RELATIONSHIPS: Row["relationship"][] = ["spouse", "child", "parent", "sibling", "other_person", "trust", "estate", "charity"];
@@ -14,8 +15,7 @@ export function Beneficiaries() {
   const { t } = useI18n();
   const loaded = useLoad(() => call(api.GET("/mobile/v1/beneficiaries")));
   const [rows, setRows] = useState<Row[]>([]);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | null>(null);
+  const { busy, error, run } = useAction<ApiError>();
   const [saved, setSaved] = useState(false);
 
   useEffect(() => {
@@ -35,16 +35,10 @@ export function Beneficiaries() {
   const update = (index: number, part: Partial<Row>) => { setSaved(false); setRows(rows.map((r, i) => i === index ? { ...r, ...part } : r)); };
 
   async function save() {
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       await call(api.PUT("/mobile/v1/beneficiaries", { body: { beneficiaries: rows } }));
       setSaved(true);
-    } catch (caught) {
-      setError(caught as ApiError);
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (

@@ -7,6 +7,7 @@ import { formProblems } from "../../ui/problems";
 import { ErrorBox, Loading } from "../../ui/states";
 import { useLoad } from "../../ui/useLoad";
 import { Stepper } from "./Stepper";
+import { useAction } from "../../ui/useAction";
 
 export function Investments() {
   const { t } = useI18n();
@@ -14,8 +15,7 @@ export function Investments() {
     .then(([me, investments]) => ({ me, investments })));
   const [useDefault, setUseDefault] = useState(true);
   const [mix, setMix] = useState<Record<string, number>>({});
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | null>(null);
+  const { busy, error, run } = useAction<ApiError>();
   const [saved, setSaved] = useState(false);
 
   useEffect(() => {
@@ -33,18 +33,12 @@ export function Investments() {
   const problems = formProblems(error, ["allocations", "use_default"]);
 
   async function save() {
-    setBusy(true);
-    setError(null);
     setSaved(false);
-    try {
+    await run(async () => {
       const allocations = Object.entries(mix).filter(([, p]) => p > 0).map(([fund_id, p]) => ({ fund_id, percent: String(p) }));
       await call(api.PUT("/mobile/v1/investments", { body: useDefault ? { use_default: true } : { allocations } }));
       setSaved(true);
-    } catch (caught) {
-      setError(caught as ApiError);
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (

@@ -1,27 +1,20 @@
 /** The participant's plan summary (the current summary plan description) as a PDF in the language the app is
  * shown in, a row on the Plan screen. */
-import { useState } from "preact/hooks";
 import { api, call } from "../../api/client";
 import { useI18n } from "../../i18n";
 import { ErrorBox } from "../../ui/states";
 import { saveBlob } from "../../ui/download";
+import { useAction } from "../../ui/useAction";
 
 export function PlanSummary() {
   const { t, language } = useI18n();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, run } = useAction();
   async function download() {
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       const blob = await call(api.GET("/mobile/v1/plan-summary.pdf", { params: { query: { language } },
         parseAs: "blob" })) as Blob;
       saveBlob(blob, `plan-summary-${language}.pdf`);
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setBusy(false);
-    }
+    });
   }
   return (
     <section class="card" aria-labelledby="summary-title" data-testid="plan-summary">
