@@ -12,6 +12,7 @@ import { ErrorBox, Loading } from "../../ui/states";
 import { useLoad } from "../../ui/useLoad";
 import { Stage } from "./Stage";
 import { PlanSummary } from "./PlanSummary"; // docapp
+import { useAction } from "../../ui/useAction";
 
 type Election = Schemas["ElectionOut"];
 const SHOWN = 3;
@@ -24,8 +25,7 @@ export function Plan({ electionId }: { electionId?: string }) {
   const { t, locale } = useI18n();
   const loaded = useLoad(() => Promise.all([call(api.GET("/mobile/v1/me")), call(api.GET("/mobile/v1/elections"))])
     .then(([me, elections]) => ({ me, elections })));
-  const [busy, setBusy] = useState(false);
-  const [actionError, setActionError] = useState<unknown>(null);
+  const { busy, error: actionError, run } = useAction();
   const [done, setDone] = useState<string | null>(null);
   const [confirmOptOut, setConfirmOptOut] = useState(false);
 
@@ -39,18 +39,12 @@ export function Plan({ electionId }: { electionId?: string }) {
   const enrolled = Boolean(totalPercent((me.election_in_effect ?? me.election_scheduled) as Election | null));
 
   async function act(action: () => Promise<unknown>, message: string) {
-    setBusy(true);
-    setActionError(null);
-    try {
+    await run(async () => {
       await action();
       setDone(message);
       setConfirmOptOut(false);
       loaded.reload();
-    } catch (caught) {
-      setActionError(caught);
-    } finally {
-      setBusy(false);
-    }
+    });
   }
   const skip = (election: Election) => act(() => call(api.POST("/mobile/v1/elections/{election_id}/skip",
     { params: { path: { election_id: election.id ?? "" } } })), t("pSkipped"));

@@ -14,6 +14,7 @@ import { formProblems } from "../../ui/problems";
 import { Empty, ErrorBox, Loading } from "../../ui/states";
 import { useLoad } from "../../ui/useLoad";
 import { findingText } from "./payrollTexts";
+import { useAction } from "../../ui/useAction";
 
 type Exception = Schemas["ExceptionOut"];
 type Action = "accept" | "correct" | "reject";
@@ -47,8 +48,7 @@ export function Exceptions() {
   const list = useLoad(loadExceptions);
   const [open, setOpen] = useState<string | null>(null);
   const [note, setNote] = useState("");
-  const [error, setError] = useState<ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run } = useAction<ApiError>();
   const [done, setDone] = useState<string | null>(null);
   const [correcting, setCorrecting] = useState(false);
   const [amounts, setAmounts] = useState<Record<string, string>>({});
@@ -82,9 +82,7 @@ export function Exceptions() {
   async function resolve(exception: Exception, action: Action) {
     const corrected = action === "correct" ? withholdings() : null;
     if (action === "correct" && !corrected) return;
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       await call(api.POST("/v1/payroll-exceptions/{exception_id}/resolve", {
         params: { path: { exception_id: exception.id ?? "" } },
         body: { action, note: note.trim() || null, withholdings: corrected } }));
@@ -92,11 +90,7 @@ export function Exceptions() {
         : "exceptionRejected"));
       openForm(null);
       list.reload();
-    } catch (caught) {
-      setError(caught as ApiError);
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   const problems = formProblems(error, FIELDS);
