@@ -8,7 +8,7 @@ from datetime import date
 
 
 from backend.demo import SPONSOR
-from tests.browser.test_phone_app import assert_accessible, assert_touch_targets, dollars, log_in, phone
+from tests.browser.test_phone_app import assert_accessible, assert_touch_targets, dollars, log_in, phone, step_rate_to
 
 PRIYA = ("priya@acme.demo", "priya's own long passphrase 7")
 
@@ -70,11 +70,7 @@ def test_a_participant_enrolls_follows_the_change_and_reads_the_balance_and_sett
         shots(page, "escalation-skipped")
 
         # Change the demo's 4% to 6% with 2% of it Roth, and 1% catch-up as pre-tax
-        page.get_by_role("button", name="Change my rate").tap()
-        page.get_by_role("heading", name="How much to save").wait_for()
-        start = int(page.get_by_test_id("rate-value").inner_text().rstrip("%"))
-        for _ in range(6 - start):
-            page.get_by_role("button", name="Increase by 1%").tap()
+        step_rate_to(page, 6, "Change my rate")
         if me["roth_allowed"]:
             page.fill("#roth", "2")
         page.fill("#catch-up", "1")

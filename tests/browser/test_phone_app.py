@@ -48,6 +48,15 @@ def open_tab(page, name: str):
     page.get_by_role("navigation").get_by_role("link", name=name, exact=True).click()
 
 
+def step_rate_to(page, percent: int, button=re.compile("Enroll|Change my rate")):
+    """Open the rate screen from home and step the rate control to `percent` with its + button."""
+    page.get_by_role("button", name=button).tap()
+    page.get_by_role("heading", name="How much to save").wait_for()
+    start = int(page.get_by_test_id("rate-value").inner_text().rstrip("%"))
+    for _ in range(percent - start):
+        page.get_by_role("button", name="Increase by 1%").tap()
+
+
 def log_out(page):
     page.get_by_role("button", name=re.compile("^(Log out|Cerrar sesión)$")).tap()
     page.get_by_role("heading", name=re.compile("^(Log in|Iniciar sesión)$")).wait_for()
@@ -92,11 +101,7 @@ def test_a_participant_changes_their_rate_the_sponsor_approves_it_and_the_feed_s
         assert_touch_targets(page)
         shots(page, "home")
 
-        page.get_by_role("button", name=re.compile("Enroll|Change my rate")).tap()
-        page.get_by_role("heading", name="How much to save").wait_for()
-        start = int(page.get_by_test_id("rate-value").inner_text().rstrip("%"))
-        for _ in range(6 - start):
-            page.get_by_role("button", name="Increase by 1%").tap()
+        step_rate_to(page, 6)
         expected = preview(demo_server, "6")
         page.get_by_test_id("employer-adds").filter(has_text=dollars(expected["annual_match_cents"])).wait_for()
         assert page.get_by_test_id("left-on-table").inner_text() == dollars(expected["left_on_table_cents"])

@@ -9,7 +9,7 @@ from datetime import date
 from backend.demo import SPONSOR
 from tests import scenario
 from tests.browser.conftest import PHONES
-from tests.browser.test_phone_app import assert_accessible, assert_touch_targets, dollars, log_in, log_out
+from tests.browser.test_phone_app import assert_accessible, assert_touch_targets, dollars, log_in, log_out, step_rate_to
 from tests.support.outbox import drain
 
 SAM = {"external_id": "E003", "born": "1990-11-02", "ssn_last4": "0003", "email": "sam@acme.demo",
@@ -48,11 +48,7 @@ def test_an_invited_employee_enrolls_the_sponsor_approves_payroll_applies_it_and
         assert_accessible(page)
         shots(page, "home-new")
 
-        page.get_by_role("button", name=re.compile("Enroll|Change my rate")).tap()
-        page.get_by_role("heading", name="How much to save").wait_for()
-        start = int(page.get_by_test_id("rate-value").inner_text().rstrip("%"))
-        for _ in range(6 - start):
-            page.get_by_role("button", name="Increase by 1%").tap()
+        step_rate_to(page, 6)
         page.get_by_test_id("left-on-table").wait_for()
         assert_accessible(page)
         assert_touch_targets(page)
