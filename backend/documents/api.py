@@ -79,7 +79,7 @@ class DocumentPdf(MethodView):
 
 @blp.route("/documents/<document_id>/signature")
 class Signature(MethodView):
-    @blp.requires(service.SIGN_DOCUMENTS)
+    @blp.requires(policy.SIGN_DOCUMENTS)
     @blp.answers(409, "The document is signed already, or a newer version superseded it.")
     @blp.arguments(SignIn)
     @blp.response(201, SignatureOut)
@@ -96,7 +96,7 @@ class Signature(MethodView):
 
 @blp.route("/documents/<document_id>/signing-link")
 class SigningLinkSend(MethodView):
-    @blp.requires(signing_links.SEND_SIGNING_LINKS)
+    @blp.requires(policy.SEND_SIGNING_LINKS)
     @blp.answers(409, "The document is not the current, unsigned adoption agreement, or there is nobody to send to.")
     @blp.response(201, SigningLinkSentOut)
     def post(self, document_id):

@@ -24,8 +24,6 @@ ADOPTION_AGREEMENT, SUMMARY, NOTICE = "adoption_agreement", "summary_plan_descri
 # employees, in each language they read.
 SET = ((ADOPTION_AGREEMENT, ("en",)), (SUMMARY, templates.LANGUAGES))
 SIGNABLE = (ADOPTION_AGREEMENT,)
-SIGN_DOCUMENTS = policy.Ability("sign the plan's documents", frozenset({policy.SPONSOR_ADMIN}),
-                                "Only the sponsor's admin signs the plan's documents.")
 # Designs whose safe harbor rests on a match owe the annual notice; SECURE Act 2019 section 103 removed it for the
 # nonelective designs (IRC 401(k)(12)(A), 401(k)(13)(E)).
 NOTICE_DESIGNS = ("basic_match", "enhanced_match", "qaca_match")
@@ -127,7 +125,7 @@ def sign(session: Session, actor: Actor, principal: Principal, document: PlanDoc
     records, the time, IP address and user agent, bound to the document's SHA-256. A document is signed once;
     the plan's first signed adoption agreement puts the plan live (PlanWentLive). `identified_by` says how a
     signer without a session was identified (a signing link: backend/documents/signing_links.py)."""
-    SIGN_DOCUMENTS.check(principal)
+    policy.SIGN_DOCUMENTS.check(principal)
     problems = []
     if not typed_name.strip():
         problems.append(("typed_name", "must not be blank"))

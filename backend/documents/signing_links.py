@@ -42,9 +42,6 @@ APP_PATH = "/app/sign/"
 # One answer for a wrong, used, expired or void token: which one it is would tell a guesser too much.
 NO_SUCH_LINK = ("This signing link does not work: it may be mistyped, used already, expired, or replaced by a newer "
                 "one. Ask your advisor for a new link.")
-SEND_SIGNING_LINKS = policy.Ability(
-    "send a signing link", frozenset({policy.SPONSOR_ADMIN, policy.ADVISOR, policy.PLATFORM_ADMIN}),
-    "Only the plan's advisor or the sponsor's admin sends a signing link.")
 
 
 @dataclass(frozen=True)
@@ -109,7 +106,7 @@ def send_on_request(session: Session, vault: PiiVault, settings: SigningLinkSett
                     principal: Principal, document_id: str) -> SigningLink:
     """The advisor or the sponsor asked: a new link to the sponsor admin (the asking admin themselves), the old
     ones void. Only the current, unsigned adoption agreement has one."""
-    SEND_SIGNING_LINKS.check(principal)
+    policy.SEND_SIGNING_LINKS.check(principal)
     document = service.document_for(session, principal, document_id)
     if document.kind not in service.SIGNABLE:
         raise Conflict(f"A {document.kind.replace('_', ' ')} is not signed; send a link to the adoption agreement.")

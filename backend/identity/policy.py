@@ -46,6 +46,11 @@ SET_UP_PLANS = Ability("set up plans", frozenset({ADVISOR, PLATFORM_ADMIN}),
 # A book of plans spans employers: the advisor's own, or every one for the platform; a sponsor sees its plan's dashboard.
 VIEW_BOOK = Ability("see a book of plans across employers", frozenset({ADVISOR, PLATFORM_ADMIN}),
                     "The book of plans is for advisors; a sponsor reads its plan's dashboard.")
+# The plan's documents bind the employer: its own admin signs them; the advisor may send the admin a signing link.
+SIGN_DOCUMENTS = Ability("sign the plan's documents", frozenset({SPONSOR_ADMIN}),
+                         "Only the sponsor's admin signs the plan's documents.")
+SEND_SIGNING_LINKS = Ability("send a signing link", frozenset({SPONSOR_ADMIN, ADVISOR, PLATFORM_ADMIN}),
+                             "Only the plan's advisor or the sponsor's admin sends a signing link.")
 VIEW_EMPLOYERS = Ability("see employers, plans and their records", STAFF,
                          "This is for the employer's admins and its advisor.")
 MANAGE_EMPLOYERS = Ability("change employers' records (census, fund prices, settings)", STAFF,
